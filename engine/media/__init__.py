@@ -1,0 +1,1 @@
+"""Media: probing with ffprobe, content-addressed import, and ffmpeg runs with timeouts."""

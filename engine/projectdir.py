@@ -1,0 +1,95 @@
+"""A project directory on disk: where each part lives, creation, loading and locked saving.
+
+```
+myproject/
+  project.json              the timeline (engine.store)
+  assets/<sha256>.<ext>     imported media, content-addressed, never modified
+  proxies/ previews/        derived files, always rebuildable
+  remotion/<asset-id>/      code of Remotion clips
+  scripts/                  markdown and JSON the user and the agent write
+  .reelcut/                 state database and the writer lock
+```
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from engine.atomic import remove_stale_temps
+from engine.errors import ProjectInvalid, ReelcutError
+from engine.lock import WriterLock
+from engine.model import Project
+from engine.store import PROJECT_FILE, load_project, save_project
+
+SUBDIRS = ("assets", "proxies", "previews", "remotion", "scripts", ".reelcut")
+
+
+class ProjectDir:
+    """Paths and persistence for one project directory."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root).absolute()
+        self._lock: WriterLock | None = None
+
+    @property
+    def project_json(self) -> Path:
+        return self.root / PROJECT_FILE
+
+    @property
+    def assets(self) -> Path:
+        return self.root / "assets"
+
+    @property
+    def scripts(self) -> Path:
+        return self.root / "scripts"
+
+    @property
+    def state(self) -> Path:
+        return self.root / ".reelcut"
+
+    def asset_path(self, filename: str) -> Path:
+        return self.assets / filename
+
+    @classmethod
+    def create(cls, root: Path | str, project: Project) -> ProjectDir:
+        """Make a new project at ``root`` (absent or empty) and write its first project.json."""
+        pd = cls(root)
+        if pd.project_json.exists():
+            raise ReelcutError(f"{pd.root}: already a project; open it with `reelcut {pd.root}`")
+        if pd.root.exists() and (not pd.root.is_dir() or any(pd.root.iterdir())):
+            raise ReelcutError(f"{pd.root}: exists and is not an empty folder; choose a new path")
+        pd.root.mkdir(parents=True, exist_ok=True)
+        for sub in SUBDIRS:
+            (pd.root / sub).mkdir(exist_ok=True)
+        with pd.writer("reelcut new"):
+            pd.save(project)
+        return pd
+
+    def load(self) -> Project:
+        if not self.root.is_dir():
+            raise ProjectInvalid(f"{self.root}: no such project folder")
+        return load_project(self.root)
+
+    def writer(self, purpose: str = "") -> WriterLock:
+        """Take the writer lock (ProjectLocked names the holder); tidy up after crashes."""
+        if self._lock is None or not self._lock.held:
+            if not self.root.is_dir():
+                raise ProjectInvalid(f"{self.root}: no such project folder")
+            self._lock = WriterLock(self.root, purpose=purpose).acquire()
+            remove_stale_temps(self.root, PROJECT_FILE)
+            for sub in SUBDIRS[:-1]:
+                (self.root / sub).mkdir(exist_ok=True)
+            remove_stale_temps_any(self.assets)
+        return self._lock
+
+    def save(self, project: Project) -> bytes:
+        """Write project.json; the caller must hold the writer lock."""
+        if self._lock is None or not self._lock.held:
+            raise RuntimeError("save() without the writer lock; call writer() first")
+        return save_project(self.root, project)
+
+
+def remove_stale_temps_any(folder: Path) -> None:
+    """Remove every hidden ``.*.tmp`` left by an interrupted import (only under the lock)."""
+    for p in folder.glob(".*.tmp"):
+        p.unlink(missing_ok=True)

@@ -1,0 +1,204 @@
+"""Reading and writing project.json: deterministic bytes, atomic saves, errors with JSON paths.
+
+Loading decodes straight into the typed model (msgspec: one pass, validation included) and then
+checks the invariants in ``engine.validate``. A file that is not exactly what ``encode`` would
+write (hand-edited, or written by another tool) also gets a duplicate-key check, which JSON
+parsers otherwise resolve silently by keeping the last value. Loading never writes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from engine import schema
+from engine.atomic import atomic_write
+from engine.errors import ProjectInvalid
+from engine.model import SCHEMA_VERSION, Project
+from engine.validate import problems
+
+PROJECT_FILE = "project.json"
+
+_decoder = msgspec.json.Decoder(Project)
+_encoder = msgspec.json.Encoder()
+
+
+def encode_project(project: Project) -> bytes:
+    """The canonical bytes of ``project``: declared key order, 2-space indent, final newline."""
+    return msgspec.json.format(_encoder.encode(project), indent=2) + b"\n"
+
+
+def decode_project(data: bytes, *, label: str = PROJECT_FILE) -> Project:
+    """Parse, upgrade and validate project.json bytes; raise ProjectInvalid naming the JSON path."""
+    if not data.strip():
+        raise ProjectInvalid(f"{label}: the file is empty")
+    if data.startswith(b"\xef\xbb\xbf"):
+        raise ProjectInvalid(
+            f"{label}: starts with a byte-order mark; save it as UTF-8 without BOM"
+        )
+    try:
+        project = _decoder.decode(data)
+    except msgspec.ValidationError as exc:
+        project = _decode_older(data, exc, label)
+    except msgspec.DecodeError as exc:
+        raise ProjectInvalid(f"{label}: not valid JSON: {_decode_reason(data, exc)}") from None
+    except UnicodeDecodeError as exc:
+        raise ProjectInvalid(f"{label}: not valid UTF-8 at byte {exc.start}") from None
+    except RecursionError:
+        raise ProjectInvalid(f"{label}: JSON is nested too deeply") from None
+    if project.schema_version != SCHEMA_VERSION:
+        project = _decode_older(data, None, label)
+    if data != encode_project(project):
+        _check_duplicate_keys(data, label)
+    found = problems(project)
+    if found:
+        path, message = found[0]
+        more = f" (and {len(found) - 1} more problems)" if len(found) > 1 else ""
+        raise ProjectInvalid(f"{label}: {path}: {message}{more}")
+    return project
+
+
+def load_project(root: Path) -> Project:
+    """Read ``root/project.json``; raise ProjectInvalid if it is missing or invalid."""
+    path = root / PROJECT_FILE
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ProjectInvalid(
+            f"{root}: no {PROJECT_FILE} here; create a project with `reelcut new {root}`"
+        ) from None
+    except IsADirectoryError:
+        raise ProjectInvalid(f"{path}: is a directory, not a file") from None
+    return decode_project(data)
+
+
+def save_project(root: Path, project: Project) -> bytes:
+    """Write ``project`` to ``root/project.json`` atomically; return the bytes written."""
+    found = problems(project)
+    if found:
+        path, message = found[0]
+        # A bug upstream, not user input: refuse to persist a broken model.
+        raise ProjectInvalid(f"refusing to save an invalid project: {path}: {message}")
+    data = encode_project(project)
+    atomic_write(root / PROJECT_FILE, data)
+    return data
+
+
+def _decode_older(data: bytes, error: msgspec.ValidationError | None, label: str) -> Project:
+    """Decode a file whose version is not current, or explain ``error`` with its JSON path."""
+    try:
+        doc = msgspec.json.decode(data)
+    except (msgspec.DecodeError, RecursionError):
+        raise ProjectInvalid(f"{label}: not valid JSON") from None
+    if not isinstance(doc, dict):
+        raise ProjectInvalid(f"{label}: $: expected an object, got {type(doc).__name__}")
+    version = doc.get("schema_version")
+    if error is not None and version == SCHEMA_VERSION:
+        raise ProjectInvalid(f"{label}: {_explain(error, doc)}") from None
+    upgraded = schema.PROJECT.upgrade(doc, label=label)
+    try:
+        return msgspec.convert(upgraded, Project)
+    except msgspec.ValidationError as exc:
+        raise ProjectInvalid(
+            f"{label} (upgraded from v{version}): {_explain(exc, upgraded)}"
+        ) from None
+
+
+_AT = re.compile(r"^(?P<msg>.*?)(?: - at `(?P<path>\$[^`]*)`)?$", re.S)
+_TYPES = {
+    "`int`": "an integer",
+    "`str`": "a string",
+    "`bool`": "a boolean",
+    "`float`": "a number",
+    "`object`": "an object",
+    "`array`": "an array",
+    "`null`": "null",
+}
+
+
+def _explain(error: msgspec.ValidationError, doc: Any) -> str:
+    """Turn msgspec's message into ``$.path: expected ..., got VALUE``."""
+    m = _AT.match(str(error))
+    assert m is not None
+    msg, path = m.group("msg"), m.group("path") or "$"
+    for name, words in _TYPES.items():
+        msg = msg.replace(name, words)
+    if msg.startswith("Expected"):
+        msg = "e" + msg[1:]
+    elif msg.startswith("Object contains unknown field"):
+        msg = "unknown field " + msg.rsplit(" ", 1)[-1].replace("`", '"')
+    elif msg.startswith("Object missing required field"):
+        msg = "missing required field " + msg.rsplit(" ", 1)[-1].replace("`", '"')
+    else:
+        msg = msg[:1].lower() + msg[1:]
+    if "got" not in msg and not msg.startswith(("unknown", "missing")):
+        found, value = _lookup(doc, path)
+        if found:
+            shown = json.dumps(value)
+            msg += f", got {shown if len(shown) <= 60 else shown[:57] + '...'}"
+    return f"{path}: {msg}"
+
+
+_TOKEN = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]|\[\"((?:[^\"\\]|\\.)*)\"\]")
+
+
+def _lookup(doc: Any, path: str) -> tuple[bool, Any]:
+    node = doc
+    for key, index, quoted in _TOKEN.findall(path[1:]):
+        try:
+            node = node[int(index)] if index else node[key or quoted]
+        except (KeyError, IndexError, TypeError):
+            return False, None
+    return True, node
+
+
+def _decode_reason(data: bytes, exc: msgspec.DecodeError) -> str:
+    m = re.search(r"byte (\d+)", str(exc))
+    if not m:
+        return str(exc)
+    offset = int(m.group(1))
+    line = data.count(b"\n", 0, offset) + 1
+    column = offset - (data.rfind(b"\n", 0, offset) + 1) + 1
+    return f"{str(exc).split(' (byte')[0]} at line {line}, column {column}"
+
+
+class _Duplicate:
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
+def _check_duplicate_keys(data: bytes, label: str) -> None:
+    """Raise ProjectInvalid naming the first object (by JSON path) that repeats a key."""
+
+    def hook(pairs: list[tuple[str, Any]]) -> Any:
+        keys = set()
+        for k, _ in pairs:
+            if k in keys:
+                return _Duplicate(k)
+            keys.add(k)
+        return dict(pairs)
+
+    try:
+        doc = json.loads(data, object_pairs_hook=hook)
+    except (ValueError, RecursionError):
+        return  # already decoded successfully by msgspec; nothing more to learn here
+    path = _find_duplicate(doc, "$")
+    if path is not None:
+        raise ProjectInvalid(f"{label}: {path[0]}: the key {path[1]!r} appears more than once")
+
+
+def _find_duplicate(node: Any, path: str) -> tuple[str, str] | None:
+    stack = [(node, path)]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, _Duplicate):
+            return path, node.key
+        if isinstance(node, dict):
+            stack.extend((v, f"{path}.{k}") for k, v in reversed(node.items()))
+        elif isinstance(node, list):
+            stack.extend((v, f"{path}[{i}]") for i, v in reversed(list(enumerate(node))))
+    return None

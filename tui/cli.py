@@ -1,0 +1,184 @@
+"""The ``reelcut`` command line: the substrate's door, one subcommand per capability.
+
+Every command takes ``--json`` for machine-readable output. User errors print one line to stderr
+(``reelcut: what failed; what to do``) and exit non-zero with the error's own code; only bugs
+show a traceback. Textual is imported only when the editor opens, so scripted commands start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from engine.errors import ReelcutError
+from engine.projectdir import ProjectDir
+
+COMMANDS = ("new", "demo", "open", "import", "info")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="reelcut",
+        description="A terminal-first video editor that is also a substrate for AI agents.",
+        epilog="`reelcut DIR` is short for `reelcut open DIR`.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("new", help="create a project")
+    p.add_argument("dir", type=Path)
+    p.add_argument("--fps", default="30", help="frame rate: 30, 25, 24, 30000/1001, 29.97 ...")
+    p.add_argument("--size", default="1920x1080", help="WIDTHxHEIGHT (default 1920x1080)")
+    p.add_argument("--name", help="project name (default: the folder's name)")
+    p.add_argument("--demo", action="store_true", help="fill it with the demo project")
+    _json(p)
+
+    p = sub.add_parser("demo", help="make the demo project if missing, then open it")
+    p.add_argument("dir", type=Path, nargs="?", help="where (default: your data folder)")
+    _json(p)
+
+    p = sub.add_parser("open", help="open a project in the editor")
+    p.add_argument("dir", type=Path)
+
+    p = sub.add_parser("import", help="import media files (content-addressed)")
+    p.add_argument("dir", type=Path)
+    p.add_argument("files", type=Path, nargs="+")
+    p.add_argument("--no-place", action="store_true", help="add to assets only")
+    _json(p)
+
+    p = sub.add_parser("info", help="tracks, clips, duration and assets (read-only)")
+    p.add_argument("dir", type=Path)
+    _json(p)
+    return parser
+
+
+def _json(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list and args_list[0] not in COMMANDS and not args_list[0].startswith("-"):
+        args_list.insert(0, "open")
+    parser = build_parser()
+    args = parser.parse_args(args_list)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(globals()[f"cmd_{args.command}"](args))
+    except ReelcutError as exc:
+        if getattr(args, "json", False):
+            _print_json({"error": str(exc), "exit_code": exc.exit_code})
+        print(f"reelcut: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    from engine.model import new_project
+    from engine.timebase import parse_rate
+
+    if args.demo:
+        from engine.demo import make_demo
+
+        pd = make_demo(args.dir)
+    else:
+        width, height = _parse_size(args.size)
+        project = new_project(
+            args.name or args.dir.absolute().name,
+            rate=parse_rate(args.fps),
+            width=width,
+            height=height,
+        )
+        pd = ProjectDir.create(args.dir, project)
+    if args.json:
+        _print_json({"created": str(pd.root)})
+    else:
+        print(f"created {pd.root}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from engine.demo import default_demo_dir, make_demo
+
+    root = (args.dir or default_demo_dir()).absolute()
+    made = False
+    if not (root / "project.json").exists():
+        make_demo(root)
+        made = True
+    if args.json:
+        _print_json({"demo": str(root), "created": made})
+        return 0
+    return _open_editor(ProjectDir(root))
+
+
+def cmd_open(args: argparse.Namespace) -> int:
+    return _open_editor(ProjectDir(args.dir))
+
+
+def _open_editor(pd: ProjectDir) -> int:
+    pd.load()  # a broken project.json is reported here, before the screen switches
+    with pd.writer("reelcut open"):
+        from tui.app import ReelcutApp
+
+        app = ReelcutApp(pd)
+        app.run()
+    return app.return_code or 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from engine.media.importer import import_files
+
+    pd = ProjectDir(args.dir)
+    with pd.writer("reelcut import"):
+        project, results = import_files(pd, pd.load(), args.files, place=not args.no_place)
+        if any(r.assets for r in results):
+            pd.save(project)
+    failed = [r for r in results if r.error]
+    if args.json:
+        _print_json({"results": [r.__dict__ for r in results]})
+    else:
+        for r in results:
+            if r.error:
+                continue
+            what = "already imported as" if r.already_imported else "imported as"
+            clips = f"; clips {', '.join(r.clips)}" if r.clips else ""
+            print(f"{r.source}: {what} {', '.join(r.assets)}{clips}")
+    for r in failed:
+        print(f"reelcut: {r.error}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from tui.info import describe, render_text
+
+    project = ProjectDir(args.dir).load()
+    if args.json:
+        _print_json(describe(project))
+    else:
+        print(render_text(project))
+    return 0
+
+
+def _parse_size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise ReelcutError(f"size {text!r} is not WIDTHxHEIGHT, e.g. 1920x1080") from None
+    if not (16 <= w <= 16384 and 16 <= h <= 16384):
+        raise ReelcutError(f"size {text!r} is out of range (16 to 16384 pixels a side)")
+    return w, h
+
+
+def _print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
