@@ -19,7 +19,7 @@ from engine.atomic import remove_stale_temps
 from engine.errors import ProjectInvalid, ReelcutError
 from engine.lock import WriterLock
 from engine.model import Project
-from engine.store import PROJECT_FILE, load_project, save_project
+from engine.store import LAST_WRITE_FILE, PROJECT_FILE, load_project, save_project
 
 SUBDIRS = ("assets", "proxies", "previews", "remotion", "scripts", ".reelcut")
 
@@ -77,6 +77,7 @@ class ProjectDir:
                 raise ProjectInvalid(f"{self.root}: no such project folder")
             self._lock = WriterLock(self.root, purpose=purpose).acquire()
             remove_stale_temps(self.root, PROJECT_FILE)
+            remove_stale_temps(self.state, Path(LAST_WRITE_FILE).name)
             for sub in SUBDIRS[:-1]:
                 (self.root / sub).mkdir(exist_ok=True)
             remove_stale_temps_any(self.assets)

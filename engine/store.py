@@ -1,13 +1,15 @@
 """Reading and writing project.json: deterministic bytes, atomic saves, errors with JSON paths.
 
 Loading decodes straight into the typed model (msgspec: one pass, validation included) and then
-checks the invariants in ``engine.validate``. A file that is not exactly what ``encode`` would
-write (hand-edited, or written by another tool) also gets a duplicate-key check, which JSON
-parsers otherwise resolve silently by keeping the last value. Loading never writes.
+checks the invariants in ``engine.validate``. A file that is not byte-for-byte what reelcut last
+wrote (hand-edited, or written by another tool: its sha256 differs from the one recorded in
+``.reelcut/project.sha256``) also gets a duplicate-key check, which JSON parsers otherwise
+resolve silently by keeping the last value. Loading never writes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -22,6 +24,8 @@ from engine.model import SCHEMA_VERSION, Project
 from engine.validate import problems
 
 PROJECT_FILE = "project.json"
+LAST_WRITE_FILE = ".reelcut/project.sha256"
+"""sha256 of the project.json bytes reelcut itself last wrote."""
 
 _decoder = msgspec.json.Decoder(Project)
 _encoder = msgspec.json.Encoder()
@@ -32,8 +36,12 @@ def encode_project(project: Project) -> bytes:
     return msgspec.json.format(_encoder.encode(project), indent=2) + b"\n"
 
 
-def decode_project(data: bytes, *, label: str = PROJECT_FILE) -> Project:
-    """Parse, upgrade and validate project.json bytes; raise ProjectInvalid naming the JSON path."""
+def decode_project(data: bytes, *, label: str = PROJECT_FILE, trusted: bool = False) -> Project:
+    """Parse, upgrade and validate project.json bytes; raise ProjectInvalid naming the JSON path.
+
+    ``trusted`` says these are exactly the bytes reelcut last wrote (their hash matches), so
+    the duplicate-key scan, which only a hand-edited file can need, is skipped.
+    """
     if not data.strip():
         raise ProjectInvalid(f"{label}: the file is empty")
     if data.startswith(b"\xef\xbb\xbf"):
@@ -52,7 +60,7 @@ def decode_project(data: bytes, *, label: str = PROJECT_FILE) -> Project:
         raise ProjectInvalid(f"{label}: JSON is nested too deeply") from None
     if project.schema_version != SCHEMA_VERSION:
         project = _decode_older(data, None, label)
-    if data != encode_project(project):
+    if not trusted:
         _check_duplicate_keys(data, label)
     found = problems(project)
     if found:
@@ -73,7 +81,16 @@ def load_project(root: Path) -> Project:
         ) from None
     except IsADirectoryError:
         raise ProjectInvalid(f"{path}: is a directory, not a file") from None
-    return decode_project(data)
+    return decode_project(data, trusted=written_by_us(root, data))
+
+
+def written_by_us(root: Path, data: bytes) -> bool:
+    """True when ``data`` hashes to what reelcut recorded at its last save of this project."""
+    try:
+        recorded = (root / LAST_WRITE_FILE).read_text().strip()
+    except OSError:
+        return False
+    return recorded == hashlib.sha256(data).hexdigest()
 
 
 def save_project(root: Path, project: Project) -> bytes:
@@ -85,6 +102,9 @@ def save_project(root: Path, project: Project) -> bytes:
         raise ProjectInvalid(f"refusing to save an invalid project: {path}: {message}")
     data = encode_project(project)
     atomic_write(root / PROJECT_FILE, data)
+    # Recorded after the file: a crash in between only costs the next load a slower check.
+    (root / LAST_WRITE_FILE).parent.mkdir(exist_ok=True)
+    atomic_write(root / LAST_WRITE_FILE, hashlib.sha256(data).hexdigest().encode() + b"\n")
     return data
 
 

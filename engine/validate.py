@@ -1,49 +1,171 @@
 """Invariants of a project that the types alone cannot express.
 
 ``problems(project)`` lists every broken invariant as ``(json_path, message)``; loading refuses a
-file with any, and the timeline engine checks them after each operation in its tests. It runs in
-one pass over the model (O(clips)), cheap enough to run on every load.
+file with any, and the timeline engine checks them after each operation in its tests. It makes
+one pass over the model and builds a JSON path only when it has something to report, so it is
+cheap enough to run on every load of a 10,000-clip project.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from itertools import compress, repeat
+from operator import add, attrgetter, eq, le, ne
 
-from engine.model import Project
+from engine.model import Asset, Clip, Project
 from engine.timebase import format_timecode
 
-_NUMERIC_ID = re.compile(r"^[a-z]+_(\d+)$")
-
-# Which asset kinds a media/remotion clip may show on which kind of track.
+# Which asset kinds a media clip may show on which kind of track.
 _ASSET_ON_TRACK = {
-    "video": {"video", "image", "callout"},
-    "audio": {"audio", "video"},
+    "video": frozenset({"video", "image", "callout"}),
+    "audio": frozenset({"audio", "video"}),
 }
+_REMOTION = frozenset({"remotion"})
 
 
 def problems(project: Project) -> list[tuple[str, str]]:
     """Every broken invariant, as ``(json_path, message)``, in document order."""
+    if _fast_ok(project):
+        return []
+    return _detailed(project)
+
+
+_get_id = attrgetter("id")
+_get_start = attrgetter("start")
+_get_duration = attrgetter("duration")
+_get_source_in = attrgetter("source_in")
+_get_asset = attrgetter("asset_id")
+_get_kind = attrgetter("kind")
+_get_link = attrgetter("linked_id")
+_UNLIMITED = 1 << 62
+
+
+def _fast_ok(project: Project) -> bool:
+    """True exactly when ``_detailed`` would find nothing; built from C-level map/set operations
+    so a valid 10,000-clip project checks in a few milliseconds."""
+    assets = {a.id: a for a in project.assets}
+    for a in project.assets:
+        if a.kind in ("video", "audio", "image") and (a.hash is None or a.ext is None):
+            return False
+    folder_ids = {f.id for f in project.folders}
+    if any(a.folder_id is not None and a.folder_id not in folder_ids for a in project.assets):
+        return False
+    if any(f.parent_id is not None and f.parent_id not in folder_ids for f in project.folders):
+        return False
+    other_ids = [
+        *assets,
+        *folder_ids,
+        *(t.id for t in project.tracks),
+        *(m.id for m in project.markers),
+    ]
+    total = len(other_ids)
+    clip_kind: dict[str, str] = {}
+    start_of: dict[str, int] = {}
+    duration_of: dict[str, int] = {}
+    link_from: list[str] = []
+    link_to: list[str] = []
+    for track in project.tracks:
+        clips = track.clips
+        if not clips:
+            continue
+        ids = list(map(_get_id, clips))
+        starts = list(map(_get_start, clips))
+        durations = list(map(_get_duration, clips))
+        if not all(map(le, map(add, starts, durations), starts[1:])):
+            return False
+        kinds = list(map(_get_kind, clips))
+        asset_ids = list(map(_get_asset, clips))
+        source_ends = list(map(add, map(_get_source_in, clips), durations))
+        if "text" in kinds:
+            if track.kind != "video" or any(c.text is None for c in clips if c.kind == "text"):
+                return False
+            keep = [k != "text" for k in kinds]
+            asset_ids = list(compress(asset_ids, keep))
+            source_ends = list(compress(source_ends, keep))
+            kinds = list(compress(kinds, keep))
+        allowed = _ASSET_ON_TRACK[track.kind]
+        limit: dict[str | None, int] = {}
+        for aid in set(asset_ids):
+            asset = assets.get(aid) if aid is not None else None
+            if asset is None or (asset.kind not in allowed and asset.kind != "remotion"):
+                return False
+            media = asset.media
+            limit[aid] = (
+                media.duration_frames
+                if media is not None and asset.kind in ("video", "audio")
+                else _UNLIMITED
+            )
+        # A remotion clip must show a remotion asset, and only a remotion clip may.
+        remotion_clip = [k == "remotion" for k in kinds] if "remotion" in kinds else None
+        if remotion_clip is not None or any(a.kind == "remotion" for a in assets.values()):
+            shows_remotion = [assets[a].kind == "remotion" for a in asset_ids]
+            if shows_remotion != (remotion_clip or [False] * len(kinds)):
+                return False
+        if not all(map(le, source_ends, map(limit.__getitem__, asset_ids))):
+            return False
+        total += len(ids)
+        clip_kind.update(zip(ids, repeat(track.kind)))
+        start_of.update(zip(ids, starts, strict=True))
+        duration_of.update(zip(ids, durations, strict=True))
+        linked_ids = list(map(_get_link, clips))
+        if any(linked_ids):
+            link_from += compress(ids, linked_ids)
+            link_to += filter(None, linked_ids)
+    other_set = set(other_ids)
+    if len(other_set) + len(clip_kind) != total or not clip_kind.keys().isdisjoint(other_set):
+        return False
+    if link_to:
+        if not all(map(clip_kind.__contains__, link_to)):
+            return False
+        back = dict(zip(link_from, link_to, strict=True))
+        if not all(map(eq, map(back.get, link_to), link_from)):
+            return False  # not mutual
+        if not all(
+            map(ne, map(clip_kind.__getitem__, link_from), map(clip_kind.__getitem__, link_to))
+        ):
+            return False
+        if not all(
+            map(eq, map(start_of.__getitem__, link_from), map(start_of.__getitem__, link_to))
+        ):
+            return False
+        if not all(
+            map(eq, map(duration_of.__getitem__, link_from), map(duration_of.__getitem__, link_to))
+        ):
+            return False
+    ed = project.editor
+    if not all(map(clip_kind.__contains__, ed.selection)):
+        return False
+    if ed.mark_in is not None and ed.mark_out is not None and ed.mark_out <= ed.mark_in:
+        return False
+    return max(_max_numeric_suffix(other_ids), _max_numeric_suffix(clip_kind)) < project.next_id
+
+
+def _detailed(project: Project) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
-    seen: dict[str, str] = {}
-    max_suffix = 0
+    where: dict[str, str | tuple[int, int]] = {}  # id -> path, or (track, clip) index for clips
 
-    def claim(obj_id: str, path: str) -> None:
-        nonlocal max_suffix
-        if obj_id in seen:
-            out.append((f"{path}.id", f"id {obj_id!r} is already used at {seen[obj_id]}"))
+    def path_of(loc: str | tuple[int, int]) -> str:
+        return loc if isinstance(loc, str) else f"$.tracks[{loc[0]}].clips[{loc[1]}]"
+
+    clip_track: dict[str, int] = {}  # clip id -> index of its track
+
+    def claim(obj_id: str, loc: str | tuple[int, int]) -> None:
+        if obj_id in clip_track:
+            out.append((f"{path_of(loc)}.id", f"id {obj_id!r} is already used by a clip"))
+        elif obj_id in where:
+            out.append(
+                (f"{path_of(loc)}.id", f"id {obj_id!r} is already used at {path_of(where[obj_id])}")
+            )
         else:
-            seen[obj_id] = path
-        m = _NUMERIC_ID.match(obj_id)
-        if m:
-            max_suffix = max(max_suffix, int(m.group(1)))
+            where[obj_id] = loc
 
-    assets = {}
+    assets: dict[str, Asset] = {}
     for i, a in enumerate(project.assets):
-        path = f"$.assets[{i}]"
-        claim(a.id, path)
+        claim(a.id, f"$.assets[{i}]")
         assets[a.id] = a
         if a.kind in ("video", "audio", "image") and (a.hash is None or a.ext is None):
-            out.append((path, f"{a.kind} asset {a.id} has no hash/ext, so it has no bytes"))
+            out.append((f"$.assets[{i}]", f"{a.kind} asset {a.id} has no hash/ext, so no bytes"))
     folder_ids = set()
     for i, f in enumerate(project.folders):
         claim(f.id, f"$.folders[{i}]")
@@ -55,85 +177,75 @@ def problems(project: Project) -> list[tuple[str, str]]:
         if f.parent_id is not None and f.parent_id not in folder_ids:
             out.append((f"$.folders[{i}].parent_id", f"folder {f.parent_id!r} does not exist"))
 
-    rate = project.rate
-    clips: dict[str, tuple[str, int, int, str, str]] = {}  # id -> (path, start, dur, kind, link)
+    linked: list[tuple[Clip, int, int]] = []
     for ti, track in enumerate(project.tracks):
-        tpath = f"$.tracks[{ti}]"
-        claim(track.id, tpath)
-        prev = None
+        claim(track.id, f"$.tracks[{ti}]")
+        media_kinds = _ASSET_ON_TRACK[track.kind]
+        prev: Clip | None = None
+        prev_end = 0
         for ci, clip in enumerate(track.clips):
-            path = f"{tpath}.clips[{ci}]"
-            claim(clip.id, path)
-            clips[clip.id] = (path, clip.start, clip.duration, track.kind, clip.linked_id or "")
-            if prev is not None and clip.start < prev.end:
-                if clip.start < prev.start:
-                    msg = f"clip {clip.id} starts before {prev.id}; clips must be sorted by start"
-                else:
-                    msg = (
-                        f"clip {clip.id} overlaps {prev.id} on {track.name} at "
-                        f"{format_timecode(clip.start, rate)}; clips on a track must not overlap"
+            cid = clip.id
+            if cid in clip_track:
+                first = next(
+                    j for j, c in enumerate(project.tracks[clip_track[cid]].clips) if c.id == cid
+                )
+                out.append(
+                    (
+                        f"$.tracks[{ti}].clips[{ci}].id",
+                        f"id {cid!r} is already used at {path_of((clip_track[cid], first))}",
                     )
-                out.append((f"{path}.start", msg))
-            prev = clip
+                )
+            elif cid in where:
+                claim(cid, (ti, ci))
+            else:
+                clip_track[cid] = ti
+            start = clip.start
+            if start < prev_end and prev is not None:
+                _overlap(out, project, track.name, ti, ci, clip, prev)
+            prev, prev_end = clip, start + clip.duration
+            if clip.linked_id is not None:
+                linked.append((clip, ti, ci))
             if clip.kind == "text":
-                if clip.text is None:
-                    out.append((f"{path}.text", f"text clip {clip.id} has no text properties"))
-                if track.kind != "video":
-                    out.append((path, f"text clip {clip.id} is on audio track {track.name}"))
+                if clip.text is None or track.kind != "video":
+                    _bad_text(out, track.name, track.kind, ti, ci, clip)
                 continue
-            if clip.asset_id is None:
-                out.append((f"{path}.asset_id", f"{clip.kind} clip {clip.id} names no asset"))
-                continue
-            asset = assets.get(clip.asset_id)
-            if asset is None:
-                out.append((f"{path}.asset_id", f"asset {clip.asset_id!r} does not exist"))
-                continue
-            allowed = {"remotion"} if clip.kind == "remotion" else _ASSET_ON_TRACK[track.kind]
-            if asset.kind not in allowed:
-                out.append(
-                    (
-                        f"{path}.asset_id",
-                        f"{asset.kind} asset {asset.id} cannot be a {clip.kind} clip "
-                        f"on {track.kind} track {track.name}",
-                    )
-                )
-            media = asset.media
+            asset = assets.get(clip.asset_id)  # type: ignore[arg-type]
             if (
-                asset.kind in ("video", "audio")
-                and media is not None
-                and clip.source_in + clip.duration > media.duration_frames
-            ):
-                out.append(
-                    (
-                        f"{path}.duration",
-                        f"clip {clip.id} plays source frames {clip.source_in}-"
-                        f"{clip.source_in + clip.duration} but asset {asset.id} has "
-                        f"{media.duration_frames} frames",
-                    )
+                asset is None
+                or asset.kind not in (_REMOTION if clip.kind == "remotion" else media_kinds)
+                or (
+                    asset.media is not None
+                    and asset.kind in ("video", "audio")
+                    and clip.source_in + clip.duration > asset.media.duration_frames
                 )
+            ):
+                _bad_asset(out, track.name, track.kind, ti, ci, clip, asset)
 
-    for clip_id, (path, start, duration, kind, link) in clips.items():
-        if not link:
-            continue
-        other = clips.get(link)
-        if other is None:
-            out.append((f"{path}.linked_id", f"linked clip {link!r} does not exist"))
-        elif other[4] != clip_id:
-            out.append((f"{path}.linked_id", f"link to {link} is not mutual"))
-        elif other[3] == kind:
-            out.append((f"{path}.linked_id", f"linked clip {link} is on a track of the same kind"))
-        elif (other[1], other[2]) != (start, duration):
-            out.append((f"{path}.linked_id", f"linked clip {link} is not aligned with {clip_id}"))
+    if linked:
+        by_id = {c.id: c for t in project.tracks for c in t.clips}
+        for clip, ti, ci in linked:
+            path = f"$.tracks[{ti}].clips[{ci}].linked_id"
+            link = clip.linked_id
+            other = by_id.get(link)  # type: ignore[arg-type]
+            if other is None:
+                out.append((path, f"linked clip {link!r} does not exist"))
+            elif other.linked_id != clip.id:
+                out.append((path, f"link to {link} is not mutual"))
+            elif project.tracks[clip_track[other.id]].kind == project.tracks[ti].kind:
+                out.append((path, f"linked clip {link} is on a track of the same kind"))
+            elif other.start != clip.start or other.duration != clip.duration:
+                out.append((path, f"linked clip {link} is not aligned with {clip.id}"))
 
     for i, marker in enumerate(project.markers):
         claim(marker.id, f"$.markers[{i}]")
 
     ed = project.editor
     for i, sel in enumerate(ed.selection):
-        if sel not in clips:
+        if sel not in clip_track:
             out.append((f"$.editor.selection[{i}]", f"selected clip {sel!r} does not exist"))
     if ed.mark_in is not None and ed.mark_out is not None and ed.mark_out <= ed.mark_in:
         out.append(("$.editor.mark_out", "out mark must be after the in mark"))
+    max_suffix = max(_max_numeric_suffix(where), _max_numeric_suffix(clip_track))
     if project.next_id <= max_suffix:
         out.append(
             (
@@ -142,3 +254,88 @@ def problems(project: Project) -> list[tuple[str, str]]:
             )
         )
     return out
+
+
+def _overlap(
+    out: list[tuple[str, str]],
+    project: Project,
+    track_name: str,
+    ti: int,
+    ci: int,
+    clip: Clip,
+    prev: Clip,
+) -> None:
+    if clip.start < prev.start:
+        msg = f"clip {clip.id} starts before {prev.id}; clips must be sorted by start"
+    else:
+        msg = (
+            f"clip {clip.id} overlaps {prev.id} on {track_name} at "
+            f"{format_timecode(clip.start, project.rate)}; clips on a track must not overlap"
+        )
+    out.append((f"$.tracks[{ti}].clips[{ci}].start", msg))
+
+
+def _bad_text(
+    out: list[tuple[str, str]], track_name: str, track_kind: str, ti: int, ci: int, clip: Clip
+) -> None:
+    if clip.text is None:
+        out.append(
+            (f"$.tracks[{ti}].clips[{ci}].text", f"text clip {clip.id} has no text properties")
+        )
+    if track_kind != "video":
+        out.append(
+            (f"$.tracks[{ti}].clips[{ci}]", f"text clip {clip.id} is on audio track {track_name}")
+        )
+
+
+def _bad_asset(
+    out: list[tuple[str, str]],
+    track_name: str,
+    track_kind: str,
+    ti: int,
+    ci: int,
+    clip: Clip,
+    asset: Asset | None,
+) -> None:
+    path = f"$.tracks[{ti}].clips[{ci}]"
+    if asset is None:
+        out.append(
+            (
+                f"{path}.asset_id",
+                f"{clip.kind} clip {clip.id} names no asset"
+                if clip.asset_id is None
+                else f"asset {clip.asset_id!r} does not exist",
+            )
+        )
+        return
+    allowed = _REMOTION if clip.kind == "remotion" else _ASSET_ON_TRACK[track_kind]
+    if asset.kind not in allowed:
+        out.append(
+            (
+                f"{path}.asset_id",
+                f"{asset.kind} asset {asset.id} cannot be a {clip.kind} "
+                f"clip on {track_kind} track {track_name}",
+            )
+        )
+    media = asset.media
+    if media is not None and clip.source_in + clip.duration > media.duration_frames:
+        out.append(
+            (
+                f"{path}.duration",
+                f"clip {clip.id} plays source frames {clip.source_in}-"
+                f"{clip.source_in + clip.duration} but asset {asset.id} has "
+                f"{media.duration_frames} frames",
+            )
+        )
+
+
+_SHAPED = re.compile(r"^[a-z]+_(0|[1-9][0-9]*)$", re.M)
+
+
+def _max_numeric_suffix(ids: Iterable[str]) -> int:
+    """Largest N among ids shaped ``<letters>_<N>`` (the shape ``new_id`` makes)."""
+    digits = _SHAPED.findall("\n".join(ids))
+    if not digits:
+        return 0
+    longest = max(map(len, digits))
+    return int(max(d for d in digits if len(d) == longest))
