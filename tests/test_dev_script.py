@@ -25,8 +25,15 @@ def run_setup_as_nobody(tmp: Path) -> subprocess.CompletedProcess[str]:
         (bindir / name).symlink_to(found)
     setpriv = shutil.which("setpriv") or "setpriv"
     return subprocess.run(
-        [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
-        + ["bash", str(REPO / "dev"), "setup"],
+        [
+            setpriv,
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "bash",
+            REPO / "dev",
+            "setup",
+        ],
         capture_output=True,
         text=True,
         env={"PATH": str(bindir), "HOME": str(tmp)},

@@ -17,7 +17,7 @@ from typing import Any
 from engine.errors import ReelcutError
 from engine.projectdir import ProjectDir
 
-COMMANDS = ("new", "demo", "open", "import", "info")
+COMMANDS = ("new", "demo", "open", "import", "info", "edit", "undo", "redo", "history")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,6 +51,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("info", help="tracks, clips, duration and assets (read-only)")
     p.add_argument("dir", type=Path)
+    _json(p)
+
+    from tui.edit_cli import add_edit_parsers
+
+    add_edit_parsers(sub)
+    for name, what in (("undo", "undo the last edit"), ("redo", "redo the last undone edit")):
+        p = sub.add_parser(name, help=what)
+        p.add_argument("dir", type=Path)
+        _json(p)
+    p = sub.add_parser("history", help="the undo history, oldest first")
+    p.add_argument("dir", type=Path)
+    p.add_argument("--limit", type=int, default=50)
     _json(p)
     return parser
 
@@ -162,6 +174,69 @@ def cmd_info(args: argparse.Namespace) -> int:
         _print_json(describe(project))
     else:
         print(render_text(project))
+    return 0
+
+
+def cmd_edit(args: argparse.Namespace) -> int:
+    from engine.session import Session
+    from tui.edit_cli import build_op, print_change
+
+    with Session(args.dir, purpose="reelcut edit") as session:
+        op = build_op(args, session.project.rate)
+        print_change(session.apply(op, author="cli"), args.json)
+    return 0
+
+
+def cmd_undo(args: argparse.Namespace) -> int:
+    return _undo_redo(args, "undo")
+
+
+def cmd_redo(args: argparse.Namespace) -> int:
+    return _undo_redo(args, "redo")
+
+
+def _undo_redo(args: argparse.Namespace, action: str) -> int:
+    from engine.session import Session
+    from tui.edit_cli import print_change
+
+    with Session(args.dir, purpose=f"reelcut {action}") as session:
+        change = session.undo() if action == "undo" else session.redo()
+    if change is None:
+        if args.json:
+            _print_json({"revision": None, "kind": action, "summary": f"nothing to {action}"})
+        else:
+            print(f"nothing to {action}")
+        return 0
+    print_change(change, args.json)
+    return 0
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from engine.session import Session
+
+    with Session(args.dir, purpose="reelcut history") as session:
+        steps = session.steps(args.limit)
+    if args.json:
+        _print_json(
+            [
+                {
+                    "seq": s.seq,
+                    "group": s.group_id,
+                    "label": s.label,
+                    "author": s.author,
+                    "undone": s.undone,
+                    "at": s.created_at,
+                    "op": json.loads(s.op_json),
+                }
+                for s in steps
+            ]
+        )
+        return 0
+    for s in steps:
+        mark = "  (undone)" if s.undone else ""
+        print(f"{s.seq:>5}  g{s.group_id:<4} {s.created_at}  {s.author:<6} {s.label}{mark}")
+    if not steps:
+        print("no edits yet")
     return 0
 
 

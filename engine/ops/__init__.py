@@ -1,0 +1,127 @@
+"""Timeline operations as data. ``OPS`` maps each op's tag to its class; every op's docstring
+shows its effect as a before/after diagram."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from engine.ops.base import Batch, Op, Result
+from engine.ops.cut import Blade, CloseGap, Lift, RippleDelete, RippleDeleteRange
+from engine.ops.draft import OpError
+from engine.ops.link import Link, Unlink
+from engine.ops.marks import AddMarker, EditMarker, RemoveMarker, SetMarks
+from engine.ops.move import Move, Nudge
+from engine.ops.place import AddText, EditText, Insert, Overwrite
+from engine.ops.tracks import AddTrack, RemoveTrack, ReorderTrack, SetTrackFlags
+from engine.ops.trim import RippleTrim, Roll, Slide, Slip, Trim
+
+ALL: tuple[type[Op], ...] = (
+    Insert,
+    Overwrite,
+    Move,
+    Nudge,
+    Blade,
+    Trim,
+    RippleTrim,
+    Roll,
+    Slip,
+    Slide,
+    Lift,
+    RippleDelete,
+    CloseGap,
+    RippleDeleteRange,
+    Link,
+    Unlink,
+    AddTrack,
+    RemoveTrack,
+    ReorderTrack,
+    SetTrackFlags,
+    AddMarker,
+    RemoveMarker,
+    EditMarker,
+    SetMarks,
+    AddText,
+    EditText,
+    Batch,
+)
+OPS: dict[str, type[Op]] = {cls.__struct_config__.tag: cls for cls in ALL}  # type: ignore[misc]
+
+AnyOp = (
+    Insert
+    | Overwrite
+    | Move
+    | Nudge
+    | Blade
+    | Trim
+    | RippleTrim
+    | Roll
+    | Slip
+    | Slide
+    | Lift
+    | RippleDelete
+    | CloseGap
+    | RippleDeleteRange
+    | Link
+    | Unlink
+    | AddTrack
+    | RemoveTrack
+    | ReorderTrack
+    | SetTrackFlags
+    | AddMarker
+    | RemoveMarker
+    | EditMarker
+    | SetMarks
+    | AddText
+    | EditText
+    | Batch
+)
+
+
+def decode_op(data: bytes | dict[str, Any]) -> Op:
+    """An op from JSON (``{"op": "move", ...}``); raise OpError naming the bad field."""
+    try:
+        if isinstance(data, bytes):
+            return msgspec.json.decode(data, type=AnyOp)  # type: ignore[no-any-return]
+        return msgspec.convert(data, AnyOp)  # type: ignore[no-any-return]
+    except msgspec.ValidationError as exc:
+        raise OpError(f"invalid operation: {exc}") from None
+
+
+__all__ = [
+    "ALL",
+    "OPS",
+    "AddMarker",
+    "AddText",
+    "AddTrack",
+    "AnyOp",
+    "Batch",
+    "Blade",
+    "CloseGap",
+    "EditMarker",
+    "EditText",
+    "Insert",
+    "Lift",
+    "Link",
+    "Move",
+    "Nudge",
+    "Op",
+    "OpError",
+    "Overwrite",
+    "RemoveMarker",
+    "RemoveTrack",
+    "ReorderTrack",
+    "Result",
+    "RippleDelete",
+    "RippleDeleteRange",
+    "RippleTrim",
+    "Roll",
+    "SetMarks",
+    "SetTrackFlags",
+    "Slide",
+    "Slip",
+    "Trim",
+    "Unlink",
+    "decode_op",
+]

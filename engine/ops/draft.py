@@ -1,0 +1,434 @@
+"""The working copy an operation edits, and the reversible primitives it records.
+
+Every operation is compiled against a ``Draft``: it reads the project, and each change it makes
+goes through one of a handful of primitives (add/remove/replace a clip, ripple-shift a track,
+add/remove/replace a track, a marker or the editor state). The draft applies each primitive to
+its working state and records it, so the forward edit is the list of primitives and the inverse
+is the list of their inverses in reverse order: an exact undo for every operation, checked by
+the tests, without writing an inverse for each op by hand.
+
+Only tracks an operation touches are copied; the rest of the project is shared.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable
+from typing import Literal
+
+import msgspec
+
+from engine.errors import ReelcutError
+from engine.model import Clip, EditorState, Marker, Project, Track
+from engine.timebase import format_timecode
+
+
+class OpError(ReelcutError):
+    """An operation that cannot apply; the message says why and what would work instead."""
+
+    exit_code = 7
+
+
+class Primitive(msgspec.Struct, frozen=True, tag_field="p", forbid_unknown_fields=True):
+    """One reversible change; ``inverse()`` undoes it exactly."""
+
+    def inverse(self) -> Primitive:
+        raise NotImplementedError
+
+
+class AddClip(Primitive, frozen=True, tag="add_clip"):
+    track_id: str
+    clip: Clip
+
+    def inverse(self) -> Primitive:
+        return RemoveClip(self.track_id, self.clip)
+
+
+class RemoveClip(Primitive, frozen=True, tag="remove_clip"):
+    track_id: str
+    clip: Clip
+
+    def inverse(self) -> Primitive:
+        return AddClip(self.track_id, self.clip)
+
+
+class ReplaceClip(Primitive, frozen=True, tag="replace_clip"):
+    """Change a clip in place (same id): a trim, slip or property edit."""
+
+    track_id: str
+    before: Clip
+    after: Clip
+
+    def inverse(self) -> Primitive:
+        return ReplaceClip(self.track_id, self.after, self.before)
+
+
+class Shift(Primitive, frozen=True, tag="shift"):
+    """Move every clip on the track that starts at or after ``at`` by ``by`` frames.
+
+    A shift to the left requires that no clip starts in ``[at + by, at)``, so the inverse
+    (``Shift(at + by, -by)``) selects exactly the clips this one moved.
+    """
+
+    track_id: str
+    at: int
+    by: int
+
+    def inverse(self) -> Primitive:
+        return Shift(self.track_id, self.at + self.by, -self.by)
+
+
+class PutTrack(Primitive, frozen=True, tag="put_track"):
+    index: int
+    track: Track
+
+    def inverse(self) -> Primitive:
+        return DropTrack(self.index, self.track)
+
+
+class DropTrack(Primitive, frozen=True, tag="drop_track"):
+    index: int
+    track: Track
+
+    def inverse(self) -> Primitive:
+        return PutTrack(self.index, self.track)
+
+
+class SetTrackHeader(Primitive, frozen=True, tag="set_track"):
+    """Change a track's name or flags; ``before``/``after`` carry no clips."""
+
+    before: Track
+    after: Track
+
+    def inverse(self) -> Primitive:
+        return SetTrackHeader(self.after, self.before)
+
+
+class MoveTrack(Primitive, frozen=True, tag="move_track"):
+    from_index: int
+    to_index: int
+
+    def inverse(self) -> Primitive:
+        return MoveTrack(self.to_index, self.from_index)
+
+
+class SetMarker(Primitive, frozen=True, tag="set_marker"):
+    """Add (``before`` None), remove (``after`` None) or change a marker."""
+
+    before: Marker | None
+    after: Marker | None
+
+    def inverse(self) -> Primitive:
+        return SetMarker(self.after, self.before)
+
+
+class SetEditor(Primitive, frozen=True, tag="set_editor"):
+    before: EditorState
+    after: EditorState
+
+    def inverse(self) -> Primitive:
+        return SetEditor(self.after, self.before)
+
+
+class SetNextId(Primitive, frozen=True, tag="set_next_id"):
+    before: int
+    after: int
+
+    def inverse(self) -> Primitive:
+        return SetNextId(self.after, self.before)
+
+
+AnyPrimitive = (
+    AddClip
+    | RemoveClip
+    | ReplaceClip
+    | Shift
+    | PutTrack
+    | DropTrack
+    | SetTrackHeader
+    | MoveTrack
+    | SetMarker
+    | SetEditor
+    | SetNextId
+)
+
+
+def _start(clip: Clip) -> int:
+    return clip.start
+
+
+class Draft:
+    """A project being edited: read it, change it through primitives, then ``finish()``."""
+
+    def __init__(self, project: Project) -> None:
+        self.base = project
+        self.rate = project.rate
+        self._tracks: list[Track] = list(project.tracks)
+        self._clips: dict[str, list[Clip]] = {}  # working copies of touched tracks only
+        self._markers: list[Marker] | None = None
+        self._editor = project.editor
+        self._next_id = project.next_id
+        self.steps: list[Primitive] = []
+        self.touched: set[str] = set()
+
+    # -- reading ---------------------------------------------------------------------------
+
+    @property
+    def tracks(self) -> list[Track]:
+        """Track headers in display order (their ``clips`` may be stale: use ``clips()``)."""
+        return self._tracks
+
+    @property
+    def editor(self) -> EditorState:
+        return self._editor
+
+    @property
+    def markers(self) -> list[Marker]:
+        return self._markers if self._markers is not None else list(self.base.markers)
+
+    def track(self, track_id: str) -> Track:
+        for t in self._tracks:
+            if t.id == track_id:
+                return t
+        raise OpError(
+            f"track {track_id!r} does not exist; tracks are "
+            f"{', '.join(f'{t.id} ({t.name})' for t in self._tracks)}"
+        )
+
+    def track_by_ref(self, ref: str) -> Track:
+        """A track by id (``t_2``) or by name (``V1``)."""
+        for t in self._tracks:
+            if t.id == ref or t.name == ref:
+                return t
+        raise OpError(
+            f"no track {ref!r}; tracks are {', '.join(f'{t.id} ({t.name})' for t in self._tracks)}"
+        )
+
+    def track_index(self, track_id: str) -> int:
+        for i, t in enumerate(self._tracks):
+            if t.id == track_id:
+                return i
+        raise OpError(f"track {track_id!r} does not exist")
+
+    def clips(self, track_id: str) -> list[Clip] | tuple[Clip, ...]:
+        """The track's clips, sorted by start (read-only: change them through primitives)."""
+        working = self._clips.get(track_id)
+        return working if working is not None else self.track(track_id).clips
+
+    def find(self, clip_id: str) -> tuple[Track, Clip]:
+        """The clip with ``clip_id`` and its track; OpError naming the id if there is none."""
+        for t in self._tracks:
+            for c in self.clips(t.id):
+                if c.id == clip_id:
+                    return t, c
+        raise OpError(f"clip {clip_id!r} does not exist; `reelcut info DIR` lists clip ids")
+
+    def partner(self, clip: Clip) -> tuple[Track, Clip] | None:
+        """The clip linked to ``clip``, with its track, if it has one."""
+        return self.find(clip.linked_id) if clip.linked_id else None
+
+    def at(self, track_id: str, frame: int) -> Clip | None:
+        """The clip covering ``frame`` on the track, if any."""
+        clips = self.clips(track_id)
+        i = bisect.bisect_right(clips, frame, key=_start) - 1
+        if i >= 0 and clips[i].end > frame:
+            return clips[i]
+        return None
+
+    def neighbours(self, track_id: str, clip: Clip) -> tuple[Clip | None, Clip | None]:
+        """The clips just before and just after ``clip`` on its track (adjacent or not)."""
+        clips = self.clips(track_id)
+        i = self._index(track_id, clip)
+        return (clips[i - 1] if i > 0 else None, clips[i + 1] if i + 1 < len(clips) else None)
+
+    def overlapping(self, track_id: str, start: int, end: int) -> list[Clip]:
+        """Clips on the track that share at least one frame with ``[start, end)``."""
+        clips = self.clips(track_id)
+        i = max(bisect.bisect_right(clips, start, key=_start) - 1, 0)
+        out = []
+        for c in clips[i:]:
+            if c.start >= end:
+                break
+            if c.end > start:
+                out.append(c)
+        return out
+
+    def tc(self, frame: int) -> str:
+        return format_timecode(frame, self.rate)
+
+    def asset(self, asset_id: str | None) -> object:
+        return self.base.asset(asset_id) if asset_id else None
+
+    # -- changing --------------------------------------------------------------------------
+
+    def new_id(self, prefix: str) -> str:
+        n = self._next_id
+        self._record(SetNextId(n, n + 1))
+        return f"{prefix}_{n}"
+
+    def add(self, track_id: str, clip: Clip) -> None:
+        self._record(AddClip(track_id, clip))
+
+    def remove(self, track_id: str, clip: Clip) -> None:
+        self._record(RemoveClip(track_id, clip))
+
+    def replace(self, track_id: str, before: Clip, after: Clip) -> None:
+        if before != after:
+            self._record(ReplaceClip(track_id, before, after))
+
+    def shift(self, track_id: str, at: int, by: int) -> None:
+        if by:
+            self._record(Shift(track_id, at, by))
+
+    def apply(self, primitives: Iterable[Primitive]) -> None:
+        for p in primitives:
+            self._record(p)
+
+    def _record(self, p: Primitive) -> None:
+        self._apply(p)
+        self.steps.append(p)
+
+    def _working(self, track_id: str) -> list[Clip]:
+        working = self._clips.get(track_id)
+        if working is None:
+            self._check_unlocked(track_id)
+            working = self._clips[track_id] = list(self.track(track_id).clips)
+        return working
+
+    def _check_unlocked(self, track_id: str) -> None:
+        t = self.track(track_id)
+        if t.locked:
+            raise OpError(
+                f"track {t.name} is locked; unlock it first "
+                f"(`reelcut edit DIR track-flags --track {t.name} --unlock`)"
+            )
+
+    def _index(self, track_id: str, clip: Clip) -> int:
+        clips = self.clips(track_id)
+        i = bisect.bisect_left(clips, clip.start, key=_start)
+        if i < len(clips) and clips[i].id == clip.id:
+            return i
+        raise OpError(
+            f"clip {clip.id} is not at {self.tc(clip.start)} on track "
+            f"{self.track(track_id).name} any more; the timeline changed"
+        )
+
+    def _apply(self, p: Primitive) -> None:
+        if isinstance(p, AddClip):
+            clips = self._working(p.track_id)
+            c = p.clip
+            i = bisect.bisect_left(clips, c.start, key=_start)
+            before = clips[i - 1] if i > 0 else None
+            after = clips[i] if i < len(clips) else None
+            if before is not None and before.end > c.start:
+                raise self._overlap(p.track_id, c, before)
+            if after is not None and after.start < c.end:
+                raise self._overlap(p.track_id, c, after)
+            clips.insert(i, c)
+            self.touched.add(c.id)
+        elif isinstance(p, RemoveClip):
+            clips = self._working(p.track_id)
+            i = self._index(p.track_id, p.clip)
+            if clips[i] != p.clip:
+                raise OpError(f"clip {p.clip.id} changed since this edit was made")
+            del clips[i]
+            self.touched.add(p.clip.id)
+        elif isinstance(p, ReplaceClip):
+            clips = self._working(p.track_id)
+            i = self._index(p.track_id, p.before)
+            if clips[i] != p.before:
+                raise OpError(f"clip {p.before.id} changed since this edit was made")
+            c = p.after
+            if i > 0 and clips[i - 1].end > c.start:
+                raise self._overlap(p.track_id, c, clips[i - 1])
+            if i + 1 < len(clips) and clips[i + 1].start < c.end:
+                raise self._overlap(p.track_id, c, clips[i + 1])
+            clips[i] = c
+            self.touched.add(c.id)
+        elif isinstance(p, Shift):
+            self._shift(p)
+        elif isinstance(p, PutTrack):
+            self._tracks.insert(p.index, p.track)
+            self._clips.pop(p.track.id, None)
+            self.touched.add(p.track.id)
+        elif isinstance(p, DropTrack):
+            current = self._tracks[p.index]
+            if current.id != p.track.id:
+                raise OpError(f"track {p.track.name} is not at position {p.index} any more")
+            del self._tracks[p.index]
+            self._clips.pop(p.track.id, None)
+            self.touched.add(p.track.id)
+        elif isinstance(p, SetTrackHeader):
+            i = self.track_index(p.before.id)
+            self._tracks[i] = msgspec.structs.replace(p.after, clips=self._tracks[i].clips)
+            self.touched.add(p.after.id)
+        elif isinstance(p, MoveTrack):
+            t = self._tracks.pop(p.from_index)
+            self._tracks.insert(p.to_index, t)
+            self.touched.add(t.id)
+        elif isinstance(p, SetMarker):
+            markers = self._markers = self.markers
+            if p.before is not None:
+                markers.remove(p.before)
+            if p.after is not None:
+                markers.append(p.after)
+                markers.sort(key=lambda m: (m.frame, m.id))
+            self.touched.add((p.after or p.before).id)  # type: ignore[union-attr]
+        elif isinstance(p, SetEditor):
+            self._editor = p.after
+        elif isinstance(p, SetNextId):
+            self._next_id = p.after
+        else:  # pragma: no cover - exhaustive over AnyPrimitive
+            raise TypeError(p)
+
+    def _shift(self, p: Shift) -> None:
+        clips = self._working(p.track_id)
+        i = bisect.bisect_left(clips, p.at, key=_start)
+        if p.by < 0:
+            if p.at + p.by < 0:
+                raise OpError(
+                    f"cannot move clips before the start of the timeline "
+                    f"(by {p.by} frames from {self.tc(p.at)})"
+                )
+            prev = clips[i - 1] if i > 0 else None
+            if prev is not None and prev.start >= p.at + p.by:
+                name = self.track(p.track_id).name
+                raise OpError(
+                    f"{prev.name or prev.id} ({prev.id}) on {name} is in the way of "
+                    f"the ripple at {self.tc(prev.start)}; make room on {name} "
+                    f"first, or lock {name} to leave it out of the ripple"
+                )
+            if prev is not None and i < len(clips) and prev.end > clips[i].start + p.by:
+                name = self.track(p.track_id).name
+                raise OpError(
+                    f"the ripple would pull {clips[i].id} on {name} into {prev.id} at "
+                    f"{self.tc(clips[i].start + p.by)}; make room on {name} first, or lock "
+                    f"{name} to leave it out of the ripple"
+                )
+        replace = msgspec.structs.replace
+        clips[i:] = [replace(c, start=c.start + p.by) for c in clips[i:]]
+        self.touched.update(c.id for c in clips[i:])
+
+    def _overlap(self, track_id: str, clip: Clip, other: Clip) -> OpError:
+        name = self.track(track_id).name
+        return OpError(
+            f"clip {clip.id} would overlap {other.id} on {name} at "
+            f"{self.tc(max(clip.start, other.start))}; use insert or move to a free range"
+        )
+
+    def finish(self) -> Project:
+        """The edited project (unchanged parts shared with the original)."""
+        tracks = tuple(
+            msgspec.structs.replace(t, clips=tuple(self._clips[t.id])) if t.id in self._clips else t
+            for t in self._tracks
+        )
+        return msgspec.structs.replace(
+            self.base,
+            tracks=tracks,
+            markers=tuple(self._markers) if self._markers is not None else self.base.markers,
+            editor=self._editor,
+            next_id=self._next_id,
+        )
+
+
+Kind = Literal["video", "audio"]

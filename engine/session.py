@@ -1,0 +1,244 @@
+"""The session: the one object through which an open project changes.
+
+It holds the project's writer lock, applies operations, writes project.json after each committed
+edit, records every edit in the undo history of ``.reelcut/state.sqlite`` and tells listeners
+about each new revision. The TUI, the preview server, the CLI and the agent are all clients of
+this API.
+
+Undo and redo survive restarts: each step stores the primitives it applied, their exact inverse,
+and the sha256 of project.json before and after. Undo only runs when the file on disk is the
+one the step produced, so an edit made outside reelcut is never silently overwritten.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import msgspec
+
+from engine.errors import ReelcutError
+from engine.model import EditorState, Project
+from engine.ops import Op, OpError, decode_op
+from engine.projectdir import ProjectDir
+from engine.state import db
+from engine.state.history import History, Step
+from engine.store import PROJECT_FILE, decode_project, written_by_us
+
+
+class HistoryConflict(ReelcutError):
+    """Undo/redo refused because project.json is not the file the history expects."""
+
+    exit_code = 8
+
+
+@dataclass(frozen=True)
+class Change:
+    """One committed change, as listeners and the CLI see it."""
+
+    revision: int
+    kind: Literal["edit", "undo", "redo", "editor"]
+    summary: str
+    touched: frozenset[str]
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "revision": self.revision,
+            "kind": self.kind,
+            "summary": self.summary,
+            "touched": sorted(self.touched),
+        }
+
+
+Listener = Callable[[Change], None]
+
+
+class Session:
+    """An open project. Use as a context manager, or call ``close()``."""
+
+    def __init__(self, root: Path | str, *, author: str = "user", purpose: str = "reelcut") -> None:
+        self.dir = ProjectDir(root)
+        self.author = author
+        self._lock = self.dir.writer(purpose)
+        try:
+            data = self.dir.project_json.read_bytes()
+            self._project = decode_project(data, trusted=written_by_us(self.dir.root, data))
+            self._hash = _sha(data)
+            self._conn = db.connect(self.dir.state / db.STATE_FILE)
+        except BaseException:
+            self._lock.release()
+            raise
+        self.history = History(self._conn)
+        self._revision = int(self._meta("revision") or 0)
+        self._group: int | None = None
+        self._listeners: list[Listener] = []
+
+    # -- reading ---------------------------------------------------------------------------
+
+    @property
+    def project(self) -> Project:
+        return self._project
+
+    @property
+    def revision(self) -> int:
+        """Counts committed changes over the project's life (kept in the state database)."""
+        return self._revision
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener`` after every committed change; returns an unsubscribe function."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    def steps(self, limit: int = 1000) -> list[Step]:
+        return self.history.steps(limit)
+
+    # -- changing --------------------------------------------------------------------------
+
+    def apply(self, op: Op, *, author: str | None = None) -> Change:
+        """Apply ``op`` and commit it as an undo step (part of the open group, if any)."""
+        self._check_disk()
+        result = op.apply(self._project)
+        if not result.forward.steps:
+            return Change(self._revision, "edit", f"{result.summary} (no change)", frozenset())
+        before = self._hash
+        self._save(result.project)
+        group = self._group if self._group is not None else self.history.next_group_id()
+        self.history.record(
+            group_id=group,
+            label=result.summary,
+            author=author or self.author,
+            op_json=msgspec.json.encode(op).decode(),
+            forward_json=msgspec.json.encode(result.forward).decode(),
+            inverse_json=msgspec.json.encode(result.inverse).decode(),
+            before_hash=before,
+            after_hash=self._hash,
+        )
+        return self._commit("edit", result.summary, result.touched)
+
+    @contextmanager
+    def group(self) -> Iterator[None]:
+        """Edits inside this block undo and redo as one step (one gesture, one changeset)."""
+        if self._group is not None:
+            yield
+            return
+        self._group = self.history.next_group_id()
+        try:
+            yield
+        finally:
+            self._group = None
+
+    def undo(self) -> Change | None:
+        """Undo the latest group; None when there is nothing to undo."""
+        steps = self.history.last_done_group()
+        if not steps:
+            return None
+        self._check_history(steps[-1].after_hash, "undo", steps[-1].label)
+        touched: set[str] = set()
+        project = self._project
+        for step in reversed(steps):
+            result = decode_op(step.inverse_json.encode()).apply(project)
+            project = result.project
+            touched |= result.touched
+        self._save(project)
+        self.history.mark(steps[0].group_id, undone=True)
+        return self._commit("undo", f"undid: {_label(steps)}", frozenset(touched))
+
+    def redo(self) -> Change | None:
+        """Redo the earliest undone group; None when there is nothing to redo."""
+        steps = self.history.first_undone_group()
+        if not steps:
+            return None
+        self._check_history(steps[0].before_hash, "redo", steps[0].label)
+        touched: set[str] = set()
+        project = self._project
+        for step in steps:
+            result = decode_op(step.forward_json.encode()).apply(project)
+            project = result.project
+            touched |= result.touched
+        self._save(project)
+        self.history.mark(steps[0].group_id, undone=False)
+        return self._commit("redo", f"redid: {_label(steps)}", frozenset(touched))
+
+    def set_editor(self, **changes: object) -> Change:
+        """Change the saved editor state (playhead, zoom, selection...): saved, not undoable."""
+        self._check_disk()
+        try:
+            editor = msgspec.structs.replace(self._project.editor, **changes)
+            editor = msgspec.convert(msgspec.to_builtins(editor), EditorState)
+        except (TypeError, msgspec.ValidationError) as exc:
+            raise OpError(f"invalid editor state: {exc}") from None
+        project = msgspec.structs.replace(self._project, editor=editor)
+        self._save(project)
+        return self._commit("editor", "editor state", frozenset())
+
+    def close(self) -> None:
+        self._conn.close()
+        self._lock.release()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _save(self, project: Project) -> None:
+        data = self.dir.save(project)
+        self._project = project
+        self._hash = _sha(data)
+
+    def _commit(
+        self, kind: Literal["edit", "undo", "redo", "editor"], summary: str, touched: frozenset[str]
+    ) -> Change:
+        self._revision += 1
+        self._set_meta("revision", str(self._revision))
+        change = Change(self._revision, kind, summary, touched)
+        for listener in list(self._listeners):
+            listener(change)
+        return change
+
+    def _disk_hash(self) -> str:
+        try:
+            return _sha(self.dir.project_json.read_bytes())
+        except FileNotFoundError:
+            return "missing"
+
+    def _check_disk(self) -> None:
+        if self._disk_hash() != self._hash:
+            raise HistoryConflict(
+                f"{PROJECT_FILE} was changed outside this session; reopen the project to "
+                "pick up that change before editing (nothing was written)"
+            )
+
+    def _check_history(self, expected: str, action: str, label: str) -> None:
+        actual = self._disk_hash()
+        if actual != expected or self._hash != expected:
+            raise HistoryConflict(
+                f"cannot {action} '{label}': {PROJECT_FILE} is not the version that edit "
+                f"{'produced' if action == 'undo' else 'started from'} (it was changed outside "
+                f"this session); nothing was written"
+            )
+
+    def _meta(self, key: str) -> str | None:
+        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return str(row[0]) if row else None
+
+    def _set_meta(self, key: str, value: str) -> None:
+        self._conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) "
+            "DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _label(steps: list[Step]) -> str:
+    return steps[0].label if len(steps) == 1 else f"{steps[0].label} (+{len(steps) - 1} more)"

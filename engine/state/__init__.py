@@ -1,0 +1,1 @@
+"""The project's state database, ``.reelcut/state.sqlite``: the one module family that owns SQL."""
