@@ -120,8 +120,29 @@ class _Tx:
 
 
 def _step(row: tuple[Any, ...]) -> Step:
-    (seq, group_id, label, author, op_json, forward_json, inverse_json, before_hash, after_hash,
-     undone, created_at) = row
-    return Step(int(seq), int(group_id), str(label), str(author), str(op_json),
-                str(forward_json), str(inverse_json), str(before_hash), str(after_hash),
-                bool(undone), str(created_at))
+    (
+        seq,
+        group_id,
+        label,
+        author,
+        op_json,
+        forward_json,
+        inverse_json,
+        before_hash,
+        after_hash,
+        undone,
+        created_at,
+    ) = row
+    return Step(
+        int(seq),
+        int(group_id),
+        str(label),
+        str(author),
+        str(op_json),
+        str(forward_json),
+        str(inverse_json),
+        str(before_hash),
+        str(after_hash),
+        bool(undone),
+        str(created_at),
+    )

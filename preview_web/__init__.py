@@ -1,0 +1,1 @@
+"""The preview page (React + @remotion/player, built with esbuild) and, later, its server."""

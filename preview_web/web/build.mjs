@@ -1,0 +1,54 @@
+// Builds the preview page into ../static: bundle.js, index.html and build.json.
+//
+// build.json records a hash of the inputs (this file, package-lock.json and everything under
+// src/); preview_web/build.py computes the same hash to tell whether the bundle is fresh.
+// The output is built in a temporary folder and renamed into place, so a failed build never
+// leaves half a page behind.
+
+import { createHash } from "node:crypto";
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join, relative, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+import * as esbuild from "esbuild";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const outDir = join(here, "..", "static");
+const tmpDir = join(here, "..", "static.tmp");
+
+function walk(dir) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)],
+  );
+}
+
+export function inputsHash() {
+  const files = ["build.mjs", "package-lock.json", ...walk(join(here, "src")).map((f) => relative(here, f))]
+    .map((f) => f.split(sep).join("/"))
+    .sort();
+  const listing = files
+    .map((f) => `${createHash("sha256").update(readFileSync(join(here, f))).digest("hex")}  ${f}\n`)
+    .join("");
+  return createHash("sha256").update(listing).digest("hex");
+}
+
+rmSync(tmpDir, { recursive: true, force: true });
+mkdirSync(tmpDir, { recursive: true });
+const result = await esbuild.build({
+  entryPoints: [join(here, "src", "main.tsx")],
+  bundle: true,
+  minify: true,
+  sourcemap: true,
+  format: "iife",
+  target: ["chrome110", "firefox110", "safari16"],
+  outfile: join(tmpDir, "bundle.js"),
+  define: { "process.env.NODE_ENV": '"production"' },
+  jsx: "automatic",
+  logLevel: "warning",
+  metafile: true,
+});
+copyFileSync(join(here, "src", "index.html"), join(tmpDir, "index.html"));
+const bytes = readFileSync(join(tmpDir, "bundle.js")).length;
+writeFileSync(join(tmpDir, "build.json"), JSON.stringify({ inputs: inputsHash(), bundle_bytes: bytes }, null, 2) + "\n");
+rmSync(outDir, { recursive: true, force: true });
+renameSync(tmpDir, outDir);
+console.log(`preview page built: ${relative(process.cwd(), outDir)}/bundle.js ${(bytes / 1024).toFixed(0)} KiB, ${result.warnings.length} warnings`);

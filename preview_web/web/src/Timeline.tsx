@@ -1,0 +1,114 @@
+// The composition: the project's tracks and clips mapped onto Remotion Sequences.
+//
+// Video tracks stack the way the editor lists them: project.tracks runs top-down (V2 above
+// V1), so the first video track is drawn last and ends up in front; audio tracks play their clips with <Audio>. A clip plays its asset from
+// ``source_in`` for ``duration`` frames starting at ``start``.
+
+import React from "react";
+import { AbsoluteFill, Audio, Img, Sequence, Video } from "remotion";
+import type { Asset, Clip, Project, Track } from "./project";
+import { assetUrl } from "./project";
+
+export interface TimelineProps {
+  project: Project;
+}
+
+function transformStyle(clip: Clip): React.CSSProperties {
+  const t = clip.transform;
+  if (!t) return {};
+  return {
+    transform: `translate(${t.x}px, ${t.y}px) scale(${t.scale}) rotate(${t.rotation}deg)`,
+    opacity: t.opacity,
+  };
+}
+
+function TextClip({ clip }: { clip: Clip }) {
+  const p = clip.text;
+  if (!p) return null;
+  const justify = p.align === "left" ? "flex-start" : p.align === "right" ? "flex-end" : "center";
+  return (
+    <AbsoluteFill
+      style={{ justifyContent: "center", alignItems: justify, ...transformStyle(clip) }}
+      data-clip={clip.id}
+    >
+      <div
+        style={{
+          fontFamily: p.font ?? "sans-serif",
+          fontSize: p.size ?? 64,
+          color: p.color ?? "#ffffff",
+          background: p.background ?? "transparent",
+          textAlign: p.align ?? "center",
+          padding: "0.2em 0.5em",
+          whiteSpace: "pre-wrap",
+        }}
+      >
+        {p.text}
+      </div>
+    </AbsoluteFill>
+  );
+}
+
+function MediaClip({ clip, asset, muted }: { clip: Clip; asset: Asset; muted: boolean }) {
+  const src = assetUrl(asset);
+  if (!src) return null;
+  const from = clip.source_in ?? 0;
+  if (asset.kind === "video") {
+    return (
+      <AbsoluteFill style={transformStyle(clip)} data-clip={clip.id}>
+        <Video src={src} startFrom={from} muted style={{ width: "100%", height: "100%" }} />
+      </AbsoluteFill>
+    );
+  }
+  if (asset.kind === "image") {
+    return (
+      <AbsoluteFill style={transformStyle(clip)} data-clip={clip.id}>
+        <Img src={src} style={{ width: "100%", height: "100%", objectFit: "contain" }} />
+      </AbsoluteFill>
+    );
+  }
+  if (asset.kind === "audio") {
+    return <Audio src={src} startFrom={from} muted={muted} data-clip={clip.id} />;
+  }
+  return null;
+}
+
+function TrackLayer({ track, assets }: { track: Track; assets: Map<string, Asset> }) {
+  return (
+    <AbsoluteFill data-track={track.name}>
+      {track.clips.map((clip) => {
+        const asset = clip.asset_id ? assets.get(clip.asset_id) : undefined;
+        return (
+          <Sequence
+            key={clip.id}
+            from={clip.start}
+            durationInFrames={clip.duration}
+            name={clip.name}
+            layout={track.kind === "audio" ? "none" : "absolute-fill"}
+          >
+            {clip.kind === "text" ? (
+              <TextClip clip={clip} />
+            ) : asset ? (
+              <MediaClip clip={clip} asset={asset} muted={Boolean(track.muted)} />
+            ) : null}
+          </Sequence>
+        );
+      })}
+    </AbsoluteFill>
+  );
+}
+
+export const Timeline: React.FC<TimelineProps> = ({ project }) => {
+  const assets = new Map(project.assets.map((a) => [a.id, a] as const));
+  const video = project.tracks.filter((t) => t.kind === "video").reverse();
+  const audio = project.tracks.filter((t) => t.kind === "audio");
+  return (
+    <AbsoluteFill style={{ backgroundColor: "black" }}>
+      {video.map((track) => (
+        <TrackLayer key={track.id} track={track} assets={assets} />
+      ))}
+      {audio.map((track) => (
+        <TrackLayer key={track.id} track={track} assets={assets} />
+      ))}
+    </AbsoluteFill>
+  );
+};

@@ -1,0 +1,80 @@
+// The subset of project.json (engine/model.py) that the preview page reads.
+
+export interface Rate {
+  num: number;
+  den: number;
+}
+
+export interface Asset {
+  id: string;
+  kind: "video" | "audio" | "image" | "remotion" | "text" | "callout";
+  name: string;
+  hash?: string | null;
+  ext?: string | null;
+}
+
+export interface Transform {
+  x: number;
+  y: number;
+  scale: number;
+  rotation: number;
+  opacity: number;
+}
+
+export interface TextProps {
+  text: string;
+  font?: string;
+  size?: number;
+  color?: string;
+  background?: string | null;
+  align?: "left" | "center" | "right";
+}
+
+export interface Clip {
+  id: string;
+  kind: "media" | "text" | "remotion";
+  name: string;
+  start: number;
+  duration: number;
+  source_in?: number;
+  asset_id?: string | null;
+  linked_id?: string | null;
+  transform?: Transform | null;
+  text?: TextProps | null;
+}
+
+export interface Track {
+  id: string;
+  kind: "video" | "audio";
+  name: string;
+  locked?: boolean;
+  muted?: boolean;
+  solo?: boolean;
+  clips: Clip[];
+}
+
+export interface Project {
+  schema_version: number;
+  id: string;
+  name: string;
+  rate: Rate;
+  width: number;
+  height: number;
+  assets: Asset[];
+  tracks: Track[];
+}
+
+/** Frames to the end of the last clip on any track (at least one frame for the Player). */
+export function projectDuration(project: Project): number {
+  let end = 0;
+  for (const track of project.tracks) {
+    for (const clip of track.clips) end = Math.max(end, clip.start + clip.duration);
+  }
+  return Math.max(end, 1);
+}
+
+/** The URL of an asset's bytes, relative to the page: ``assets/<sha256>.<ext>``. */
+export function assetUrl(asset: Asset): string | null {
+  if (!asset.hash || !asset.ext) return null;
+  return `assets/${asset.hash}.${asset.ext}`;
+}
