@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from engine.errors import ReelcutError
+from engine.errors import MediaError, ReelcutError
 from engine.projectdir import ProjectDir
 
 COMMANDS = ("new", "demo", "open", "import", "info", "edit", "undo", "redo", "history")
@@ -163,7 +163,8 @@ def cmd_import(args: argparse.Namespace) -> int:
             print(f"{r.source}: {what} {', '.join(r.assets)}{clips}")
     for r in failed:
         print(f"reelcut: {r.error}", file=sys.stderr)
-    return 1 if failed else 0
+    # The files that could be imported are in; the exit status still says that some were not.
+    return MediaError.exit_code if failed else 0
 
 
 def cmd_info(args: argparse.Namespace) -> int:

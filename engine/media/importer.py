@@ -4,16 +4,19 @@ A file is probed first (so a rejected file never reaches ``assets/``), then copi
 ``assets/<sha256>.<ext>`` in one streaming pass that hashes as it copies: the bytes go to a hidden
 temp name, are fsynced and renamed, so ``assets/`` never holds half a file under a real name.
 Importing the same bytes twice yields one asset. A video with sound also gets its audio demuxed
-into an asset of its own (stream copy when the codec fits a plain container) and lands on the
-timeline as a linked video/audio pair.
+into an asset of its own (stream copy when the codec fits a plain container), while the video's
+bytes are being copied, and lands on the timeline as a linked video/audio pair. A file that fails
+at any step takes back every store file it created; files that were already there stay.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import secrets
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -21,9 +24,10 @@ from pathlib import Path
 import ffmpeg
 import msgspec
 
+from engine.atomic import fsync_dir
 from engine.errors import MediaError, ReelcutError
 from engine.media.probe import Probe, probe
-from engine.media.tools import FFMPEG_TIMEOUT, PROTOCOLS, run
+from engine.media.tools import FFMPEG_TIMEOUT, PROTOCOLS, local_path, run
 from engine.model import Asset, Clip, Project, Track, new_id
 from engine.projectdir import ProjectDir
 from engine.timebase import frames_from_seconds
@@ -111,7 +115,8 @@ def import_files(
 ) -> tuple[Project, list[ImportResult]]:
     """Import ``files`` into ``pd``'s asset store; return the new project (unsaved) and results.
 
-    A file that fails gets its own error line and is skipped; the others still import.
+    A file that fails gets its own error line and is skipped, leaving nothing of itself in
+    ``assets/``; the others still import.
     """
     results = []
     for path in files:
@@ -119,6 +124,8 @@ def import_files(
         try:
             project = _import_one(pd, project, path, result, place)
         except ReelcutError as exc:
+            result.assets.clear()
+            result.clips.clear()
             result.error = str(exc)
         results.append(result)
     return project, results
@@ -126,30 +133,24 @@ def import_files(
 
 def store_bytes(src: Path, assets_dir: Path, ext: str) -> str:
     """Copy ``src`` into ``assets_dir/<sha256>.<ext>``, hashing as it copies; return the hash."""
-    tmp = assets_dir / f".import-{secrets.token_hex(6)}.tmp"
-    digest = hashlib.sha256()
-    buf = bytearray(CHUNK)
-    view = memoryview(buf)
-    try:
-        with open(src, "rb") as fin, open(tmp, "xb") as fout:
-            while n := fin.readinto(buf):
-                digest.update(view[:n])
-                fout.write(view[:n])
-            fout.flush()
-            os.fsync(fout.fileno())
-        sha = digest.hexdigest()
-        final = assets_dir / f"{sha}.{ext}"
-        if final.exists():
-            tmp.unlink()
-        else:
-            os.replace(tmp, final)
-        return sha
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise MediaError(f"{src.name}: could not copy into assets/: {exc.strerror}") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    return _copy_in(src, assets_dir, ext).sha
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """A file in ``assets/`` under its content name; ``created`` is False when identical bytes
+    were already there (so a failed import must not remove it)."""
+
+    sha: str
+    path: Path
+    created: bool
+
+
+@dataclass(frozen=True)
+class _Extracted:
+    stored: _Stored
+    ext: str
+    info: Probe
 
 
 def _import_one(
@@ -163,21 +164,98 @@ def _import_one(
         raise MediaError(f"{path.name}: not a regular file")
     if st.st_size == 0:
         raise MediaError(f"{path.name}: the file is empty (0 bytes)")
+    if (existing := _already_imported(project, path, st.st_size)) is not None:
+        _report_existing(project, existing, result)
+        return project
     info = probe(path)
     ext = _extension(path, info)
     pd.assets.mkdir(exist_ok=True)
-    sha = store_bytes(path, pd.assets, ext)
-    by_hash = {a.hash: a for a in project.assets if a.hash}
-    existing = by_hash.get(sha)
-    if existing is not None:
-        result.already_imported = True
-        result.assets.append(existing.id)
-        derived = [a.id for a in project.assets if a.derived_from == existing.id]
-        result.assets.extend(derived)
-        return project
+    created: list[Path] = []
+    try:
+        video, audio = _store(pd.assets, path, info, ext, created)
+        by_hash = {a.hash: a for a in project.assets if a.hash}
+        existing = by_hash.get(video.sha)
+        if existing is not None:
+            # Same bytes as an asset already in the project: keep nothing this call wrote.
+            for p in created:
+                p.unlink(missing_ok=True)
+            created.clear()
+            _report_existing(project, existing, result)
+            return project
+        project, new_assets = _new_assets(project, path, info, ext, st.st_size, video, audio)
+        clip_ids: list[str] = []
+        if place:
+            project, clip_ids = place_at_end(project, new_assets[0], new_assets[1:])
+        if created:
+            # The renames must be durable before a project.json naming these files is saved.
+            fsync_dir(pd.assets)
+    except OSError as exc:
+        _remove(created)
+        raise MediaError(f"{path.name}: could not store it in assets/: {exc.strerror}") from None
+    except BaseException:
+        _remove(created)
+        raise
+    result.assets.extend(a.id for a in new_assets)
+    result.clips.extend(clip_ids)
+    return project
 
+
+def _already_imported(project: Project, path: Path, size: int) -> Asset | None:
+    """The project's asset with ``path``'s bytes, found by hashing (not copying) the file, and
+    only when some asset has exactly its size."""
+    if not any(a.media and a.media.size_bytes == size and a.hash for a in project.assets):
+        return None
+    try:
+        sha = _hash_file(path)
+    except OSError as exc:
+        raise MediaError(f"{path.name}: cannot read it ({exc.strerror})") from None
+    return next((a for a in project.assets if a.hash == sha), None)
+
+
+def _report_existing(project: Project, existing: Asset, result: ImportResult) -> None:
+    result.already_imported = True
+    result.assets.append(existing.id)
+    result.assets.extend(a.id for a in project.assets if a.derived_from == existing.id)
+
+
+def _store(
+    assets_dir: Path, src: Path, info: Probe, ext: str, created: list[Path]
+) -> tuple[_Stored, _Extracted | None]:
+    """Copy ``src`` into the store while, on a worker thread, its audio is extracted into a
+    store file of its own: the two passes overlap, so a video with sound costs about one copy.
+
+    Every file newly created is appended to ``created`` (even when the other half fails) so the
+    caller can remove them.
+    """
+    if info.kind != "video" or info.audio is None:
+        video = _copy_in(src, assets_dir, ext)
+        if video.created:
+            created.append(video.path)
+        return video, None
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="reelcut-demux") as pool:
+        job = pool.submit(_extract_audio, assets_dir, src, info)
+        try:
+            video = _copy_in(src, assets_dir, ext)
+            if video.created:
+                created.append(video.path)
+        finally:
+            # Wait for the extraction even when the copy failed, so its file can go too.
+            if job.exception() is None and job.result().stored.created:
+                created.append(job.result().stored.path)
+        return video, job.result()
+
+
+def _new_assets(
+    project: Project,
+    path: Path,
+    info: Probe,
+    ext: str,
+    size: int,
+    video: _Stored,
+    audio: _Extracted | None,
+) -> tuple[Project, list[Asset]]:
     asset_id, project = new_id(project, "a")
-    media = info.media_info(st.st_size, project.rate)
+    media = info.media_info(size, project.rate)
     if info.kind == "video" and info.video_duration:
         media = msgspec.structs.replace(
             media, duration_frames=frames_from_seconds(info.video_duration, project.rate)
@@ -186,33 +264,40 @@ def _import_one(
         id=asset_id,
         kind=info.kind,
         name=path.name,
-        hash=sha,
+        hash=video.sha,
         ext=ext,
         source_name=path.name,
         media=media,
     )
     new_assets = [asset]
-    if info.kind == "video" and info.audio is not None:
-        audio_asset, project = _demux_audio(pd, project, path, info, asset)
-        new_assets.append(audio_asset)
+    if audio is not None:
+        audio_id, project = new_id(project, "a")
+        new_assets.append(
+            Asset(
+                id=audio_id,
+                kind="audio",
+                name=f"{asset.name} (audio)",
+                hash=audio.stored.sha,
+                ext=audio.ext,
+                source_name=asset.source_name,
+                derived_from=asset.id,
+                media=audio.info.media_info(audio.stored.path.stat().st_size, project.rate),
+            )
+        )
     project = msgspec.structs.replace(project, assets=project.assets + tuple(new_assets))
-    result.assets.extend(a.id for a in new_assets)
-    if place:
-        project, clip_ids = place_at_end(project, new_assets[0], new_assets[1:])
-        result.clips.extend(clip_ids)
-    return project
+    return project, new_assets
 
 
-def _demux_audio(
-    pd: ProjectDir, project: Project, src: Path, info: Probe, video: Asset
-) -> tuple[Asset, Project]:
+def _extract_audio(assets_dir: Path, src: Path, info: Probe) -> _Extracted:
+    """Demux the first audio stream of ``src`` into the store (stream copy when the codec fits
+    a plain container, else flac), named by its own sha256."""
     assert info.audio is not None
     codec = str(info.audio.get("codec_name", ""))
     ext, muxer = _AUDIO_COPY.get(codec, ("flac", "flac"))
     codec_arg = "copy" if codec in _AUDIO_COPY else "flac"
-    tmp = pd.assets / f".import-{secrets.token_hex(6)}.tmp"
+    tmp = _temp_name(assets_dir)
     args = (
-        ffmpeg.input(str(src), protocol_whitelist=PROTOCOLS)
+        ffmpeg.input(local_path(src), protocol_whitelist=PROTOCOLS)
         .output(
             str(tmp),
             map="0:a:0",
@@ -229,23 +314,75 @@ def _demux_audio(
     try:
         run(args, timeout=FFMPEG_TIMEOUT, what=f"{src.name}: could not extract its audio")
         audio_info = probe(tmp)
-        size = tmp.stat().st_size
-        sha = store_bytes(tmp, pd.assets, ext)
+        stored = _adopt(tmp, assets_dir, ext)
+    except OSError as exc:
+        raise MediaError(f"{src.name}: could not store its audio: {exc.strerror}") from None
     finally:
         tmp.unlink(missing_ok=True)
-    asset_id, project = new_id(project, "a")
-    media = audio_info.media_info(size, project.rate)
-    asset = Asset(
-        id=asset_id,
-        kind="audio",
-        name=f"{video.name} (audio)",
-        hash=sha,
-        ext=ext,
-        source_name=video.source_name,
-        derived_from=video.id,
-        media=media,
-    )
-    return asset, project
+    return _Extracted(stored, ext, audio_info)
+
+
+def _copy_in(src: Path, assets_dir: Path, ext: str) -> _Stored:
+    """Copy ``src`` to a hidden temp name in ``assets_dir``, hashing as it copies, fsync it and
+    rename it to ``<sha256>.<ext>``."""
+    tmp = _temp_name(assets_dir)
+    digest = hashlib.sha256()
+    buf = bytearray(CHUNK)
+    view = memoryview(buf)
+    try:
+        with open(src, "rb") as fin, open(tmp, "xb") as fout:
+            while n := fin.readinto(buf):
+                digest.update(view[:n])
+                fout.write(view[:n])
+            fout.flush()
+            os.fsync(fout.fileno())
+        return _settle(tmp, digest.hexdigest(), assets_dir, ext)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise MediaError(f"{src.name}: could not copy into assets/: {exc.strerror}") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _adopt(tmp: Path, assets_dir: Path, ext: str) -> _Stored:
+    """Name a temp file already written inside ``assets_dir`` by its sha256 (no second copy)."""
+    with open(tmp, "rb") as f:
+        sha = _hash_open(f)
+        os.fsync(f.fileno())
+    return _settle(tmp, sha, assets_dir, ext)
+
+
+def _settle(tmp: Path, sha: str, assets_dir: Path, ext: str) -> _Stored:
+    final = assets_dir / f"{sha}.{ext}"
+    if final.exists():
+        tmp.unlink()
+        return _Stored(sha, final, created=False)
+    os.replace(tmp, final)
+    return _Stored(sha, final, created=True)
+
+
+def _hash_file(path: Path) -> str:
+    with open(path, "rb") as f:
+        return _hash_open(f)
+
+
+def _hash_open(f: io.BufferedReader) -> str:
+    digest = hashlib.sha256()
+    buf = bytearray(CHUNK)
+    view = memoryview(buf)
+    while n := f.readinto(buf):
+        digest.update(view[:n])
+    return digest.hexdigest()
+
+
+def _temp_name(assets_dir: Path) -> Path:
+    return assets_dir / f".import-{secrets.token_hex(6)}.tmp"
+
+
+def _remove(paths: list[Path]) -> None:
+    for p in paths:
+        p.unlink(missing_ok=True)
 
 
 def place_at_end(

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from engine.errors import MediaError
-from engine.media.tools import PROBE_TIMEOUT, PROTOCOLS, run
+from engine.media.tools import PROBE_TIMEOUT, PROTOCOLS, local_path, run
 from engine.model import MediaInfo
 from engine.timebase import Rate, frames_from_seconds
 
@@ -91,7 +91,7 @@ def probe(path: Path) -> Probe:
             "-show_format",
             "-show_streams",
             "--",
-            str(path),
+            local_path(path),
         ],
         timeout=PROBE_TIMEOUT,
         what=f"{path.name}: not a media file ffprobe can read",

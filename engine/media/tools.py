@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import subprocess
 from collections.abc import Sequence
+from pathlib import Path
 
 from engine.errors import MediaError, ToolMissing
 
 PROTOCOLS = "file,pipe"
+_CONTEXT = re.compile(r"\[[^\]@]* @ 0x[0-9a-fA-F]+\] ")
 PROBE_TIMEOUT = 30.0
 FFMPEG_TIMEOUT = 600.0
 
@@ -29,6 +32,15 @@ def require(program: str) -> str:
             f"{'ffmpeg' if program.startswith('ff') else program}) and try again"
         )
     return path
+
+
+def local_path(path: Path) -> str:
+    """``path`` as an argument ffmpeg can only read as a local file.
+
+    ffmpeg takes ``scene1:take2.mp4`` for protocol ``scene1``; an absolute path starts with ``/``
+    and never names a protocol.
+    """
+    return str(path.absolute())
 
 
 def run(
@@ -54,13 +66,20 @@ def run(
         _kill_group(proc)
         raise
     if proc.returncode != 0:
-        raise MediaError(f"{what}: {stderr_tail(err) or f'{args[0]} exited {proc.returncode}'}")
+        tail = stderr_tail(err)
+        # Name files by their basename, as ``what`` does: no full paths in a one-line error.
+        for arg in args[1:]:
+            if arg.startswith("/"):
+                tail = tail.replace(arg, Path(arg).name)
+        raise MediaError(f"{what}: {tail or f'{args[0]} exited {proc.returncode}'}")
     return subprocess.CompletedProcess(list(args), proc.returncode, out, err)
 
 
 def stderr_tail(err: bytes, lines: int = 2) -> str:
+    """The last ``lines`` of a tool's stderr on one line, without ffmpeg's ``[mov @ 0x55...]``
+    context prefixes."""
     text = err.decode("utf-8", "replace").strip().splitlines()
-    return " / ".join(line.strip() for line in text[-lines:])
+    return " / ".join(_CONTEXT.sub("", line).strip() for line in text[-lines:])
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.errors import ProjectInvalid, ProjectLocked
+from engine.errors import MediaError, ProjectInvalid, ProjectLocked
 from engine.lock import WriterLock
 
 REELCUT = [sys.executable, "-m", "tui.cli"]
@@ -98,7 +98,7 @@ def test_import_reports_each_file(demo_dir: Path, tmp_path: Path) -> None:
         check=True,
     )
     res = reelcut("import", demo_dir, bad, copy, extra)
-    assert_one_line_error(res, 1, "notes.txt")
+    assert_one_line_error(res, MediaError.exit_code, "notes.txt")
     assert "still-copy.png: already imported as" in res.stdout
     assert "tone2.wav: imported as" in res.stdout
     info = json.loads(reelcut("info", demo_dir, "--json").stdout)
