@@ -42,32 +42,55 @@ def decode_project(data: bytes, *, label: str = PROJECT_FILE, trusted: bool = Fa
     ``trusted`` says these are exactly the bytes reelcut last wrote (their hash matches), so
     the duplicate-key scan, which only a hand-edited file can need, is skipped.
     """
-    if not data.strip():
+    if not data or data.isspace():
         raise ProjectInvalid(f"{label}: the file is empty")
     if data.startswith(b"\xef\xbb\xbf"):
         raise ProjectInvalid(
             f"{label}: starts with a byte-order mark; save it as UTF-8 without BOM"
         )
-    try:
-        project = _decoder.decode(data)
-    except msgspec.ValidationError as exc:
-        project = _decode_older(data, exc, label)
-    except msgspec.DecodeError as exc:
-        raise ProjectInvalid(f"{label}: not valid JSON: {_decode_reason(data, exc)}") from None
-    except UnicodeDecodeError as exc:
-        raise ProjectInvalid(f"{label}: not valid UTF-8 at byte {exc.start}") from None
-    except RecursionError:
-        raise ProjectInvalid(f"{label}: JSON is nested too deeply") from None
+    # An untrusted file is compacted first (msgspec's formatter is as strict as its decoder):
+    # decoding the smaller text more than pays for that, and the duplicate-key check reuses it.
+    compact = None if trusted else _compact(data)
+    if compact is None:
+        project = _decode(data, label)
+    else:
+        try:
+            project = _decoder.decode(compact)
+        except msgspec.ValidationError as exc:
+            project = _decode_older(data, exc, label)
+        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+            project = _decode(data, label)  # to report positions in the file as written
     if project.schema_version != SCHEMA_VERSION:
         project = _decode_older(data, None, label)
     if not trusted:
-        _check_duplicate_keys(data, label)
+        _check_duplicate_keys(data, compact, project, label)
     found = problems(project)
     if found:
         path, message = found[0]
         more = f" (and {len(found) - 1} more problems)" if len(found) > 1 else ""
         raise ProjectInvalid(f"{label}: {path}: {message}{more}")
     return project
+
+
+def _decode(data: bytes, label: str) -> Project:
+    try:
+        return _decoder.decode(data)
+    except msgspec.ValidationError as exc:
+        return _decode_older(data, exc, label)
+    except msgspec.DecodeError as exc:
+        raise ProjectInvalid(f"{label}: not valid JSON: {_decode_reason(data, exc)}") from None
+    except UnicodeDecodeError:
+        raise _not_utf8(data, label) from None
+    except RecursionError:
+        raise ProjectInvalid(f"{label}: JSON is nested too deeply") from None
+
+
+def _compact(data: bytes) -> bytes | None:
+    """``data`` without insignificant whitespace, or None if it is not well-formed JSON."""
+    try:
+        return msgspec.json.format(data, indent=-1)
+    except (msgspec.DecodeError, ValueError, RecursionError):
+        return None
 
 
 def load_project(root: Path) -> Project:
@@ -87,10 +110,11 @@ def load_project(root: Path) -> Project:
 def written_by_us(root: Path, data: bytes) -> bool:
     """True when ``data`` hashes to what reelcut recorded at its last save of this project."""
     try:
-        recorded = (root / LAST_WRITE_FILE).read_text().strip()
+        # Bytes, not text: a damaged record must cost trust, never raise a decoding error.
+        recorded = (root / LAST_WRITE_FILE).read_bytes().strip()
     except OSError:
         return False
-    return recorded == hashlib.sha256(data).hexdigest()
+    return recorded == hashlib.sha256(data).hexdigest().encode()
 
 
 def save_project(root: Path, project: Project) -> bytes:
@@ -110,12 +134,19 @@ def save_project(root: Path, project: Project) -> bytes:
 
 def _decode_older(data: bytes, error: msgspec.ValidationError | None, label: str) -> Project:
     """Decode a file whose version is not current, or explain ``error`` with its JSON path."""
+    # The typed pass stopped at the first type error, so the rest of the bytes are unchecked.
     try:
         doc = msgspec.json.decode(data)
-    except (msgspec.DecodeError, RecursionError):
-        raise ProjectInvalid(f"{label}: not valid JSON") from None
+    except msgspec.ValidationError as exc:  # a number too large for any type; name its path
+        raise ProjectInvalid(f"{label}: {_explain(error or exc, None)}") from None
+    except msgspec.DecodeError as exc:
+        raise ProjectInvalid(f"{label}: not valid JSON: {_decode_reason(data, exc)}") from None
+    except UnicodeDecodeError:
+        raise _not_utf8(data, label) from None
+    except RecursionError:
+        raise ProjectInvalid(f"{label}: JSON is nested too deeply") from None
     if not isinstance(doc, dict):
-        raise ProjectInvalid(f"{label}: $: expected an object, got {type(doc).__name__}")
+        raise ProjectInvalid(f"{label}: $: expected an object, got {_json_type(doc)}")
     version = doc.get("schema_version")
     if error is not None and version == SCHEMA_VERSION:
         raise ProjectInvalid(f"{label}: {_explain(error, doc)}") from None
@@ -176,6 +207,31 @@ def _lookup(doc: Any, path: str) -> tuple[bool, Any]:
     return True, node
 
 
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, list):
+        return "an array"
+    if value is None:
+        return "null"
+    return {int: "an integer", float: "a number", str: "a string"}.get(type(value), "an object")
+
+
+def _not_utf8(data: bytes, label: str) -> ProjectInvalid:
+    """Name the file offset of the first bad byte (msgspec reports it within one string)."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return ProjectInvalid(f"{label}: not valid UTF-8 at {_position(data, exc.start)}")
+    return ProjectInvalid(f"{label}: not valid UTF-8")
+
+
+def _position(data: bytes, offset: int) -> str:
+    line = data.count(b"\n", 0, offset) + 1
+    column = offset - (data.rfind(b"\n", 0, offset) + 1) + 1
+    return f"byte {offset} (line {line}, column {column})"
+
+
 def _decode_reason(data: bytes, exc: msgspec.DecodeError) -> str:
     m = re.search(r"byte (\d+)", str(exc))
     if not m:
@@ -191,9 +247,32 @@ class _Duplicate:
         self.key = key
 
 
-def _check_duplicate_keys(data: bytes, label: str) -> None:
-    """Raise ProjectInvalid naming the first object (by JSON path) that repeats a key."""
+def _check_duplicate_keys(data: bytes, compact: bytes | None, project: Project, label: str) -> None:
+    """Raise ProjectInvalid naming the first object (by JSON path) that repeats a key.
 
+    ``project`` is what ``data`` decoded to and ``compact`` is ``data`` without whitespace.
+    When that is the encoder's own output for ``project`` (a file reelcut wrote, or a hand edit
+    that kept its layout) no object can repeat a key, and the proof costs a fraction of a
+    parse. Otherwise one parse looks for a repeat, and only a file that has one pays for the
+    pass that finds its path.
+    """
+    if compact is not None and compact == _encoder.encode(project):
+        return
+    repeated = []
+
+    def any_repeat(pairs: list[tuple[str, Any]]) -> None:
+        if len(pairs) != len(dict(pairs)):
+            repeated.append(True)
+
+    try:
+        json.loads(data, object_pairs_hook=any_repeat)
+    except (ValueError, RecursionError):
+        return  # already decoded successfully by msgspec; nothing more to learn here
+    if repeated:
+        _locate_duplicate_key(data, label)
+
+
+def _locate_duplicate_key(data: bytes, label: str) -> None:
     def hook(pairs: list[tuple[str, Any]]) -> Any:
         keys = set()
         for k, _ in pairs:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 from math import floor
+from typing import Annotated
 
 import msgspec
 
@@ -20,8 +21,9 @@ from engine.errors import ReelcutError
 class Rate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """A frame rate as a fraction, e.g. ``Rate(30, 1)`` or ``Rate(30000, 1001)``."""
 
-    num: int
-    den: int = 1
+    # Positive on decode, so a hand-edited project.json cannot bring a division by zero.
+    num: Annotated[int, msgspec.Meta(ge=1)]
+    den: Annotated[int, msgspec.Meta(ge=1)] = 1
 
     @property
     def fraction(self) -> Fraction:
@@ -43,6 +45,10 @@ class Rate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         return str(self.num) if self.den == 1 else f"{self.num}/{self.den}"
 
 
+MIN_RATE = 1
+MAX_RATE = 1000
+"""Frame rates reelcut accepts for a project, in frames per second (inclusive)."""
+
 _RATE_RE = re.compile(r"^\s*(\d+)(?:\s*/\s*(\d+)|\.(\d+))?\s*$")
 _KNOWN_DECIMAL = {
     "23.976": Rate(24000, 1001),
@@ -63,9 +69,12 @@ def parse_rate(text: str) -> Rate:
         raise ReelcutError(f"frame rate {text!r} is not a number; use e.g. 30, 25 or 30000/1001")
     if m.group(3) is not None:
         frac = Fraction(text)
+    elif int(m.group(2) or 1) == 0:
+        raise ReelcutError(f"frame rate {text!r} divides by zero; use e.g. 30000/1001")
     else:
         frac = Fraction(int(m.group(1)), int(m.group(2) or 1))
-    if frac <= 0 or frac > 1000:
+    # Below 1 fps a timecode second has no frames at all (nominal rate 0).
+    if frac < MIN_RATE or frac > MAX_RATE:
         raise ReelcutError(f"frame rate {text!r} is out of range; use a rate between 1 and 1000")
     return Rate(frac.numerator, frac.denominator)
 

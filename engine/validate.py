@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from itertools import compress, repeat
-from operator import add, attrgetter, eq, le, ne
+from itertools import chain, compress, islice, repeat
+from operator import add, attrgetter, eq, is_not, le, not_
 
 from engine.model import Asset, Clip, Project
-from engine.timebase import format_timecode
+from engine.timebase import MAX_RATE, MIN_RATE, Rate, format_timecode
 
 # Which asset kinds a media clip may show on which kind of track.
 _ASSET_ON_TRACK = {
@@ -38,12 +38,15 @@ _get_source_in = attrgetter("source_in")
 _get_asset = attrgetter("asset_id")
 _get_kind = attrgetter("kind")
 _get_link = attrgetter("linked_id")
+_get_text = attrgetter("text")
 _UNLIMITED = 1 << 62
 
 
 def _fast_ok(project: Project) -> bool:
     """True exactly when ``_detailed`` would find nothing; built from C-level map/set operations
     so a valid 10,000-clip project checks in a few milliseconds."""
+    if not _rate_ok(project.rate):
+        return False
     assets = {a.id: a for a in project.assets}
     for a in project.assets:
         if a.kind in ("video", "audio", "image") and (a.hash is None or a.ext is None):
@@ -53,18 +56,22 @@ def _fast_ok(project: Project) -> bool:
         return False
     if any(f.parent_id is not None and f.parent_id not in folder_ids for f in project.folders):
         return False
+    # Lists, not the dict and set above: a repeated asset or folder id must be counted twice.
     other_ids = [
-        *assets,
-        *folder_ids,
+        *(a.id for a in project.assets),
+        *(f.id for f in project.folders),
         *(t.id for t in project.tracks),
         *(m.id for m in project.markers),
     ]
-    total = len(other_ids)
-    clip_kind: dict[str, str] = {}
-    start_of: dict[str, int] = {}
-    duration_of: dict[str, int] = {}
-    link_from: list[str] = []
-    link_to: list[str] = []
+    any_remotion_asset = any(a.kind == "remotion" for a in project.assets)
+    clip_ids: set[str] = set()
+    clip_count = 0
+    id_lists: list[list[str]] = []
+    # Linked clips by the kind of their track: id, target, start and duration, in parallel.
+    links: dict[str, tuple[list[str], list[str], list[int], list[int]]] = {
+        "video": ([], [], [], []),
+        "audio": ([], [], [], []),
+    }
     for track in project.tracks:
         clips = track.clips
         if not clips:
@@ -72,15 +79,16 @@ def _fast_ok(project: Project) -> bool:
         ids = list(map(_get_id, clips))
         starts = list(map(_get_start, clips))
         durations = list(map(_get_duration, clips))
-        if not all(map(le, map(add, starts, durations), starts[1:])):
+        if not all(map(le, map(add, starts, durations), islice(starts, 1, None))):
             return False
         kinds = list(map(_get_kind, clips))
         asset_ids = list(map(_get_asset, clips))
         source_ends = list(map(add, map(_get_source_in, clips), durations))
         if "text" in kinds:
-            if track.kind != "video" or any(c.text is None for c in clips if c.kind == "text"):
+            is_text = list(map(eq, kinds, repeat("text")))
+            if track.kind != "video" or None in map(_get_text, compress(clips, is_text)):
                 return False
-            keep = [k != "text" for k in kinds]
+            keep = list(map(not_, is_text))
             asset_ids = list(compress(asset_ids, keep))
             source_ends = list(compress(source_ends, keep))
             kinds = list(compress(kinds, keep))
@@ -98,47 +106,57 @@ def _fast_ok(project: Project) -> bool:
             )
         # A remotion clip must show a remotion asset, and only a remotion clip may.
         remotion_clip = [k == "remotion" for k in kinds] if "remotion" in kinds else None
-        if remotion_clip is not None or any(a.kind == "remotion" for a in assets.values()):
+        if remotion_clip is not None or any_remotion_asset:
             shows_remotion = [assets[a].kind == "remotion" for a in asset_ids]
             if shows_remotion != (remotion_clip or [False] * len(kinds)):
                 return False
         if not all(map(le, source_ends, map(limit.__getitem__, asset_ids))):
             return False
-        total += len(ids)
-        clip_kind.update(zip(ids, repeat(track.kind)))
-        start_of.update(zip(ids, starts, strict=True))
-        duration_of.update(zip(ids, durations, strict=True))
+        clip_count += len(ids)
+        clip_ids.update(ids)
+        id_lists.append(ids)
         linked_ids = list(map(_get_link, clips))
-        if any(linked_ids):
-            link_from += compress(ids, linked_ids)
-            link_to += filter(None, linked_ids)
-    other_set = set(other_ids)
-    if len(other_set) + len(clip_kind) != total or not clip_kind.keys().isdisjoint(other_set):
+        if linked_ids.count(None) != len(linked_ids):
+            has_link = list(map(is_not, linked_ids, repeat(None)))
+            l_ids, l_targets, l_starts, l_durations = links[track.kind]
+            l_ids += compress(ids, has_link)
+            l_targets += compress(linked_ids, has_link)
+            l_starts += compress(starts, has_link)
+            l_durations += compress(durations, has_link)
+    if len(clip_ids) != clip_count:
         return False
-    if link_to:
-        if not all(map(clip_kind.__contains__, link_to)):
+    other_set = set(other_ids)
+    if len(other_set) != len(other_ids) or not clip_ids.isdisjoint(other_set):
+        return False
+    v_ids, v_targets, v_starts, v_durations = links["video"]
+    a_ids, a_targets, a_starts, a_durations = links["audio"]
+    if v_ids or a_ids:
+        # Every video-track link names an audio-track clip that links back, and vice versa: so
+        # links are mutual, join a video track to an audio track, and each pair has a video end.
+        audio_back = dict(zip(a_ids, a_targets, strict=True))
+        if not all(map(eq, map(audio_back.get, v_targets), v_ids)):
             return False
-        back = dict(zip(link_from, link_to, strict=True))
-        if not all(map(eq, map(back.get, link_to), link_from)):
-            return False  # not mutual
-        if not all(
-            map(ne, map(clip_kind.__getitem__, link_from), map(clip_kind.__getitem__, link_to))
-        ):
+        video_back = dict(zip(v_ids, v_targets, strict=True))
+        if not all(map(eq, map(video_back.get, a_targets), a_ids)):
             return False
-        if not all(
-            map(eq, map(start_of.__getitem__, link_from), map(start_of.__getitem__, link_to))
-        ):
+        # Aligned, checked once per pair from its video end.
+        a_index = dict(zip(a_ids, range(len(a_ids)), strict=True))
+        partner = list(map(a_index.__getitem__, v_targets))
+        if not all(map(eq, v_starts, map(a_starts.__getitem__, partner))):
             return False
-        if not all(
-            map(eq, map(duration_of.__getitem__, link_from), map(duration_of.__getitem__, link_to))
-        ):
+        if not all(map(eq, v_durations, map(a_durations.__getitem__, partner))):
             return False
     ed = project.editor
-    if not all(map(clip_kind.__contains__, ed.selection)):
+    if not all(map(clip_ids.__contains__, ed.selection)):
         return False
     if ed.mark_in is not None and ed.mark_out is not None and ed.mark_out <= ed.mark_in:
         return False
-    return max(_max_numeric_suffix(other_ids), _max_numeric_suffix(clip_kind)) < project.next_id
+    # Only an id with at least as many characters as "x_<next_id>" can have a suffix that is
+    # not below next_id, so the (slow) scan for the largest suffix can skip every shorter one.
+    shortest = len(str(max(project.next_id, 1))) + 2
+    all_ids = list(chain(other_ids, *id_lists))
+    long_ids = compress(all_ids, map(le, repeat(shortest), map(len, all_ids)))
+    return _max_numeric_suffix(long_ids) < project.next_id
 
 
 def _detailed(project: Project) -> list[tuple[str, str]]:
@@ -149,6 +167,15 @@ def _detailed(project: Project) -> list[tuple[str, str]]:
         return loc if isinstance(loc, str) else f"$.tracks[{loc[0]}].clips[{loc[1]}]"
 
     clip_track: dict[str, int] = {}  # clip id -> index of its track
+
+    if not _rate_ok(project.rate):
+        out.append(
+            (
+                "$.rate",
+                f"frame rate {project.rate} is out of range; "
+                f"use a rate between {MIN_RATE} and {MAX_RATE} fps",
+            )
+        )
 
     def claim(obj_id: str, loc: str | tuple[int, int]) -> None:
         if obj_id in clip_track:
@@ -245,7 +272,7 @@ def _detailed(project: Project) -> list[tuple[str, str]]:
             out.append((f"$.editor.selection[{i}]", f"selected clip {sel!r} does not exist"))
     if ed.mark_in is not None and ed.mark_out is not None and ed.mark_out <= ed.mark_in:
         out.append(("$.editor.mark_out", "out mark must be after the in mark"))
-    max_suffix = max(_max_numeric_suffix(where), _max_numeric_suffix(clip_track))
+    max_suffix = _max_numeric_suffix(chain(where, clip_track))
     if project.next_id <= max_suffix:
         out.append(
             (
@@ -254,6 +281,11 @@ def _detailed(project: Project) -> list[tuple[str, str]]:
             )
         )
     return out
+
+
+def _rate_ok(rate: Rate) -> bool:
+    # Timecode needs at least one frame per second (and no zero denominator).
+    return rate.den >= 1 and MIN_RATE * rate.den <= rate.num <= MAX_RATE * rate.den
 
 
 def _overlap(
@@ -329,13 +361,16 @@ def _bad_asset(
         )
 
 
-_SHAPED = re.compile(r"^[a-z]+_(0|[1-9][0-9]*)$", re.M)
+# One id per line; a literal "\n" to start each match is much faster to scan for than ``^``.
+_SHAPED = re.compile(r"\n[a-z]+_(0|[1-9][0-9]*)(?=\n)")
 
 
 def _max_numeric_suffix(ids: Iterable[str]) -> int:
     """Largest N among ids shaped ``<letters>_<N>`` (the shape ``new_id`` makes)."""
-    digits = _SHAPED.findall("\n".join(ids))
+    digits = _SHAPED.findall(f"\n{chr(10).join(ids)}\n")
     if not digits:
         return 0
-    longest = max(map(len, digits))
-    return int(max(d for d in digits if len(d) == longest))
+    # Digit strings without leading zeros: among the longest, text order is number order.
+    lengths = list(map(len, digits))
+    longest = max(lengths)
+    return int(max(compress(digits, map(longest.__eq__, lengths))))
