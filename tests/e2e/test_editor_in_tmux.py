@@ -41,7 +41,7 @@ def test_demo_opens_and_ctrl_q_quits(editor: tuple[Tmux, Path]) -> None:
 def test_sigterm_exits_cleanly(editor: tuple[Tmux, Path]) -> None:
     tmux, root = editor
     tmux.wait_text("Test pattern (audio)", timeout=60)
-    os.kill(int(tmux.pane("pane_pid")), signal.SIGTERM)
+    os.kill(tmux.command_pid(), signal.SIGTERM)
     assert tmux.wait_exit() == 0
     assert "Test pattern" not in tmux.screen()
     WriterLock(root).acquire().release()

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 
 class Tmux:
@@ -13,8 +16,14 @@ class Tmux:
 
     def __init__(self, command: list[str], *, width: int = 160, height: int = 48) -> None:
         self.socket = f"reelcut-test-{secrets.token_hex(4)}"
+        # tmux's own record of a dead pane's exit status is not reliable (seen empty after a
+        # clean exit), so a shell runs the command and writes its status to a file.
+        fd, status_path = tempfile.mkstemp(prefix="reelcut-tmux-", suffix=".status")
+        os.close(fd)
+        self.status_file = Path(status_path)
+        self.status_file.unlink()
+        script = '"$@"; echo $? > "$0.tmp" && mv "$0.tmp" "$0"'
         self._tmux(
-            # argv goes straight to tmux (no `sh -c`), so the pane's pid is the command itself
             "new-session",
             "-d",
             "-s",
@@ -23,6 +32,10 @@ class Tmux:
             str(width),
             "-y",
             str(height),
+            "sh",
+            "-c",
+            script,
+            str(self.status_file),
             *command,
         )
         # keep the pane after the command exits so its exit status can be read
@@ -57,9 +70,23 @@ class Tmux:
     def wait_text(self, text: str, timeout: float = 20.0) -> None:
         self.wait_for(lambda: text in self.screen(), repr(text), timeout)
 
+    def command_pid(self) -> int:
+        """The pid of the command itself (the pane runs it under a small shell)."""
+        shell = self.pane("pane_pid")
+        found: list[int] = []
+        self.wait_for(lambda: bool(found.extend(_children(shell)) or found), "the command to start")
+        return found[0]
+
     def wait_exit(self, timeout: float = 20.0) -> int:
-        self.wait_for(lambda: self.pane("pane_dead") == "1", "the command to exit", timeout)
-        return int(self.pane("pane_dead_status"))
+        """The command's exit status (128 + N after a death by signal N)."""
+        self.wait_for(self.status_file.exists, "the command to exit", timeout)
+        return int(self.status_file.read_text().strip())
 
     def close(self) -> None:
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True)
+        self.status_file.unlink(missing_ok=True)
+
+
+def _children(pid: str) -> list[int]:
+    res = subprocess.run(["pgrep", "-P", pid], capture_output=True, text=True)
+    return [int(p) for p in res.stdout.split()]
