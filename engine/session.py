@@ -7,7 +7,8 @@ this API.
 
 Undo and redo survive restarts: each step stores the primitives it applied, their exact inverse,
 and the sha256 of project.json before and after. Undo only runs when the file on disk is the
-one the step produced, so an edit made outside reelcut is never silently overwritten.
+one the step produced (saves that are not steps, like a moved playhead or an undo, move those
+hashes along), so an edit made outside reelcut is never silently overwritten.
 """
 
 from __future__ import annotations
@@ -145,6 +146,7 @@ class Session:
             touched |= result.touched
         self._save(project)
         self.history.mark(steps[0].group_id, undone=True)
+        self.history.retarget(self._hash)
         return self._commit("undo", f"undid: {_label(steps)}", frozenset(touched))
 
     def redo(self) -> Change | None:
@@ -161,6 +163,7 @@ class Session:
             touched |= result.touched
         self._save(project)
         self.history.mark(steps[0].group_id, undone=False)
+        self.history.retarget(self._hash)
         return self._commit("redo", f"redid: {_label(steps)}", frozenset(touched))
 
     def set_editor(self, **changes: object) -> Change:
@@ -173,6 +176,8 @@ class Session:
             raise OpError(f"invalid editor state: {exc}") from None
         project = msgspec.structs.replace(self._project, editor=editor)
         self._save(project)
+        # Not an undo step, but it changes the file the history's hashes describe.
+        self.history.retarget(self._hash)
         return self._commit("editor", "editor state", frozenset())
 
     def close(self) -> None:

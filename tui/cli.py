@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -75,6 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list and args_list[0] not in COMMANDS and not args_list[0].startswith("-"):
         args_list.insert(0, "open")
+    args_list = _attach_negative_values(args_list)
     parser = build_parser()
     args = parser.parse_args(args_list)
     if args.command is None:
@@ -89,6 +91,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+
+
+_NEGATIVE_POSITION = re.compile(r"^-\d+(:\d+)*([:;]\d+)?$")
+
+
+def _attach_negative_values(args: list[str]) -> list[str]:
+    """``--by -00:00:01:00`` as ``--by=-00:00:01:00``: argparse takes a leading ``-`` that is
+    not a plain number for an option, so a negative timecode would be refused."""
+    out: list[str] = []
+    for arg in args:
+        if (
+            out
+            and out[-1].startswith("--")
+            and "=" not in out[-1]
+            and _NEGATIVE_POSITION.match(arg)
+        ):
+            out[-1] = f"{out[-1]}={arg}"
+        else:
+            out.append(arg)
+    return out
 
 
 def cmd_new(args: argparse.Namespace) -> int:

@@ -115,11 +115,17 @@ def ripple(d: Draft, at: int, by: int) -> None:
 def check_source(d: Draft, clip: Clip) -> None:
     """Refuse a clip whose source range runs outside its media."""
     if clip.duration < 1:
-        raise OpError(f"clip {clip.id} would be shorter than one frame")
+        raise OpError(
+            f"clip {clip.id} would be shorter than one frame; change it by less, or remove "
+            f"it with lift or ripple-delete"
+        )
     if clip.start < 0:
         raise OpError(f"clip {clip.id} would start before the timeline (at {clip.start})")
     if clip.source_in < 0:
-        raise OpError(f"clip {clip.id} would start {-clip.source_in} frames before its media")
+        raise OpError(
+            f"clip {clip.id} would start {-clip.source_in} frames before its media; "
+            f"change it by {-clip.source_in} frames less"
+        )
     asset = d.base.asset(clip.asset_id) if clip.asset_id else None
     media = asset.media if asset is not None else None
     if asset is not None and media is not None and asset.kind in ("video", "audio"):
@@ -181,9 +187,17 @@ def media_track(d: Draft, kind: str, ref: str | None) -> Track:
     if ref is not None:
         t = d.track_by_ref(ref)
         if t.kind != kind:
-            raise OpError(f"track {t.name} is a {t.kind} track; this needs a {kind} track")
+            raise OpError(
+                f"track {t.name} is {with_article(t.kind)} track; this needs "
+                f"{with_article(kind)} track (name one, or leave the track out to use the first)"
+            )
         return t
     for t in d.tracks:
         if t.kind == kind and not t.locked:
             return t
     raise OpError(f"no unlocked {kind} track; add one with `reelcut edit DIR add-track {kind}`")
+
+
+def with_article(kind: str) -> str:
+    """``a video``, ``an audio``."""
+    return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"

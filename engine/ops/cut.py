@@ -25,7 +25,7 @@ class Blade(Op, frozen=True, tag="blade"):
                 if not c.start < self.at < c.end:
                     raise OpError(
                         f"clip {c.id} spans {d.tc(c.start)}-{d.tc(c.end)}, so there "
-                        f"is nothing to cut at {d.tc(self.at)}"
+                        f"is nothing to cut at {d.tc(self.at)}; pick a frame inside it"
                     )
                 targets.append((t, c))
         else:
@@ -109,6 +109,12 @@ class CloseGap(Op, frozen=True, tag="close_gap"):
 
     def compile(self, d: Draft) -> str:
         t = d.track_by_ref(self.track)
+        if t.locked:
+            # The ripple leaves locked tracks alone, so this gap would stay while the rest moved.
+            raise OpError(
+                f"track {t.name} is locked, so its gap cannot close; unlock it first "
+                f"(`reelcut edit DIR track-flags --track {t.name} --unlock`)"
+            )
         if d.at(t.id, self.at) is not None:
             raise OpError(f"there is a clip at {d.tc(self.at)} on {t.name}, not a gap")
         clips = d.clips(t.id)
@@ -137,7 +143,9 @@ class RippleDeleteRange(Op, frozen=True, tag="ripple_delete_range"):
         if start is None or end is None:
             raise OpError("give --start and --end, or set in and out marks first")
         if end <= start:
-            raise OpError(f"the range {d.tc(start)}-{d.tc(end)} is empty")
+            raise OpError(
+                f"the range {d.tc(start)}-{d.tc(end)} is empty; the end must come after the start"
+            )
         for t in d.tracks:
             if not t.locked:
                 clear_range(d, t, start, end)

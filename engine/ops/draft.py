@@ -351,6 +351,7 @@ class Draft:
             self._tracks.insert(p.index, p.track)
             self._clips.pop(p.track.id, None)
             self.touched.add(p.track.id)
+            self.touched.update(c.id for c in p.track.clips)
         elif isinstance(p, DropTrack):
             current = self._tracks[p.index]
             if current.id != p.track.id:
@@ -358,6 +359,7 @@ class Draft:
             del self._tracks[p.index]
             self._clips.pop(p.track.id, None)
             self.touched.add(p.track.id)
+            self.touched.update(c.id for c in p.track.clips)
         elif isinstance(p, SetTrackHeader):
             i = self.track_index(p.before.id)
             self._tracks[i] = msgspec.structs.replace(p.after, clips=self._tracks[i].clips)
@@ -375,7 +377,15 @@ class Draft:
                 markers.sort(key=lambda m: (m.frame, m.id))
             self.touched.add((p.after or p.before).id)  # type: ignore[union-attr]
         elif isinstance(p, SetEditor):
-            self._editor = p.after
+            # Only the fields this step changes: undoing an edit must not also undo an editor
+            # change saved after it (the playhead moved since). On the state the step was
+            # recorded against, this gives exactly ``after``.
+            changed = {
+                name: getattr(p.after, name)
+                for name in p.after.__struct_fields__
+                if getattr(p.before, name) != getattr(p.after, name)
+            }
+            self._editor = msgspec.structs.replace(self._editor, **changed)
         elif isinstance(p, SetNextId):
             self._next_id = p.after
         else:  # pragma: no cover - exhaustive over AnyPrimitive

@@ -28,7 +28,8 @@ def _marker(d: Draft, marker_id: str) -> Marker:
     for m in d.markers:
         if m.id == marker_id or (m.name and m.name == marker_id):
             return m
-    raise OpError(f"marker {marker_id!r} does not exist")
+    known = ", ".join(f"{m.id} ({m.name})" if m.name else m.id for m in d.markers) or "none"
+    raise OpError(f"marker {marker_id!r} does not exist; markers are {known}")
 
 
 class RemoveMarker(Op, frozen=True, tag="remove_marker"):

@@ -7,7 +7,7 @@ from typing import Literal
 import msgspec
 
 from engine.model import Clip, Track
-from engine.ops.base import Op, clear_range, ripple, split_pair, with_partners
+from engine.ops.base import Op, clear_range, ripple, split_pair, with_article, with_partners
 from engine.ops.draft import Draft, OpError
 
 
@@ -32,7 +32,9 @@ class Move(Op, frozen=True, tag="move"):
     def compile(self, d: Draft) -> str:
         if not self.clip_ids:
             raise OpError("name at least one clip to move")
-        if (self.by is None) == (self.to is None) and self.track is None:
+        if (self.by is not None and self.to is not None) or (
+            self.by is None and self.to is None and self.track is None
+        ):
             raise OpError("give either --by FRAMES or --to POSITION (or a --track)")
         group = with_partners(d, self.clip_ids)
         named = {d.find(cid)[1].id for cid in self.clip_ids}
@@ -45,7 +47,11 @@ class Move(Op, frozen=True, tag="move"):
         for t, c in group:
             target = dest_track if dest_track is not None and c.id in named else t
             if target.locked or t.locked:
-                raise OpError(f"track {(target if target.locked else t).name} is locked")
+                name = (target if target.locked else t).name
+                raise OpError(
+                    f"track {name} is locked; unlock it first "
+                    f"(`reelcut edit DIR track-flags --track {name} --unlock`)"
+                )
             moved.append((target, msgspec.structs.replace(c, start=c.start + delta)))
         for t, c in group:
             d.remove(t.id, c)
@@ -82,7 +88,7 @@ def _destination(
         raise OpError("clips moved to another track must all come from one track")
     if kinds != {dest.kind}:
         raise OpError(
-            f"{dest.name} is a {dest.kind} track; {next(iter(kinds))} clips "
+            f"{dest.name} is {with_article(dest.kind)} track; {next(iter(kinds))} clips "
             f"can only move to {next(iter(kinds))} tracks"
         )
     return dest

@@ -43,7 +43,32 @@ def _pair(d: Draft, clip_id: str) -> list[tuple[Track, Clip]]:
     return [(t, c)] + ([partner] if partner is not None else [])
 
 
+def _with_partners(
+    d: Draft, changes: list[tuple[Track, Clip, Clip]]
+) -> list[tuple[Track, Clip, Clip]]:
+    """``changes`` plus the same change for every changed clip's linked partner not already in
+    them: a roll or slide also moves the edges of its neighbours, and their partners must follow
+    or the pairs would fall out of sync."""
+    out = list(changes)
+    seen = {before.id for _, before, _ in changes}
+    for _, before, after in changes:
+        partner = d.partner(before)
+        if partner is None or partner[1].id in seen:
+            continue
+        pt, pc = partner
+        seen.add(pc.id)
+        moved = msgspec.structs.replace(
+            pc,
+            start=after.start,
+            duration=after.duration,
+            source_in=pc.source_in + after.source_in - before.source_in,
+        )
+        out.append((pt, pc, moved))
+    return out
+
+
 def _replace_all(d: Draft, changes: list[tuple[Track, Clip, Clip]]) -> None:
+    changes = _with_partners(d, changes)
     for _, _, after in changes:
         check_source(d, after)
     # Shrinking first frees the room that growing needs.
@@ -171,6 +196,7 @@ class Slide(Op, frozen=True, tag="slide"):
                 changes.append((t, before, _trimmed(before, "out", self.by)))
             if after is not None and after.start == clip.end:
                 changes.append((t, after, _trimmed(after, "in", self.by)))
+        changes = _with_partners(d, changes)
         for _, _, c in changes:
             check_source(d, c)
         # Make room on the side the clip moves towards, then move it, then fill behind it.

@@ -91,6 +91,24 @@ class History:
                 "UPDATE history_steps SET undone = ? WHERE group_id = ?", (int(undone), group_id)
             )
 
+    def retarget(self, project_hash: str) -> None:
+        """Record that project.json now hashes to ``project_hash`` at the point between done and
+        undone steps: the after-hash of the last done step and the before-hash of the first
+        undone one. Called after every save that is not itself a step (an undo, a redo, an
+        editor-state change), so undo and redo keep finding the file they expect and only a
+        change made outside reelcut stops them."""
+        with self._tx():
+            self.conn.execute(
+                "UPDATE history_steps SET after_hash = ? WHERE seq = "
+                "(SELECT MAX(seq) FROM history_steps WHERE undone = 0)",
+                (project_hash,),
+            )
+            self.conn.execute(
+                "UPDATE history_steps SET before_hash = ? WHERE seq = "
+                "(SELECT MIN(seq) FROM history_steps WHERE undone = 1)",
+                (project_hash,),
+            )
+
     def steps(self, limit: int = 1000) -> list[Step]:
         rows = self.conn.execute(
             f"SELECT {_COLUMNS} FROM history_steps ORDER BY seq DESC LIMIT ?", (limit,)

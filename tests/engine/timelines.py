@@ -113,3 +113,41 @@ def layout(p: Project, track: str) -> list[tuple[int, int]]:
 
 def clip(p: Project, clip_id: str) -> Clip:
     return next(c for t in p.tracks for c in t.clips if c.id == clip_id)
+
+
+def show(p: Project, *, sources: bool = False) -> list[str]:
+    """Every track as one line, ``"V1: c_10[0,10) c_11[10,20)"``, in display order.
+
+    With ``sources`` each clip also shows its first source frame (``c_10[0,10)@100``).
+    """
+    lines = []
+    for t in p.tracks:
+        clips = " ".join(
+            f"{c.id}[{c.start},{c.end})" + (f"@{c.source_in}" if sources else "") for c in t.clips
+        )
+        lines.append(f"{t.name}: {clips}".rstrip())
+    return lines
+
+
+def links(p: Project) -> set[tuple[str, str]]:
+    """The linked pairs, each as its two clip ids in string order (``("c_10", "c_12")``)."""
+    return {
+        (min(c.id, c.linked_id), max(c.id, c.linked_id))
+        for t in p.tracks
+        for c in t.clips
+        if c.linked_id
+    }
+
+
+def edited(p: Project, clip_id: str, **changes: object) -> Project:
+    """``p`` with the fields of one clip replaced (no other clip changes)."""
+    tracks = tuple(
+        msgspec.structs.replace(
+            t,
+            clips=tuple(
+                msgspec.structs.replace(c, **changes) if c.id == clip_id else c for c in t.clips
+            ),
+        )
+        for t in p.tracks
+    )
+    return msgspec.structs.replace(p, tracks=tracks)
