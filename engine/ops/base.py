@@ -12,24 +12,41 @@ linked partner out of sync with it, is refused).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import msgspec
 
 from engine.model import Clip, Project, Track
 from engine.ops.draft import AnyPrimitive, Draft, OpError
+from engine.timeline import Timeline
 
 
-@dataclass(frozen=True)
 class Result:
-    """What an applied op produced."""
+    """What an applied op produced.
 
-    project: Project
-    forward: Batch
-    """The primitives that were applied: redo replays these, never the op itself."""
-    inverse: Batch
-    touched: frozenset[str]
-    summary: str
+    ``timeline`` is the edited timeline; ``project`` (the plain model, absolute starts) and
+    ``touched`` are worked out on first use, so an op's own cost does not grow with the clips a
+    ripple moved.
+    """
+
+    __slots__ = ("_draft", "_touched", "forward", "inverse", "summary", "timeline")
+
+    def __init__(self, draft: Draft, summary: str) -> None:
+        self._draft = draft
+        self._touched: frozenset[str] | None = None
+        self.timeline = draft.finish()
+        self.forward = Batch(tuple(draft.steps))  # type: ignore[arg-type]
+        """The primitives that were applied: redo replays these, never the op itself."""
+        self.inverse = Batch(tuple(p.inverse() for p in reversed(draft.steps)))  # type: ignore[misc]
+        self.summary = summary
+
+    @property
+    def project(self) -> Project:
+        return self.timeline.project
+
+    @property
+    def touched(self) -> frozenset[str]:
+        if self._touched is None:
+            self._touched = self._draft.touched_ids()
+        return self._touched
 
 
 class Op(msgspec.Struct, frozen=True, tag_field="op", forbid_unknown_fields=True):
@@ -38,17 +55,11 @@ class Op(msgspec.Struct, frozen=True, tag_field="op", forbid_unknown_fields=True
     def compile(self, d: Draft) -> str:
         raise NotImplementedError
 
-    def apply(self, project: Project) -> Result:
+    def apply(self, project: Project | Timeline) -> Result:
         d = Draft(project)
         summary = self.compile(d)
         _prune_selection(d)
-        return Result(
-            project=d.finish(),
-            forward=Batch(tuple(d.steps)),  # type: ignore[arg-type]
-            inverse=Batch(tuple(p.inverse() for p in reversed(d.steps))),  # type: ignore[misc]
-            touched=frozenset(d.touched),
-            summary=summary,
-        )
+        return Result(d, summary)
 
 
 class Batch(Op, frozen=True, tag="batch"):
@@ -102,8 +113,10 @@ def ripple(d: Draft, at: int, by: int) -> None:
         return
     for t in d.tracks:
         if t.locked:
-            for c in d.clips(t.id):
-                if c.start >= at and c.linked_id:
+            clips = d.clips(t.id)
+            for i in range(clips.bisect_left(at), len(clips)):
+                c = clips[i]
+                if c.linked_id:
                     raise OpError(
                         f"clip {c.id} on locked track {t.name} is linked to a clip this edit "
                         f"moves; unlock {t.name} or unlink {c.id}"

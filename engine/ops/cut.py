@@ -117,9 +117,9 @@ class CloseGap(Op, frozen=True, tag="close_gap"):
             )
         if d.at(t.id, self.at) is not None:
             raise OpError(f"there is a clip at {d.tc(self.at)} on {t.name}, not a gap")
-        clips = d.clips(t.id)
-        start = max((c.end for c in clips if c.end <= self.at), default=0)
-        end = min((c.start for c in clips if c.start > self.at), default=None)
+        before, after = d.before(t.id, self.at), d.after(t.id, self.at)
+        start = before.end if before is not None else 0
+        end = after.start if after is not None else None
         if end is None:
             raise OpError(f"nothing follows {d.tc(self.at)} on {t.name}; there is no gap to close")
         _close(d, start, end)

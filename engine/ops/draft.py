@@ -7,12 +7,13 @@ its working state and records it, so the forward edit is the list of primitives 
 is the list of their inverses in reverse order: an exact undo for every operation, checked by
 the tests, without writing an inverse for each op by hand.
 
-Only tracks an operation touches are copied; the rest of the project is shared.
+The draft works on a ``Timeline`` (``engine.timeline``): each track is a persistent clip
+sequence, so an edit costs the chunks it touches, not the length of the track, and a ripple moves
+chunk offsets instead of rebuilding every later clip. Everything unchanged is shared.
 """
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Iterable
 from typing import Literal
 
@@ -21,6 +22,7 @@ import msgspec
 from engine.errors import ReelcutError
 from engine.model import Clip, EditorState, Marker, Project, Track
 from engine.timebase import format_timecode
+from engine.timeline import ClipSeq, Timeline
 
 
 class OpError(ReelcutError):
@@ -153,21 +155,22 @@ AnyPrimitive = (
 )
 
 
-def _start(clip: Clip) -> int:
-    return clip.start
-
-
 class Draft:
     """A project being edited: read it, change it through primitives, then ``finish()``."""
 
-    def __init__(self, project: Project) -> None:
-        self.base = project
-        self.rate = project.rate
-        self._tracks: list[Track] = list(project.tracks)
-        self._clips: dict[str, list[Clip]] = {}  # working copies of touched tracks only
+    def __init__(self, project: Project | Timeline) -> None:
+        timeline = project if isinstance(project, Timeline) else Timeline.of(project)
+        self.base = timeline.header
+        """The project before the edit, for everything but clips (its tracks' clips may be
+        stale: read clips through the draft)."""
+        self.rate = self.base.rate
+        self._tracks: list[Track] = list(self.base.tracks)
+        self._seqs: dict[str, ClipSeq] = dict(timeline.seqs)
+        self._dirty: set[str] = set()  # tracks whose clips this edit changed
+        self._shifted: list[tuple[ClipSeq, int]] = []  # (sequence after a shift, first index)
         self._markers: list[Marker] | None = None
-        self._editor = project.editor
-        self._next_id = project.next_id
+        self._editor = self.base.editor
+        self._next_id = self.base.next_id
         self.steps: list[Primitive] = []
         self.touched: set[str] = set()
 
@@ -210,17 +213,21 @@ class Draft:
                 return i
         raise OpError(f"track {track_id!r} does not exist")
 
-    def clips(self, track_id: str) -> list[Clip] | tuple[Clip, ...]:
+    def clips(self, track_id: str) -> ClipSeq:
         """The track's clips, sorted by start (read-only: change them through primitives)."""
-        working = self._clips.get(track_id)
-        return working if working is not None else self.track(track_id).clips
+        seq = self._seqs.get(track_id)
+        if seq is None:
+            self.track(track_id)  # raises, naming the tracks that exist
+            raise AssertionError(track_id)
+        return seq
 
     def find(self, clip_id: str) -> tuple[Track, Clip]:
         """The clip with ``clip_id`` and its track; OpError naming the id if there is none."""
         for t in self._tracks:
-            for c in self.clips(t.id):
-                if c.id == clip_id:
-                    return t, c
+            seq = self._seqs[t.id]
+            i = seq.index_of(clip_id)
+            if i >= 0:
+                return t, seq[i]
         raise OpError(f"clip {clip_id!r} does not exist; `reelcut info DIR` lists clip ids")
 
     def partner(self, clip: Clip) -> tuple[Track, Clip] | None:
@@ -230,10 +237,26 @@ class Draft:
     def at(self, track_id: str, frame: int) -> Clip | None:
         """The clip covering ``frame`` on the track, if any."""
         clips = self.clips(track_id)
-        i = bisect.bisect_right(clips, frame, key=_start) - 1
-        if i >= 0 and clips[i].end > frame:
-            return clips[i]
+        i = clips.bisect_right(frame) - 1
+        if i >= 0:
+            c = clips[i]
+            if c.end > frame:
+                return c
         return None
+
+    def before(self, track_id: str, frame: int) -> Clip | None:
+        """The last clip on the track that ends at or before ``frame``."""
+        clips = self.clips(track_id)
+        i = clips.bisect_right(frame) - 1
+        if i >= 0 and clips[i].end > frame:
+            i -= 1
+        return clips[i] if i >= 0 else None
+
+    def after(self, track_id: str, frame: int) -> Clip | None:
+        """The first clip on the track that starts after ``frame``."""
+        clips = self.clips(track_id)
+        i = clips.bisect_right(frame)
+        return clips[i] if i < len(clips) else None
 
     def neighbours(self, track_id: str, clip: Clip) -> tuple[Clip | None, Clip | None]:
         """The clips just before and just after ``clip`` on its track (adjacent or not)."""
@@ -244,9 +267,9 @@ class Draft:
     def overlapping(self, track_id: str, start: int, end: int) -> list[Clip]:
         """Clips on the track that share at least one frame with ``[start, end)``."""
         clips = self.clips(track_id)
-        i = max(bisect.bisect_right(clips, start, key=_start) - 1, 0)
         out = []
-        for c in clips[i:]:
+        for i in range(max(clips.bisect_right(start) - 1, 0), len(clips)):
+            c = clips[i]
             if c.start >= end:
                 break
             if c.end > start:
@@ -288,12 +311,11 @@ class Draft:
         self._apply(p)
         self.steps.append(p)
 
-    def _working(self, track_id: str) -> list[Clip]:
-        working = self._clips.get(track_id)
-        if working is None:
+    def _working(self, track_id: str) -> ClipSeq:
+        if track_id not in self._dirty:
             self._check_unlocked(track_id)
-            working = self._clips[track_id] = list(self.track(track_id).clips)
-        return working
+            self._dirty.add(track_id)
+        return self._seqs[track_id]
 
     def _check_unlocked(self, track_id: str) -> None:
         t = self.track(track_id)
@@ -305,7 +327,7 @@ class Draft:
 
     def _index(self, track_id: str, clip: Clip) -> int:
         clips = self.clips(track_id)
-        i = bisect.bisect_left(clips, clip.start, key=_start)
+        i = clips.bisect_left(clip.start)
         if i < len(clips) and clips[i].id == clip.id:
             return i
         raise OpError(
@@ -317,21 +339,21 @@ class Draft:
         if isinstance(p, AddClip):
             clips = self._working(p.track_id)
             c = p.clip
-            i = bisect.bisect_left(clips, c.start, key=_start)
+            i = clips.bisect_left(c.start)
             before = clips[i - 1] if i > 0 else None
             after = clips[i] if i < len(clips) else None
             if before is not None and before.end > c.start:
                 raise self._overlap(p.track_id, c, before)
             if after is not None and after.start < c.end:
                 raise self._overlap(p.track_id, c, after)
-            clips.insert(i, c)
+            self._seqs[p.track_id] = clips.insert(i, c)
             self.touched.add(c.id)
         elif isinstance(p, RemoveClip):
             clips = self._working(p.track_id)
             i = self._index(p.track_id, p.clip)
             if clips[i] != p.clip:
                 raise OpError(f"clip {p.clip.id} changed since this edit was made")
-            del clips[i]
+            self._seqs[p.track_id] = clips.delete(i)
             self.touched.add(p.clip.id)
         elif isinstance(p, ReplaceClip):
             clips = self._working(p.track_id)
@@ -343,13 +365,14 @@ class Draft:
                 raise self._overlap(p.track_id, c, clips[i - 1])
             if i + 1 < len(clips) and clips[i + 1].start < c.end:
                 raise self._overlap(p.track_id, c, clips[i + 1])
-            clips[i] = c
+            self._seqs[p.track_id] = clips.replace(i, c)
             self.touched.add(c.id)
         elif isinstance(p, Shift):
             self._shift(p)
         elif isinstance(p, PutTrack):
             self._tracks.insert(p.index, p.track)
-            self._clips.pop(p.track.id, None)
+            self._seqs[p.track.id] = ClipSeq.of(p.track.clips)
+            self._dirty.add(p.track.id)
             self.touched.add(p.track.id)
             self.touched.update(c.id for c in p.track.clips)
         elif isinstance(p, DropTrack):
@@ -357,7 +380,8 @@ class Draft:
             if current.id != p.track.id:
                 raise OpError(f"track {p.track.name} is not at position {p.index} any more")
             del self._tracks[p.index]
-            self._clips.pop(p.track.id, None)
+            del self._seqs[p.track.id]
+            self._dirty.discard(p.track.id)
             self.touched.add(p.track.id)
             self.touched.update(c.id for c in p.track.clips)
         elif isinstance(p, SetTrackHeader):
@@ -393,7 +417,7 @@ class Draft:
 
     def _shift(self, p: Shift) -> None:
         clips = self._working(p.track_id)
-        i = bisect.bisect_left(clips, p.at, key=_start)
+        i = clips.bisect_left(p.at)
         if p.by < 0:
             if p.at + p.by < 0:
                 raise OpError(
@@ -415,9 +439,9 @@ class Draft:
                     f"{self.tc(clips[i].start + p.by)}; make room on {name} first, or lock "
                     f"{name} to leave it out of the ripple"
                 )
-        replace = msgspec.structs.replace
-        clips[i:] = [replace(c, start=c.start + p.by) for c in clips[i:]]
-        self.touched.update(c.id for c in clips[i:])
+        shifted = self._seqs[p.track_id] = clips.shift_from(i, p.by)
+        # Which clips moved is worked out only if someone asks (``touched_ids``).
+        self._shifted.append((shifted, i))
 
     def _overlap(self, track_id: str, clip: Clip, other: Clip) -> OpError:
         name = self.track(track_id).name
@@ -426,19 +450,23 @@ class Draft:
             f"{self.tc(max(clip.start, other.start))}; use insert or move to a free range"
         )
 
-    def finish(self) -> Project:
-        """The edited project (unchanged parts shared with the original)."""
-        tracks = tuple(
-            msgspec.structs.replace(t, clips=tuple(self._clips[t.id])) if t.id in self._clips else t
-            for t in self._tracks
-        )
-        return msgspec.structs.replace(
+    def finish(self) -> Timeline:
+        """The edited timeline (unchanged parts shared with the original)."""
+        header = msgspec.structs.replace(
             self.base,
-            tracks=tracks,
+            tracks=tuple(self._tracks),
             markers=tuple(self._markers) if self._markers is not None else self.base.markers,
             editor=self._editor,
             next_id=self._next_id,
         )
+        return Timeline(header, self._seqs)
+
+    def touched_ids(self) -> frozenset[str]:
+        """Ids of every track, clip and marker the edit changed, ripple-shifted clips included."""
+        ids = set(self.touched)
+        for seq, i in self._shifted:
+            ids.update(seq.ids_from(i))
+        return frozenset(ids)
 
 
 Kind = Literal["video", "audio"]
