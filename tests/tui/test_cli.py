@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -146,3 +147,23 @@ def test_demo_json_creates_once(tmp_path: Path) -> None:
     second = json.loads(reelcut("demo", tmp_path / "d", "--json").stdout)
     assert first["created"] is True and second["created"] is False
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_info_into_a_closed_pipe_is_quiet(tmp_path: Path) -> None:
+    """`reelcut info DIR | head -1`: no traceback when the reader goes away early."""
+    from engine.projectdir import ProjectDir
+    from tests.engine.timelines import timeline
+
+    # Far more output than a pipe buffers, so the writer is still writing when head leaves.
+    root = tmp_path / "big"
+    ProjectDir.create(root, timeline({"V1": [(i * 10, 10) for i in range(3000)]}))
+    res = subprocess.run(
+        f"{shlex.join(REELCUT)} info {shlex.quote(str(root))} | head -1",
+        shell=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert res.stdout.startswith("t:"), res.stdout
+    assert "Traceback" not in res.stderr and "BrokenPipe" not in res.stderr, res.stderr
