@@ -19,7 +19,18 @@ from typing import Any
 from engine.errors import MediaError, ReelcutError
 from engine.projectdir import ProjectDir
 
-COMMANDS = ("new", "demo", "open", "import", "info", "edit", "undo", "redo", "history")
+COMMANDS = (
+    "new",
+    "demo",
+    "open",
+    "import",
+    "info",
+    "edit",
+    "undo",
+    "redo",
+    "history",
+    "changes",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dir", type=Path)
     p.add_argument("--limit", type=int, default=50)
     _json(p)
+    from tui.changes_cli import add_changes_parser
+
+    add_changes_parser(sub)
     return parser
 
 
@@ -238,6 +252,12 @@ def _undo_redo(args: argparse.Namespace, action: str) -> int:
         return 0
     print_change(change, args.json)
     return 0
+
+
+def cmd_changes(args: argparse.Namespace) -> int:
+    from tui.changes_cli import cmd_changes as run
+
+    return run(args)
 
 
 def cmd_history(args: argparse.Namespace) -> int:

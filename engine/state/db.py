@@ -82,6 +82,7 @@ def migrate(conn: sqlite3.Connection) -> int:
 
 
 def _statements(sql: str) -> list[str]:
-    """Split a migration file into statements (our files hold no ``;`` inside literals)."""
-    body = "\n".join(line for line in sql.splitlines() if not line.strip().startswith("--"))
+    """Split a migration file into statements. Comments (``--`` to the end of a line) are
+    dropped first; our files hold no ``--`` or ``;`` inside string literals."""
+    body = "\n".join(line.split("--", 1)[0] for line in sql.splitlines())
     return [s.strip() for s in body.split(";") if s.strip()]

@@ -1,0 +1,1 @@
+"""Audit-first changesets: proposals, hash-checked apply and revert, crash reconciliation."""

@@ -1,0 +1,295 @@
+"""Proposing, applying and reverting changesets under sha256 checks; reconciling after a crash.
+
+A changeset holds one change per path: the text before (with its hash, ``base_hash``) and the
+text it should become (``after_hash``). Proposals read through an overlay of what the changeset
+already proposes, so a second edit to the same file builds on the first.
+
+**Apply** checks every file's current sha256 against ``base_hash`` before touching anything; a
+mismatch raises ``HashMismatch`` naming the path, the expected and the actual hash. Then it marks
+the changeset ``in_flight = 'apply'``, writes each file atomically, and marks it ``applied``. If
+a write fails, the files already written are put back and the changeset becomes ``failed``. If
+the process dies part-way, ``reconcile()`` at the next start finds the in-flight changeset and
+compares hashes: all files at ``after`` -> applied; otherwise the written ones are put back ->
+ready. **Revert** is the same against ``after_hash``; it is refused while a changeset applied
+later changes one of the same files. Hashes only: modification times are never consulted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from engine import sandbox
+from engine.changes.store import Changeset, ChangeStore, FileChange, Status
+from engine.errors import ReelcutError
+from engine.textdiff import unified_diff
+
+Direction = Literal["apply", "revert"]
+
+
+class ChangesetError(ReelcutError):
+    """A changeset that cannot be applied or reverted as asked."""
+
+    exit_code = 10
+
+
+class HashMismatch(ChangesetError):
+    """A file is not what the changeset expects; nothing was written."""
+
+    exit_code = 11
+
+    def __init__(self, path: str, expected: str | None, actual: str | None, direction: Direction):
+        self.path, self.expected, self.actual, self.direction = path, expected, actual, direction
+        what = "apply" if direction == "apply" else "revert"
+        super().__init__(
+            f"{path} changed since the changeset was made, so it cannot {what}: expected "
+            f"{_short(expected)}, found {_short(actual)}; review with `reelcut changes diff`, "
+            f"or {what} with --force to overwrite it"
+        )
+
+    def to_json(self) -> dict[str, str | None]:
+        return {
+            "path": self.path,
+            "expected": self.expected,
+            "actual": self.actual,
+            "direction": self.direction,
+        }
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _short(h: str | None) -> str:
+    return "no file" if h is None else f"sha256 {h}"
+
+
+def _text_hash(text: str | None) -> str | None:
+    return None if text is None else sha256(text.encode("utf-8"))
+
+
+@dataclass
+class Files:
+    """The project's files as the ledger reads and writes them: relative POSIX paths, opened
+    through ``engine.sandbox`` so nothing outside the project (or under ``.reelcut/``) is ever
+    touched, whatever links lie on the way."""
+
+    root: Path
+
+    def read(self, rel: str) -> bytes | None:
+        try:
+            return sandbox.read_bytes(self.root, rel)
+        except sandbox.PathNotFound:
+            return None
+
+    def write(self, rel: str, data: bytes | None) -> None:
+        if data is None:
+            if sandbox.exists(self.root, rel):
+                sandbox.remove(self.root, rel)
+        else:
+            sandbox.write_atomic(self.root, rel, data, create_parents=True)
+
+
+class Ledger:
+    """Changesets of one project."""
+
+    def __init__(self, root: Path, store: ChangeStore) -> None:
+        self.files = Files(root)
+        self.store = store
+
+    @classmethod
+    async def open(cls, root: Path) -> Ledger:
+        ledger = cls(root, await ChangeStore.open(root / ".reelcut"))
+        await ledger.reconcile()
+        return ledger
+
+    async def close(self) -> None:
+        await self.store.close()
+
+    # -- proposing -------------------------------------------------------------------------
+
+    async def read(self, changeset_id: int | None, rel: str) -> str | None:
+        """The file as the changeset sees it: its proposed text, else the file on disk."""
+        rel = sandbox.normalize(self.files.root, rel)
+        if changeset_id is not None:
+            for fc in await self.store.files(changeset_id):
+                if fc.path == rel:
+                    return fc.after_text
+        data = await asyncio.to_thread(self.files.read, rel)
+        return None if data is None else data.decode("utf-8")
+
+    async def propose(self, changeset_id: int, rel: str, after: str | None) -> FileChange:
+        """Record that ``rel`` should become ``after`` (None: deleted) in the changeset."""
+        rel = sandbox.normalize(self.files.root, rel)
+        cs = await self._get(changeset_id)
+        if cs.status not in ("pending", "ready"):
+            raise ChangesetError(f"changeset {changeset_id} is {cs.status}; start a new one")
+        existing = {fc.path: fc for fc in await self.store.files(changeset_id)}
+        if rel in existing:
+            old = existing[rel]
+            seq, before, base = old.seq, old.before_text, old.base_hash
+        else:
+            data = await asyncio.to_thread(self.files.read, rel)
+            before = None if data is None else data.decode("utf-8")
+            base = None if data is None else sha256(data)
+            seq = await self.store.next_seq(changeset_id)
+        if before is None and after is None:
+            raise ChangesetError(f"{rel} does not exist, so there is nothing to delete")
+        fc = FileChange(
+            changeset_id=changeset_id,
+            seq=seq,
+            path=rel,
+            base_hash=base,
+            after_hash=_text_hash(after),
+            before_text=before,
+            after_text=after,
+            diff=unified_diff(before, after, rel),
+            before_bytes=len(before.encode("utf-8")) if before is not None else 0,
+            after_bytes=len(after.encode("utf-8")) if after is not None else 0,
+        )
+        await self.store.put_file(fc)
+        return fc
+
+    async def mark_ready(self, changeset_id: int) -> None:
+        await self.store.set_state(changeset_id, status="ready")
+
+    # -- applying and reverting --------------------------------------------------------------
+
+    async def apply(self, changeset_id: int, *, force: bool = False) -> Changeset:
+        cs = await self._get(changeset_id)
+        if cs.status not in ("pending", "ready", "failed", "reverted"):
+            raise ChangesetError(f"changeset {changeset_id} is {cs.status}; nothing to apply")
+        files = await self.store.files(changeset_id)
+        await self._move(cs, files, "apply", force)
+        return await self._get(changeset_id)
+
+    async def revert(self, changeset_id: int, *, force: bool = False) -> Changeset:
+        cs = await self._get(changeset_id)
+        if cs.status != "applied":
+            raise ChangesetError(
+                f"changeset {changeset_id} is {cs.status}; only applied ones revert"
+            )
+        files = await self.store.files(changeset_id)
+        later = await self.store.later_applied_touching(cs, [fc.path for fc in files])
+        if later:
+            raise ChangesetError(
+                f"changeset {', '.join(map(str, later))} was applied later and changes the same "
+                f"files; revert {'it' if len(later) == 1 else 'them'} first"
+            )
+        await self._move(cs, files, "revert", force)
+        return await self._get(changeset_id)
+
+    async def _move(
+        self, cs: Changeset, files: list[FileChange], direction: Direction, force: bool
+    ) -> None:
+        def source(fc: FileChange) -> str | None:
+            return fc.base_hash if direction == "apply" else fc.after_hash
+
+        def target(fc: FileChange) -> str | None:
+            return fc.after_text if direction == "apply" else fc.before_text
+
+        # 1. Verify every file before touching any.
+        current = {fc.path: await asyncio.to_thread(self.files.read, fc.path) for fc in files}
+        originals: dict[str, bytes | None] = {}
+        for fc in files:
+            data = current[fc.path]
+            actual = None if data is None else sha256(data)
+            if actual != source(fc) and not force:
+                raise HashMismatch(fc.path, source(fc), actual, direction)
+            originals[fc.path] = data
+        # 2. Say what is about to happen, durably, then write.
+        await self.store.set_state(cs.id, in_flight=direction)
+        written: list[FileChange] = []
+        try:
+            for fc in files:
+                text = target(fc)
+                await asyncio.to_thread(
+                    self.files.write, fc.path, None if text is None else text.encode("utf-8")
+                )
+                written.append(fc)
+        except BaseException as exc:
+            # 3a. Put back what was written; the changeset did not happen.
+            for fc in reversed(written):
+                await asyncio.to_thread(self.files.write, fc.path, originals[fc.path])
+            await self.store.set_state(
+                cs.id, status="failed", in_flight=None, error=f"{direction} failed: {exc}"
+            )
+            if isinstance(exc, OSError):
+                raise ChangesetError(
+                    f"could not {direction} changeset {cs.id}: {exc.strerror or exc} "
+                    f"({exc.filename or 'a file'}); every file was put back"
+                ) from None
+            raise
+        # 3b. Done.
+        if direction == "apply":
+            await self.store.set_state(
+                cs.id, status="applied", in_flight=None, error=None, applied=True
+            )
+        else:
+            await self.store.set_state(
+                cs.id, status="reverted", in_flight=None, error=None, reverted=True
+            )
+
+    # -- after a crash ---------------------------------------------------------------------
+
+    async def reconcile(self) -> list[tuple[int, str]]:
+        """Finish or undo changesets a crash left half-written; return ``(id, outcome)``."""
+        outcomes = []
+        for cs in await self.store.in_flight():
+            files = await self.store.files(cs.id)
+            direction = cs.in_flight
+            hashes = {
+                fc.path: (lambda d: None if d is None else sha256(d))(
+                    await asyncio.to_thread(self.files.read, fc.path)
+                )
+                for fc in files
+            }
+            if direction == "apply":
+                done = [fc for fc in files if hashes[fc.path] == fc.after_hash]
+                at_start = [fc for fc in files if hashes[fc.path] == fc.base_hash]
+            else:
+                done = [fc for fc in files if hashes[fc.path] == fc.base_hash]
+                at_start = [fc for fc in files if hashes[fc.path] == fc.after_hash]
+            if len(done) == len(files):
+                status: Status = "applied" if direction == "apply" else "reverted"
+                await self.store.set_state(
+                    cs.id,
+                    status=status,
+                    in_flight=None,
+                    applied=direction == "apply",
+                    reverted=direction == "revert",
+                )
+                outcomes.append((cs.id, f"finished the interrupted {direction}"))
+                continue
+            strays = [fc.path for fc in files if fc not in done and fc not in at_start]
+            # Roll the written files back so the changeset is all-or-nothing again.
+            for fc in done:
+                if fc in at_start:
+                    continue  # unchanged by this changeset (before == after)
+                text = fc.before_text if direction == "apply" else fc.after_text
+                data = None if text is None else text.encode("utf-8")
+                await asyncio.to_thread(self.files.write, fc.path, data)
+            if strays:
+                await self.store.set_state(
+                    cs.id,
+                    status="failed",
+                    in_flight=None,
+                    error=f"interrupted {direction}; changed by someone else: {', '.join(strays)}",
+                )
+                outcomes.append((cs.id, f"rolled back; {', '.join(strays)} changed elsewhere"))
+            else:
+                back: Status = "ready" if direction == "apply" else "applied"
+                await self.store.set_state(cs.id, status=back, in_flight=None)
+                outcomes.append((cs.id, f"rolled back the interrupted {direction}"))
+        return outcomes
+
+    async def _get(self, changeset_id: int) -> Changeset:
+        cs = await self.store.get(changeset_id)
+        if cs is None:
+            raise ChangesetError(
+                f"no changeset {changeset_id}; `reelcut changes DIR list` shows them"
+            )
+        return cs

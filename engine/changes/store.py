@@ -1,0 +1,251 @@
+"""The changeset tables of ``.reelcut/state.sqlite``, through aiosqlite: the only module that
+holds changeset SQL.
+
+The database is created and migrated by ``engine.state.db`` (numbered migration files); this
+module opens it asynchronously with the same pragmas (WAL, foreign keys, busy timeout).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import aiosqlite
+
+from engine.state import db
+
+Status = Literal["pending", "ready", "applied", "reverted", "failed"]
+InFlight = Literal["apply", "revert"]
+
+
+def now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(frozen=True)
+class Changeset:
+    id: int
+    status: Status
+    in_flight: InFlight | None
+    author: str
+    reason: str
+    applied_order: int | None
+    error: str | None
+    created_at: str
+    updated_at: str
+    applied_at: str | None
+    reverted_at: str | None
+
+
+@dataclass(frozen=True)
+class FileChange:
+    changeset_id: int
+    seq: int
+    path: str
+    base_hash: str | None
+    after_hash: str | None
+    before_text: str | None
+    after_text: str | None
+    diff: str
+    before_bytes: int
+    after_bytes: int
+
+
+_CS_COLUMNS = (
+    "id, status, in_flight, author, reason, applied_order, error, created_at, updated_at, "
+    "applied_at, reverted_at"
+)
+_FC_COLUMNS = (
+    "changeset_id, seq, path, base_hash, after_hash, before_text, after_text, diff, "
+    "before_bytes, after_bytes"
+)
+
+
+class ChangeStore:
+    """Async access to changesets, file changes and tool events."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self.conn = conn
+
+    @classmethod
+    async def open(cls, state_dir: Path) -> ChangeStore:
+        path = state_dir / db.STATE_FILE
+        # Create and migrate with the one migration runner, then open asynchronously.
+        await asyncio.to_thread(lambda: db.connect(path).close())
+        conn = await aiosqlite.connect(path, isolation_level=None)
+        await conn.execute(f"PRAGMA busy_timeout = {db.BUSY_TIMEOUT_MS}")
+        await conn.execute("PRAGMA journal_mode = WAL")
+        await conn.execute("PRAGMA foreign_keys = ON")
+        await conn.execute("PRAGMA synchronous = FULL")
+        return cls(conn)
+
+    async def close(self) -> None:
+        await self.conn.close()
+
+    # -- changesets ------------------------------------------------------------------------
+
+    async def create(self, author: str, reason: str = "") -> int:
+        t = now()
+        cur = await self.conn.execute(
+            "INSERT INTO changesets (status, author, reason, created_at, updated_at) "
+            "VALUES ('pending', ?, ?, ?, ?)",
+            (author, reason, t, t),
+        )
+        assert cur.lastrowid is not None
+        return cur.lastrowid
+
+    async def get(self, changeset_id: int) -> Changeset | None:
+        async with self.conn.execute(
+            f"SELECT {_CS_COLUMNS} FROM changesets WHERE id = ?", (changeset_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        return Changeset(*row) if row else None
+
+    async def recent(self, limit: int = 100) -> list[Changeset]:
+        async with self.conn.execute(
+            f"SELECT {_CS_COLUMNS} FROM changesets ORDER BY id DESC LIMIT ?", (limit,)
+        ) as cur:
+            return [Changeset(*row) for row in await cur.fetchall()]
+
+    async def in_flight(self) -> list[Changeset]:
+        async with self.conn.execute(
+            f"SELECT {_CS_COLUMNS} FROM changesets WHERE in_flight IS NOT NULL ORDER BY id"
+        ) as cur:
+            return [Changeset(*row) for row in await cur.fetchall()]
+
+    async def set_state(
+        self,
+        changeset_id: int,
+        *,
+        status: Status | None = None,
+        in_flight: InFlight | Literal["keep"] | None = "keep",
+        error: str | Literal["keep"] | None = "keep",
+        applied: bool = False,
+        reverted: bool = False,
+    ) -> None:
+        sets, args = ["updated_at = ?"], [now()]
+        if status is not None:
+            sets.append("status = ?")
+            args.append(status)
+        if in_flight != "keep":
+            sets.append("in_flight = ?")
+            args.append(in_flight)  # type: ignore[arg-type]
+        if error != "keep":
+            sets.append("error = ?")
+            args.append(error)  # type: ignore[arg-type]
+        if applied:
+            sets.append("applied_at = ?")
+            args.append(now())
+            sets.append(
+                "applied_order = (SELECT COALESCE(MAX(applied_order), 0) + 1 FROM changesets)"
+            )
+        if reverted:
+            sets.append("reverted_at = ?")
+            args.append(now())
+        await self.conn.execute(
+            f"UPDATE changesets SET {', '.join(sets)} WHERE id = ?", (*args, changeset_id)
+        )
+
+    async def later_applied_touching(self, changeset: Changeset, paths: list[str]) -> list[int]:
+        """Applied changesets applied after ``changeset`` that change one of ``paths``."""
+        if changeset.applied_order is None or not paths:
+            return []
+        marks = ", ".join("?" for _ in paths)
+        async with self.conn.execute(
+            "SELECT DISTINCT c.id FROM changesets c JOIN file_changes f ON f.changeset_id = c.id "
+            f"WHERE c.status = 'applied' AND c.applied_order > ? AND f.path IN ({marks}) "
+            "ORDER BY c.applied_order DESC",
+            (changeset.applied_order, *paths),
+        ) as cur:
+            return [row[0] for row in await cur.fetchall()]
+
+    # -- file changes ----------------------------------------------------------------------
+
+    async def files(self, changeset_id: int) -> list[FileChange]:
+        async with self.conn.execute(
+            f"SELECT {_FC_COLUMNS} FROM file_changes WHERE changeset_id = ? ORDER BY seq",
+            (changeset_id,),
+        ) as cur:
+            return [FileChange(*row) for row in await cur.fetchall()]
+
+    async def put_file(self, fc: FileChange) -> None:
+        """Insert the change of one path, or replace it (a later tool call in the changeset)."""
+        await self.conn.execute(
+            f"INSERT INTO file_changes ({_FC_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (changeset_id, path) DO UPDATE SET after_hash = excluded.after_hash, "
+            "after_text = excluded.after_text, diff = excluded.diff, "
+            "after_bytes = excluded.after_bytes",
+            (
+                fc.changeset_id,
+                fc.seq,
+                fc.path,
+                fc.base_hash,
+                fc.after_hash,
+                fc.before_text,
+                fc.after_text,
+                fc.diff,
+                fc.before_bytes,
+                fc.after_bytes,
+            ),
+        )
+
+    async def next_seq(self, changeset_id: int) -> int:
+        async with self.conn.execute(
+            "SELECT COALESCE(MAX(seq), 0) + 1 FROM file_changes WHERE changeset_id = ?",
+            (changeset_id,),
+        ) as cur:
+            row = await cur.fetchone()
+        assert row is not None
+        return int(row[0])
+
+    # -- tool events -----------------------------------------------------------------------
+
+    async def record_tool(
+        self,
+        changeset_id: int | None,
+        tool: str,
+        args: dict[str, Any],
+        audit: dict[str, Any],
+        *,
+        ok: bool,
+        error: str | None = None,
+    ) -> int:
+        cur = await self.conn.execute(
+            "INSERT INTO tool_events (changeset_id, tool, args_json, audit_json, ok, error, "
+            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                changeset_id,
+                tool,
+                json.dumps(args, sort_keys=True),
+                json.dumps(audit, sort_keys=True),
+                int(ok),
+                error,
+                now(),
+            ),
+        )
+        assert cur.lastrowid is not None
+        return cur.lastrowid
+
+    async def tool_events(self, changeset_id: int) -> list[dict[str, Any]]:
+        async with self.conn.execute(
+            "SELECT id, tool, args_json, audit_json, ok, error, created_at FROM tool_events "
+            "WHERE changeset_id = ? ORDER BY id",
+            (changeset_id,),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [
+            {
+                "id": r[0],
+                "tool": r[1],
+                "args": json.loads(r[2]),
+                "audit": json.loads(r[3]),
+                "ok": bool(r[4]),
+                "error": r[5],
+                "created_at": r[6],
+            }
+            for r in rows
+        ]

@@ -1,0 +1,457 @@
+"""The one place that turns a tool-supplied path into a file inside a project directory.
+
+Agent tools name files with strings such as ``scripts/script.md``. Every such string passes
+through here, in two stages:
+
+1. **Lexical** (`normalize`). The string must be a relative POSIX path that stays below the
+   project folder: not empty, not absolute, no ``..`` component anywhere (even one that would come
+   back inside, such as ``a/../b``: the simplest rule to state and to check), no NUL byte or other
+   control character, nothing under the project's own ``.reelcut/`` folder (compared without
+   case, for case-folding file systems), at most 255 bytes per name and 4096 bytes for the whole
+   path including the project folder. ``./`` and repeated or trailing slashes are dropped. Nothing
+   is decoded: ``%2e%2e`` is a literal file name, and so is ``..\\x`` (a backslash is an ordinary
+   character on Linux), ``~`` and ``$HOME``.
+
+2. **On disk**. The project folder is resolved once with `os.path.realpath` (it may itself sit
+   behind links); below it, the path is walked one name at a time from a directory file
+   descriptor with ``dir_fd=`` and ``O_NOFOLLOW``, so the kernel never follows a symbolic link.
+   Holding a descriptor to each real folder closes the check-then-use race: swapping a folder for
+   a link after we looked changes nothing, because we never look the name up again. Every
+   symbolic link is refused, including one that points back inside the project; so are named
+   pipes, devices and sockets (refused before they are opened, and opened non-blocking in case
+   of a swap), and folders where a file is expected.
+
+Hard links are files of the project (there is nothing to follow); `write_atomic` replaces a file
+by rename, so it never changes an inode another name shares, and `remove` only unlinks the name.
+A folder that someone moves out of the project while a call holds it is not detected: the call
+finishes inside that folder, wherever it now is.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import secrets
+import stat as st
+import unicodedata
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from engine.errors import ReelcutError
+
+INTERNAL_DIR = ".reelcut"
+MAX_PATH_BYTES = 4096
+MAX_NAME_BYTES = 255
+TEMP_SUFFIX = ".reelcut-tmp"
+
+_EXAMPLE = "'scripts/script.md'"
+_NO_LINKS = "reelcut's tools do not follow links"
+
+# A folder on the way: a handle good only for *at() calls, and never through a link.
+_WALK = os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+# A folder whose entries we read or that we fsync (O_PATH descriptors allow neither).
+_LISTABLE = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+# O_NONBLOCK: a regular file swapped for a FIFO after the check must not hang the read.
+_READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+class PathRefused(ReelcutError):
+    """A tool-supplied path that reelcut will not use; the message names the path and why."""
+
+    exit_code = 9
+
+
+class PathNotFound(PathRefused):
+    """Nothing is at the path, or a folder on the way is missing or is a file."""
+
+
+def normalize(root: Path, rel: str) -> str:
+    """Check ``rel`` without touching the files and return it as a canonical relative path.
+
+    ``normalize(root, "./scripts//a.md") == "scripts/a.md"``; raise `PathRefused` for anything the
+    module docstring's rules forbid. ``root`` only counts towards the 4096-byte limit.
+    """
+    return "/".join(_parts(os.path.realpath(root), rel))
+
+
+def read_bytes(root: Path, rel: str) -> bytes:
+    """The contents of the regular file at ``rel``."""
+    with _parent(root, rel) as (parent, name, path):
+        _require_file(path, _lstat(parent, name, path).st_mode)
+        try:
+            fd = os.open(name, _READ, dir_fd=parent)
+        except OSError as exc:
+            raise _leaf_error(parent, name, path, exc) from exc
+        try:
+            _require_file(path, os.fstat(fd).st_mode)
+            chunks = []
+            while chunk := os.read(fd, 1 << 20):
+                chunks.append(chunk)
+            return b"".join(chunks)
+        except OSError as exc:
+            raise _failed("read", path, exc) from exc
+        finally:
+            os.close(fd)
+
+
+def write_atomic(root: Path, rel: str, data: bytes, *, create_parents: bool = False) -> None:
+    """Replace (or create) the regular file at ``rel`` with ``data``, atomically and durably.
+
+    The bytes go to a hidden temp file beside the target (created with ``O_EXCL|O_NOFOLLOW``),
+    are fsynced, renamed over the target and the folder is fsynced; a reader sees the old bytes
+    or the new, and any failure removes the temp file and leaves the target as it was. An
+    existing file keeps its permission bits. ``create_parents`` makes missing folders on the way
+    (never through a link).
+    """
+    with _parent(root, rel, create=create_parents) as (parent, name, path):
+        mode: int | None = None
+        with contextlib.suppress(PathNotFound):
+            mode = _require_file(path, _lstat(parent, name, path).st_mode)
+        folder = _reopen(parent, path)
+        try:
+            _replace(folder, name, path, data, mode)
+        finally:
+            os.close(folder)
+
+
+def exists(root: Path, rel: str) -> bool:
+    """Whether a file or folder is at ``rel``; a symbolic link on the way is refused, not False."""
+    try:
+        with _parent(root, rel) as (parent, name, path):
+            mode = _lstat(parent, name, path).st_mode
+    except PathNotFound:
+        return False
+    if st.S_ISLNK(mode):
+        raise _link_refusal(path, path)
+    return True
+
+
+def stat(root: Path, rel: str) -> os.stat_result:
+    """The status of the regular file at ``rel`` (size, times, mode)."""
+    with _parent(root, rel) as (parent, name, path):
+        result = _lstat(parent, name, path)
+        _require_file(path, result.st_mode)
+        return result
+
+
+def remove(root: Path, rel: str) -> None:
+    """Delete the regular file at ``rel``; folders, links and special files are refused."""
+    with _parent(root, rel) as (parent, name, path):
+        _require_file(path, _lstat(parent, name, path).st_mode)
+        try:
+            # unlink never follows a link: a swap after the check removes only the swapped name.
+            os.unlink(name, dir_fd=parent)
+        except OSError as exc:
+            raise _leaf_error(parent, name, path, exc) from exc
+
+
+def list_files(root: Path, under: str = "") -> list[str]:
+    """Every regular file at or below the folder ``under`` ("" is the project), sorted.
+
+    Paths are relative to the project, not to ``under``. Links are neither followed nor listed,
+    nor are special files, ``.reelcut/`` or names the lexical rules would refuse, so every path
+    returned can be passed back to `read_bytes`.
+    """
+    real = os.path.realpath(root)
+    top = _parts(real, under, allow_root=True)
+    root_fd = _open_root(real)
+    found: list[str] = []
+    try:
+        pending = [top]
+        while pending:
+            dirs = pending.pop()
+            prefix = "/".join(dirs)
+            try:
+                walked = _walk(root_fd, prefix, dirs)
+                try:
+                    fd = _reopen(walked, prefix)
+                finally:
+                    os.close(walked)
+            except PathRefused:
+                if dirs is top:
+                    raise
+                continue  # changed while we listed: skip it rather than follow it
+            try:
+                names = os.listdir(fd)
+                for name in names:
+                    if not dirs and name.casefold() == INTERNAL_DIR:
+                        continue
+                    path = f"{prefix}/{name}" if prefix else name
+                    if not _listable_name(real, path):
+                        continue
+                    try:
+                        mode = os.stat(name, dir_fd=fd, follow_symlinks=False).st_mode
+                    except FileNotFoundError:
+                        continue
+                    if st.S_ISREG(mode):
+                        found.append(path)
+                    elif st.S_ISDIR(mode):
+                        pending.append([*dirs, name])
+            finally:
+                os.close(fd)
+    finally:
+        os.close(root_fd)
+    return sorted(found)
+
+
+# -- lexical ------------------------------------------------------------------------------------
+
+
+def _parts(real_root: str, rel: object, *, allow_root: bool = False) -> list[str]:
+    # Tool arguments come from JSON, so the type is checked here too.
+    if not isinstance(rel, str):
+        raise PathRefused(f"path {rel!r} is not text; pass a path such as {_EXAMPLE}")
+    if rel.startswith("/"):
+        raise _refuse(
+            rel, f"is absolute; use a path relative to the project folder such as {_EXAMPLE}"
+        )
+    for ch in rel:
+        if unicodedata.category(ch) == "Cc":
+            raise _refuse(
+                rel, f"contains the control character {ch!r}; file names must be printable"
+            )
+    parts = [p for p in rel.split("/") if p not in ("", ".")]
+    if ".." in parts:
+        raise _refuse(
+            rel,
+            "uses '..', which reelcut's tools never follow; "
+            f"use a path relative to the project folder such as {_EXAMPLE}",
+        )
+    if not parts:
+        if allow_root:
+            return []
+        reason = "is empty" if not rel else "names the project folder itself, not a file"
+        raise _refuse(rel, f"{reason}; name a file in the project such as {_EXAMPLE}")
+    if parts[0].casefold() == INTERNAL_DIR:
+        raise _refuse(
+            rel, "is inside .reelcut/, reelcut's private state; tools cannot read or change it"
+        )
+    for part in parts:
+        try:
+            size = len(os.fsencode(part))
+        except UnicodeEncodeError:
+            raise _refuse(rel, "is not valid text; file names must be UTF-8") from None
+        if size > MAX_NAME_BYTES:
+            raise _refuse(
+                rel, f"has a {size}-byte name; a file or folder name is at most {MAX_NAME_BYTES}"
+            )
+    total = len(os.fsencode(real_root)) + 1 + len(os.fsencode("/".join(parts)))
+    if total > MAX_PATH_BYTES:
+        raise _refuse(
+            rel,
+            f"is too long ({total} bytes with the project folder; the limit is {MAX_PATH_BYTES})",
+        )
+    return parts
+
+
+def _listable_name(real_root: str, path: str) -> bool:
+    try:
+        return _parts(real_root, path) != []
+    except PathRefused:
+        return False
+
+
+# -- on disk ------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _parent(root: Path, rel: str, *, create: bool = False) -> Iterator[tuple[int, str, str]]:
+    """Yield (descriptor of the folder holding the leaf, leaf name, canonical path)."""
+    real = os.path.realpath(root)
+    parts = _parts(real, rel)
+    path = "/".join(parts)
+    root_fd = _open_root(real)
+    try:
+        parent = _walk(root_fd, path, parts[:-1], create=create)
+    finally:
+        os.close(root_fd)
+    try:
+        yield parent, parts[-1], path
+    finally:
+        os.close(parent)
+
+
+def _open_root(real: str) -> int:
+    try:
+        return os.open(real, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise ReelcutError(
+            f"project folder {real!r} cannot be opened ({exc.strerror}); check that it exists"
+        ) from exc
+
+
+def _walk(start: int, path: str, dirs: Sequence[str], *, create: bool = False) -> int:
+    """A new descriptor for the folder ``dirs`` below ``start``, never passing through a link."""
+    current = os.dup(start)
+    try:
+        for depth, name in enumerate(dirs):
+            below = _enter(current, name, path, "/".join(dirs[: depth + 1]), create)
+            os.close(current)
+            current = below
+    except BaseException:
+        os.close(current)
+        raise
+    return current
+
+
+def _enter(parent: int, name: str, path: str, where: str, create: bool) -> int:
+    try:
+        return os.open(name, _WALK, dir_fd=parent)
+    except FileNotFoundError as exc:
+        if not create:
+            raise _leaf_error(parent, name, path, exc, where) from exc
+    except OSError as exc:
+        raise _leaf_error(parent, name, path, exc, where) from exc
+    try:
+        # mkdirat does not follow a link either: a dangling link here is EEXIST, and the open
+        # below then refuses it.
+        os.mkdir(name, 0o777, dir_fd=parent)
+        _fsync_folder(parent, path)
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise _failed("create a folder for", path, exc) from exc
+    try:
+        return os.open(name, _WALK, dir_fd=parent)
+    except OSError as exc:
+        raise _leaf_error(parent, name, path, exc, where) from exc
+
+
+def _reopen(folder: int, path: str) -> int:
+    try:
+        return os.open(".", _LISTABLE, dir_fd=folder)
+    except OSError as exc:
+        raise _failed("open the folder of", path, exc) from exc
+
+
+def _fsync_folder(folder: int, path: str) -> None:
+    fd = _reopen(folder, path)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _lstat(parent: int, name: str, path: str) -> os.stat_result:
+    try:
+        return os.stat(name, dir_fd=parent, follow_symlinks=False)
+    except OSError as exc:
+        raise _leaf_error(parent, name, path, exc) from exc
+
+
+def _replace(folder: int, name: str, path: str, data: bytes, mode: int | None) -> None:
+    tmp = f".{secrets.token_hex(8)}{TEMP_SUFFIX}"
+    try:
+        fd = os.open(tmp, _CREATE, 0o666, dir_fd=folder)
+    except OSError as exc:
+        raise _failed("write", path, exc) from exc
+    try:
+        try:
+            if mode is not None:
+                os.fchmod(fd, mode)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        # renameat replaces whatever name is there now; a link swapped in is replaced, not followed.
+        os.rename(tmp, name, src_dir_fd=folder, dst_dir_fd=folder)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp, dir_fd=folder)
+        if isinstance(exc, IsADirectoryError):
+            raise _refuse(path, "is a folder, not a file") from exc
+        if isinstance(exc, OSError):
+            raise _failed("write", path, exc, f"; {path!r} is unchanged") from exc
+        raise
+    try:
+        os.fsync(folder)
+    except OSError as exc:
+        raise ReelcutError(
+            f"wrote {_show(path)} but could not confirm it reached the disk: {exc.strerror or exc}"
+        ) from exc
+
+
+# -- messages -----------------------------------------------------------------------------------
+
+
+def _show(rel: str) -> str:
+    return repr(rel if len(rel) <= 120 else rel[:100] + "...")
+
+
+def _refuse(rel: str, reason: str) -> PathRefused:
+    return PathRefused(f"path {_show(rel)} {reason}")
+
+
+def _failed(verb: str, path: str, exc: OSError, tail: str = "") -> ReelcutError:
+    return ReelcutError(f"could not {verb} {_show(path)}: {exc.strerror or exc}{tail}")
+
+
+def _kind(mode: int) -> str:
+    if st.S_ISDIR(mode):
+        return "a folder"
+    if st.S_ISLNK(mode):
+        return "a symbolic link"
+    if st.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if st.S_ISCHR(mode) or st.S_ISBLK(mode):
+        return "a device"
+    if st.S_ISSOCK(mode):
+        return "a socket"
+    if st.S_ISREG(mode):
+        return "a file"
+    return "a special file"
+
+
+def _require_file(path: str, mode: int) -> int:
+    """Refuse anything but a regular file; return its permission bits."""
+    if st.S_ISLNK(mode):
+        raise _link_refusal(path, path)
+    if not st.S_ISREG(mode):
+        raise _refuse(path, f"is {_kind(mode)}, not a regular file; reelcut's tools use files only")
+    return st.S_IMODE(mode)
+
+
+def _link_refusal(path: str, where: str) -> PathRefused:
+    if where == path:
+        return _refuse(path, f"is a symbolic link; {_NO_LINKS} (name the real file instead)")
+    return _refuse(
+        path, f"goes through {where!r}, a symbolic link; {_NO_LINKS} (use the real folder instead)"
+    )
+
+
+def _leaf_error(
+    parent: int, name: str, path: str, exc: OSError, where: str | None = None
+) -> ReelcutError:
+    """Turn a failed *at() call on ``name`` into one line.
+
+    ``where`` is set when ``name`` had to be a folder: the part of ``path`` it ends.
+    """
+    if exc.errno in (errno.ELOOP, errno.ENOTDIR, errno.EISDIR, errno.ENXIO):
+        # Only the message depends on this second look; the refusal came from the kernel.
+        try:
+            mode: int | None = os.stat(name, dir_fd=parent, follow_symlinks=False).st_mode
+        except OSError:
+            mode = None
+        kind = _kind(mode) if mode is not None else "not there any more"
+        if mode is not None and st.S_ISLNK(mode):
+            return _link_refusal(path, where or path)
+        if where is None:
+            return _refuse(path, f"is {kind}, not a regular file")
+        if where == path:
+            return PathNotFound(f"path {_show(path)} is {kind}, not a folder")
+        return PathNotFound(f"path {_show(path)} goes through {where!r}, which is {kind}")
+    where = where or path
+    if exc.errno == errno.ENOENT:
+        if where == path:
+            return PathNotFound(
+                f"path {_show(path)} does not exist; list the project's files to find the name"
+            )
+        return PathNotFound(
+            f"path {_show(path)} needs the folder {where!r}, which does not exist; "
+            "create it first or write with create_parents"
+        )
+    return _failed("open", path, exc)

@@ -1,0 +1,94 @@
+"""`reelcut changes DIR list|show ID|diff ID|apply ID [--force]|revert ID [--force]`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from engine.changes.ledger import HashMismatch, Ledger
+from engine.projectdir import ProjectDir
+
+
+def add_changes_parser(sub: Any) -> None:
+    p = sub.add_parser("changes", help="review, apply and revert changesets (agent edits)")
+    p.add_argument("dir", type=Path)
+    p.add_argument("action", choices=("list", "show", "diff", "apply", "revert"))
+    p.add_argument("id", type=int, nargs="?", help="the changeset (all but list)")
+    p.add_argument("--force", action="store_true", help="overwrite files that changed since")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+
+def cmd_changes(args: argparse.Namespace) -> int:
+    ProjectDir(args.dir).load()  # a clear error when DIR is not a project
+    if args.action != "list" and args.id is None:
+        print(f"reelcut: changes {args.action} needs a changeset id", file=sys.stderr)
+        return 2
+    return asyncio.run(_run(args))
+
+
+async def _run(args: argparse.Namespace) -> int:
+    ledger = await Ledger.open(Path(args.dir))
+    try:
+        return await _action(ledger, args)
+    except HashMismatch as exc:
+        if args.json:
+            print(json.dumps({"error": str(exc), "mismatch": exc.to_json()}, indent=2))
+        print(f"reelcut: {exc}", file=sys.stderr)
+        print(f"  expected {exc.expected or 'no file'}", file=sys.stderr)
+        print(f"  actual   {exc.actual or 'no file'}", file=sys.stderr)
+        return exc.exit_code
+    finally:
+        await ledger.close()
+
+
+async def _action(ledger: Ledger, args: argparse.Namespace) -> int:
+    store = ledger.store
+    if args.action == "list":
+        rows = await store.recent()
+        if args.json:
+            print(json.dumps([asdict(cs) for cs in rows], indent=2))
+        for cs in rows:
+            files = await store.files(cs.id)
+            print(f"{cs.id:>5}  {cs.status:<8} {cs.author:<8} {len(files)} file(s)  {cs.reason}")
+        if not rows and not args.json:
+            print("no changesets yet")
+        return 0
+    cs = await ledger._get(args.id)
+    if args.action in ("show", "diff"):
+        files = await store.files(cs.id)
+        if args.action == "diff":
+            sys.stdout.write("".join(f.diff for f in files))
+            return 0
+        events = await store.tool_events(cs.id)
+        if args.json:
+            print(
+                json.dumps(
+                    {**asdict(cs), "files": [asdict(f) for f in files], "tool_calls": events},
+                    indent=2,
+                )
+            )
+            return 0
+        print(f"changeset {cs.id}: {cs.status} by {cs.author}  {cs.reason}")
+        if cs.error:
+            print(f"  last error: {cs.error}")
+        for f in files:
+            kind = (
+                "new" if f.base_hash is None else "deleted" if f.after_hash is None else "changed"
+            )
+            print(f"  {kind:<8} {f.path}  {f.before_bytes} -> {f.after_bytes} bytes")
+        for e in events:
+            print(f"  tool {e['tool']} {'ok' if e['ok'] else 'failed: ' + str(e['error'])}")
+        return 0
+    done = await (ledger.apply if args.action == "apply" else ledger.revert)(
+        cs.id, force=args.force
+    )
+    if args.json:
+        print(json.dumps(asdict(done), indent=2))
+    else:
+        print(f"changeset {done.id}: {done.status}")
+    return 0
