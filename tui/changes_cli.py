@@ -92,3 +92,66 @@ async def _action(ledger: Ledger, args: argparse.Namespace) -> int:
     else:
         print(f"changeset {done.id}: {done.status}")
     return 0
+
+
+def add_tool_parsers(sub: Any) -> None:
+    p = sub.add_parser("tools", help="the tool registry with argument schemas")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p = sub.add_parser("tool", help="run one tool on a project; prints its audit payload")
+    p.add_argument("dir", type=Path)
+    p.add_argument("name")
+    p.add_argument("arguments", nargs="?", default="{}", help="the arguments as JSON")
+    p.add_argument("--apply", action="store_true", help="apply the changeset now")
+    p.add_argument("--changeset", type=int, help="add to this changeset (default: a new one)")
+    p.add_argument("--json", action="store_true", help="print JSON (the default output)")
+
+
+def cmd_tools(args: argparse.Namespace) -> int:
+    from engine.tools import REGISTRY
+
+    tools = [REGISTRY[name] for name in sorted(REGISTRY)]
+    if args.json:
+        print(json.dumps([t.to_json() for t in tools], indent=2))
+        return 0
+    for t in tools:
+        params = ", ".join(
+            f"{k}{'' if k in t.schema['required'] else '?'}" for k in t.schema["properties"]
+        )
+        print(f"{t.name}({params}){'  [writes]' if t.writes else ''}\n    {t.description}")
+    return 0
+
+
+def cmd_tool(args: argparse.Namespace) -> int:
+    from engine.tools import ToolError, run_tool
+
+    ProjectDir(args.dir).load()
+    try:
+        arguments = json.loads(args.arguments)
+    except json.JSONDecodeError as exc:
+        raise ToolError(f"the arguments are not JSON: {exc}") from None
+
+    async def go() -> dict[str, Any]:
+        ledger = await Ledger.open(Path(args.dir))
+        try:
+            return await run_tool(
+                ledger,
+                args.name,
+                arguments,
+                changeset_id=args.changeset,
+                apply=args.apply,
+                author="cli",
+            )
+        finally:
+            await ledger.close()
+
+    try:
+        out = asyncio.run(go())
+    except HashMismatch as exc:
+        print(json.dumps({"ok": False, "error": str(exc), "mismatch": exc.to_json()}, indent=2))
+        print(f"reelcut: {exc}", file=sys.stderr)
+        return exc.exit_code
+    print(json.dumps(out, indent=2, ensure_ascii=False))
+    if not out["ok"]:
+        print(f"reelcut: {out['error']}", file=sys.stderr)
+        return ToolError.exit_code
+    return 0

@@ -30,6 +30,8 @@ COMMANDS = (
     "redo",
     "history",
     "changes",
+    "tools",
+    "tool",
 )
 
 
@@ -77,9 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dir", type=Path)
     p.add_argument("--limit", type=int, default=50)
     _json(p)
-    from tui.changes_cli import add_changes_parser
+    from tui.changes_cli import add_changes_parser, add_tool_parsers
 
     add_changes_parser(sub)
+    add_tool_parsers(sub)
     return parser
 
 
@@ -256,6 +259,18 @@ def _undo_redo(args: argparse.Namespace, action: str) -> int:
 
 def cmd_changes(args: argparse.Namespace) -> int:
     from tui.changes_cli import cmd_changes as run
+
+    return run(args)
+
+
+def cmd_tools(args: argparse.Namespace) -> int:
+    from tui.changes_cli import cmd_tools as run
+
+    return run(args)
+
+
+def cmd_tool(args: argparse.Namespace) -> int:
+    from tui.changes_cli import cmd_tool as run
 
     return run(args)
 

@@ -67,6 +67,13 @@ def _short(h: str | None) -> str:
     return "no file" if h is None else f"sha256 {h}"
 
 
+def _decode(rel: str, data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ChangesetError(f"{rel} is not UTF-8 text; changesets hold text files only") from None
+
+
 def _text_hash(text: str | None) -> str | None:
     return None if text is None else sha256(text.encode("utf-8"))
 
@@ -119,7 +126,7 @@ class Ledger:
                 if fc.path == rel:
                     return fc.after_text
         data = await asyncio.to_thread(self.files.read, rel)
-        return None if data is None else data.decode("utf-8")
+        return None if data is None else _decode(rel, data)
 
     async def propose(self, changeset_id: int, rel: str, after: str | None) -> FileChange:
         """Record that ``rel`` should become ``after`` (None: deleted) in the changeset."""
@@ -133,7 +140,7 @@ class Ledger:
             seq, before, base = old.seq, old.before_text, old.base_hash
         else:
             data = await asyncio.to_thread(self.files.read, rel)
-            before = None if data is None else data.decode("utf-8")
+            before = None if data is None else _decode(rel, data)
             base = None if data is None else sha256(data)
             seq = await self.store.next_seq(changeset_id)
         if before is None and after is None:

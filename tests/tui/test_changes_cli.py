@@ -63,3 +63,39 @@ def test_unknown_changeset_is_one_line(tmp_path: Path) -> None:
     res = reelcut("changes", root, "apply", "42")
     assert res.returncode == 10
     assert res.stderr.strip() == "reelcut: no changeset 42; `reelcut changes DIR list` shows them"
+
+
+def test_an_agent_shaped_session_from_the_command_line(demo_dir: Path) -> None:
+    """tools -> tool (proposals into one changeset) -> changes show/diff -> apply -> revert."""
+    tools = json.loads(reelcut("tools", "--json").stdout)
+    assert {"timeline_read", "timeline_blade", "text_replace_lines"} <= {t["name"] for t in tools}
+    before = (demo_dir / "project.json").read_bytes()
+
+    res = reelcut("tool", demo_dir, "timeline_blade", '{"at": "00:00:04:00"}')
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    cs = str(out["changeset"])
+    assert out["result"]["summary"] == "cut 3 clip(s) at 00:00:04:00" and not out["applied"]
+    res = reelcut(
+        "tool",
+        demo_dir,
+        "text_insert_lines",
+        '{"path": "scripts/script.md", "after": 0, "text": "Draft 2"}',
+        "--changeset",
+        cs,
+    )
+    assert res.returncode == 0, res.stderr
+    assert (demo_dir / "project.json").read_bytes() == before  # proposed, not applied
+
+    shown = reelcut("changes", demo_dir, "show", cs).stdout
+    assert "tool timeline_blade ok" in shown and "tool text_insert_lines ok" in shown
+    assert "+Draft 2" in reelcut("changes", demo_dir, "diff", cs).stdout
+    assert reelcut("changes", demo_dir, "apply", cs).returncode == 0
+    assert (demo_dir / "scripts/script.md").read_text().startswith("Draft 2\n")
+    assert '"c_18"' in (demo_dir / "project.json").read_text()
+    assert reelcut("changes", demo_dir, "revert", cs).returncode == 0
+    assert (demo_dir / "project.json").read_bytes() == before
+
+    bad = reelcut("tool", demo_dir, "timeline_trim", '{"clip_id": "c_10", "edge": "up"}')
+    assert bad.returncode == 12
+    assert bad.stderr.count("\n") == 1 and "$.edge" in bad.stderr

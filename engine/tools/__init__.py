@@ -1,0 +1,15 @@
+"""The tool API: one registry of audited tools (files and timeline) for agents and scripts."""
+
+from engine.tools import file_tools, timeline_tools
+from engine.tools.registry import REGISTRY, Outcome, Tool, ToolContext, ToolError, run_tool
+
+__all__ = [
+    "REGISTRY",
+    "Outcome",
+    "Tool",
+    "ToolContext",
+    "ToolError",
+    "file_tools",
+    "run_tool",
+    "timeline_tools",
+]

@@ -1,0 +1,172 @@
+"""The tool registry: what an agent (or any caller) can do to a project, and the audited way
+every call runs.
+
+A tool has a name, a description written for a model, a JSON schema for its arguments and an
+async handler. ``run_tool`` validates the arguments against the schema before the handler runs,
+lets the handler read the project through the changeset's overlay and say which files should
+change, records the call's audit payload ``{before, after, meta}`` in ``tool_events`` *before*
+the changes enter the changeset, and applies the changeset only when asked. An invalid call or a
+handler's refusal is recorded too and comes back as a structured error a model can act on; it
+changes no file and no changeset.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from engine.changes.ledger import Ledger
+from engine.errors import ReelcutError
+
+
+class ToolError(ReelcutError):
+    """A tool call that cannot run; the message tells a model what to do instead."""
+
+    exit_code = 12
+
+
+@dataclass
+class Outcome:
+    """What a handler produced: the result a model sees, the files that should change (path ->
+    new text, None to delete) and notes for reviewers (ops, summaries)."""
+
+    result: dict[str, Any]
+    changes: dict[str, str | None] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ToolContext:
+    ledger: Ledger
+    changeset_id: int | None
+
+    @property
+    def root(self) -> Path:
+        return self.ledger.files.root
+
+    async def read(self, rel: str) -> str | None:
+        """A file as this changeset sees it (its proposals over the disk)."""
+        return await self.ledger.read(self.changeset_id, rel)
+
+
+Handler = Callable[[ToolContext, dict[str, Any]], Awaitable[Outcome]]
+
+
+@dataclass(frozen=True)
+class Tool:
+    name: str
+    description: str
+    schema: dict[str, Any]
+    handler: Handler
+    writes: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "description": self.description,
+            "parameters": self.schema,
+            "writes": self.writes,
+        }
+
+
+REGISTRY: dict[str, Tool] = {}
+
+
+def tool(
+    name: str, description: str, properties: dict[str, Any], required: list[str], *, writes: bool
+) -> Callable[[Handler], Handler]:
+    """Register a handler as tool ``name`` with an object schema of ``properties``."""
+    schema = {
+        "type": "object",
+        "properties": properties,
+        "required": required,
+        "additionalProperties": False,
+    }
+    jsonschema.Draft202012Validator.check_schema(schema)
+
+    def register(handler: Handler) -> Handler:
+        if name in REGISTRY:
+            raise RuntimeError(f"tool {name} registered twice")
+        REGISTRY[name] = Tool(name, " ".join(description.split()), schema, handler, writes)
+        return handler
+
+    return register
+
+
+def check_arguments(t: Tool, args: object) -> dict[str, Any]:
+    """``args`` if it fits the tool's schema, else ToolError naming the first problem."""
+    validator = jsonschema.Draft202012Validator(t.schema)
+    errors = sorted(validator.iter_errors(args), key=lambda e: list(e.absolute_path))
+    if errors:
+        e = errors[0]
+        where = "".join(f"[{p!r}]" if isinstance(p, int) else f".{p}" for p in e.absolute_path)
+        raise ToolError(
+            f"invalid arguments for {t.name}: {('$' + where) if where else 'arguments'}: "
+            f"{e.message}; the schema is in `reelcut tools --json`"
+        )
+    assert isinstance(args, dict)
+    return args
+
+
+async def run_tool(
+    ledger: Ledger,
+    name: str,
+    args: object,
+    *,
+    changeset_id: int | None = None,
+    apply: bool = False,
+    author: str = "agent",
+    reason: str = "",
+) -> dict[str, Any]:
+    """Run one tool call end to end; return what the caller (a model) gets back."""
+    store = ledger.store
+    t = REGISTRY.get(name)
+    if t is None:
+        raise ToolError(f"no tool {name!r}; tools are {', '.join(sorted(REGISTRY))}")
+    try:
+        checked = check_arguments(t, args)
+        if changeset_id is not None:
+            cs = await ledger._get(changeset_id)
+            if cs.status not in ("pending", "ready"):
+                raise ToolError(
+                    f"changeset {changeset_id} is {cs.status}; leave out --changeset to start "
+                    "a new one"
+                )
+        outcome = await t.handler(ToolContext(ledger, changeset_id), checked)
+    except ReelcutError as exc:
+        await store.record_tool(
+            changeset_id,
+            name,
+            args if isinstance(args, dict) else {"_": args},
+            {"before": {}, "after": {}, "meta": {}},
+            ok=False,
+            error=str(exc),
+        )
+        return {"ok": False, "error": str(exc), "changeset": changeset_id}
+    if outcome.changes and changeset_id is None:
+        changeset_id = await store.create(author, reason or f"{name} {json.dumps(checked)}")
+    before = {path: await ledger.read(changeset_id, path) for path in outcome.changes}
+    audit = {"before": before, "after": outcome.changes, "meta": outcome.meta}
+    # Audit first: the call is on record before any proposal exists, applied or not.
+    await store.record_tool(changeset_id, name, checked, audit, ok=True)
+    applied = False
+    if outcome.changes:
+        assert changeset_id is not None
+        for path, text in outcome.changes.items():
+            await ledger.propose(changeset_id, path, text)
+        await ledger.mark_ready(changeset_id)
+        if apply:
+            await ledger.apply(changeset_id)
+            applied = True
+    return {
+        "ok": True,
+        "changeset": changeset_id,
+        "applied": applied,
+        "result": outcome.result,
+        "audit": audit,
+    }

@@ -1,0 +1,286 @@
+"""The tool API: arguments generated from each tool's own schema, invalid variants, audit-first
+recording, composition inside one changeset, and timeline tools that always leave a valid
+project."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from engine.changes.ledger import Ledger
+from engine.store import decode_project
+from engine.tools import REGISTRY, run_tool
+from engine.validate import problems
+
+T = TypeVar("T")
+
+
+def from_schema(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
+    """Values valid under ``schema``, for the subset of JSON schema the tools use."""
+    if "oneOf" in schema:
+        return st.one_of([from_schema(s) for s in schema["oneOf"]])
+    if "enum" in schema:
+        return st.sampled_from(schema["enum"])
+    kind = schema.get("type")
+    if kind == "integer":
+        return st.integers(schema.get("minimum", -(10**6)), schema.get("maximum", 10**6))
+    if kind == "string":
+        if "pattern" in schema:
+            return st.from_regex(schema["pattern"], fullmatch=True)
+        return st.text(
+            min_size=schema.get("minLength", 0), max_size=min(schema.get("maxLength", 30), 30)
+        )
+    if kind == "array":
+        return st.lists(
+            from_schema(schema["items"]),
+            min_size=schema.get("minItems", 0),
+            max_size=min(schema.get("maxItems", 4), 4),
+        )
+    if kind == "object":
+        required = set(schema.get("required", ()))
+        props = schema["properties"]
+        return st.fixed_dictionaries(
+            {k: from_schema(v) for k, v in props.items() if k in required},
+            optional={k: from_schema(v) for k, v in props.items() if k not in required},
+        )
+    raise AssertionError(f"schema not covered by this generator: {schema}")
+
+
+EXPECTED_TOOLS = {
+    "file_list",
+    "file_read_slices",
+    "text_search",
+    "text_replace_lines",
+    "text_insert_lines",
+    "file_create",
+    "timeline_read",
+    "timeline_insert",
+    "timeline_overwrite",
+    "timeline_blade",
+    "timeline_move",
+    "timeline_trim",
+    "timeline_ripple_delete",
+    "timeline_lift",
+    "timeline_add_text",
+    "asset_list",
+}
+
+
+def run(root: Path, fn: Callable[[Ledger], Awaitable[T]]) -> T:
+    async def main() -> T:
+        ledger = await Ledger.open(root)
+        try:
+            return await fn(ledger)
+        finally:
+            await ledger.close()
+
+    return asyncio.run(main())
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and ".reelcut" not in p.parts
+    }
+
+
+def test_the_registry_has_every_tool_with_a_schema_and_a_description() -> None:
+    assert set(REGISTRY) == EXPECTED_TOOLS
+    for t in REGISTRY.values():
+        assert t.schema["type"] == "object" and t.schema["additionalProperties"] is False
+        assert len(t.description) > 20
+        json.dumps(t.to_json())
+
+
+@pytest.fixture(scope="module")
+def small_demo(tmp_path_factory: pytest.TempPathFactory, demo_master: Path) -> Path:
+    """The demo's project.json and scripts only (no media needed for these tools)."""
+    root = tmp_path_factory.mktemp("tools") / "p"
+    root.mkdir()
+    shutil.copy(demo_master / "project.json", root / "project.json")
+    shutil.copytree(demo_master / "scripts", root / "scripts")
+    return root
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_TOOLS))
+def test_generated_arguments_give_a_result_or_a_structured_error(
+    name: str, small_demo: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    t = REGISTRY[name]
+
+    @settings(
+        max_examples=15,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    )
+    @given(args=from_schema(t.schema))
+    def check(args: dict[str, Any]) -> None:
+        root = tmp_path_factory.mktemp("case") / "p"
+        shutil.copytree(small_demo, root)
+        before = snapshot(root)
+        out = run(root, lambda ledger: run_tool(ledger, name, args))
+        assert set(out) >= {"ok", "changeset"}
+        assert snapshot(root) == before  # nothing is applied without --apply
+        if not out["ok"]:
+            assert isinstance(out["error"], str) and "\n" not in out["error"]
+            assert out["changeset"] is None
+
+            async def nothing_recorded(ledger: Ledger) -> None:
+                assert await ledger.store.recent() == []
+
+            run(root, nothing_recorded)
+        elif t.writes and out["changeset"] is not None:
+            for path, text in out["audit"]["after"].items():
+                if path == "project.json":
+                    assert problems(decode_project(text.encode())) == []
+
+    check()
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "needle"),
+    [
+        ("timeline_trim", {"clip_id": "c_10", "edge": "sideways"}, "$.edge"),
+        ("timeline_blade", {}, "'at' is a required property"),
+        ("timeline_blade", {"at": -4}, "$.at"),
+        ("file_create", {"path": "x.md", "text": "a", "extra": 1}, "Additional properties"),
+        ("file_read_slices", {"path": 7}, "$.path"),
+        ("text_insert_lines", {"path": "scripts/script.md", "after": "one", "text": ""}, "$.after"),
+        ("file_read_slices", {"path": "../outside.md"}, "'..'"),
+        ("file_create", {"path": ".reelcut/state.sqlite", "text": "x"}, ".reelcut"),
+        ("timeline_lift", {"clip_ids": ["c_404"]}, "c_404"),
+        ("nope", {}, "no tool 'nope'"),
+    ],
+)
+def test_invalid_calls_are_recorded_and_change_nothing(
+    small_demo: Path, tmp_path: Path, name: str, args: dict[str, Any], needle: str
+) -> None:
+    root = tmp_path / "p"
+    shutil.copytree(small_demo, root)
+    before = snapshot(root)
+
+    async def go(ledger: Ledger) -> dict[str, Any]:
+        if name not in REGISTRY:
+            from engine.tools import ToolError
+
+            with pytest.raises(ToolError, match=needle):
+                await run_tool(ledger, name, args)
+            return {}
+        out = await run_tool(ledger, name, args)
+        assert out["ok"] is False and needle in out["error"], out
+        events = await ledger.store.conn.execute_fetchall("SELECT tool, ok, error FROM tool_events")
+        assert [(e[0], e[1]) for e in events] == [(name, 0)]
+        assert await ledger.store.recent() == []
+        return out
+
+    run(root, go)
+    assert snapshot(root) == before
+
+
+def test_edits_compose_in_one_changeset_and_the_audit_comes_first(
+    small_demo: Path, tmp_path: Path
+) -> None:
+    root = tmp_path / "p"
+    shutil.copytree(small_demo, root)
+    script = (root / "scripts/script.md").read_text()
+
+    async def go(ledger: Ledger) -> None:
+        first = await run_tool(
+            ledger,
+            "text_replace_lines",
+            {"path": "scripts/script.md", "first": 1, "last": 1, "text": "# Retitled"},
+        )
+        cs = first["changeset"]
+        assert first["audit"]["before"]["scripts/script.md"] == script
+        second = await run_tool(
+            ledger,
+            "text_insert_lines",
+            {"path": "scripts/script.md", "after": 1, "text": "A new second line."},
+            changeset_id=cs,
+        )
+        # The second call saw the first one's text through the overlay.
+        assert second["audit"]["before"]["scripts/script.md"].startswith("# Retitled\n")
+        cut = await run_tool(ledger, "timeline_blade", {"at": "00:00:04:00"}, changeset_id=cs)
+        assert cut["ok"] and cut["audit"]["meta"]["op"] == {
+            "op": "blade",
+            "at": 120,
+            "clip_ids": [],
+        }
+        moved = await run_tool(
+            ledger, "timeline_move", {"clip_ids": ["c_12"], "by": 30}, changeset_id=cs
+        )
+        assert moved["result"]["summary"] == "moved Still (c_12) from 00:00:08:00 to 00:00:09:00"
+        files = await ledger.store.files(cs)
+        assert [f.path for f in files] == ["scripts/script.md", "project.json"]
+        events = await ledger.store.tool_events(cs)
+        assert [e["tool"] for e in events] == [
+            "text_replace_lines",
+            "text_insert_lines",
+            "timeline_blade",
+            "timeline_move",
+        ]
+        assert (root / "scripts/script.md").read_text() == script  # still only proposed
+        await ledger.apply(cs)
+
+    run(root, go)
+    lines = (root / "scripts/script.md").read_text().splitlines()
+    assert lines[:2] == ["# Retitled", "A new second line."]
+    project = decode_project((root / "project.json").read_bytes())
+    assert problems(project) == []
+    assert {c.id: c.start for t in project.tracks for c in t.clips}["c_12"] == 270
+
+
+def test_read_tools_see_the_changeset(small_demo: Path, tmp_path: Path) -> None:
+    root = tmp_path / "p"
+    shutil.copytree(small_demo, root)
+
+    async def go(ledger: Ledger) -> None:
+        made = await run_tool(ledger, "file_create", {"path": "scripts/notes.md", "text": "hi\n"})
+        cs = made["changeset"]
+        listed = await run_tool(ledger, "file_list", {"under": "scripts"}, changeset_id=cs)
+        assert "scripts/notes.md" in listed["result"]["files"]
+        found = await run_tool(ledger, "text_search", {"pattern": "^hi$"}, changeset_id=cs)
+        assert found["result"]["matches"] == ["scripts/notes.md:1: hi"]
+        outside = await run_tool(ledger, "file_list", {"under": "scripts"})
+        assert "scripts/notes.md" not in outside["result"]["files"]
+        read = await run_tool(
+            ledger,
+            "file_read_slices",
+            {"path": "scripts/notes.md", "ranges": [[1, 1]]},
+            changeset_id=cs,
+        )
+        assert read["result"]["slices"][0]["text"] == "     1| hi\n"
+
+    run(root, go)
+
+
+def test_apply_flag_applies_and_a_stale_base_is_refused(small_demo: Path, tmp_path: Path) -> None:
+    root = tmp_path / "p"
+    shutil.copytree(small_demo, root)
+
+    async def go(ledger: Ledger) -> None:
+        out = await run_tool(ledger, "timeline_lift", {"clip_ids": ["c_12"]}, apply=True)
+        assert out["applied"] is True
+        assert "c_12" not in (root / "project.json").read_text()
+
+    run(root, go)
+
+
+@given(st.data())
+@settings(max_examples=5, deadline=None)
+def test_schemas_accept_what_the_descriptions_promise(data: st.DataObject) -> None:
+    from engine.tools.registry import check_arguments
+
+    t = REGISTRY["timeline_move"]
+    assert check_arguments(t, {"clip_ids": ["c_1"], "by": "-00:00:01:00"})
+    assert check_arguments(t, {"clip_ids": ["c_1"], "to": 150, "mode": "insert"})
+    data.draw(st.just(None))
