@@ -82,7 +82,9 @@ async def _action(ledger: Ledger, args: argparse.Namespace) -> int:
             )
             print(f"  {kind:<8} {f.path}  {f.before_bytes} -> {f.after_bytes} bytes")
         for e in events:
-            print(f"  tool {e['tool']} {'ok' if e['ok'] else 'failed: ' + str(e['error'])}")
+            said = e["audit"].get("meta", {}).get("summary")
+            status = ("ok" + (f": {said}" if said else "")) if e["ok"] else f"failed: {e['error']}"
+            print(f"  tool {e['tool']} {status}")
         return 0
     done = await (ledger.apply if args.action == "apply" else ledger.revert)(
         cs.id, force=args.force

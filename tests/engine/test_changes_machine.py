@@ -170,8 +170,14 @@ class ChangesMachine(RuleBasedStateMachine):
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def pick(self, i: int) -> Model:
-        return self.sets[-1 - i % len(self.sets)]  # shrinks towards the newest
+    def pick(self, i: int, fit: str | None = None) -> Model:
+        """The i-th newest changeset; with ``fit``, among those that may apply / revert, when
+        there are any (so that the rules spend their time past the status check)."""
+        sets = self.sets
+        if fit is not None:
+            ok = ("applied",) if fit == "revert" else ("pending", "ready", "failed", "reverted")
+            sets = [cs for cs in self.sets if cs.status in ok] or self.sets
+        return sets[-1 - i % len(sets)]  # shrinks towards the newest
 
     def user_write(self, rel: str, data: bytes | None, keep_mtime: bool) -> None:
         p = self.root / rel
@@ -370,14 +376,14 @@ class ChangesMachine(RuleBasedStateMachine):
         self.propose_one(self.pick(i), data)
 
     @precondition(lambda self: self.sets)
-    @rule(i=st.integers(0, 50), force=st.booleans())
-    def apply(self, i: int, force: bool) -> None:
-        self.attempt(self.pick(i), "apply", force)
+    @rule(i=st.integers(0, 50), force=st.booleans(), fit=st.booleans())
+    def apply(self, i: int, force: bool, fit: bool) -> None:
+        self.attempt(self.pick(i, "apply" if fit else None), "apply", force)
 
     @precondition(lambda self: self.sets)
-    @rule(i=st.integers(0, 50), force=st.booleans())
-    def revert(self, i: int, force: bool) -> None:
-        self.attempt(self.pick(i), "revert", force)
+    @rule(i=st.integers(0, 50), force=st.booleans(), fit=st.booleans())
+    def revert(self, i: int, force: bool, fit: bool) -> None:
+        self.attempt(self.pick(i, "revert" if fit else None), "revert", force)
 
     @precondition(lambda self: self.sets)
     @rule(
@@ -387,7 +393,7 @@ class ChangesMachine(RuleBasedStateMachine):
         fail_at=st.integers(0, 3),
     )
     def disk_full_part_way(self, i: int, direction: str, force: bool, fail_at: int) -> None:
-        cs = self.pick(i)
+        cs = self.pick(i, direction)
         calls = [0]
         real = self.lg.files.write
 
@@ -419,7 +425,7 @@ class ChangesMachine(RuleBasedStateMachine):
     def crash_part_way_then_restart(
         self, i: int, direction: str, crash_at: int, meddle: int | None
     ) -> None:
-        cs = self.pick(i)
+        cs = self.pick(i, direction)
         if crash_at >= len(cs.changes) or self.refusal(cs, direction, False):
             self.attempt(cs, direction, False)
             return
