@@ -161,6 +161,9 @@ class Ledger:
         return fc
 
     async def mark_ready(self, changeset_id: int) -> None:
+        cs = await self._get(changeset_id)
+        if cs.status not in ("pending", "ready"):
+            raise ChangesetError(f"changeset {changeset_id} is {cs.status}, not a proposal")
         await self.store.set_state(changeset_id, status="ready")
 
     # -- applying and reverting --------------------------------------------------------------
@@ -198,31 +201,40 @@ class Ledger:
         def target(fc: FileChange) -> str | None:
             return fc.after_text if direction == "apply" else fc.before_text
 
-        # 1. Verify every file before touching any.
-        current = {fc.path: await asyncio.to_thread(self.files.read, fc.path) for fc in files}
-        originals: dict[str, bytes | None] = {}
+        # 1. Verify every file before touching any (one trip to the file thread).
+        paths = [fc.path for fc in files]
+        current = dict(zip(paths, await asyncio.to_thread(self._read_all, paths), strict=True))
+        forced: list[tuple[FileChange, str | None]] = []
         for fc in files:
             data = current[fc.path]
             actual = None if data is None else sha256(data)
-            if actual != source(fc) and not force:
-                raise HashMismatch(fc.path, source(fc), actual, direction)
-            originals[fc.path] = data
+            if actual != source(fc):
+                if not force:
+                    raise HashMismatch(fc.path, source(fc), actual, direction)
+                forced.append((fc, None if data is None else _decode(fc.path, data)))
+        # A forced write replaces someone's newer version: record that version as this
+        # changeset's other side first, so a crash (or a later revert) can bring it back.
+        for fc, text in forced:
+            await self._rebase(fc, direction, text)
+        if forced:
+            files = await self.store.files(cs.id)
         # 2. Say what is about to happen, durably, then write.
         await self.store.set_state(cs.id, in_flight=direction)
         written: list[FileChange] = []
+        todo = [(fc, target(fc)) for fc in files]
         try:
-            for fc in files:
-                text = target(fc)
-                await asyncio.to_thread(
-                    self.files.write, fc.path, None if text is None else text.encode("utf-8")
-                )
-                written.append(fc)
+            await asyncio.to_thread(self._write_all, todo, written)
         except BaseException as exc:
             # 3a. Put back what was written; the changeset did not happen.
-            for fc in reversed(written):
-                await asyncio.to_thread(self.files.write, fc.path, originals[fc.path])
+            restore = [(fc, current[fc.path]) for fc in reversed(written)]
+            await asyncio.to_thread(self._restore, restore)
+            # Every file is where it was: a failed apply leaves the changeset unapplied, a
+            # failed revert leaves it applied.
             await self.store.set_state(
-                cs.id, status="failed", in_flight=None, error=f"{direction} failed: {exc}"
+                cs.id,
+                status="failed" if direction == "apply" else "applied",
+                in_flight=None,
+                error=f"{direction} failed: {exc}",
             )
             if isinstance(exc, OSError):
                 raise ChangesetError(
@@ -239,6 +251,36 @@ class Ledger:
             await self.store.set_state(
                 cs.id, status="reverted", in_flight=None, error=None, reverted=True
             )
+
+    def _restore(self, items: list[tuple[FileChange, bytes | None]]) -> None:
+        for fc, data in items:
+            self.files.write(fc.path, data)
+
+    def _read_all(self, paths: list[str]) -> list[bytes | None]:
+        return [self.files.read(p) for p in paths]
+
+    def _write_all(
+        self, todo: list[tuple[FileChange, str | None]], written: list[FileChange]
+    ) -> None:
+        for fc, text in todo:
+            self.files.write(fc.path, None if text is None else text.encode("utf-8"))
+            written.append(fc)
+
+    async def _rebase(self, fc: FileChange, direction: Direction, text: str | None) -> None:
+        """Make ``text`` (what the file holds now) the side this forced move leaves behind."""
+        if direction == "apply":
+            before, after = text, fc.after_text
+        else:
+            before, after = fc.before_text, text
+        await self.store.rebase_file(
+            fc.changeset_id,
+            fc.path,
+            before_text=before,
+            base_hash=_text_hash(before),
+            after_text=after,
+            after_hash=_text_hash(after),
+            diff=unified_diff(before, after, fc.path) if (before, after) != (None, None) else "",
+        )
 
     # -- after a crash ---------------------------------------------------------------------
 

@@ -193,6 +193,35 @@ class ChangeStore:
             ),
         )
 
+    async def rebase_file(
+        self,
+        changeset_id: int,
+        path: str,
+        *,
+        before_text: str | None,
+        base_hash: str | None,
+        after_text: str | None,
+        after_hash: str | None,
+        diff: str,
+    ) -> None:
+        """Replace both sides of one file change (a forced apply or revert over newer bytes)."""
+        await self.conn.execute(
+            "UPDATE file_changes SET before_text = ?, base_hash = ?, after_text = ?, "
+            "after_hash = ?, diff = ?, before_bytes = ?, after_bytes = ? "
+            "WHERE changeset_id = ? AND path = ?",
+            (
+                before_text,
+                base_hash,
+                after_text,
+                after_hash,
+                diff,
+                len(before_text.encode("utf-8")) if before_text is not None else 0,
+                len(after_text.encode("utf-8")) if after_text is not None else 0,
+                changeset_id,
+                path,
+            ),
+        )
+
     async def next_seq(self, changeset_id: int) -> int:
         async with self.conn.execute(
             "SELECT COALESCE(MAX(seq), 0) + 1 FROM file_changes WHERE changeset_id = ?",

@@ -320,3 +320,61 @@ def test_stored_diffs_apply_with_git_to_the_stored_before_text(proj: Path, tmp_p
             )
             assert res.returncode == 0, (path, res.stderr)
         assert after is not None and (work / path).read_bytes() == after.encode()
+
+
+def test_forced_apply_killed_part_way_gives_back_the_users_version(proj: Path) -> None:
+    """Force overwrites newer bytes; a crash in the middle must restore those bytes, not the
+    stale base the changeset was proposed against."""
+    edits = {"scripts/f0.md": "agent 0\n", "scripts/f1.md": "agent 1\n"}
+    cs = run(lambda ledger: propose_all(ledger, dict(edits)), proj)
+    (proj / "scripts/f0.md").write_text("USER'S WORK 0\n")
+    (proj / "scripts/f1.md").write_text("USER'S WORK 1\n")
+    script = _DIE.replace(
+        "await ledger.apply(changeset)", "await ledger.apply(changeset, force=True)"
+    )
+    res = subprocess.run(
+        [sys.executable, "-c", script, str(proj), str(cs), "1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert res.returncode == -9, res.stderr
+
+    async def restart(ledger: Ledger) -> str:
+        got = await ledger.store.get(cs)
+        assert got is not None
+        return got.status
+
+    assert run(restart, proj) == "ready"
+    assert (proj / "scripts/f0.md").read_text() == "USER'S WORK 0\n"
+    assert (proj / "scripts/f1.md").read_text() == "USER'S WORK 1\n"
+
+
+def test_a_failed_revert_leaves_the_changeset_applied(
+    proj: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_write = Files.write
+
+    async def go(ledger: Ledger) -> None:
+        cs = await propose_all(ledger, {"scripts/f0.md": "A\n", "scripts/f1.md": "B\n"})
+        await ledger.apply(cs)
+        calls = {"n": 0}
+
+        def failing(self: Files, rel: str, data: bytes | None) -> None:
+            calls["n"] += 1
+            if calls["n"] == 2:
+                raise OSError(28, "No space left on device", rel)
+            real_write(self, rel, data)
+
+        monkeypatch.setattr(Files, "write", failing)
+        with pytest.raises(ChangesetError, match="put back"):
+            await ledger.revert(cs)
+        monkeypatch.setattr(Files, "write", real_write)
+        got = await ledger.store.get(cs)
+        assert got is not None and got.status == "applied"
+        assert (proj / "scripts/f0.md").read_text() == "A\n"
+        await ledger.revert(cs)  # and it can still be reverted once the disk has room
+
+    run(go, proj)
+    assert (proj / "scripts/f0.md").read_text() == "# file 0\nline a\nline b\n"

@@ -37,6 +37,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+from collections import Counter
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +48,7 @@ from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
+    initialize,
     invariant,
     precondition,
     rule,
@@ -77,7 +79,16 @@ DISK_FULL = OSError(28, "No space left on device")
 
 # A revert whose write fails puts every file back at ``after``; the ledger then marks the
 # changeset "failed" (as an apply), so it can no longer be reverted. The model follows the code.
-FAILED_REVERT_STATUS = "failed"
+FAILED_REVERT_STATUS = "applied"
+
+
+# What the steps ran into, for the check that the quick run reaches every outcome.
+SEEN: Counter[str] = Counter()
+
+
+def note(outcome: str) -> None:
+    event(outcome)
+    SEEN[outcome] += 1
 
 
 class Crash(Exception):
@@ -170,13 +181,22 @@ class ChangesMachine(RuleBasedStateMachine):
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def pick(self, i: int, fit: str | None = None) -> Model:
-        """The i-th newest changeset; with ``fit``, among those that may apply / revert, when
-        there are any (so that the rules spend their time past the status check)."""
+    def pick(self, i: int, fit: str | None = None, force: bool = False) -> Model:
+        """The i-th newest changeset; with ``fit``, among those whose status allows that step
+        ("apply", "revert", "propose") or that would go through it entirely ("apply!",
+        "revert!"), when there are any, so that the rules spend their time past the checks."""
         sets = self.sets
-        if fit is not None:
-            ok = ("applied",) if fit == "revert" else ("pending", "ready", "failed", "reverted")
-            sets = [cs for cs in self.sets if cs.status in ok] or self.sets
+        if fit in ("apply!", "revert!"):
+            direction = fit[:-1]
+            sets = [cs for cs in sets if cs.changes and not self.refusal(cs, direction, force)]
+        elif fit is not None:
+            ok = {
+                "apply": ("pending", "ready", "failed", "reverted"),
+                "revert": ("applied",),
+                "propose": ("pending", "ready"),
+            }[fit]
+            sets = [cs for cs in sets if cs.status in ok]
+        sets = sets or self.sets
         return sets[-1 - i % len(sets)]  # shrinks towards the newest
 
     def user_write(self, rel: str, data: bytes | None, keep_mtime: bool) -> None:
@@ -253,6 +273,16 @@ class ChangesMachine(RuleBasedStateMachine):
         else:
             assert str(exc).startswith(f"changeset {', '.join(map(str, detail))} was applied later")
 
+    def rebase_forced(self, cs: Model, direction: str) -> None:
+        """A forced move records the bytes it overwrites as the changeset's other side, so a
+        later revert (or a crash) brings back that newer version, not the stale one."""
+        for c in cs.changes:
+            actual = self.disk.get(c.path)
+            if direction == "apply" and h(actual) != h(c.base):
+                c.base = actual
+            elif direction == "revert" and h(actual) != h(c.after):
+                c.after = actual
+
     def succeed(self, cs: Model, direction: str) -> None:
         for c in cs.changes:
             data = c.after if direction == "apply" else c.base
@@ -274,7 +304,7 @@ class ChangesMachine(RuleBasedStateMachine):
     def attempt(self, cs: Model, direction: str, force: bool) -> bool:
         """Run apply/revert; check a refusal against the model. True if it must go through."""
         why = self.refusal(cs, direction, force)
-        event(f"{direction}{' --force' if force else ''}: {why[0] if why else 'done'}")
+        note(f"{direction}{' --force' if force else ''}: {why[0] if why else 'done'}")
         try:
             got = self.run(self.move(cs, direction, force))
         except ChangesetError as exc:
@@ -282,6 +312,8 @@ class ChangesMachine(RuleBasedStateMachine):
             self.expect_refused(exc, why, direction)
             return False
         assert why is None, f"{direction} {cs.id} should be refused: {why}"
+        if force:
+            self.rebase_forced(cs, direction)
         self.succeed(cs, direction)
         assert got.status == cs.status and got.in_flight is None
         return True
@@ -322,13 +354,13 @@ class ChangesMachine(RuleBasedStateMachine):
             new = old
         self.user_write(rel, new, keep_mtime)
 
-    def propose_one(self, cs: Model, data: st.DataObject) -> None:
-        rel = data.draw(st.sampled_from(PATHS), label="path")
+    def propose_one(self, cs: Model, data: st.DataObject, paths: list[str] = PATHS) -> None:
+        rel = data.draw(st.sampled_from(paths), label="path")
         mine = cs.change(rel)
         seen = self.run(self.lg.read(cs.id, rel))
         assert enc(seen) == (mine.after if mine else self.disk.get(rel))  # the overlay, else disk
         if seen is None:
-            after = data.draw(st.one_of(st.none(), TEXT), label="create")
+            after = data.draw(st.one_of(st.none(), TEXT, TEXT, TEXT), label="create")
         else:
             lines = seen.split("\n")
             i = data.draw(st.integers(0, len(lines) - 1), label="line")
@@ -348,7 +380,7 @@ class ChangesMachine(RuleBasedStateMachine):
             }[kind]
         base = mine.base if mine else self.disk.get(rel)
         if cs.status not in ("pending", "ready") or (base is None and after is None):
-            event("proposal refused")
+            note("proposal refused")
             with pytest.raises(ChangesetError, match=r"start a new one|nothing to delete"):
                 self.run(self.lg.propose(cs.id, rel, after))
         else:
@@ -360,6 +392,15 @@ class ChangesMachine(RuleBasedStateMachine):
                 cs.changes.append(Change(rel, base, enc(after)))
         self.check_stored(cs)
 
+    @initialize(data=st.data(), applied=st.lists(st.booleans(), min_size=1, max_size=3))
+    def agent_has_been_at_work(self, data: st.DataObject, applied: list[bool]) -> None:
+        """A few changesets from the start, some applied: Hypothesis switches rules off at
+        random (swarm testing), and the rules that need changesets must still get to run."""
+        for apply in applied:
+            self.agent_proposes(data, data.draw(st.integers(1, 3), label="n"), True)
+            if apply:
+                self.attempt(self.sets[-1], "apply", False)
+
     @rule(data=st.data(), n=st.integers(1, 3), ready=st.booleans())
     def agent_proposes(self, data: st.DataObject, n: int, ready: bool) -> None:
         cs = Model(self.run(self.lg.store.create("agent", "machine")))
@@ -370,30 +411,51 @@ class ChangesMachine(RuleBasedStateMachine):
             self.run(self.lg.mark_ready(cs.id))
             cs.status = "ready"
 
+    @precondition(lambda self: any(cs.status == "applied" and cs.changes for cs in self.sets))
+    @rule(data=st.data(), n=st.integers(1, 2))
+    def agent_builds_on_an_applied_changeset(self, data: st.DataObject, n: int) -> None:
+        """Propose over the paths of an applied changeset and apply at once, as an agent in a
+        loop does: chains of applied changesets that touch the same files, the case where
+        reverting an earlier one must be refused."""
+        applied = [cs for cs in self.sets if cs.status == "applied" and cs.changes]
+        earlier = data.draw(st.sampled_from(applied), label="builds on")
+        cs = Model(self.run(self.lg.store.create("agent", "machine")))
+        self.sets.append(cs)
+        for _ in range(n):
+            self.propose_one(cs, data, [c.path for c in earlier.changes])
+        self.attempt(cs, "apply", False)
+
     @precondition(lambda self: self.sets)
-    @rule(data=st.data(), i=st.integers(0, 50))
-    def agent_proposes_more(self, data: st.DataObject, i: int) -> None:
-        self.propose_one(self.pick(i), data)
+    @rule(data=st.data(), i=st.integers(0, 50), fit=st.booleans())
+    def agent_proposes_more(self, data: st.DataObject, i: int, fit: bool) -> None:
+        self.propose_one(self.pick(i, "propose" if fit else None), data)
 
     @precondition(lambda self: self.sets)
     @rule(i=st.integers(0, 50), force=st.booleans(), fit=st.booleans())
     def apply(self, i: int, force: bool, fit: bool) -> None:
         self.attempt(self.pick(i, "apply" if fit else None), "apply", force)
 
-    @precondition(lambda self: self.sets)
-    @rule(i=st.integers(0, 50), force=st.booleans(), fit=st.booleans())
-    def revert(self, i: int, force: bool, fit: bool) -> None:
-        self.attempt(self.pick(i, "revert" if fit else None), "revert", force)
+    @precondition(lambda self: any(cs.status == "applied" for cs in self.sets))
+    @rule(i=st.integers(0, 50), force=st.booleans())
+    def revert(self, i: int, force: bool) -> None:
+        self.attempt(self.pick(i, "revert"), "revert", force)
+
+    @precondition(lambda self: any(cs.status != "applied" for cs in self.sets))
+    @rule(i=st.integers(0, 50), force=st.booleans())
+    def revert_one_not_applied(self, i: int, force: bool) -> None:
+        sets = [cs for cs in self.sets if cs.status != "applied"]
+        self.attempt(sets[-1 - i % len(sets)], "revert", force)
 
     @precondition(lambda self: self.sets)
     @rule(
         i=st.integers(0, 50),
         direction=st.sampled_from(["apply", "revert"]),
         force=st.booleans(),
-        fail_at=st.integers(0, 3),
+        fail_at=st.integers(0, 2),
     )
     def disk_full_part_way(self, i: int, direction: str, force: bool, fail_at: int) -> None:
-        cs = self.pick(i, direction)
+        cs = self.pick(i, direction + "!", force)
+        fail_at %= max(1, len(cs.changes))
         calls = [0]
         real = self.lg.files.write
 
@@ -408,7 +470,9 @@ class ChangesMachine(RuleBasedStateMachine):
             if fail_at >= len(cs.changes) or self.refusal(cs, direction, force):
                 self.attempt(cs, direction, force)  # never reaches the failing write
                 return
-            event(f"disk full during {direction}")
+            note(f"disk full during {direction}")
+            if force:
+                self.rebase_forced(cs, direction)
             with pytest.raises(ChangesetError, match=r"No space left on device.*put back"):
                 self.run(self.move(cs, direction, force))
         finally:
@@ -419,13 +483,14 @@ class ChangesMachine(RuleBasedStateMachine):
     @rule(
         i=st.integers(0, 50),
         direction=st.sampled_from(["apply", "revert"]),
-        crash_at=st.integers(0, 3),
+        crash_at=st.integers(0, 2),
         meddle=st.one_of(st.none(), st.integers(0, 2)),
     )
     def crash_part_way_then_restart(
         self, i: int, direction: str, crash_at: int, meddle: int | None
     ) -> None:
-        cs = self.pick(i, direction)
+        cs = self.pick(i, direction + "!")
+        crash_at %= max(1, len(cs.changes))
         if crash_at >= len(cs.changes) or self.refusal(cs, direction, False):
             self.attempt(cs, direction, False)
             return
@@ -470,7 +535,7 @@ class ChangesMachine(RuleBasedStateMachine):
         outcomes = self.run(self.lg.reconcile())  # what Ledger.open runs
         assert [cs_id for cs_id, _ in outcomes] == [cs.id]
         expected = self.reconciled(cs, direction)
-        event(f"crash during {direction}, restart: {expected}")
+        note(f"crash during {direction}, restart: {expected}")
         assert outcomes[0][1].startswith(expected), (outcomes, expected)
 
     def reconciled(self, cs: Model, direction: str) -> str:
@@ -524,19 +589,40 @@ class ChangesMachine(RuleBasedStateMachine):
 
 
 QUICK = settings(
-    max_examples=40,
-    stateful_step_count=25,
+    max_examples=80,
+    stateful_step_count=30,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 
 
+# Outcomes the quick run must reach, so that a change to the rules or to the ledger cannot
+# quietly turn the machine into one that only ever sees refusals.
+MUST_SEE = [
+    "apply: done",
+    "apply: hash",
+    "apply --force: done",
+    "revert: done",
+    "revert --force: done",
+    "crash during apply, restart: rolled back",
+    "crash during revert, restart: rolled back",
+    "disk full during apply",
+    "disk full during revert",
+    "proposal refused",
+]
+
+
 def test_edits_proposals_apply_revert_crashes_and_restarts_keep_every_byte() -> None:
+    SEEN.clear()
     run_state_machine_as_test(ChangesMachine, settings=QUICK)
+    missing = [k for k in MUST_SEE if not any(s.startswith(k) for s in SEEN)]
+    # ... and a revert refused because a changeset applied later touches the same files.
+    later = sum(n for k, n in SEEN.items() if k.startswith("revert") and k.endswith(": later"))
+    assert not missing and later, (missing, later, SEEN)
 
 
 @pytest.mark.slow
 def test_edits_proposals_apply_revert_crashes_and_restarts_keep_every_byte_long() -> None:
     run_state_machine_as_test(
-        ChangesMachine, settings=settings(QUICK, max_examples=500, stateful_step_count=60)
+        ChangesMachine, settings=settings(QUICK, max_examples=1000, stateful_step_count=60)
     )
