@@ -96,14 +96,17 @@ def read_bytes(root: Path, rel: str) -> bytes:
             os.close(fd)
 
 
-def write_atomic(root: Path, rel: str, data: bytes, *, create_parents: bool = False) -> None:
+def write_atomic(
+    root: Path, rel: str, data: bytes, *, create_parents: bool = False, sync_folder: bool = True
+) -> None:
     """Replace (or create) the regular file at ``rel`` with ``data``, atomically and durably.
 
     The bytes go to a hidden temp file beside the target (created with ``O_EXCL|O_NOFOLLOW``),
     are fsynced, renamed over the target and the folder is fsynced; a reader sees the old bytes
     or the new, and any failure removes the temp file and leaves the target as it was. An
     existing file keeps its permission bits. ``create_parents`` makes missing folders on the way
-    (never through a link).
+    (never through a link). With ``sync_folder=False`` the rename is not durable yet: a caller
+    writing several files calls ``sync_parent`` once per folder afterwards.
     """
     with _parent(root, rel, create=create_parents) as (parent, name, path):
         mode: int | None = None
@@ -111,9 +114,15 @@ def write_atomic(root: Path, rel: str, data: bytes, *, create_parents: bool = Fa
             mode = _require_file(path, _lstat(parent, name, path).st_mode)
         folder = _reopen(parent, path)
         try:
-            _replace(folder, name, path, data, mode)
+            _replace(folder, name, path, data, mode, sync_folder)
         finally:
             os.close(folder)
+
+
+def sync_parent(root: Path, rel: str) -> None:
+    """fsync the folder holding ``rel``, making renames and removals in it durable."""
+    with _parent(root, rel) as (parent, _name, path):
+        _fsync_folder(parent, path)
 
 
 def exists(root: Path, rel: str) -> bool:
@@ -341,7 +350,9 @@ def _lstat(parent: int, name: str, path: str) -> os.stat_result:
         raise _leaf_error(parent, name, path, exc) from exc
 
 
-def _replace(folder: int, name: str, path: str, data: bytes, mode: int | None) -> None:
+def _replace(
+    folder: int, name: str, path: str, data: bytes, mode: int | None, sync_folder: bool = True
+) -> None:
     tmp = f".{secrets.token_hex(8)}{TEMP_SUFFIX}"
     try:
         fd = os.open(tmp, _CREATE, 0o666, dir_fd=folder)
@@ -367,6 +378,8 @@ def _replace(folder: int, name: str, path: str, data: bytes, mode: int | None) -
         if isinstance(exc, OSError):
             raise _failed("write", path, exc, f"; {path!r} is unchanged") from exc
         raise
+    if not sync_folder:
+        return
     try:
         os.fsync(folder)
     except OSError as exc:

@@ -17,7 +17,9 @@ later changes one of the same files. Hashes only: modification times are never c
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -85,6 +87,20 @@ class Files:
     touched, whatever links lie on the way."""
 
     root: Path
+    _batch: list[str] | None = None
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Writes inside are made durable together: each file's bytes are fsynced before its
+        rename as always, and each folder is fsynced once at the end instead of per file."""
+        self._batch = []
+        try:
+            yield
+        finally:
+            pending, self._batch = self._batch, None
+            folders = {rel.rpartition("/")[0]: rel for rel in pending}
+            for rel in folders.values():
+                sandbox.sync_parent(self.root, rel)
 
     def read(self, rel: str) -> bytes | None:
         try:
@@ -96,8 +112,14 @@ class Files:
         if data is None:
             if sandbox.exists(self.root, rel):
                 sandbox.remove(self.root, rel)
+                if self._batch is None:
+                    sandbox.sync_parent(self.root, rel)
         else:
-            sandbox.write_atomic(self.root, rel, data, create_parents=True)
+            sandbox.write_atomic(
+                self.root, rel, data, create_parents=True, sync_folder=self._batch is None
+            )
+        if self._batch is not None:
+            self._batch.append(rel)
 
 
 class Ledger:
@@ -262,9 +284,10 @@ class Ledger:
     def _write_all(
         self, todo: list[tuple[FileChange, str | None]], written: list[FileChange]
     ) -> None:
-        for fc, text in todo:
-            self.files.write(fc.path, None if text is None else text.encode("utf-8"))
-            written.append(fc)
+        with self.files.batch():
+            for fc, text in todo:
+                self.files.write(fc.path, None if text is None else text.encode("utf-8"))
+                written.append(fc)
 
     async def _rebase(self, fc: FileChange, direction: Direction, text: str | None) -> None:
         """Make ``text`` (what the file holds now) the side this forced move leaves behind."""

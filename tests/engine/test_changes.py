@@ -378,3 +378,28 @@ def test_a_failed_revert_leaves_the_changeset_applied(
 
     run(go, proj)
     assert (proj / "scripts/f0.md").read_text() == "# file 0\nline a\nline b\n"
+
+
+def test_an_apply_fsyncs_each_folder_once(proj: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """File bytes are fsynced per file (inside write_atomic); the renames are made durable with
+    one fsync per folder, after the last write and before the changeset is marked applied."""
+    from engine import sandbox
+
+    synced: list[str] = []
+    real = sandbox.sync_parent
+
+    def counting(root: Path, rel: str) -> None:
+        synced.append(rel.rpartition("/")[0])
+        real(root, rel)
+
+    async def go(ledger: Ledger) -> None:
+        edits: dict[str, str | None] = {f"scripts/f{i}.md": f"v{i}\n" for i in range(5)}
+        edits["top.md"] = "top\n"
+        edits["scripts/f4.md"] = None
+        cs = await propose_all(ledger, edits)
+        monkeypatch.setattr(sandbox, "sync_parent", counting)
+        await ledger.apply(cs)
+
+    run(go, proj)
+    assert sorted(synced) == ["", "scripts"]
+    assert not (proj / "scripts/f4.md").exists() and (proj / "top.md").read_text() == "top\n"
