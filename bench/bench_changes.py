@@ -40,6 +40,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from engine import sandbox
 from engine.changes.ledger import Ledger
 
 RATIO_TARGET = 1.5
@@ -88,6 +89,13 @@ async def propose(root: Path, after: dict[str, str]) -> tuple[Ledger, int]:
     return ledger, cs
 
 
+def settle() -> None:
+    """Start both sides from the same quiet disk: write back the set-up's copies (which a
+    syncfs barrier would otherwise flush inside the timing) and collect garbage."""
+    os.sync()
+    gc.collect()
+
+
 def run_ledger(master: Path, work: Path, after: dict[str, str]) -> float:
     """One timed ``Ledger.apply`` on a fresh copy; the result is checked afterwards."""
     shutil.rmtree(work, ignore_errors=True)
@@ -95,7 +103,7 @@ def run_ledger(master: Path, work: Path, after: dict[str, str]) -> float:
     loop = asyncio.new_event_loop()
     try:
         ledger, cs = loop.run_until_complete(propose(work, after))
-        gc.collect()
+        settle()
         t = time.perf_counter()
         got = loop.run_until_complete(ledger.apply(cs))
         ms = (time.perf_counter() - t) * 1000
@@ -113,7 +121,7 @@ def run_git(master: Path, work: Path, patch: Path, after: dict[str, str]) -> flo
     """One timed ``git apply`` of the concatenated diffs on a fresh copy of the tree."""
     shutil.rmtree(work, ignore_errors=True)
     shutil.copytree(master, work)
-    gc.collect()
+    settle()
     t = time.perf_counter()
     res = subprocess.run(["git", "apply", str(patch)], cwd=work, capture_output=True)
     ms = (time.perf_counter() - t) * 1000
@@ -165,12 +173,14 @@ def profile(master: Path, work: Path, after: dict[str, str], runs: int) -> None:
         loop = asyncio.new_event_loop()
         try:
             ledger, cs = loop.run_until_complete(propose(work, after))
+            settle()
             totals: dict[str, list[float]] = defaultdict(list)
             with (
                 timed(ledger.files, "read", totals, "read (thread)"),
                 timed(ledger_mod, "sha256", totals, "sha256"),
-                timed(ledger.files, "write", totals, "atomic write (thread)"),
-                timed(os, "fsync", totals, "fsync"),
+                timed(sandbox.Batch, "stage", totals, "stage: temp file written"),
+                timed(sandbox, "_sync_all", totals, "durability barriers"),
+                timed(sandbox.Batch, "commit", totals, "commit: rename"),
                 timed(ledger.store, "set_state", totals, "set_state (aiosqlite)"),
                 timed(ledger.store, "files", totals, "store.files (aiosqlite)"),
                 timed(ledger.store, "get", totals, "store.get (aiosqlite)"),
@@ -186,30 +196,28 @@ def profile(master: Path, work: Path, after: dict[str, str], runs: int) -> None:
             parts[label].append(sum(values) * 1000)
             parts[label + " #"].append(len(values))
 
-    print("\nprofile of Ledger.apply (median of runs; parts overlap: a write includes its fsyncs)")
+    print("\nprofile of Ledger.apply (median of runs; the thread round trips include the rest)")
     med = {label: statistics.median(values) for label, values in parts.items()}
     for label in sorted(k for k in parts if not k.endswith(" #")):
         print(f"  {label:28} {med[label]:8.1f} ms  {med[label + ' #']:5.0f} calls")
-    hops = med["to_thread round trips"] - med["read (thread)"] - med["atomic write (thread)"]
-    print(f"  {'= thread hand-off overhead':28} {hops:8.1f} ms")
-    bare = med["atomic write (thread)"] - med["fsync"]
-    print(f"  {'= writes less their fsyncs':28} {bare:8.1f} ms")
+    quiet = sandbox._dirty_bytes() <= sandbox.SYNCFS_DIRTY_LIMIT
+    print(f"  {'barrier':28} {'syncfs' if sandbox._syncfs and quiet else 'parallel fsync'}")
 
-    # The same apply with fsync a no-op: what durability costs on this disk.
+    # The same apply with the barriers made no-ops: what durability costs on this disk.
     no_sync = []
-    real_fsync = os.fsync
-    os.fsync = lambda fd: None
+    real_sync = sandbox._sync_all
+    sandbox._sync_all = lambda fds: None
     try:
         for _ in range(runs):
             no_sync.append(run_ledger(master, work, after))
     finally:
-        os.fsync = real_fsync
-    print(f"  {'apply with fsync a no-op':28} {statistics.median(no_sync):8.1f} ms")
+        sandbox._sync_all = real_sync
+    print(f"  {'apply without barriers':28} {statistics.median(no_sync):8.1f} ms")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=11)
     parser.add_argument("--files", type=int, default=100)
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()

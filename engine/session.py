@@ -42,7 +42,7 @@ class Change:
     """One committed change, as listeners and the CLI see it."""
 
     revision: int
-    kind: Literal["edit", "undo", "redo", "editor"]
+    kind: Literal["edit", "undo", "redo", "editor", "reload"]
     summary: str
     touched: frozenset[str]
 
@@ -180,6 +180,29 @@ class Session:
         self.history.retarget(self._hash)
         return self._commit("editor", "editor state", frozenset())
 
+    def reload(self) -> Change | None:
+        """Pick up a project.json changed outside this session (an applied changeset, the CLI,
+        another tool); None when the file is the one this session wrote last.
+
+        The new project is validated like any file reelcut did not write; if it is broken the
+        session keeps what it has and raises (and edits stay refused until the file is fixed).
+        The undo history is kept, but steps from before the change refuse to run, because the
+        file is no longer the one they produced."""
+        try:
+            data = self.dir.project_json.read_bytes()
+        except FileNotFoundError:
+            raise ReelcutError(
+                f"{PROJECT_FILE} disappeared outside this session; restore it (for example "
+                "`reelcut changes DIR revert ID`) and reload"
+            ) from None
+        digest = _sha(data)
+        if digest == self._hash:
+            return None
+        project = decode_project(data, trusted=written_by_us(self.dir.root, data))
+        self._project, self._hash = project, digest
+        summary = f"reloaded {PROJECT_FILE}, changed outside this session"
+        return self._commit("reload", summary, frozenset({"project"}))
+
     def close(self) -> None:
         self._conn.close()
         self._lock.release()
@@ -198,7 +221,10 @@ class Session:
         self._hash = _sha(data)
 
     def _commit(
-        self, kind: Literal["edit", "undo", "redo", "editor"], summary: str, touched: frozenset[str]
+        self,
+        kind: Literal["edit", "undo", "redo", "editor", "reload"],
+        summary: str,
+        touched: frozenset[str],
     ) -> Change:
         self._revision += 1
         self._set_meta("revision", str(self._revision))
@@ -216,7 +242,7 @@ class Session:
     def _check_disk(self) -> None:
         if self._disk_hash() != self._hash:
             raise HistoryConflict(
-                f"{PROJECT_FILE} was changed outside this session; reopen the project to "
+                f"{PROJECT_FILE} was changed outside this session; reload the project to "
                 "pick up that change before editing (nothing was written)"
             )
 

@@ -6,12 +6,15 @@ already proposes, so a second edit to the same file builds on the first.
 
 **Apply** checks every file's current sha256 against ``base_hash`` before touching anything; a
 mismatch raises ``HashMismatch`` naming the path, the expected and the actual hash. Then it marks
-the changeset ``in_flight = 'apply'``, writes each file atomically, and marks it ``applied``. If
-a write fails, the files already written are put back and the changeset becomes ``failed``. If
-the process dies part-way, ``reconcile()`` at the next start finds the in-flight changeset and
-compares hashes: all files at ``after`` -> applied; otherwise the written ones are put back ->
-ready. **Revert** is the same against ``after_hash``; it is refused while a changeset applied
-later changes one of the same files. Hashes only: modification times are never consulted.
+the changeset ``in_flight = 'apply'`` and writes the files as one `sandbox.Batch`: every new
+version goes to a temp file beside its target, one durability barrier covers them all, then each
+is renamed into place (atomic per file) and a second barrier covers the renames; then the
+changeset is marked ``applied``. If a write fails, the files already renamed are put back and the
+changeset becomes ``failed``. If the process dies part-way, ``reconcile()`` at the next start
+finds the in-flight changeset, clears the temp files it left and compares hashes: all files at
+``after`` -> applied; otherwise the written ones are put back -> ready. **Revert** is the same
+against ``after_hash``; it is refused while a changeset applied later changes one of the same
+files. Hashes only: modification times are never consulted.
 """
 
 from __future__ import annotations
@@ -76,6 +79,10 @@ def _decode(rel: str, data: bytes) -> str:
         raise ChangesetError(f"{rel} is not UTF-8 text; changesets hold text files only") from None
 
 
+def _encode(text: str | None) -> bytes | None:
+    return None if text is None else text.encode("utf-8")
+
+
 def _text_hash(text: str | None) -> str | None:
     return None if text is None else sha256(text.encode("utf-8"))
 
@@ -87,20 +94,25 @@ class Files:
     touched, whatever links lie on the way."""
 
     root: Path
-    _batch: list[str] | None = None
+    _batch: sandbox.Batch | None = None
 
     @contextlib.contextmanager
-    def batch(self) -> Iterator[None]:
-        """Writes inside are made durable together: each file's bytes are fsynced before its
-        rename as always, and each folder is fsynced once at the end instead of per file."""
-        self._batch = []
-        try:
-            yield
-        finally:
-            pending, self._batch = self._batch, None
-            folders = {rel.rpartition("/")[0]: rel for rel in pending}
-            for rel in folders.values():
-                sandbox.sync_parent(self.root, rel)
+    def batch(self, items: list[tuple[str, bytes | None]]) -> Iterator[None]:
+        """Stage every new version first (temp files beside the targets, made durable with one
+        barrier); inside, ``write(rel, ...)`` renames the staged version into place; on leaving,
+        the renames are made durable together and anything not committed is removed.
+
+        A failure while staging changes no file. ``write`` inside commits what was staged for
+        ``rel`` (its ``data`` argument must be the staged bytes; it is not written again)."""
+        with sandbox.Batch(self.root) as staged:
+            for rel, data in items:
+                staged.stage(rel, data)
+            staged.sync()
+            self._batch = staged
+            try:
+                yield
+            finally:
+                self._batch = None
 
     def read(self, rel: str) -> bytes | None:
         try:
@@ -108,18 +120,22 @@ class Files:
         except sandbox.PathNotFound:
             return None
 
+    def read_many(self, rels: list[str]) -> list[bytes | None]:
+        return sandbox.read_many(self.root, rels)
+
     def write(self, rel: str, data: bytes | None) -> None:
-        if data is None:
+        if self._batch is not None:
+            self._batch.commit(rel)
+        elif data is None:
             if sandbox.exists(self.root, rel):
                 sandbox.remove(self.root, rel)
-                if self._batch is None:
-                    sandbox.sync_parent(self.root, rel)
+                sandbox.sync_parent(self.root, rel)
         else:
-            sandbox.write_atomic(
-                self.root, rel, data, create_parents=True, sync_folder=self._batch is None
-            )
-        if self._batch is not None:
-            self._batch.append(rel)
+            sandbox.write_atomic(self.root, rel, data, create_parents=True)
+
+    def remove_temp_files(self, paths: list[str]) -> list[str]:
+        """Clear what a killed batch left beside ``paths``."""
+        return sandbox.remove_temp_files(self.root, [p.rpartition("/")[0] for p in paths])
 
 
 class Ledger:
@@ -275,18 +291,20 @@ class Ledger:
             )
 
     def _restore(self, items: list[tuple[FileChange, bytes | None]]) -> None:
-        for fc, data in items:
-            self.files.write(fc.path, data)
+        with self.files.batch([(fc.path, data) for fc, data in items]):
+            for fc, data in items:
+                self.files.write(fc.path, data)
 
     def _read_all(self, paths: list[str]) -> list[bytes | None]:
-        return [self.files.read(p) for p in paths]
+        return self.files.read_many(paths)
 
     def _write_all(
         self, todo: list[tuple[FileChange, str | None]], written: list[FileChange]
     ) -> None:
-        with self.files.batch():
-            for fc, text in todo:
-                self.files.write(fc.path, None if text is None else text.encode("utf-8"))
+        items = [(fc.path, None if text is None else text.encode("utf-8")) for fc, text in todo]
+        with self.files.batch(items):
+            for fc, data in zip((fc for fc, _ in todo), (d for _, d in items), strict=True):
+                self.files.write(fc.path, data)
                 written.append(fc)
 
     async def _rebase(self, fc: FileChange, direction: Direction, text: str | None) -> None:
@@ -313,11 +331,11 @@ class Ledger:
         for cs in await self.store.in_flight():
             files = await self.store.files(cs.id)
             direction = cs.in_flight
+            await asyncio.to_thread(self.files.remove_temp_files, [fc.path for fc in files])
+            now = await asyncio.to_thread(self.files.read_many, [fc.path for fc in files])
             hashes = {
-                fc.path: (lambda d: None if d is None else sha256(d))(
-                    await asyncio.to_thread(self.files.read, fc.path)
-                )
-                for fc in files
+                fc.path: None if data is None else sha256(data)
+                for fc, data in zip(files, now, strict=True)
             }
             if direction == "apply":
                 done = [fc for fc in files if hashes[fc.path] == fc.after_hash]
@@ -338,12 +356,13 @@ class Ledger:
                 continue
             strays = [fc.path for fc in files if fc not in done and fc not in at_start]
             # Roll the written files back so the changeset is all-or-nothing again.
-            for fc in done:
-                if fc in at_start:
-                    continue  # unchanged by this changeset (before == after)
-                text = fc.before_text if direction == "apply" else fc.after_text
-                data = None if text is None else text.encode("utf-8")
-                await asyncio.to_thread(self.files.write, fc.path, data)
+            back_out = [
+                (fc, _encode(fc.before_text if direction == "apply" else fc.after_text))
+                for fc in done
+                if fc not in at_start  # else unchanged by this changeset (before == after)
+            ]
+            if back_out:
+                await asyncio.to_thread(self._restore, back_out)
             if strays:
                 await self.store.set_state(
                     cs.id,

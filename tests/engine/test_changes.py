@@ -11,11 +11,12 @@ import sys
 import textwrap
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 
 from engine.changes.ledger import ChangesetError, Files, HashMismatch, Ledger, sha256
+from engine.errors import ReelcutError
 from engine.state import db
 
 T = TypeVar("T")
@@ -380,26 +381,86 @@ def test_a_failed_revert_leaves_the_changeset_applied(
     assert (proj / "scripts/f0.md").read_text() == "# file 0\nline a\nline b\n"
 
 
-def test_an_apply_fsyncs_each_folder_once(proj: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """File bytes are fsynced per file (inside write_atomic); the renames are made durable with
-    one fsync per folder, after the last write and before the changeset is marked applied."""
+def _barrier_log(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record, in order, each durability barrier and each file an apply makes visible."""
     from engine import sandbox
 
-    synced: list[str] = []
-    real = sandbox.sync_parent
+    log: list[str] = []
+    real_sync, real_commit = sandbox._sync_all, sandbox.Batch.commit
 
-    def counting(root: Path, rel: str) -> None:
-        synced.append(rel.rpartition("/")[0])
-        real(root, rel)
+    def sync_all(fds: list[int]) -> None:
+        log.append(f"barrier({len(fds)})")
+        real_sync(fds)
+
+    def commit(self: sandbox.Batch, rel: str) -> None:
+        log.append(rel)
+        real_commit(self, rel)
+
+    monkeypatch.setattr(sandbox, "_sync_all", sync_all)
+    monkeypatch.setattr(sandbox.Batch, "commit", commit)
+    return log
+
+
+@pytest.mark.parametrize("barrier", ["syncfs", "parallel fsync"])
+def test_an_apply_makes_the_bytes_durable_before_any_rename_and_the_renames_before_done(
+    proj: Path, monkeypatch: pytest.MonkeyPatch, barrier: str
+) -> None:
+    """Two barriers per apply, however many files: every new file's bytes (one per staged file)
+    before the first rename, then each touched folder once, before the changeset is applied."""
+    from engine import sandbox
+
+    if barrier == "parallel fsync":
+        monkeypatch.setattr(sandbox, "_dirty_bytes", lambda: sandbox.SYNCFS_DIRTY_LIMIT + 1)
+    elif sandbox._syncfs is None:
+        pytest.skip("syncfs needs Linux 5.8 or later")
+    states: list[str] = []
 
     async def go(ledger: Ledger) -> None:
         edits: dict[str, str | None] = {f"scripts/f{i}.md": f"v{i}\n" for i in range(5)}
         edits["top.md"] = "top\n"
         edits["scripts/f4.md"] = None
         cs = await propose_all(ledger, edits)
-        monkeypatch.setattr(sandbox, "sync_parent", counting)
+        real_set_state = ledger.store.set_state
+
+        async def set_state(*args: Any, **kwargs: Any) -> None:
+            log.append(f"state {kwargs}")
+            await real_set_state(*args, **kwargs)
+
+        log = _barrier_log(monkeypatch)
+        monkeypatch.setattr(ledger.store, "set_state", set_state)
         await ledger.apply(cs)
+        states.extend(log)
 
     run(go, proj)
-    assert sorted(synced) == ["", "scripts"]
+    paths = [f"scripts/f{i}.md" for i in range(5)] + ["top.md"]
+    assert states[0] == "state {'in_flight': 'apply'}"
+    assert states[1] == "barrier(5)"  # 5 new versions; the removal has no bytes
+    assert sorted(states[2:8]) == sorted(paths)
+    assert states[8] == "barrier(2)"  # the two folders: "" and "scripts"
+    assert states[9].startswith("state {'status': 'applied'")
     assert not (proj / "scripts/f4.md").exists() and (proj / "top.md").read_text() == "top\n"
+    assert not [p for p in proj.rglob("*") if p.name.endswith(".reelcut-tmp")]
+
+
+def test_a_failing_barrier_before_the_renames_changes_no_file(
+    proj: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """fsync/syncfs failing (EIO) is an error, never retried into success, and no file moves."""
+    from engine import sandbox
+
+    before = snapshot(proj)
+
+    def broken(fds: list[int]) -> None:
+        raise OSError(5, "Input/output error")
+
+    async def go(ledger: Ledger) -> None:
+        cs = await propose_all(ledger, {f"scripts/f{i}.md": f"new {i}\n" for i in range(5)})
+        monkeypatch.setattr(sandbox, "_sync_all", broken)
+        with pytest.raises(ReelcutError, match="Input/output error; nothing was changed"):
+            await ledger.apply(cs)
+        monkeypatch.undo()
+        got = await ledger.store.get(cs)
+        assert got is not None and got.status == "failed" and got.in_flight is None
+
+    run(go, proj)
+    assert snapshot(proj) == before

@@ -16,7 +16,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
-from engine.errors import ProjectLocked
+from engine.errors import ProjectLocked, ReelcutError
 from engine.model import Project
 from engine.ops import AddMarker, Blade, Lift, Move, OpError, SetMarks
 from engine.projectdir import ProjectDir
@@ -154,6 +154,75 @@ def test_an_outside_edit_stops_apply_and_undo_and_is_left_untouched(demo_dir: Pa
             s.undo()
         s.apply(AddMarker(at=9))
         assert project_bytes(demo_dir) != theirs
+
+
+def test_an_agent_changeset_applied_while_the_editor_is_open_is_picked_up_by_reload(
+    demo_dir: Path,
+) -> None:
+    """The editor holds the session; an agent moves a clip through the tool API and applies
+    its changeset. reload() brings the new project in, listeners hear it, the next edit builds
+    on it, and undo of the edits from before refuses rather than clobbering the agent's work.
+    Reverting the changeset is then refused by its own hash check (the file moved on)."""
+    import asyncio
+
+    from engine.changes.ledger import HashMismatch, Ledger
+    from engine.tools import run_tool
+
+    async def agent_moves_the_title() -> int:
+        ledger = await Ledger.open(demo_dir)
+        try:
+            out = await run_tool(
+                ledger, "timeline_move", {"clip_ids": ["c_13"], "to": 48}, apply=True
+            )
+            assert out["ok"], out
+            return int(out["changeset"])
+        finally:
+            await ledger.close()
+
+    with Session(demo_dir) as s:
+        heard: list[Change] = []
+        s.subscribe(heard.append)
+        s.apply(AddMarker(at=5))
+        assert s.reload() is None  # nothing changed outside
+        cs = asyncio.run(agent_moves_the_title())
+        change = s.reload()
+        assert change is not None and change.kind == "reload" and heard[-1] == change
+        assert change.revision == 2
+        title = next(c for t in s.project.tracks for c in t.clips if c.id == "c_13")
+        assert title.start == 48
+        assert s.project == on_disk(demo_dir)
+        with pytest.raises(HistoryConflict, match="cannot undo"):
+            s.undo()
+        s.apply(AddMarker(at=7))  # edits go on from the agent's version
+        saved = on_disk(demo_dir)
+        assert {m.frame for m in saved.markers} >= {5, 7}
+        assert next(c for t in saved.tracks for c in t.clips if c.id == "c_13").start == 48
+
+        async def revert() -> None:
+            ledger = await Ledger.open(demo_dir)
+            try:
+                await ledger.revert(cs)
+            finally:
+                await ledger.close()
+
+        with pytest.raises(HashMismatch):
+            asyncio.run(revert())
+        assert s.reload() is None
+
+
+def test_reload_of_a_broken_project_keeps_the_session_and_says_why(demo_dir: Path) -> None:
+    with Session(demo_dir) as s:
+        before = s.project
+        (demo_dir / "project.json").write_bytes(b'{"schema": 1, "name": ')
+        with pytest.raises(ReelcutError) as caught:
+            s.reload()
+        assert "\n" not in str(caught.value) and "project.json" in str(caught.value)
+        assert s.project is before
+        with pytest.raises(HistoryConflict):
+            s.apply(AddMarker(at=6))
+        (demo_dir / "project.json").unlink()
+        with pytest.raises(ReelcutError, match="disappeared outside this session"):
+            s.reload()
 
 
 def test_a_second_session_on_the_same_project_is_refused(demo_dir: Path) -> None:
