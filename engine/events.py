@@ -1,0 +1,286 @@
+"""The one event stream: every change is an event with an increasing id, kept in SQLite and
+fanned out to subscribers in this process.
+
+An event has an ``id`` (SQLite ``AUTOINCREMENT``: increasing, never reused), a ``topic``
+(``project``, ``playback``, ``job``, ``run``, ``changeset``), a ``kind`` and JSON ``data``.
+Events are written to the ``events`` table, in the same transaction as the state change they
+describe where there is one (a job's status and its event commit together), so the table is
+the one order every client sees.
+
+Delivery: one tail task reads new rows (``id > last``) whenever this process publishes or,
+for writes from other processes (a CLI command, a worker elsewhere), when SQLite's
+``data_version`` changes, checked every ``poll`` seconds while anyone is subscribed. It puts
+each event on every matching subscriber's bounded queue.
+
+``subscribe(after=N)`` yields every event with ``id > N`` exactly once, in order, then live
+ones: the subscriber is registered before the stored backlog is read, and anything that
+arrives both ways is skipped by id. Asking from before the retained window (the table keeps
+the newest ``window`` events) yields one ``reset`` event first, carrying the current state from
+the host's ``snapshot`` callback and the id to resume from; never a silent gap. A subscriber
+whose queue fills (it stopped reading) is dropped: its iterator ends with `SubscriberDropped`
+and the others never wait for it. A dropped client reconnects with the last id it saw.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import json
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from engine.errors import ReelcutError
+from engine.state.adb import AsyncDB
+
+Topic = Literal["project", "playback", "job", "run", "changeset"]
+TOPICS: frozenset[str] = frozenset({"project", "playback", "job", "run", "changeset"})
+
+WINDOW = 10_000
+QUEUE_SIZE = 1_000
+POLL_SECONDS = 0.02
+_PAGE = 500
+
+
+@dataclass(frozen=True)
+class Event:
+    id: int
+    topic: str
+    kind: str
+    data: dict[str, Any]
+    at: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "topic": self.topic,
+            "kind": self.kind,
+            "data": self.data,
+            "at": self.at,
+        }
+
+
+class SubscriberDropped(ReelcutError):
+    """The subscriber fell ``QUEUE_SIZE`` events behind and was dropped; resume from the last
+    id it saw."""
+
+
+Snapshot = Callable[[], Awaitable[dict[str, Any]]]
+
+
+def insert_event(conn: sqlite3.Connection, topic: str, kind: str, data: dict[str, Any]) -> int:
+    """Append one event inside the caller's transaction; return its id."""
+    if topic not in TOPICS:
+        raise ValueError(f"unknown event topic {topic!r}")
+    cur = conn.execute(
+        "INSERT INTO events (topic, kind, data, at) VALUES (?, ?, ?, ?)",
+        (topic, kind, json.dumps(data, separators=(",", ":")), time.time()),
+    )
+    assert cur.lastrowid is not None
+    return cur.lastrowid
+
+
+def _rows_after(conn: sqlite3.Connection, after: int, limit: int) -> list[Event]:
+    rows = conn.execute(
+        "SELECT id, topic, kind, data, at FROM events WHERE id > ? ORDER BY id LIMIT ?",
+        (after, limit),
+    ).fetchall()
+    return [Event(r[0], r[1], r[2], json.loads(r[3]), r[4]) for r in rows]
+
+
+def _bounds(conn: sqlite3.Connection) -> tuple[int, int]:
+    """(oldest retained id or 0, newest id ever issued or 0)."""
+    oldest = conn.execute("SELECT min(id) FROM events").fetchone()[0] or 0
+    row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
+    return oldest, (row[0] if row else 0)
+
+
+@dataclass(eq=False)
+class _Subscriber:
+    topics: frozenset[str] | None
+    queue: asyncio.Queue[Event] = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
+    dropped: bool = False
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class EventStream:
+    """Publish and subscribe; one per process and state database."""
+
+    def __init__(
+        self,
+        adb: AsyncDB,
+        *,
+        window: int = WINDOW,
+        poll: float = POLL_SECONDS,
+        snapshot: Snapshot | None = None,
+    ) -> None:
+        self.db = adb
+        self.window = window
+        self.poll = poll
+        self.snapshot = snapshot
+        self._subs: list[_Subscriber] = []
+        self._listeners: list[Callable[[Event], None]] = []
+        self._last = 0  # newest id fanned out
+        self._version: int | None = None
+        self._kick = asyncio.Event()
+        self._tail: asyncio.Task[None] | None = None
+        self._published = 0
+
+    async def start(self) -> None:
+        _, newest = await self.db.read(_bounds)
+        self._last = newest
+        self._version = await self.db.read(_data_version)
+        self._tail = asyncio.create_task(self._run_tail(), name="reelcut-event-tail")
+
+    async def close(self) -> None:
+        if self._tail is not None:
+            self._tail.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._tail
+            self._tail = None
+        for sub in self._subs:
+            sub.dropped = True
+            sub.wake.set()
+        self._subs.clear()
+
+    # -- publishing ------------------------------------------------------------------------
+
+    async def publish(self, topic: Topic, kind: str, data: dict[str, Any] | None = None) -> int:
+        payload = data or {}
+        event_id = await self.db.write(lambda c: insert_event(c, topic, kind, payload))
+        self.committed()
+        return event_id
+
+    def committed(self) -> None:
+        """Tell the tail that this process committed events (any transaction that called
+        `insert_event`); it fans them out at once instead of at the next poll."""
+        self._published += 1
+        self._kick.set()
+
+    async def prune(self) -> int:
+        """Drop events older than the window; return how many."""
+        window = self.window
+
+        def go(conn: sqlite3.Connection) -> int:
+            _, newest = _bounds(conn)
+            return conn.execute("DELETE FROM events WHERE id <= ?", (newest - window,)).rowcount
+
+        return await self.db.write(go)
+
+    async def newest_id(self) -> int:
+        return (await self.db.read(_bounds))[1]
+
+    # -- subscribing -----------------------------------------------------------------------
+
+    def listen(self, fn: Callable[[Event], None]) -> Callable[[], None]:
+        """Call ``fn`` (on the event loop, must not block) for every event fanned out."""
+        self._listeners.append(fn)
+        return lambda: self._listeners.remove(fn)
+
+    async def subscribe(
+        self, after: int | None = None, topics: Collection[str] | None = None
+    ) -> AsyncIterator[Event]:
+        """Every event after ``after`` (None: from now on), then live events, in id order."""
+        sub = _Subscriber(frozenset(topics) if topics is not None else None)
+        self._subs.append(sub)
+        self._kick.set()  # start polling other processes' writes promptly
+        try:
+            oldest, newest = await self.db.read(_bounds)
+            if after is None:
+                last = newest
+            elif (
+                after > newest
+                or (after < oldest - 1 and oldest > 0)
+                or (oldest == 0 and after < newest)
+            ):
+                # Events after ``after`` are gone (pruned) or never existed here: say so.
+                state = await self.snapshot() if self.snapshot is not None else {}
+                reset = Event(
+                    newest, "project", "reset", {"resume_from": newest, **state}, time.time()
+                )
+                last = newest
+                yield reset
+            else:
+                last = after
+            # The stored backlog, page by page.
+            while True:
+                page = await self.db.read(functools.partial(_rows_after, after=last, limit=_PAGE))
+                for event in page:
+                    last = event.id
+                    if sub.topics is None or event.topic in sub.topics:
+                        yield event
+                if len(page) < _PAGE:
+                    break
+            # Live events; anything the backlog already gave is skipped by id.
+            while True:
+                while sub.queue.empty():
+                    if sub.dropped:
+                        raise SubscriberDropped(
+                            f"event subscriber dropped after falling {QUEUE_SIZE} events "
+                            f"behind; resume from id {last}"
+                        )
+                    sub.wake.clear()
+                    await sub.wake.wait()
+                event = sub.queue.get_nowait()
+                if event.id <= last:
+                    continue
+                last = event.id
+                yield event
+        finally:
+            with contextlib.suppress(ValueError):
+                self._subs.remove(sub)
+
+    # -- the tail --------------------------------------------------------------------------
+
+    async def _run_tail(self) -> None:
+        while True:
+            # Wait for our own commits, or poll for other processes' while anyone listens.
+            timeout = self.poll if (self._subs or self._listeners) else 1.0
+            await wait_event(self._kick, timeout)
+            kicked = self._kick.is_set()
+            self._kick.clear()
+            if not kicked:
+                version = await self.db.read(_data_version)
+                if version == self._version:
+                    continue
+                self._version = version
+            await self._fan_out()
+
+    async def _fan_out(self) -> None:
+        while True:
+            page = await self.db.read(functools.partial(_rows_after, after=self._last, limit=_PAGE))
+            for event in page:
+                self._last = event.id
+                for fn in list(self._listeners):
+                    fn(event)
+                for sub in list(self._subs):
+                    if sub.topics is not None and event.topic not in sub.topics:
+                        continue
+                    try:
+                        sub.queue.put_nowait(event)
+                    except asyncio.QueueFull:
+                        sub.dropped = True
+                        self._subs.remove(sub)
+                    sub.wake.set()
+            if len(page) < _PAGE:
+                return
+
+
+async def wait_event(event: asyncio.Event, timeout: float) -> bool:
+    """Wait for ``event`` at most ``timeout`` seconds; True if it was set.
+
+    Not ``asyncio.wait_for``: on Python 3.11 it can swallow a cancellation that arrives as the
+    inner wait completes, leaving a cancelled task running forever."""
+    try:
+        async with asyncio.timeout(timeout):
+            await event.wait()
+    except TimeoutError:
+        return False
+    return True
+
+
+def _data_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA data_version").fetchone()[0])

@@ -1,0 +1,304 @@
+"""Workers: asyncio tasks that claim jobs, run their handlers, heartbeat and finish them.
+
+A `Runner` serves the kinds it has handlers for, each with its own concurrency limit. It wakes
+when a job is queued (in this process at once; from another process through the event stream's
+poll of the database), when a back-off ends, and every ``reap_every`` seconds to re-queue jobs
+whose worker died. Handlers are coroutines; blocking work in them belongs in subprocesses or
+threads, never on the event loop.
+
+While a handler runs, a heartbeat renews the job's lease and records its latest progress. It
+stops the handler (cancelling its task) when the job's cancellation is requested, from this
+process at once or from another at the next heartbeat, or when the lease was lost. A handler
+that raises `JobFailed` fails the job for good (bad input); any other exception is retried with
+back-off until ``max_attempts``, then the job is ``dead`` with the error. `stop` cancels the
+handlers still running and puts their jobs straight back in the queue, without counting the
+attempt; a process that dies instead leaves them to `store.reap` once their lease expires.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import os
+import secrets
+import socket
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.errors import ReelcutError
+from engine.events import Event, EventStream, wait_event
+from engine.jobs import store
+from engine.jobs.store import Job
+from engine.state.adb import AsyncDB
+
+
+class JobFailed(ReelcutError):
+    """The job can never succeed as given (corrupt input, unsupported media): no retry."""
+
+
+@dataclass
+class JobContext:
+    """What a handler gets: its job, the project folder and a progress reporter."""
+
+    job: Job
+    root: Path
+    _progress: tuple[float, str] | None = None
+    _reported: tuple[float, str] | None = None
+
+    def report(self, fraction: float, message: str = "") -> None:
+        """Record progress (0..1); the heartbeat writes the latest value to the queue."""
+        self._progress = (min(1.0, max(0.0, fraction)), message[:200])
+
+
+Handler = Callable[[JobContext], Awaitable[Any]]
+
+
+@dataclass
+class _Running:
+    job: Job
+    task: asyncio.Task[None] | None = None
+    why_stopped: str | None = None  # "cancel" | "lost" | "shutdown"
+    finishing: bool = False  # the handler is done; the outcome is being recorded
+
+    def stop(self, why: str) -> None:
+        """Cancel the handler once, for the first reason given; never while finishing (a
+        second cancellation would abort the write of the outcome)."""
+        if self.why_stopped is None and not self.finishing and self.task is not None:
+            self.why_stopped = why
+            self.task.cancel()
+
+
+@dataclass
+class Runner:
+    db: AsyncDB
+    events: EventStream
+    root: Path
+    handlers: dict[str, Handler]
+    limits: dict[str, int] = field(default_factory=dict)
+    lease: float = store.LEASE_SECONDS
+    heartbeat: float = 1.0
+    tick: float = 0.25
+    reap_every: float = 5.0
+    backoff: Sequence[float] = store.BACKOFF_SECONDS
+    worker: str = field(
+        default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+    )
+
+    def __post_init__(self) -> None:
+        self._running: dict[int, _Running] = {}
+        self._wake = asyncio.Event()
+        self._main: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._unlisten: Callable[[], None] | None = None
+        self._idle = asyncio.Event()
+
+    # -- control ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._unlisten = self.events.listen(self._on_event)
+        self._main = asyncio.create_task(self._loop(), name=f"reelcut-jobs-{self.worker}")
+
+    async def stop(self) -> None:
+        """Stop claiming, cancel running handlers and release their jobs to the queue."""
+        self._stopping = True
+        if self._unlisten is not None:
+            self._unlisten()
+            self._unlisten = None
+        if self._main is not None:
+            self._main.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._main
+            self._main = None
+        running = list(self._running.values())
+        for r in running:
+            r.stop("shutdown")
+        for r in running:
+            if r.task is not None:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await r.task
+
+    async def enqueue(
+        self,
+        kind: str,
+        payload: dict[str, Any] | None = None,
+        *,
+        key: str | None = None,
+        max_attempts: int = 3,
+    ) -> Job:
+        job, _ = await self.db.write(
+            lambda c: store.enqueue(c, kind, payload or {}, key=key, max_attempts=max_attempts)
+        )
+        self.events.committed()
+        self._wake.set()
+        return job
+
+    async def cancel(self, job_id: int) -> Job | None:
+        job = await self.db.write(lambda c: store.request_cancel(c, job_id))
+        self.events.committed()
+        r = self._running.get(job_id)
+        if r is not None and job is not None and job.cancel_requested:
+            r.stop("cancel")
+        return job
+
+    async def wait_idle(self, timeout: float | None = None) -> None:
+        """Until nothing this runner serves is queued or running (back-offs included)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            kinds = list(self.handlers)
+
+            def busy(conn: Any, kinds: list[str] = kinds) -> int:
+                marks = ",".join("?" * len(kinds))
+                row = conn.execute(
+                    f"SELECT count(*) FROM jobs WHERE kind IN ({marks}) "
+                    "AND status IN ('queued', 'running')",
+                    kinds,
+                ).fetchone()
+                return int(row[0])
+
+            if not self._running and await self.db.read(busy) == 0:
+                return
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError("jobs still running")
+            self._idle.clear()
+            await wait_event(self._idle, 0.2)
+
+    @property
+    def running(self) -> list[Job]:
+        return [r.job for r in self._running.values()]
+
+    # -- the loop --------------------------------------------------------------------------
+
+    def _on_event(self, event: Event) -> None:
+        if event.topic != "job":
+            return
+        if event.kind in ("queued", "reclaimable", "retrying", "released"):
+            self._wake.set()
+        elif event.kind == "cancelling":
+            r = self._running.get(int(event.data.get("job", -1)))
+            if r is not None:
+                r.stop("cancel")
+
+    async def _loop(self) -> None:
+        next_reap = 0.0
+        while True:
+            now = time.monotonic()
+            if now >= next_reap:
+                reaped = await self.db.write(store.reap)
+                if reaped:
+                    self.events.committed()
+                next_reap = now + self.reap_every
+            self._wake.clear()
+            claimed = await self._claim()
+            for job in claimed:
+                self._spawn(job)
+            if claimed:
+                self.events.committed()
+                continue  # more may be waiting
+            due = await self.db.read(lambda c: store.next_due(c, list(self.handlers)))
+            timeout = min(self.reap_every, max(0.0, next_reap - time.monotonic()))
+            if due is not None:
+                timeout = min(timeout, max(0.01, due - time.time()))
+            await wait_event(self._wake, timeout)
+
+    async def _claim(self) -> list[Job]:
+        free = {
+            kind: self.limits.get(kind, 1) - sum(r.job.kind == kind for r in self._running.values())
+            for kind in self.handlers
+        }
+        wanted = {k: n for k, n in free.items() if n > 0}
+        if not wanted:
+            return []
+        lease, worker = self.lease, self.worker
+
+        def go(conn: Any) -> list[Job]:
+            out: list[Job] = []
+            for kind, n in wanted.items():
+                out.extend(store.claim(conn, [kind], worker, n, lease))
+            return out
+
+        return await self.db.write(go)
+
+    def _spawn(self, job: Job) -> None:
+        r = _Running(job)
+        self._running[job.id] = r
+        r.task = asyncio.create_task(
+            self._run(JobContext(job, self.root), r), name=f"reelcut-job-{job.id}"
+        )
+
+    async def _run(self, ctx: JobContext, r: _Running) -> None:
+        job = ctx.job
+        beat: asyncio.Task[None] | None = None
+        outcome: Any = "released"
+        result: Any = None
+        error: str | None = None
+        try:
+            try:
+                beat = asyncio.create_task(self._beat(ctx, r))
+                result = await self.handlers[job.kind](ctx)
+                outcome = "succeeded"
+            except asyncio.CancelledError:
+                why = r.why_stopped
+                if why is None:
+                    raise
+                if why == "lost":
+                    return
+                outcome = "cancelled" if why == "cancel" else "released"
+                error = "cancelled" if why == "cancel" else None
+            except JobFailed as exc:
+                outcome, error = "failed", str(exc)
+            except Exception as exc:
+                outcome = "retry"
+                error = (
+                    str(exc) if isinstance(exc, ReelcutError) else f"{type(exc).__name__}: {exc}"
+                )
+            r.finishing = True
+            if beat is not None:
+                beat.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await beat
+            worker, backoff, lease = self.worker, self.backoff, self.lease
+            progress = ctx._progress if outcome != "succeeded" else None
+
+            def record(conn: Any) -> None:
+                if progress is not None:
+                    store.heartbeat(conn, job.id, worker, progress, lease)
+                store.finish(
+                    conn, job.id, worker, outcome, result=result, error=error, backoff=backoff
+                )
+
+            await self.db.write(record)
+            self.events.committed()
+        finally:
+            if beat is not None and not beat.done():
+                beat.cancel()
+            self._running.pop(job.id, None)
+            self._wake.set()
+            self._idle.set()
+
+    async def _beat(self, ctx: JobContext, r: _Running) -> None:
+        last_renewal = time.monotonic()
+        while True:
+            await asyncio.sleep(self.tick)
+            progress = ctx._progress if ctx._progress != ctx._reported else None
+            if progress is None and time.monotonic() - last_renewal < self.heartbeat:
+                continue
+            state = await self.db.write(
+                functools.partial(
+                    store.heartbeat,
+                    job_id=ctx.job.id,
+                    worker=self.worker,
+                    progress=progress,
+                    lease=self.lease,
+                )
+            )
+            last_renewal = time.monotonic()
+            if progress is not None:
+                ctx._reported = progress
+                self.events.committed()
+            if state != "ok":
+                r.stop(state)
+                return

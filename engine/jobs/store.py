@@ -1,0 +1,342 @@
+"""The job queue's SQL: enqueue, claim, heartbeat, progress, finish, cancel, reap.
+
+Every state change is one transaction that also appends its ``job`` event, so the stream and
+the table never disagree. Claiming is ``BEGIN IMMEDIATE`` + ``UPDATE ... RETURNING`` over the
+oldest claimable rows, so two workers (in any processes) never claim the same job. A claim
+counts an attempt and takes a lease (``lease_until``) that the worker renews with heartbeats;
+`reap` re-queues jobs whose lease ran out (their worker died) or makes them ``dead`` when they
+have no attempts left. Finishing checks the lease is still the worker's: a worker that lost
+its lease (it stalled past it and the job was re-claimed) cannot overwrite the new attempt.
+
+Statuses: ``queued`` -> ``running`` -> ``succeeded`` | ``failed`` (the handler said the input
+can never work) | ``cancelled``; a ``running`` job whose attempt raised goes back to ``queued``
+with a back-off, or to ``dead`` with its last error after ``max_attempts``.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from engine.events import insert_event
+
+Status = Literal["queued", "running", "succeeded", "failed", "cancelled", "dead"]
+FINISHED: frozenset[str] = frozenset({"succeeded", "failed", "cancelled", "dead"})
+
+LEASE_SECONDS = 15.0
+BACKOFF_SECONDS = (1.0, 5.0, 30.0)
+
+_COLUMNS = (
+    "id, kind, payload, status, progress, message, attempts, max_attempts, worker, "
+    "lease_until, heartbeat_at, not_before, cancel_requested, result, error, idempotency_key, "
+    "created_at, updated_at, started_at, finished_at"
+)
+
+
+@dataclass(frozen=True)
+class Job:
+    id: int
+    kind: str
+    payload: dict[str, Any]
+    status: Status
+    progress: float
+    message: str
+    attempts: int
+    max_attempts: int
+    worker: str | None
+    lease_until: float | None
+    heartbeat_at: float | None
+    not_before: float
+    cancel_requested: bool
+    result: Any
+    error: str | None
+    idempotency_key: str | None
+    created_at: float
+    updated_at: float
+    started_at: float | None
+    finished_at: float | None
+
+    @classmethod
+    def of(cls, row: Sequence[Any]) -> Job:
+        r = list(row)
+        r[2] = json.loads(r[2])
+        r[12] = bool(r[12])
+        r[13] = json.loads(r[13]) if r[13] is not None else None
+        return cls(*r)
+
+    def to_json(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+    def brief(self) -> dict[str, Any]:
+        """What a job event carries."""
+        return {
+            "job": self.id,
+            "kind": self.kind,
+            "status": self.status,
+            "progress": round(self.progress, 4),
+            "message": self.message,
+            "attempts": self.attempts,
+            "error": self.error,
+        }
+
+
+def _get(conn: sqlite3.Connection, job_id: int) -> Job | None:
+    row = conn.execute(f"SELECT {_COLUMNS} FROM jobs WHERE id = ?", (job_id,)).fetchone()
+    return Job.of(row) if row else None
+
+
+def _event(conn: sqlite3.Connection, kind: str, job: Job, **extra: Any) -> None:
+    insert_event(conn, "job", kind, {**job.brief(), **extra})
+
+
+# -- enqueueing ---------------------------------------------------------------------------------
+
+
+def enqueue(
+    conn: sqlite3.Connection,
+    kind: str,
+    payload: dict[str, Any],
+    *,
+    key: str | None = None,
+    max_attempts: int = 3,
+) -> tuple[Job, bool]:
+    """Add a job; return it and whether it is new. With ``key``, a job with the same key that
+    is queued, running or succeeded is returned instead (a finished-badly one is re-queued)."""
+    now = time.time()
+    if key is not None:
+        row = conn.execute(
+            f"SELECT {_COLUMNS} FROM jobs WHERE idempotency_key = ?", (key,)
+        ).fetchone()
+        if row is not None:
+            old = Job.of(row)
+            if old.status not in ("failed", "cancelled", "dead"):
+                return old, False
+            conn.execute(
+                "UPDATE jobs SET status = 'queued', payload = ?, progress = 0, message = '', "
+                "attempts = 0, max_attempts = ?, worker = NULL, lease_until = NULL, "
+                "not_before = 0, cancel_requested = 0, result = NULL, error = NULL, "
+                "updated_at = ?, started_at = NULL, finished_at = NULL WHERE id = ?",
+                (json.dumps(payload), max_attempts, now, old.id),
+            )
+            job = _get(conn, old.id)
+            assert job is not None
+            _event(conn, "queued", job)
+            return job, True
+    cur = conn.execute(
+        "INSERT INTO jobs (kind, payload, max_attempts, idempotency_key, created_at, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (kind, json.dumps(payload), max_attempts, key, now, now),
+    )
+    assert cur.lastrowid is not None
+    job = _get(conn, cur.lastrowid)
+    assert job is not None
+    _event(conn, "queued", job)
+    return job, True
+
+
+# -- working ------------------------------------------------------------------------------------
+
+
+def claim(
+    conn: sqlite3.Connection,
+    kinds: Sequence[str],
+    worker: str,
+    limit: int = 1,
+    lease: float = LEASE_SECONDS,
+) -> list[Job]:
+    """Take up to ``limit`` of the oldest claimable jobs of ``kinds`` for ``worker``."""
+    if not kinds or limit <= 0:
+        return []
+    now = time.time()
+    marks = ",".join("?" * len(kinds))
+    rows = conn.execute(
+        f"UPDATE jobs SET status = 'running', worker = ?, lease_until = ?, heartbeat_at = ?, "
+        f"attempts = attempts + 1, updated_at = ?, started_at = coalesce(started_at, ?) "
+        f"WHERE id IN (SELECT id FROM jobs WHERE status = 'queued' AND kind IN ({marks}) "
+        f"AND not_before <= ? ORDER BY id LIMIT ?) RETURNING {_COLUMNS}",
+        (worker, now + lease, now, now, now, *kinds, now, limit),
+    ).fetchall()
+    jobs = sorted((Job.of(r) for r in rows), key=lambda j: j.id)
+    for job in jobs:
+        _event(conn, "running", job)
+    return jobs
+
+
+def heartbeat(
+    conn: sqlite3.Connection,
+    job_id: int,
+    worker: str,
+    progress: tuple[float, str] | None = None,
+    lease: float = LEASE_SECONDS,
+) -> Literal["ok", "cancel", "lost"]:
+    """Renew the lease (and record progress); say whether to go on, stop, or that the lease
+    was lost to another worker."""
+    now = time.time()
+    if progress is None:
+        row = conn.execute(
+            "UPDATE jobs SET lease_until = ?, heartbeat_at = ? "
+            "WHERE id = ? AND worker = ? AND status = 'running' RETURNING cancel_requested",
+            (now + lease, now, job_id, worker),
+        ).fetchone()
+    else:
+        fraction, message = progress
+        row = conn.execute(
+            "UPDATE jobs SET lease_until = ?, heartbeat_at = ?, progress = ?, message = ?, "
+            "updated_at = ? WHERE id = ? AND worker = ? AND status = 'running' "
+            "RETURNING cancel_requested",
+            (now + lease, now, min(1.0, max(0.0, fraction)), message, now, job_id, worker),
+        ).fetchone()
+        if row is not None:
+            job = _get(conn, job_id)
+            assert job is not None
+            _event(conn, "progress", job)
+    if row is None:
+        return "lost"
+    return "cancel" if row[0] else "ok"
+
+
+def finish(
+    conn: sqlite3.Connection,
+    job_id: int,
+    worker: str,
+    outcome: Literal["succeeded", "failed", "retry", "cancelled", "released"],
+    *,
+    result: Any = None,
+    error: str | None = None,
+    backoff: Sequence[float] = BACKOFF_SECONDS,
+) -> Job | None:
+    """``released``: the worker is shutting down; the job goes back to the queue at once and
+    the attempt does not count."""
+    """Record how an attempt ended; None if the lease is no longer ``worker``'s."""
+    now = time.time()
+    job = _get(conn, job_id)
+    if job is None or job.status != "running" or job.worker != worker:
+        return None
+    delay = 0.0
+    attempts = job.attempts
+    if outcome == "released":
+        status: Status = "queued"
+        attempts -= 1
+    elif outcome == "retry":
+        status = "dead" if job.attempts >= job.max_attempts else "queued"
+        delay = backoff[min(job.attempts, len(backoff)) - 1] if backoff else 0.0
+    else:
+        status = outcome
+    conn.execute(
+        "UPDATE jobs SET status = ?, worker = NULL, lease_until = NULL, result = ?, error = ?, "
+        "progress = CASE WHEN ? = 'succeeded' THEN 1 ELSE progress END, attempts = ?, "
+        "not_before = ?, updated_at = ?, finished_at = ? WHERE id = ?",
+        (
+            status,
+            json.dumps(result) if result is not None else None,
+            error,
+            status,
+            attempts,
+            now + delay if status == "queued" else 0,
+            now,
+            now if status in FINISHED else None,
+            job_id,
+        ),
+    )
+    done = _get(conn, job_id)
+    assert done is not None
+    if outcome == "released":
+        _event(conn, "released", done)
+    else:
+        _event(conn, "retrying" if status == "queued" else status, done)
+    return done
+
+
+def request_cancel(conn: sqlite3.Connection, job_id: int) -> Job | None:
+    """Cancel a queued job now; ask a running one to stop (its worker notices on its next
+    heartbeat, or at once in the same process). Finished jobs are returned unchanged."""
+    job = _get(conn, job_id)
+    if job is None or job.status in FINISHED:
+        return job
+    now = time.time()
+    if job.status == "queued":
+        conn.execute(
+            "UPDATE jobs SET status = 'cancelled', updated_at = ?, finished_at = ? WHERE id = ?",
+            (now, now, job_id),
+        )
+        kind = "cancelled"
+    else:
+        conn.execute(
+            "UPDATE jobs SET cancel_requested = 1, updated_at = ? WHERE id = ?", (now, job_id)
+        )
+        kind = "cancelling"
+    job = _get(conn, job_id)
+    assert job is not None
+    _event(conn, kind, job)
+    return job
+
+
+def reap(conn: sqlite3.Connection) -> list[Job]:
+    """Re-queue (or bury) running jobs whose lease ran out; return them as they now are."""
+    now = time.time()
+    rows = conn.execute(
+        f"SELECT {_COLUMNS} FROM jobs WHERE status = 'running' AND lease_until < ?", (now,)
+    ).fetchall()
+    out = []
+    for row in rows:
+        job = Job.of(row)
+        last = f"worker {job.worker} stopped answering (lease expired)"
+        if job.cancel_requested:
+            status: Status = "cancelled"
+        elif job.attempts >= job.max_attempts:
+            status = "dead"
+        else:
+            status = "queued"
+        conn.execute(
+            "UPDATE jobs SET status = ?, worker = NULL, lease_until = NULL, error = ?, "
+            "updated_at = ?, finished_at = ? WHERE id = ?",
+            (status, last, now, now if status in FINISHED else None, job.id),
+        )
+        again = _get(conn, job.id)
+        assert again is not None
+        _event(conn, "reclaimable" if status == "queued" else status, again)
+        out.append(again)
+    return out
+
+
+# -- reading ------------------------------------------------------------------------------------
+
+
+def get(conn: sqlite3.Connection, job_id: int) -> Job | None:
+    return _get(conn, job_id)
+
+
+def recent(
+    conn: sqlite3.Connection, limit: int = 100, statuses: Sequence[str] | None = None
+) -> list[Job]:
+    if statuses:
+        marks = ",".join("?" * len(statuses))
+        rows = conn.execute(
+            f"SELECT {_COLUMNS} FROM jobs WHERE status IN ({marks}) ORDER BY id DESC LIMIT ?",
+            (*statuses, limit),
+        ).fetchall()
+    else:
+        rows = conn.execute(
+            f"SELECT {_COLUMNS} FROM jobs ORDER BY id DESC LIMIT ?", (limit,)
+        ).fetchall()
+    return [Job.of(r) for r in rows]
+
+
+def counts(conn: sqlite3.Connection) -> dict[str, int]:
+    return dict(conn.execute("SELECT status, count(*) FROM jobs GROUP BY status").fetchall())
+
+
+def next_due(conn: sqlite3.Connection, kinds: Sequence[str]) -> float | None:
+    """When the earliest backed-off queued job of ``kinds`` becomes claimable."""
+    if not kinds:
+        return None
+    marks = ",".join("?" * len(kinds))
+    row = conn.execute(
+        f"SELECT min(not_before) FROM jobs WHERE status = 'queued' AND kind IN ({marks})",
+        tuple(kinds),
+    ).fetchone()
+    return float(row[0]) if row and row[0] is not None else None
