@@ -23,6 +23,7 @@ from typing import Literal
 import msgspec
 
 from engine.errors import ReelcutError
+from engine.events import insert_event
 from engine.model import EditorState, Project
 from engine.ops import Op, OpError, decode_op
 from engine.projectdir import ProjectDir
@@ -227,8 +228,16 @@ class Session:
         touched: frozenset[str],
     ) -> Change:
         self._revision += 1
-        self._set_meta("revision", str(self._revision))
         change = Change(self._revision, kind, summary, touched)
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            self._set_meta("revision", str(self._revision))
+            # On the one event stream; other processes' streams see it through the database.
+            insert_event(self._conn, "project", kind, change.to_json())
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
         for listener in list(self._listeners):
             listener(change)
         return change

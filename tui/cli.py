@@ -30,6 +30,8 @@ COMMANDS = (
     "redo",
     "history",
     "changes",
+    "jobs",
+    "events",
     "tools",
     "tool",
 )
@@ -83,6 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_changes_parser(sub)
     add_tool_parsers(sub)
+    from tui.jobs_cli import add_jobs_parsers
+
+    add_jobs_parsers(sub)
     return parser
 
 
@@ -197,8 +202,9 @@ def cmd_import(args: argparse.Namespace) -> int:
         if any(r.assets for r in results):
             pd.save(project)
     failed = [r for r in results if r.error]
+    queued = _queue_derivatives(pd, project, {a for r in results for a in r.assets})
     if args.json:
-        _print_json({"results": [r.__dict__ for r in results]})
+        _print_json({"results": [r.__dict__ for r in results], "jobs_queued": queued})
     else:
         for r in results:
             if r.error:
@@ -206,10 +212,34 @@ def cmd_import(args: argparse.Namespace) -> int:
             what = "already imported as" if r.already_imported else "imported as"
             clips = f"; clips {', '.join(r.clips)}" if r.clips else ""
             print(f"{r.source}: {what} {', '.join(r.assets)}{clips}")
+        if queued:
+            print(
+                f"queued {len(queued)} derivative job(s) (proxies, thumbnails, waveforms); the "
+                f"editor runs them while open, or `reelcut jobs {args.dir} work`"
+            )
     for r in failed:
         print(f"reelcut: {r.error}", file=sys.stderr)
     # The files that could be imported are in; the exit status still says that some were not.
     return MediaError.exit_code if failed else 0
+
+
+def _queue_derivatives(pd: ProjectDir, project: Any, asset_ids: set[str]) -> list[int]:
+    """Queue proxies, thumbnails and waveforms for newly imported assets; return job ids."""
+    if not asset_ids:
+        return []
+    import asyncio
+
+    from engine.jobs.media import queue_derivatives
+    from engine.state.adb import AsyncDB
+
+    async def go() -> list[int]:
+        adb = await AsyncDB.open(pd.state)
+        try:
+            return [j.id for j in await queue_derivatives(adb, pd.root, project, asset_ids)]
+        finally:
+            await adb.close()
+
+    return asyncio.run(go())
 
 
 def cmd_info(args: argparse.Namespace) -> int:
@@ -259,6 +289,18 @@ def _undo_redo(args: argparse.Namespace, action: str) -> int:
 
 def cmd_changes(args: argparse.Namespace) -> int:
     from tui.changes_cli import cmd_changes as run
+
+    return run(args)
+
+
+def cmd_jobs(args: argparse.Namespace) -> int:
+    from tui.jobs_cli import cmd_jobs as run
+
+    return run(args)
+
+
+def cmd_events(args: argparse.Namespace) -> int:
+    from tui.jobs_cli import cmd_events as run
 
     return run(args)
 

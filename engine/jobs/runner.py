@@ -262,12 +262,23 @@ class Runner:
                     await beat
             worker, backoff, lease = self.worker, self.backoff, self.lease
             progress = ctx._progress if outcome != "succeeded" else None
+            message = None
+            if outcome == "succeeded":
+                last = ctx._progress
+                message = last[1] if last is not None and last[0] >= 1.0 and last[1] else "done"
 
             def record(conn: Any) -> None:
                 if progress is not None:
                     store.heartbeat(conn, job.id, worker, progress, lease)
                 store.finish(
-                    conn, job.id, worker, outcome, result=result, error=error, backoff=backoff
+                    conn,
+                    job.id,
+                    worker,
+                    outcome,
+                    result=result,
+                    error=error,
+                    backoff=backoff,
+                    message=message,
                 )
 
             await self.db.write(record)

@@ -103,9 +103,11 @@ def enqueue(
     *,
     key: str | None = None,
     max_attempts: int = 3,
+    again: bool = False,
 ) -> tuple[Job, bool]:
     """Add a job; return it and whether it is new. With ``key``, a job with the same key that
-    is queued, running or succeeded is returned instead (a finished-badly one is re-queued)."""
+    is queued, running or succeeded is returned instead (a finished-badly one is re-queued;
+    with ``again``, a succeeded one too: its output went missing)."""
     now = time.time()
     if key is not None:
         row = conn.execute(
@@ -113,7 +115,7 @@ def enqueue(
         ).fetchone()
         if row is not None:
             old = Job.of(row)
-            if old.status not in ("failed", "cancelled", "dead"):
+            if old.status in ("queued", "running") or (old.status == "succeeded" and not again):
                 return old, False
             conn.execute(
                 "UPDATE jobs SET status = 'queued', payload = ?, progress = 0, message = '', "
@@ -208,6 +210,7 @@ def finish(
     result: Any = None,
     error: str | None = None,
     backoff: Sequence[float] = BACKOFF_SECONDS,
+    message: str | None = None,
 ) -> Job | None:
     """``released``: the worker is shutting down; the job goes back to the queue at once and
     the attempt does not count."""
@@ -229,13 +232,15 @@ def finish(
     conn.execute(
         "UPDATE jobs SET status = ?, worker = NULL, lease_until = NULL, result = ?, error = ?, "
         "progress = CASE WHEN ? = 'succeeded' THEN 1 ELSE progress END, attempts = ?, "
-        "not_before = ?, updated_at = ?, finished_at = ? WHERE id = ?",
+        "message = coalesce(?, message), not_before = ?, updated_at = ?, finished_at = ? "
+        "WHERE id = ?",
         (
             status,
             json.dumps(result) if result is not None else None,
             error,
             status,
             attempts,
+            message,
             now + delay if status == "queued" else 0,
             now,
             now if status in FINISHED else None,

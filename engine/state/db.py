@@ -83,6 +83,16 @@ def migrate(conn: sqlite3.Connection) -> int:
 
 def _statements(sql: str) -> list[str]:
     """Split a migration file into statements. Comments (``--`` to the end of a line) are
-    dropped first; our files hold no ``--`` or ``;`` inside string literals."""
+    dropped first; our files hold no ``--`` or ``;`` inside string literals. A trigger's
+    ``BEGIN ... END;`` body stays one statement (``sqlite3.complete_statement`` decides)."""
     body = "\n".join(line.split("--", 1)[0] for line in sql.splitlines())
-    return [s.strip() for s in body.split(";") if s.strip()]
+    out, buf = [], ""
+    for piece in body.split(";"):
+        buf += piece + ";"
+        if sqlite3.complete_statement(buf):
+            if buf.strip(" \n;"):
+                out.append(buf.strip())
+            buf = ""
+    if buf.strip(" \n;"):
+        raise RuntimeError(f"migration ends in an incomplete statement: {buf.strip()[:60]}")
+    return out

@@ -181,3 +181,46 @@ def test_topic_filter_and_unknown_topics(tmp_path: Path) -> None:
         await shut(adb, stream)
 
     asyncio.run(go())
+
+
+def test_project_revisions_and_changeset_status_reach_the_stream(demo_dir: Path) -> None:
+    """The session (sync, its own connection) and the changeset store (aiosqlite) write their
+    events in the same transaction as their change; a stream subscriber sees both."""
+    from engine.changes.ledger import Ledger
+    from engine.ops import AddMarker
+    from engine.session import Session
+
+    async def go() -> None:
+        adb, stream = await opened(demo_dir)
+        it = stream.subscribe(topics=["project", "changeset"])
+        first = asyncio.ensure_future(anext(it))
+        await asyncio.sleep(0.05)
+        with Session(demo_dir) as s:
+            s.apply(AddMarker(at=5, name="cue"))
+            s.undo()
+        ledger = await Ledger.open(demo_dir)
+        cs = await ledger.store.create("agent", "test")
+        await ledger.propose(cs, "scripts/new.md", "hello\n")
+        await ledger.mark_ready(cs)
+        await ledger.apply(cs)
+        await ledger.close()
+        got = [await asyncio.wait_for(first, 5)] + await asyncio.wait_for(take(it, 5), 5)
+        assert [(e.topic, e.kind) for e in got] == [
+            ("project", "edit"),
+            ("project", "undo"),
+            ("changeset", "pending"),
+            ("changeset", "ready"),
+            ("changeset", "applying"),
+            ("changeset", "applied"),
+        ]
+        assert got[0].data["summary"].startswith("added marker cue")
+        assert got[-1].data == {
+            "changeset": cs,
+            "status": "applied",
+            "in_flight": None,
+            "author": "agent",
+            "error": None,
+        }
+        await shut(adb, stream)
+
+    asyncio.run(go())

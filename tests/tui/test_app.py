@@ -15,7 +15,7 @@ def test_opens_on_the_demo_and_quits_with_ctrl_q(demo_master: Path) -> None:
     """Every clip of the demo is listed, the status bar names the project, Ctrl+Q exits."""
 
     async def scenario() -> None:
-        app = ReelcutApp(ProjectDir(demo_master))
+        app = ReelcutApp(ProjectDir(demo_master), background_jobs=False)
         async with app.run_test(size=(100, 30)) as pilot:
             table = app.query_one("#clips", DataTable)
             assert table.row_count == 6

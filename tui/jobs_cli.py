@@ -1,0 +1,174 @@
+"""`reelcut jobs DIR list|show ID|cancel ID|queue|work` and `reelcut events DIR`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from engine.errors import ReelcutError
+from engine.events import EventStream
+from engine.jobs import Runner, media, store
+from engine.jobs.store import Job
+from engine.projectdir import ProjectDir
+from engine.state.adb import AsyncDB
+
+
+def add_jobs_parsers(sub: Any) -> None:
+    p = sub.add_parser("jobs", help="background jobs: proxies, thumbnails, waveforms")
+    p.add_argument("dir", type=Path)
+    p.add_argument("action", choices=("list", "show", "cancel", "queue", "work"))
+    p.add_argument("id", type=int, nargs="?", help="the job (show, cancel)")
+    p.add_argument("--all", action="store_true", help="list: finished jobs too")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p = sub.add_parser("events", help="the event stream (JSON lines), from an id on")
+    p.add_argument("dir", type=Path)
+    p.add_argument("--after", type=int, default=0, help="print events after this id")
+    p.add_argument("--follow", action="store_true", help="keep printing new events")
+    p.add_argument("--topic", action="append", help="only this topic (repeatable)")
+
+
+def cmd_jobs(args: argparse.Namespace) -> int:
+    ProjectDir(args.dir).load()  # a clear error when DIR is not a project
+    if args.action in ("show", "cancel") and args.id is None:
+        print(f"reelcut: jobs {args.action} needs a job id", file=sys.stderr)
+        return 2
+    return asyncio.run(_jobs(args))
+
+
+def cmd_events(args: argparse.Namespace) -> int:
+    ProjectDir(args.dir).load()
+    try:
+        return asyncio.run(_events(args))
+    except KeyboardInterrupt:
+        return 0
+
+
+async def _jobs(args: argparse.Namespace) -> int:
+    root = Path(args.dir)
+    adb = await AsyncDB.open(root / ".reelcut")
+    try:
+        if args.action == "list":
+            statuses = None if args.all else ["queued", "running"]
+            jobs = await adb.read(lambda c: store.recent(c, 500, statuses))
+            counts = await adb.read(store.counts)
+            if args.json:
+                _print_json({"jobs": [j.to_json() for j in jobs], "counts": counts})
+            else:
+                for j in reversed(jobs):
+                    print(_line(j))
+                summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no jobs"
+                print(summary)
+            return 0
+        if args.action == "show":
+            job = await adb.read(lambda c: store.get(c, args.id))
+            if job is None:
+                raise ReelcutError(f"no job {args.id}; `reelcut jobs DIR list --all` shows them")
+            _print_json(job.to_json()) if args.json else print(_detail(job))
+            return 0
+        if args.action == "cancel":
+            job = await adb.write(lambda c: store.request_cancel(c, args.id))
+            if job is None:
+                raise ReelcutError(f"no job {args.id}; `reelcut jobs DIR list --all` shows them")
+            if args.json:
+                _print_json(job.to_json())
+            elif job.status == "cancelled":
+                print(f"job {job.id} cancelled")
+            elif job.cancel_requested and job.status == "running":
+                print(f"job {job.id} is stopping (its worker stops it within a second)")
+            else:
+                print(f"job {job.id} had already finished: {job.status}")
+            return 0
+        project = ProjectDir(root).load()
+        queued = await media.queue_derivatives(adb, root, project)
+        if args.action == "queue":
+            if args.json:
+                _print_json({"queued": [j.to_json() for j in queued]})
+            else:
+                print(f"queued {len(queued)} derivative job(s)")
+            return 0
+        return await _work(adb, root, args.json)
+    finally:
+        await adb.close()
+
+
+async def _work(adb: AsyncDB, root: Path, as_json: bool) -> int:
+    """Run every queued media job to the end, printing progress as events arrive."""
+    events = EventStream(adb)
+    await events.start()
+    runner = Runner(adb, events, root, media.handlers(), media.limits())
+    last_line: dict[int, float] = {}
+
+    def show(event: Any) -> None:
+        if event.topic != "job":
+            return
+        if as_json:
+            print(json.dumps(event.to_json()), flush=True)
+            return
+        d = event.data
+        now = time.monotonic()
+        if event.kind == "progress" and now - last_line.get(d["job"], 0) < 1.0:
+            return
+        last_line[d["job"]] = now
+        tail = f": {d['error']}" if d.get("error") and event.kind != "running" else ""
+        print(f"job {d['job']:>4} {d['kind']:<7} {event.kind:<10} {d['message']}{tail}", flush=True)
+
+    unlisten = events.listen(show)
+    await runner.start()
+    try:
+        await runner.wait_idle()
+    finally:
+        await runner.stop()
+        unlisten()
+        await events.close()
+    counts = await adb.read(store.counts)
+    bad = counts.get("failed", 0) + counts.get("dead", 0)
+    if not as_json:
+        print(", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no jobs")
+    return 5 if bad else 0
+
+
+async def _events(args: argparse.Namespace) -> int:
+    adb = await AsyncDB.open(Path(args.dir) / ".reelcut")
+    events = EventStream(adb)
+    await events.start()
+    try:
+        newest = await events.newest_id()
+        async for event in events.subscribe(after=args.after, topics=args.topic):
+            print(json.dumps(event.to_json()), flush=True)
+            if not args.follow and event.id >= newest:
+                break
+        return 0
+    finally:
+        await events.close()
+        await adb.close()
+
+
+def _line(j: Job) -> str:
+    pct = f"{j.progress * 100:5.1f}%"
+    what = j.payload.get("asset", "")
+    return f"{j.id:>5}  {j.kind:<7} {what:<8} {j.status:<9} {pct}  {j.message}"
+
+
+def _detail(j: Job) -> str:
+    rows = [
+        ("job", j.id),
+        ("kind", j.kind),
+        ("status", j.status),
+        ("progress", f"{j.progress * 100:.1f}% {j.message}".rstrip()),
+        ("attempts", f"{j.attempts} of {j.max_attempts}"),
+        ("payload", json.dumps(j.payload)),
+        ("result", json.dumps(j.result) if j.result is not None else ""),
+        ("error", j.error or ""),
+        ("created", time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(j.created_at))),
+    ]
+    return "\n".join(f"{k:<9} {v}" for k, v in rows if v != "")
+
+
+def _print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, indent=2)
+    sys.stdout.write("\n")
