@@ -27,6 +27,7 @@ import asyncio
 import contextlib
 import functools
 import json
+import logging
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection
@@ -42,6 +43,8 @@ TOPICS: frozenset[str] = frozenset({"project", "playback", "job", "run", "change
 WINDOW = 10_000
 QUEUE_SIZE = 1_000
 POLL_SECONDS = 0.02
+_log = logging.getLogger(__name__)
+COALESCE_SECONDS = 0.002
 _PAGE = 500
 
 
@@ -116,10 +119,12 @@ class EventStream:
         window: int = WINDOW,
         poll: float = POLL_SECONDS,
         snapshot: Snapshot | None = None,
+        coalesce: float = COALESCE_SECONDS,
     ) -> None:
         self.db = adb
         self.window = window
         self.poll = poll
+        self.coalesce = coalesce
         self.snapshot = snapshot
         self._subs: list[_Subscriber] = []
         self._listeners: list[Callable[[Event], None]] = []
@@ -241,6 +246,10 @@ class EventStream:
             timeout = self.poll if (self._subs or self._listeners) else 1.0
             await wait_event(self._kick, timeout)
             kicked = self._kick.is_set()
+            if kicked and self.coalesce > 0:
+                # Let a burst of commits (a job finishing and the next claimed, an import
+                # queueing dozens) land first, then read them in one trip.
+                await asyncio.sleep(self.coalesce)
             self._kick.clear()
             if not kicked:
                 version = await self.db.read(_data_version)
@@ -255,15 +264,24 @@ class EventStream:
             for event in page:
                 self._last = event.id
                 for fn in list(self._listeners):
-                    fn(event)
+                    try:
+                        fn(event)
+                    except Exception:  # one broken listener must not stop the stream
+                        _log.exception("event listener %r failed on event %d", fn, event.id)
                 for sub in list(self._subs):
                     if sub.topics is not None and event.topic not in sub.topics:
                         continue
+                    if sub.queue.full():
+                        # A burst can fill a healthy reader's queue: let readers run once, and
+                        # drop the subscriber only if it still has not made room.
+                        sub.wake.set()
+                        await asyncio.sleep(0)
                     try:
                         sub.queue.put_nowait(event)
                     except asyncio.QueueFull:
                         sub.dropped = True
-                        self._subs.remove(sub)
+                        with contextlib.suppress(ValueError):
+                            self._subs.remove(sub)
                     sub.wake.set()
             if len(page) < _PAGE:
                 return

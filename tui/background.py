@@ -20,13 +20,14 @@ class BackgroundJobs:
         self.events: EventStream | None = None
         self.runner: Runner | None = None
         self.progress: dict[int, float] = {}
+        self._unlisten: Callable[[], None] | None = None
 
     async def start(self, project: Project) -> None:
         """Open the queue, queue derivatives that are missing or stale, start working."""
         self.db = await AsyncDB.open(self.root / ".reelcut")
         self.events = EventStream(self.db)
         await self.events.start()
-        self.events.listen(self.on_event)
+        self._unlisten = self.events.listen(self.on_event)
         self.runner = Runner(self.db, self.events, self.root, media.handlers(), media.limits())
         if await media.queue_derivatives(self.db, self.root, project):
             self.events.committed()
@@ -34,6 +35,9 @@ class BackgroundJobs:
 
     async def stop(self) -> None:
         """Stop the runner (running jobs go back to the queue), the stream and the database."""
+        if self._unlisten is not None:
+            self._unlisten()  # the screen is going away: tell it nothing more
+            self._unlisten = None
         if self.runner is not None:
             await self.runner.stop()
         if self.events is not None:

@@ -72,6 +72,16 @@ class _Running:
             self.task.cancel()
 
 
+@dataclass(frozen=True)
+class _Outcome:
+    job_id: int
+    outcome: Any
+    result: Any
+    error: str | None
+    message: str | None
+    progress: tuple[float, str] | None
+
+
 @dataclass
 class Runner:
     db: AsyncDB
@@ -95,6 +105,7 @@ class Runner:
         self._stopping = False
         self._unlisten: Callable[[], None] | None = None
         self._idle = asyncio.Event()
+        self._finished: list[_Outcome] = []  # outcomes not yet written
 
     # -- control ---------------------------------------------------------------------------
 
@@ -120,6 +131,7 @@ class Runner:
             if r.task is not None:
                 with contextlib.suppress(asyncio.CancelledError):
                     await r.task
+        await self._schedule(claim=False)
 
     async def enqueue(
         self,
@@ -185,42 +197,72 @@ class Runner:
     async def _loop(self) -> None:
         next_reap = 0.0
         while True:
-            now = time.monotonic()
-            if now >= next_reap:
-                reaped = await self.db.write(store.reap)
-                if reaped:
-                    self.events.committed()
-                next_reap = now + self.reap_every
             self._wake.clear()
-            claimed = await self._claim()
+            reap = time.monotonic() >= next_reap
+            if reap:
+                next_reap = time.monotonic() + self.reap_every
+            claimed, due = await self._schedule(claim=True, reap=reap)
             for job in claimed:
                 self._spawn(job)
             if claimed:
-                self.events.committed()
                 continue  # more may be waiting
-            due = await self.db.read(lambda c: store.next_due(c, list(self.handlers)))
-            timeout = min(self.reap_every, max(0.0, next_reap - time.monotonic()))
+            timeout = max(0.0, next_reap - time.monotonic())
             if due is not None:
                 timeout = min(timeout, max(0.01, due - time.time()))
             await wait_event(self._wake, timeout)
 
-    async def _claim(self) -> list[Job]:
-        free = {
-            kind: self.limits.get(kind, 1) - sum(r.job.kind == kind for r in self._running.values())
-            for kind in self.handlers
-        }
-        wanted = {k: n for k, n in free.items() if n > 0}
-        if not wanted:
-            return []
-        lease, worker = self.lease, self.worker
+    async def _schedule(self, *, claim: bool, reap: bool = False) -> tuple[list[Job], float | None]:
+        """One transaction: record the outcomes of finished handlers, re-queue expired leases
+        (``reap``), and claim jobs for the free slots; return the claimed jobs and, when none
+        could be claimed, when the next backed-off job is due."""
+        finished, self._finished = self._finished, []
+        wanted: dict[str, int] = {}
+        if claim:
+            done = {f.job_id for f in finished}
+            busy = [r.job.kind for i, r in self._running.items() if i not in done]
+            for kind in self.handlers:
+                n = self.limits.get(kind, 1) - busy.count(kind)
+                if n > 0:
+                    wanted[kind] = n
+        if not finished and not wanted and not reap:
+            return [], None
+        worker, lease, backoff = self.worker, self.lease, self.backoff
 
-        def go(conn: Any) -> list[Job]:
-            out: list[Job] = []
+        def go(conn: Any) -> tuple[list[Job], float | None, bool]:
+            wrote = bool(finished)
+            for f in finished:
+                if f.progress is not None:
+                    store.heartbeat(conn, f.job_id, worker, f.progress, lease)
+                store.finish(
+                    conn,
+                    f.job_id,
+                    worker,
+                    f.outcome,
+                    result=f.result,
+                    error=f.error,
+                    backoff=backoff,
+                    message=f.message,
+                )
+            if reap and store.reap(conn):
+                wrote = True
+            jobs: list[Job] = []
             for kind, n in wanted.items():
-                out.extend(store.claim(conn, [kind], worker, n, lease))
-            return out
+                jobs.extend(store.claim(conn, [kind], worker, n, lease))
+            due = None
+            if wanted and not jobs:
+                due = store.next_due(conn, list(wanted))
+            return jobs, due, wrote or bool(jobs)
 
-        return await self.db.write(go)
+        try:
+            jobs, due, wrote = await self.db.write(go)
+        finally:
+            for f in finished:
+                self._running.pop(f.job_id, None)
+            if finished:
+                self._idle.set()
+        if wrote:
+            self.events.committed()
+        return jobs, due
 
     def _spawn(self, job: Job) -> None:
         r = _Running(job)
@@ -244,7 +286,9 @@ class Runner:
                 why = r.why_stopped
                 if why is None:
                     raise
-                if why == "lost":
+                if why == "lost":  # another worker has the job now; record nothing
+                    self._running.pop(job.id, None)
+                    self._idle.set()
                     return
                 outcome = "cancelled" if why == "cancel" else "released"
                 error = "cancelled" if why == "cancel" else None
@@ -260,35 +304,22 @@ class Runner:
                 beat.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await beat
-            worker, backoff, lease = self.worker, self.backoff, self.lease
-            progress = ctx._progress if outcome != "succeeded" else None
             message = None
             if outcome == "succeeded":
                 last = ctx._progress
                 message = last[1] if last is not None and last[0] >= 1.0 and last[1] else "done"
-
-            def record(conn: Any) -> None:
-                if progress is not None:
-                    store.heartbeat(conn, job.id, worker, progress, lease)
-                store.finish(
-                    conn,
-                    job.id,
-                    worker,
-                    outcome,
-                    result=result,
-                    error=error,
-                    backoff=backoff,
-                    message=message,
-                )
-
-            await self.db.write(record)
-            self.events.committed()
+            progress = ctx._progress if outcome != "succeeded" else None
+            # The scheduler writes it with its next transaction (and drops the job from
+            # ``_running`` then, so ``wait_idle`` never sees a gap).
+            self._finished.append(_Outcome(job.id, outcome, result, error, message, progress))
+        except BaseException:
+            self._running.pop(job.id, None)
+            self._idle.set()
+            raise
         finally:
             if beat is not None and not beat.done():
                 beat.cancel()
-            self._running.pop(job.id, None)
             self._wake.set()
-            self._idle.set()
 
     async def _beat(self, ctx: JobContext, r: _Running) -> None:
         last_renewal = time.monotonic()

@@ -128,14 +128,12 @@ def enqueue(
             assert job is not None
             _event(conn, "queued", job)
             return job, True
-    cur = conn.execute(
+    row = conn.execute(
         "INSERT INTO jobs (kind, payload, max_attempts, idempotency_key, created_at, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
+        f"VALUES (?, ?, ?, ?, ?, ?) RETURNING {_COLUMNS}",
         (kind, json.dumps(payload), max_attempts, key, now, now),
-    )
-    assert cur.lastrowid is not None
-    job = _get(conn, cur.lastrowid)
-    assert job is not None
+    ).fetchone()
+    job = Job.of(row)
     _event(conn, "queued", job)
     return job, True
 
@@ -229,26 +227,26 @@ def finish(
         delay = backoff[min(job.attempts, len(backoff)) - 1] if backoff else 0.0
     else:
         status = outcome
-    conn.execute(
-        "UPDATE jobs SET status = ?, worker = NULL, lease_until = NULL, result = ?, error = ?, "
-        "progress = CASE WHEN ? = 'succeeded' THEN 1 ELSE progress END, attempts = ?, "
-        "message = coalesce(?, message), not_before = ?, updated_at = ?, finished_at = ? "
-        "WHERE id = ?",
-        (
-            status,
-            json.dumps(result) if result is not None else None,
-            error,
-            status,
-            attempts,
-            message,
-            now + delay if status == "queued" else 0,
-            now,
-            now if status in FINISHED else None,
-            job_id,
-        ),
-    )
-    done = _get(conn, job_id)
-    assert done is not None
+    row = conn.execute(
+        "UPDATE jobs SET status = :status, worker = NULL, lease_until = NULL, "
+        "result = :result, error = :error, attempts = :attempts, "
+        "progress = CASE :status WHEN 'succeeded' THEN 1 WHEN 'queued' THEN 0 ELSE progress END, "
+        "message = CASE :status WHEN 'queued' THEN '' ELSE coalesce(:message, message) END, "
+        "not_before = :not_before, updated_at = :now, finished_at = :finished "
+        f"WHERE id = :id RETURNING {_COLUMNS}",
+        {
+            "status": status,
+            "result": json.dumps(result) if result is not None else None,
+            "error": error,
+            "attempts": attempts,
+            "message": message,
+            "not_before": now + delay if status == "queued" else 0,
+            "now": now,
+            "finished": now if status in FINISHED else None,
+            "id": job_id,
+        },
+    ).fetchone()
+    done = Job.of(row)
     if outcome == "released":
         _event(conn, "released", done)
     else:

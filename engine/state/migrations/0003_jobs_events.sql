@@ -26,7 +26,7 @@ CREATE TABLE jobs (
     finished_at     REAL
 );
 
-CREATE INDEX jobs_claimable ON jobs (kind, status, not_before, id);
+CREATE INDEX jobs_claimable ON jobs (kind, status, id);  -- oldest first, stops at LIMIT
 CREATE INDEX jobs_running ON jobs (status, lease_until);
 
 CREATE TABLE events (
