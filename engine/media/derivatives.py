@@ -187,12 +187,7 @@ async def make_proxy(
 
     async def build(tmp: Path) -> None:
         args = [
-            *_QUIET,
-            *_PROGRESS,
-            "-protocol_whitelist",
-            PROTOCOLS,
-            "-i",
-            local_path(src),
+            *_input(src, progress=True),
             "-map",
             "0:V:0",
             "-map",
@@ -267,12 +262,7 @@ async def make_thumbnails(
 
     async def build(tmp: Path) -> None:
         args = [
-            *_QUIET,
-            *_PROGRESS,
-            "-protocol_whitelist",
-            PROTOCOLS,
-            "-i",
-            local_path(src),
+            *_input(src, progress=True),
             # A null copy of the decoded video: its clock is the decode position, which the
             # tile output (one frame, at the very end) cannot report.
             "-map",
@@ -364,11 +354,7 @@ async def make_peaks(
 
     async def build(tmp: Path) -> None:
         args = [
-            *_QUIET,
-            "-protocol_whitelist",
-            PROTOCOLS,
-            "-i",
-            local_path(src),
+            *_input(src, progress=False),
             "-map",
             "0:a:0",
             "-ac",
@@ -402,6 +388,19 @@ async def make_peaks(
 
 
 # --- running ffmpeg -----------------------------------------------------------------------------
+
+
+def _input(src: Path, *, progress: bool) -> list[str]:
+    """The arguments every derivative's ffmpeg starts with: quiet, optional progress on stdout,
+    local files only, then ``src`` as the input."""
+    return [
+        *_QUIET,
+        *(_PROGRESS if progress else ()),
+        "-protocol_whitelist",
+        PROTOCOLS,
+        "-i",
+        local_path(src),
+    ]
 
 
 async def _produce(
