@@ -148,6 +148,20 @@ class Runner:
         self._wake.set()
         return job
 
+    async def enqueue_many(
+        self, kind: str, payloads: list[dict[str, Any]], *, max_attempts: int = 3
+    ) -> list[Job]:
+        """Queue several jobs in one transaction (an import queueing its derivatives, a batch
+        of TTS lines): one commit and one trip to the database thread for all of them."""
+
+        def go(conn: Any) -> list[Job]:
+            return [store.enqueue(conn, kind, p, max_attempts=max_attempts)[0] for p in payloads]
+
+        jobs = await self.db.write(go)
+        self.events.committed()
+        self._wake.set()
+        return jobs
+
     async def cancel(self, job_id: int) -> Job | None:
         job = await self.db.write(lambda c: store.request_cancel(c, job_id))
         self.events.committed()

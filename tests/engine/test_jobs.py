@@ -384,3 +384,22 @@ def test_worker_module_runs(tmp_path: Path, n: int) -> None:
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert os.path.exists(tmp_path / ".reelcut" / "state.sqlite")
+
+
+def test_enqueue_many_queues_all_in_one_transaction_and_runs_them(tmp_path: Path) -> None:
+    async def go() -> None:
+        async with world(tmp_path) as (adb, events):
+            ran: list[int] = []
+
+            async def note(ctx: JobContext) -> None:
+                ran.append(ctx.job.payload["i"])
+
+            runner = Runner(adb, events, tmp_path, {"n": note}, {"n": 3})
+            jobs = await runner.enqueue_many("n", [{"i": i} for i in range(50)])
+            assert [j.status for j in jobs] == ["queued"] * 50
+            await runner.start()
+            await runner.wait_idle(timeout=20)
+            await runner.stop()
+            assert sorted(ran) == list(range(50))
+
+    run(go)
