@@ -1,67 +1,588 @@
-"""The reelcut editor (Textual).
+"""The reelcut editor (Textual): the main screen and keyboard-only cutting.
 
-For now the main screen shows the open project's tracks and clips as a table with a status line;
-the timeline widget, script panes and agent chat replace it in later steps. The app holds the
-project's writer lock for its whole life (taken by the CLI before it starts).
+The app is a client of the `Session` it is given (the CLI opens it, taking the writer lock).
+Widgets never touch the project: keys and the timeline's requests become session calls, run
+one at a time on a worker thread (a save fsyncs), and the new project comes back down to the
+widgets. An edit the engine refuses shows its one-line reason in the status bar.
+
+Navigation state (the playhead, the selection, the current track, the zoom) lives here while
+you work and is written to project.json's editor state a second after it stops changing, and on
+quit. Edits made outside (an applied changeset, a text edit of project.json) are picked up by a
+poll of the file's status and `Session.reload`.
+
+Regions: the project tree, the script panes and the agent chat are placeholders that later
+issues fill; F6 / Shift+F6 move the focus between them and the timeline.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
+import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
-from textual.app import App, ComposeResult
+import msgspec
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen, Screen
+from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 
+from engine.errors import ReelcutError
 from engine.events import Event
 from engine.model import Project
-from engine.projectdir import ProjectDir
-from engine.timebase import format_timecode
+from engine.ops import (
+    AddMarker,
+    Blade,
+    Lift,
+    Nudge,
+    Op,
+    RippleDelete,
+    RippleTrim,
+    SetMarks,
+    Trim,
+)
+from engine.session import Change, Session
+from engine.store import PROJECT_FILE
+from engine.timebase import format_timecode, parse_position
+from tui import navigate as nav
 from tui.background import BackgroundJobs
+from tui.keys import KEYS, bindings, display, load_keymap
+from tui.timeline.widget import TimelineView
 
 STYLES = Path(__file__).resolve().parent.parent / "styles"
+SAVE_STATE_AFTER = 1.0  # seconds of quiet before the playhead and selection are saved
+POLL_DISK_EVERY = 1.0
 
 
-class ReelcutApp(App[int]):
-    """The editor, opened on one project directory."""
+class Region(Static, can_focus=True):
+    """A placeholder region (project tree, script panes, agent chat) until its issue lands."""
 
-    TITLE = "reelcut"
-    CSS_PATH = [STYLES / "app.tcss"]
-    BINDINGS = [
-        Binding("ctrl+q", "quit", "Quit", priority=True, id="app.quit"),
-    ]
 
-    def __init__(self, project_dir: ProjectDir, *, background_jobs: bool = True) -> None:
+class HelpScreen(ModalScreen[None]):
+    """Every key, by area (built from `tui.keys.KEYS`, so it cannot drift)."""
+
+    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close")]
+
+    def compose(self) -> ComposeResult:
+        table: DataTable[str] = DataTable(id="help-table", cursor_type="row", zebra_stripes=True)
+        table.add_columns("area", "keys", "action")
+        for key in KEYS:
+            table.add_row(key.area, display(key.keys) if key.keys else "(palette)", key.title)
+        with Vertical(id="help-box"):
+            yield Label("Keys (Esc closes; Ctrl+P finds every action by name)", id="help-title")
+            yield table
+
+
+class GoToScreen(ModalScreen[int | None]):
+    """A timecode (or frame number) to jump to."""
+
+    BINDINGS = [Binding("escape", "dismiss_none", "Cancel")]
+
+    def __init__(self, rate: Any, current: int) -> None:
         super().__init__()
-        self.project_dir = project_dir
-        self.project: Project = project_dir.load()
-        self.background_jobs = background_jobs
-        self.jobs: BackgroundJobs | None = None
+        self.rate = rate
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="goto-box"):
+            yield Label("Go to timecode (HH:MM:SS:FF) or frame:", id="goto-title")
+            yield Input(format_timecode(self.current, self.rate), id="goto-input")
+            yield Label("", id="goto-error")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        try:
+            frame = parse_position(event.value.strip(), self.rate)
+        except ReelcutError as exc:
+            self.query_one("#goto-error", Label).update(str(exc))
+            return
+        self.dismiss(max(0, frame))
+
+    def action_dismiss_none(self) -> None:
+        self.dismiss(None)
+
+
+class EditorScreen(Screen[None]):
+    BINDINGS = bindings()
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield DataTable(id="clips", cursor_type="row", zebra_stripes=True)
+        with Horizontal(id="top"):
+            yield Region(
+                "Project\n\n(the project tree arrives with the script editors)",
+                id="tree",
+                classes="region",
+            )
+            yield Region(
+                "Scripts\n\n(up to four script panes arrive here)", id="panes", classes="region"
+            )
+            yield Region("Agent\n\n(the agent chat arrives here)", id="chat", classes="region")
+        yield TimelineView(id="timeline")
         yield Static(id="status")
-        yield Static(id="jobs")
         yield Footer()
 
-    async def on_mount(self) -> None:
-        self.sub_title = self.project.name
-        # SIGTERM leaves like Ctrl+Q, restoring the terminal. Not possible off the main thread.
+
+class ReelcutApp(App[int]):
+    """The editor on one open session."""
+
+    TITLE = "reelcut"
+    CSS_PATH = [STYLES / "app.tcss"]
+    BINDINGS = [Binding("ctrl+q", "quit", "Quit", priority=True, id="app.quit")]
+
+    def __init__(self, session: Session, *, background_jobs: bool = True) -> None:
+        super().__init__()
+        self.session = session
+        self.background_jobs = background_jobs
+        self.jobs: BackgroundJobs | None = None
+        ed = session.project.editor
+        self.playhead = ed.playhead
+        self.selection: tuple[str, ...] = ed.selection
+        self.track_index = 0
+        self.speed = 0  # frames of project time per frame of wall time; negative = backwards
+        self.message = ""
+        self._edit_lock = asyncio.Lock()
+        self._play_origin: tuple[float, int] = (0.0, 0)
+        self._state_dirty_at: float | None = None
+        self._disk_stat: tuple[int, int, int] | None = self._stat()
+        self._job_text = ""
+        self._keymap = load_keymap()
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        if self._keymap:
+            self.set_keymap(self._keymap)
+        self.editor = EditorScreen()
+        self.push_screen(self.editor)
+        self.sub_title = self.session.project.name
         with contextlib.suppress(NotImplementedError, RuntimeError):
             asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, self._on_sigterm)
-        self._fill_table()
+
+    def on_ready(self) -> None:
+        timeline = self.timeline
+        ed = self.session.project.editor
+        timeline.set_project(self._view_project(), self.session.revision)
+        timeline.zoom_to(ed.frames_per_cell)
+        timeline.set_playhead(self.playhead)
+        timeline.focus()
+        self.set_interval(POLL_DISK_EVERY, self._poll_disk)
+        self.set_interval(0.25, self._maybe_save_state)
+        self._play_timer = self.set_interval(1 / 30, self._tick, pause=True)
+        self._show_status()
         if self.background_jobs:
-            self.jobs = BackgroundJobs(self.project_dir.root, self._job_event)
-            await self.jobs.start(self.project)
+            self.run_worker(self._start_jobs(), exclusive=True, group="jobs")
+
+    async def _start_jobs(self) -> None:
+        self.jobs = BackgroundJobs(self.session.dir.root, self._job_event)
+        await self.jobs.start(self.session.project)
 
     async def on_unmount(self) -> None:
         if self.jobs is not None:
             await self.jobs.stop()
             self.jobs = None
+
+    def _on_sigterm(self) -> None:
+        self.run_worker(self.action_quit())
+
+    async def action_quit(self) -> None:
+        await self._save_state()
+        self.exit(0)
+
+    @property
+    def timeline(self) -> TimelineView:
+        return self.editor.query_one("#timeline", TimelineView)
+
+    @property
+    def project(self) -> Project:
+        return self.session.project
+
+    # -- the command palette ---------------------------------------------------------------
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for key in KEYS:
+            shown = f" ({display(key.keys)})" if key.keys else ""
+            yield SystemCommand(
+                f"{key.area}: {key.title}",
+                f"reelcut action {key.action}{shown}",
+                self._palette_callback(key.action),
+            )
+
+    def _palette_callback(self, action: str) -> Callable[[], Any]:
+        async def run() -> None:
+            await self.run_action(action)
+
+        return run
+
+    # -- state down to the widgets ---------------------------------------------------------
+
+    def _view_project(self) -> Project:
+        """The session's project with this screen's live playhead and selection."""
+        p = self.session.project
+        ed = msgspec.structs.replace(p.editor, playhead=self.playhead, selection=self.selection)
+        return msgspec.structs.replace(p, editor=ed)
+
+    def _refresh(self) -> None:
+        p = self.session.project
+        known = {c.id for t in p.tracks for c in t.clips}
+        self.selection = tuple(c for c in self.selection if c in known)
+        self.track_index = min(self.track_index, max(0, len(p.tracks) - 1))
+        self.timeline.set_project(self._view_project(), self.session.revision)
+        self._show_status()
+
+    def _show_status(self) -> None:
+        p = self.session.project
+        parts = [
+            format_timecode(self.playhead, p.rate),
+            f"{self.timeline.frames_per_col}f/col",
+            f"snap {'on' if p.editor.snapping else 'off'}",
+            f"tool {p.editor.tool}",
+        ]
+        if p.tracks:
+            parts.append(f"track {p.tracks[self.track_index].name}")
+        if self.selection:
+            parts.append(
+                f"sel {', '.join(self.selection[:3])}" + ("..." if len(self.selection) > 3 else "")
+            )
+        if p.editor.mark_in is not None or p.editor.mark_out is not None:
+            i = "--" if p.editor.mark_in is None else format_timecode(p.editor.mark_in, p.rate)
+            o = "--" if p.editor.mark_out is None else format_timecode(p.editor.mark_out, p.rate)
+            parts.append(f"in {i} out {o}")
+        if self.speed:
+            parts.append(f"{'▶' if self.speed > 0 else '◀'} {abs(self.speed)}x")
+        parts.append("preview: not connected")
+        if self._job_text:
+            parts.append(self._job_text)
+        line = "  ".join(parts)
+        if self.message:
+            line = f"{self.message}  |  {line}"
+        with contextlib.suppress(Exception):
+            self.editor.query_one("#status", Static).update(line)
+
+    def flash(self, text: str) -> None:
+        self.message = text
+        self._show_status()
+
+    # -- edits through the session ---------------------------------------------------------
+
+    async def _session_call(self, fn: Callable[[], Change | None], what: str) -> Change | None:
+        """Run one session call on a worker thread, one at a time; refusals go to the status
+        bar as their one-line reason."""
+        async with self._edit_lock:
+            try:
+                change = await asyncio.to_thread(fn)
+            except ReelcutError as exc:
+                self.flash(f"{what}: {exc}")
+                return None
+            finally:
+                self._disk_stat = self._stat()  # our own writes are not outside changes
+        self.message = change.summary if change is not None else f"nothing to {what}"
+        self._refresh()
+        return change
+
+    async def _apply(self, op: Op, what: str) -> None:
+        await self._session_call(lambda: self.session.apply(op), what)
+
+    def _need_selection(self, what: str) -> tuple[str, ...] | None:
+        if not self.selection:
+            self.flash(f"{what}: select a clip first (Tab selects the next one)")
+            return None
+        return self.selection
+
+    async def action_blade(self) -> None:
+        at = self.playhead
+        under = [
+            c
+            for c in self.selection
+            if (f := nav.find_clip(self.project, c)) and f[1].start < at < f[1].end
+        ]
+        await self._apply(Blade(at=at, clip_ids=tuple(under)), "blade")
+
+    async def action_lift(self) -> None:
+        if sel := self._need_selection("lift"):
+            await self._apply(Lift(clip_ids=sel), "lift")
+
+    async def action_ripple_delete(self) -> None:
+        if sel := self._need_selection("ripple delete"):
+            await self._apply(RippleDelete(clip_ids=sel), "ripple delete")
+
+    async def action_nudge(self, by: int) -> None:
+        if sel := self._need_selection("nudge"):
+            await self._apply(Nudge(clip_ids=sel, by=by), "nudge")
+
+    async def action_trim(self, edge: str) -> None:
+        await self._trim(Trim, edge, "trim")
+
+    async def action_ripple_trim(self, edge: str) -> None:
+        await self._trim(RippleTrim, edge, "ripple trim")
+
+    async def _trim(self, cls: type[Trim] | type[RippleTrim], edge: str, what: str) -> None:
+        clip = nav.target_clip(self.project, self.selection, self.track_index, self.playhead)
+        if clip is None:
+            self.flash(f"{what}: no clip under the playhead on this track; select one")
+            return
+        await self._apply(cls(clip_id=clip.id, edge=edge, to=self.playhead), what)  # type: ignore[arg-type]
+
+    async def action_add_marker(self) -> None:
+        await self._apply(AddMarker(at=self.playhead), "marker")
+
+    async def action_mark_in(self) -> None:
+        await self._apply(
+            SetMarks(mark_in=self.playhead, mark_out=self.project.editor.mark_out), "mark in"
+        )
+
+    async def action_mark_out(self) -> None:
+        await self._apply(
+            SetMarks(mark_in=self.project.editor.mark_in, mark_out=self.playhead), "mark out"
+        )
+
+    async def action_clear_marks(self) -> None:
+        await self._apply(SetMarks(clear=True), "clear marks")
+
+    async def action_undo(self) -> None:
+        await self._session_call(self.session.undo, "undo")
+
+    async def action_redo(self) -> None:
+        await self._session_call(self.session.redo, "redo")
+
+    async def action_toggle_snapping(self) -> None:
+        on = not self.project.editor.snapping
+        await self._session_call(lambda: self.session.set_editor(snapping=on), "snapping")
+        self.flash(f"snapping {'on' if on else 'off'}")
+
+    async def action_reload(self) -> None:
+        await self._session_call(self.session.reload, "reload")
+
+    async def action_save_state(self) -> None:
+        await self._save_state()
+        self.flash("playhead and selection saved")
+
+    # -- the playhead ----------------------------------------------------------------------
+
+    def seek(self, frame: int) -> None:
+        frame = max(0, frame)
+        if frame != self.playhead:
+            self.playhead = frame
+            self.timeline.set_playhead(frame)
+            self._state_changed()
+        self._show_status()
+
+    def action_step(self, frames: int) -> None:
+        self._stop_playing()
+        self.seek(self.playhead + frames)
+
+    def action_step_seconds(self, seconds: int) -> None:
+        self.action_step(seconds * nav.frames_per_second(self.project.rate))
+
+    def action_edit_point(self, direction: int) -> None:
+        self._stop_playing()
+        p = self.project
+        step = nav.next_edit_point if direction > 0 else nav.previous_edit_point
+        self.seek(step(p, self.playhead))
+
+    def action_go_start(self) -> None:
+        self._stop_playing()
+        self.seek(0)
+
+    def action_go_end(self) -> None:
+        self._stop_playing()
+        self.seek(self.project.duration)
+
+    def action_goto(self) -> None:
+        def done(frame: int | None) -> None:
+            if frame is not None:
+                self.seek(frame)
+                self.timeline.show_playhead()
+
+        self.push_screen(GoToScreen(self.project.rate, self.playhead), done)
+
+    def action_play_pause(self) -> None:
+        if self.speed:
+            self._stop_playing()
+        else:
+            self._start_playing(1)
+
+    def action_shuttle(self, direction: int) -> None:
+        if self.speed and (self.speed > 0) == (direction > 0):
+            speed = min(4, abs(self.speed) * 2) * direction
+        else:
+            speed = direction
+        self._start_playing(speed)
+
+    def action_stop(self) -> None:
+        self._stop_playing()
+
+    def _start_playing(self, speed: int) -> None:
+        # No browser yet: the playhead runs from its own clock at the project rate.
+        self.speed = speed
+        self._play_origin = (time.monotonic(), self.playhead)
+        self._play_timer.resume()
+        self._show_status()
+
+    def _stop_playing(self) -> None:
+        if self.speed:
+            self.speed = 0
+            self._play_timer.pause()
+            self._show_status()
+
+    def _tick(self) -> None:
+        if not self.speed:
+            return
+        start, frame0 = self._play_origin
+        rate = self.project.rate
+        frame = frame0 + int((time.monotonic() - start) * rate.num / rate.den * self.speed)
+        end = self.project.duration
+        if (self.speed > 0 and frame >= end) or (self.speed < 0 and frame <= 0):
+            frame = min(max(frame, 0), end)
+            self._stop_playing()
+        self.seek(frame)
+
+    # -- selection -------------------------------------------------------------------------
+
+    def action_select_clip(self, step: int) -> None:
+        current = self.selection[-1] if self.selection else None
+        clip_id = nav.step_clip(self.project, current, self.playhead, step)
+        if clip_id is None:
+            self.flash("no clips")
+            return
+        found = nav.find_clip(self.project, clip_id)
+        if found:
+            self.track_index = found[0]
+        self._select((clip_id,))
+
+    def action_select_track(self, step: int) -> None:
+        n = len(self.project.tracks)
+        if n:
+            self.track_index = (self.track_index + step) % n
+            clip = nav.clip_at(self.project.tracks[self.track_index], self.playhead)
+            self._select((clip.id,) if clip else ())
+
+    def action_deselect(self) -> None:
+        self._select(())
+
+    def _select(self, ids: tuple[str, ...]) -> None:
+        self.selection = ids
+        self.message = ""
+        self.timeline.set_project(self._view_project(), self.session.revision)
+        self._state_changed()
+        self._show_status()
+
+    # -- view ------------------------------------------------------------------------------
+
+    def action_zoom(self, direction: int) -> None:
+        if direction > 0:
+            self.timeline.zoom_in()
+        else:
+            self.timeline.zoom_out()
+        self._state_changed()
+        self._show_status()
+
+    def action_zoom_fit(self) -> None:
+        self.timeline.zoom_to_fit()
+        self._state_changed()
+        self._show_status()
+
+    def action_focus_region(self, step: int) -> None:
+        order = ["#tree", "#panes", "#chat", "#timeline"]
+        focused = self.focused
+        ids = [f"#{focused.id}"] if focused is not None and focused.id else []
+        i = order.index(ids[0]) if ids and ids[0] in order else len(order) - 1
+        self.editor.query_one(order[(i + step) % len(order)]).focus()
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    # -- the timeline's requests -----------------------------------------------------------
+
+    def on_timeline_view_seek_requested(self, message: TimelineView.SeekRequested) -> None:
+        self._stop_playing()
+        self.seek(message.frame)
+
+    def on_timeline_view_select_requested(self, message: TimelineView.SelectRequested) -> None:
+        if message.clip_id is None:
+            self._select(())
+        elif message.extend:
+            sel = list(self.selection)
+            if message.clip_id in sel:
+                sel.remove(message.clip_id)
+            else:
+                sel.append(message.clip_id)
+            self._select(tuple(sel))
+        else:
+            found = nav.find_clip(self.project, message.clip_id)
+            if found:
+                self.track_index = found[0]
+            self._select((message.clip_id,))
+
+    async def on_timeline_view_move_requested(self, message: TimelineView.MoveRequested) -> None:
+        from engine.ops import Move
+
+        await self._apply(
+            Move(clip_ids=(message.clip_id,), to=message.start, track=message.track_id), "move"
+        )
+
+    def on_timeline_view_zoom_changed(self, message: TimelineView.ZoomChanged) -> None:
+        self._state_changed()
+        self._show_status()
+
+    # -- persistence of the navigation state, and the disk ---------------------------------
+
+    def _state_changed(self) -> None:
+        self._state_dirty_at = time.monotonic()
+
+    async def _maybe_save_state(self) -> None:
+        if self._state_dirty_at is None or self.speed:
+            return
+        if time.monotonic() - self._state_dirty_at >= SAVE_STATE_AFTER:
+            await self._save_state()
+
+    async def _save_state(self) -> None:
+        if self._state_dirty_at is None:
+            return
+        self._state_dirty_at = None
+        ed = self.session.project.editor
+        fpc = self.timeline.frames_per_col
+        if (ed.playhead, ed.selection, ed.frames_per_cell) == (self.playhead, self.selection, fpc):
+            return
+        playhead, selection = self.playhead, self.selection
+        async with self._edit_lock:
+            with contextlib.suppress(ReelcutError):  # changed on disk: the poll reloads it
+                await asyncio.to_thread(
+                    lambda: self.session.set_editor(
+                        playhead=playhead, selection=selection, frames_per_cell=fpc
+                    )
+                )
+        self._disk_stat = self._stat()
+
+    def _stat(self) -> tuple[int, int, int] | None:
+        try:
+            st = os.stat(self.session.dir.root / PROJECT_FILE)
+        except OSError:
+            return None
+        return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+    async def _poll_disk(self) -> None:
+        """project.json changed outside (an applied changeset, another editor): reload it.
+        The status only says when to look; `Session.reload` compares hashes."""
+        now = self._stat()
+        if now == self._disk_stat or self._edit_lock.locked():
+            return
+        self._disk_stat = now
+        async with self._edit_lock:
+            try:
+                change = await asyncio.to_thread(self.session.reload)
+            except ReelcutError as exc:
+                self.flash(f"{PROJECT_FILE} changed on disk and cannot be read: {exc}")
+                return
+        if change is not None:
+            self._refresh()
+            self.flash(f"{PROJECT_FILE} changed on disk; reloaded")
+
+    # -- background jobs -------------------------------------------------------------------
 
     def _job_event(self, event: Event) -> None:
         if event.topic != "job" or self.jobs is None:
@@ -69,31 +590,5 @@ class ReelcutApp(App[int]):
         self.jobs.progress[int(event.data["job"])] = float(event.data["progress"])
         running = self.jobs.runner.running if self.jobs.runner else []
         text = ", ".join(f"{j.kind} {self.jobs.progress.get(j.id, 0):.0%}" for j in running)
-        self.query_one("#jobs", Static).update(f"jobs: {text}" if text else "")
-
-    def _on_sigterm(self) -> None:
-        self.exit(0)
-
-    def _fill_table(self) -> None:
-        p = self.project
-        table = self.query_one("#clips", DataTable)
-        table.add_columns("track", "clip", "kind", "name", "start", "duration", "linked")
-        for track in p.tracks:
-            for clip in track.clips:
-                table.add_row(
-                    track.name,
-                    clip.id,
-                    clip.kind,
-                    clip.name,
-                    format_timecode(clip.start, p.rate),
-                    format_timecode(clip.duration, p.rate),
-                    clip.linked_id or "",
-                    key=clip.id,
-                )
-        status = self.query_one("#status", Static)
-        status.update(
-            f"{p.name}  {p.width}x{p.height} @ {p.rate} fps  "
-            f"playhead {format_timecode(p.editor.playhead, p.rate)}  "
-            f"duration {format_timecode(p.duration, p.rate)}  "
-            f"{sum(len(t.clips) for t in p.tracks)} clips on {len(p.tracks)} tracks"
-        )
+        self._job_text = f"jobs: {text}" if text else ""
+        self._show_status()

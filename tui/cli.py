@@ -184,11 +184,14 @@ def cmd_open(args: argparse.Namespace) -> int:
 
 
 def _open_editor(pd: ProjectDir) -> int:
-    pd.load()  # a broken project.json is reported here, before the screen switches
-    with pd.writer("reelcut open"):
+    from engine.session import Session
+
+    # A broken project.json or a project open elsewhere is reported here, before the screen
+    # switches; the session holds the writer lock while the editor runs.
+    with Session(pd.root, purpose="reelcut open") as session:
         from tui.app import ReelcutApp
 
-        app = ReelcutApp(pd)
+        app = ReelcutApp(session)
         app.run()
     return app.return_code or 0
 

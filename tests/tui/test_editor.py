@@ -1,0 +1,327 @@
+"""The editor under Textual's Pilot: every binding, asserted on the session's project (and the
+file on disk), never on sleeps alone.
+
+The demo: V2 title c_13 [0, 75); V1 pattern c_10 [0, 240) linked to c_11 on A1, still c_12
+[240, 330); A2 line c_14 [45, 160), tone c_15 [240, 300); markers at 120 and 240; 30 fps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+from textual.app import SystemCommand
+from textual.widgets import DataTable, Input, Label, Static
+
+from engine.model import Clip, Project
+from engine.projectdir import ProjectDir
+from engine.session import Session
+from tui.app import HelpScreen, ReelcutApp
+from tui.keys import KEYS
+
+Scenario = Callable[[ReelcutApp, object], Awaitable[None]]
+
+
+def drive(root: Path, scenario: Scenario, size: tuple[int, int] = (160, 48)) -> None:
+    async def go() -> None:
+        with Session(root) as session:
+            app = ReelcutApp(session, background_jobs=False)
+            async with app.run_test(size=size) as pilot:
+                await pilot.pause()
+                await scenario(app, pilot)
+
+    asyncio.run(go())
+
+
+def clips(p: Project) -> dict[str, Clip]:
+    return {c.id: c for t in p.tracks for c in t.clips}
+
+
+def status(app: ReelcutApp) -> str:
+    return str(app.editor.query_one("#status", Static).render())
+
+
+async def settle(pilot: object) -> None:
+    """Let a worker-thread edit land (it is awaited by the action; two pauses flush it)."""
+    await pilot.pause()  # type: ignore[attr-defined]
+    await pilot.pause()  # type: ignore[attr-defined]
+
+
+def test_playhead_keys(demo_dir: Path) -> None:
+    async def scenario(app: ReelcutApp, pilot: object) -> None:
+        press = pilot.press  # type: ignore[attr-defined]
+        await press("right", "right", "right")
+        assert app.playhead == 3
+        await press("left")
+        assert app.playhead == 2
+        await press("shift+right")
+        assert app.playhead == 32
+        await press("shift+left", "shift+left")
+        assert app.playhead == 0
+        await press("down")
+        assert app.playhead == 45  # the line starts
+        await press("down", "down")
+        assert app.playhead == 120  # title end (75), then the Midpoint marker
+        await press("up")
+        assert app.playhead == 75
+        await press("end")
+        assert app.playhead == 330
+        await press("home")
+        assert app.playhead == 0
+        await press("g")
+        field = app.screen.query_one(Input)
+        assert app.focused is field and field.value == "00:00:00:00"
+        field.value = ""
+        await press(*"00:00:05:1x", "enter")  # a typo: the prompt says why and stays
+        assert app.screen.query_one("#goto-error", Label).render().plain != ""  # type: ignore[union-attr]
+        field.value = ""
+        await press(*"00:00:05:10", "enter")
+        assert app.playhead == 160
+        assert "00:00:05:10" in status(app)
+
+    drive(demo_dir, scenario)
+
+
+def test_blade_undo_redo_and_the_alias(demo_dir: Path) -> None:
+    async def scenario(app: ReelcutApp, pilot: object) -> None:
+        press = pilot.press  # type: ignore[attr-defined]
+        before = len(clips(app.project))
+        await press("shift+right", "shift+right", "ctrl+b")
+        await settle(pilot)
+        after = clips(app.project)
+        assert len(after) == before + 4  # title, pattern + its audio, line
+        assert "cut 4 clip(s) at 00:00:02:00" in status(app)
+        await press("ctrl+z")
+        await settle(pilot)
+        assert len(clips(app.project)) == before
+        await press("ctrl+y")
+        await settle(pilot)
+        assert len(clips(app.project)) == before + 4
+        await press("ctrl+z", "right", "ctrl+k")
+        await settle(pilot)
+        assert {c.start for c in clips(app.project).values()} >= {61}
+        # On disk, not only in memory.
+        assert clips(ProjectDir(app.session.dir.root).load()) == clips(app.project)
+
+    drive(demo_dir, scenario)
+
+
+def test_selection_lift_ripple_delete_and_nudge(demo_dir: Path) -> None:
+    async def scenario(app: ReelcutApp, pilot: object) -> None:
+        press = pilot.press  # type: ignore[attr-defined]
+        await press("delete")
+        await settle(pilot)
+        assert "select a clip first" in status(app)
+        await press("tab")
+        assert app.selection == ("c_13",)  # time first, then tracks from the top
+        await press("tab", "tab")
+        assert app.selection == ("c_11",)
+        await press("shift+tab")
+        assert app.selection == ("c_10",)
+        await press("escape")
+        assert app.selection == ()
+        await press("end", "shift+tab")
+        assert app.selection == ("c_15",)
+        await press("full_stop", "greater_than_sign")
+        await settle(pilot)
+        assert clips(app.project)["c_15"].start == 251
+        await press("comma", "less_than_sign")
+        await settle(pilot)
+        assert clips(app.project)["c_15"].start == 240
+        await press("escape", "home", "tab", "tab")  # c_10, linked to c_11
+        await press("delete")
+        await settle(pilot)
+        assert "c_10" not in clips(app.project) and "c_11" not in clips(app.project)
+        assert clips(app.project)["c_12"].start == 240  # a gap stays
+        await press("ctrl+z", "escape", "home", "tab", "tab", "shift+delete")
+        await settle(pilot)  # refused: the title on V2 covers the range
+        assert "ripple delete: Title (c_13) on V2 is in the way" in status(app)
+        assert "c_10" in clips(app.project)
+        await press("escape", "end", "shift+tab", "delete")  # lift the tone on A2
+        await press("escape", "end", "shift+tab")
+        assert app.selection == ("c_12",)
+        await press("backspace")  # nothing after it on any track: it goes
+        await settle(pilot)
+        assert "c_12" not in clips(app.project) and "c_15" not in clips(app.project)
+
+    drive(demo_dir, scenario)
+
+
+def test_trims_marks_markers_snapping_and_tracks(demo_dir: Path) -> None:
+    async def scenario(app: ReelcutApp, pilot: object) -> None:
+        press = pilot.press  # type: ignore[attr-defined]
+        # V2 is the current track; the title covers [0, 75).
+        await press("shift+right", "right_square_bracket")
+        await settle(pilot)
+        assert clips(app.project)["c_13"].end == 30
+        await press("ctrl+z", "right", "left_square_bracket")
+        await settle(pilot)
+        assert clips(app.project)["c_13"].start == 31
+        await press("ctrl+z", "alt+down")  # V1: the pattern under the playhead is selected
+        assert app.selection == ("c_10",)
+        await press("w")  # refused: the line on A2 is in the way of the ripple
+        await settle(pilot)
+        assert "ripple trim: Welcome line (c_14) on A2 is in the way" in status(app)
+        assert clips(app.project)["c_10"].end == 240
+        await press("g")
+        app.screen.query_one(Input).value = "300"
+        await press("enter", "escape", "tab")  # the still on V1, from frame 300 back
+        await press("shift+tab")
+        assert app.selection == ("c_12",)
+        await press("w")
+        await settle(pilot)
+        assert clips(app.project)["c_12"].end == 300
+        await press("ctrl+z", "shift+left", "q")  # head to 270: ripple keeps the start
+        await settle(pilot)
+        assert (clips(app.project)["c_12"].start, clips(app.project)["c_12"].duration) == (
+            240,
+            60,
+        )
+        await press("ctrl+z", "home", "shift+right", "right")
+        assert app.playhead == 31
+        await press("ctrl+z", "alt+up")
+        assert app.project.tracks[app.track_index].name == "V2"
+        await press("i", "shift+right", "o")
+        await settle(pilot)
+        ed = app.project.editor
+        assert (ed.mark_in, ed.mark_out) == (31, 61)
+        await press("X")
+        await settle(pilot)
+        assert (app.project.editor.mark_in, app.project.editor.mark_out) == (None, None)
+        await press("m")
+        await settle(pilot)
+        assert 61 in {m.frame for m in app.project.markers}
+        snapping = app.project.editor.snapping
+        await press("n")
+        await settle(pilot)
+        assert app.project.editor.snapping is not snapping
+        assert ProjectDir(app.session.dir.root).load().editor.snapping is not snapping
+
+    drive(demo_dir, scenario)
+
+
+def test_zoom_play_and_shuttle(demo_dir: Path) -> None:
+    async def scenario(app: ReelcutApp, pilot: object) -> None:
+        press = pilot.press  # type: ignore[attr-defined]
+        view = app.timeline
+        start = view.frames_per_col
+        await press("equals_sign")
+        assert view.frames_per_col < start or start == 1
+        await press("minus", "minus")
+        assert view.frames_per_col > start
+        await press("backslash")
+        fit = view.frames_per_col
+        assert fit * view.viewport.width_cols >= app.project.duration
+        await press("space")
+        assert app.speed == 1
+        for _ in range(50):
+            await pilot.pause(0.02)  # type: ignore[attr-defined]
+            if app.playhead >= 10:
+                break
+        assert app.playhead >= 10  # its own clock, at the project rate
+        await press("k")
+        assert app.speed == 0
+        stopped = app.playhead
+        await pilot.pause(0.1)  # type: ignore[attr-defined]
+        assert app.playhead == stopped
+        # (A key press under Pilot takes real time while playing, so the ladder is checked on
+        # the action the keys are bound to.)
+        await press("home", "l")
+        assert app.speed == 1
+        app.action_shuttle(1)
+        assert app.speed == 2
+        app.action_shuttle(1)
+        app.action_shuttle(1)
+        assert app.speed == 4
+        app.action_shuttle(-1)
+        assert app.speed == -1
+        await press("k", "end", "j")
+        assert app.speed in (-1, 0)  # backwards from the end (it may have reached 0 already)
+        assert app.playhead < 330
+        await press("space")
+        assert app.speed == 0 or app.speed == 1
+
+    drive(demo_dir, scenario)
+
+
+def test_help_lists_every_key_and_the_palette_every_action(demo_dir: Path) -> None:
+    async def scenario(app: ReelcutApp, pilot: object) -> None:
+        press = pilot.press  # type: ignore[attr-defined]
+        await press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        table = app.screen.query_one(DataTable)
+        assert table.row_count == len(KEYS)
+        await press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+        titles = {
+            c.title for c in app.get_system_commands(app.screen) if isinstance(c, SystemCommand)
+        }
+        for key in KEYS:
+            assert f"{key.area}: {key.title}" in titles
+        # A palette-only action runs from the palette.
+        cmd = next(
+            c
+            for c in app.get_system_commands(app.screen)
+            if c.title == "App: Save the playhead and selection now"
+        )
+        await press("right", "right")
+        await cmd.callback()  # type: ignore[misc]
+        await settle(pilot)
+        assert ProjectDir(app.session.dir.root).load().editor.playhead == 2
+
+    drive(demo_dir, scenario)
+
+
+def test_focus_moves_between_regions(demo_dir: Path) -> None:
+    async def scenario(app: ReelcutApp, pilot: object) -> None:
+        press = pilot.press  # type: ignore[attr-defined]
+        assert app.focused is not None and app.focused.id == "timeline"
+        seen = []
+        for _ in range(4):
+            await press("f6")
+            assert app.focused is not None
+            seen.append(app.focused.id)
+        assert seen == ["tree", "panes", "chat", "timeline"]
+        await press("shift+f6")
+        assert app.focused is not None and app.focused.id == "chat"
+
+    drive(demo_dir, scenario)
+
+
+def test_an_outside_change_appears_and_state_is_saved_on_quit(demo_dir: Path) -> None:
+    async def scenario(app: ReelcutApp, pilot: object) -> None:
+        from engine.changes.ledger import Ledger
+        from engine.tools import run_tool
+
+        ledger = await Ledger.open(demo_dir)
+        out = await run_tool(ledger, "timeline_move", {"clip_ids": ["c_13"], "to": 48}, apply=True)
+        await ledger.close()
+        assert out["ok"], out
+        for _ in range(60):
+            await pilot.pause(0.05)  # type: ignore[attr-defined]
+            if clips(app.project)["c_13"].start == 48:
+                break
+        assert clips(app.project)["c_13"].start == 48
+        assert "changed on disk; reloaded" in status(app)
+        await pilot.press("right", "right", "right", "tab")  # type: ignore[attr-defined]
+        await app.action_quit()
+
+    drive(demo_dir, scenario)
+    saved = ProjectDir(demo_dir).load().editor
+    # Tab from frame 3 with nothing selected: the first clip starting at or after it.
+    assert saved.playhead == 3 and saved.selection == ("c_14",)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (200, 60)])
+def test_small_and_large_terminals_show_the_timeline_and_status(
+    demo_dir: Path, size: tuple[int, int]
+) -> None:
+    async def scenario(app: ReelcutApp, pilot: object) -> None:
+        lines = [app.timeline.render_line(y).text for y in range(app.timeline.size.height)]
+        text = "\n".join(lines)
+        assert "V1" in text and "A2" in text and "00:00:0" in text
+        assert "snap on" in status(app)
+
+    drive(demo_dir, scenario, size)

@@ -1,0 +1,128 @@
+"""Every editor key in one table: the bindings, the help screen and the command palette are all
+built from it, so they cannot disagree. Each binding has an id (``editor.blade``...) that a
+keymap file remaps (`load_keymap`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import NamedTuple
+
+from textual.binding import Binding, BindingType
+
+
+class Key(NamedTuple):
+    area: str
+    keys: str  # Textual key names, comma-separated; "" = palette only
+    action: str
+    title: str
+    show: bool = False  # in the footer
+
+
+KEYS: tuple[Key, ...] = (
+    # playback and the playhead
+    Key("Playback", "space", "play_pause", "Play / pause", True),
+    Key("Playback", "l", "shuttle(1)", "Play forward (again: 2x, 4x)"),
+    Key("Playback", "j", "shuttle(-1)", "Play backward (again: 2x, 4x)"),
+    Key("Playback", "k", "stop", "Stop"),
+    Key("Playhead", "right", "step(1)", "Next frame"),
+    Key("Playhead", "left", "step(-1)", "Previous frame"),
+    Key("Playhead", "shift+right", "step_seconds(1)", "One second forward"),
+    Key("Playhead", "shift+left", "step_seconds(-1)", "One second back"),
+    Key("Playhead", "down", "edit_point(1)", "Next edit point"),
+    Key("Playhead", "up", "edit_point(-1)", "Previous edit point"),
+    Key("Playhead", "home", "go_start", "Go to start"),
+    Key("Playhead", "end", "go_end", "Go to end"),
+    Key("Playhead", "g", "goto", "Go to timecode...", True),
+    # marks
+    Key("Marks", "i", "mark_in", "Mark in"),
+    Key("Marks", "o", "mark_out", "Mark out"),
+    Key("Marks", "alt+x,X", "clear_marks", "Clear in and out"),
+    Key("Marks", "m", "add_marker", "Add marker at the playhead"),
+    # selection
+    Key("Select", "tab", "select_clip(1)", "Select next clip"),
+    Key("Select", "shift+tab", "select_clip(-1)", "Select previous clip"),
+    Key("Select", "alt+down,ctrl+down", "select_track(1)", "Next track"),
+    Key("Select", "alt+up,ctrl+up", "select_track(-1)", "Previous track"),
+    Key("Select", "escape", "deselect", "Clear the selection"),
+    # cutting
+    Key("Edit", "ctrl+b,ctrl+k", "blade", "Blade at the playhead", True),
+    Key("Edit", "delete", "lift", "Lift (leave a gap)", True),
+    Key("Edit", "shift+delete,backspace", "ripple_delete", "Ripple delete", True),
+    Key("Edit", "comma", "nudge(-1)", "Nudge one frame left"),
+    Key("Edit", "full_stop", "nudge(1)", "Nudge one frame right"),
+    Key("Edit", "less_than_sign", "nudge(-10)", "Nudge ten frames left"),
+    Key("Edit", "greater_than_sign", "nudge(10)", "Nudge ten frames right"),
+    Key("Edit", "q", "ripple_trim('in')", "Ripple-trim start to the playhead"),
+    Key("Edit", "w", "ripple_trim('out')", "Ripple-trim end to the playhead"),
+    Key("Edit", "left_square_bracket", "trim('in')", "Trim start to the playhead"),
+    Key("Edit", "right_square_bracket", "trim('out')", "Trim end to the playhead"),
+    Key("Edit", "ctrl+z", "undo", "Undo", True),
+    Key("Edit", "ctrl+y,ctrl+shift+z", "redo", "Redo"),
+    Key("View", "n", "toggle_snapping", "Snapping on/off"),
+    Key("View", "equals_sign,plus", "zoom(1)", "Zoom in"),
+    Key("View", "minus", "zoom(-1)", "Zoom out"),
+    Key("View", "backslash", "zoom_fit", "Zoom to fit"),
+    Key("View", "f6", "focus_region(1)", "Next region"),
+    Key("View", "shift+f6", "focus_region(-1)", "Previous region"),
+    Key("App", "question_mark,f1", "help", "Keys", True),
+    Key("App", "", "reload", "Reload project.json from disk"),
+    Key("App", "", "save_state", "Save the playhead and selection now"),
+)
+
+
+def binding_id(key: Key) -> str:
+    """``nudge(-10)`` -> ``editor.nudge.back10``, ``trim('in')`` -> ``editor.trim.in``."""
+    return "editor." + re.sub(r"[^a-z0-9]+", ".", key.action.replace("-", "back")).strip(".")
+
+
+def bindings() -> list[BindingType]:
+    return [
+        Binding(k.keys, f"app.{k.action}", k.title, show=k.show, id=binding_id(k))
+        for k in KEYS
+        if k.keys
+    ]
+
+
+def display(keys: str) -> str:
+    """``shift+delete,backspace`` -> ``Shift+Delete / Backspace``."""
+    names = {
+        "full_stop": ".",
+        "comma": ",",
+        "less_than_sign": "<",
+        "greater_than_sign": ">",
+        "left_square_bracket": "[",
+        "right_square_bracket": "]",
+        "equals_sign": "=",
+        "plus": "+",
+        "minus": "-",
+        "backslash": "\\",
+        "question_mark": "?",
+        "space": "Space",
+    }
+    out = []
+    for key in keys.split(","):
+        parts = key.split("+") if key != "plus" else ["plus"]
+        out.append("+".join(names.get(p, p if len(p) == 1 else p.capitalize()) for p in parts))
+    return " / ".join(out)
+
+
+def load_keymap() -> dict[str, str]:
+    """``$XDG_CONFIG_HOME/reelcut/keymap.json`` (``{"editor.blade": "ctrl+x"}``), if any."""
+    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    path = base / "reelcut" / "keymap.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"reelcut: {path} is not valid JSON: {exc}") from None
+    if not isinstance(data, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in data.items()
+    ):
+        raise SystemExit(
+            f'reelcut: {path} must map binding ids to keys, e.g. {{"editor.blade": "ctrl+x"}}'
+        )
+    return data
