@@ -325,3 +325,26 @@ def test_small_and_large_terminals_show_the_timeline_and_status(
         assert "snap on" in status(app)
 
     drive(demo_dir, scenario, size)
+
+
+def test_mouse_click_selects_and_seeks_resize_and_theme(demo_dir: Path) -> None:
+    async def scenario(app: ReelcutApp, pilot: object) -> None:
+        view = app.timeline
+        vp = view.viewport
+        top = view.content_region.y - view.region.y  # the border above the ruler
+        # Click inside the still's block on V1 (ruler: 2 lines, then two lines per track).
+        col = vp.header_cols + vp.col_of(250) - vp.first_col
+        await pilot.click(view, offset=(col, top + 2 + 2 * 1))  # type: ignore[attr-defined]
+        assert app.selection == ("c_12",)
+        x = vp.header_cols + vp.col_of(90) - vp.first_col
+        await pilot.click(view, offset=(x, top))  # type: ignore[attr-defined]
+        assert abs(app.playhead - 90) <= vp.frames_per_col
+        await pilot.resize_terminal(80, 24)  # type: ignore[attr-defined]
+        await pilot.pause()  # type: ignore[attr-defined]
+        assert app.size == (80, 24) and "snap on" in status(app)
+        app.theme = "textual-light"
+        await pilot.pause()  # type: ignore[attr-defined]
+        text = "\n".join(view.render_line(y).text for y in range(view.size.height))
+        assert "V1" in text and "Test pattern" in text and "┃" in text
+
+    drive(demo_dir, scenario)
