@@ -52,6 +52,7 @@ from engine.timebase import format_timecode, parse_position
 from tui import navigate as nav
 from tui.background import BackgroundJobs
 from tui.keys import KEYS, bindings, display, load_keymap
+from tui.timeline.waveform import load_waveforms
 from tui.timeline.widget import TimelineView
 
 STYLES = Path(__file__).resolve().parent.parent / "styles"
@@ -175,6 +176,13 @@ class ReelcutApp(App[int]):
         self._show_status()
         if self.background_jobs:
             self.run_worker(self._start_jobs(), exclusive=True, group="jobs")
+        self.run_worker(self._load_waveforms(), group="waveforms")
+
+    async def _load_waveforms(self) -> None:
+        """Read the peaks derivatives off the event loop; audio clips then draw them."""
+        root, project = self.session.dir.root, self.session.project
+        waves = await asyncio.to_thread(load_waveforms, root, project)
+        self.timeline.set_waveforms(waves)
 
     async def _start_jobs(self) -> None:
         self.jobs = BackgroundJobs(self.session.dir.root, self._job_event)
@@ -592,3 +600,5 @@ class ReelcutApp(App[int]):
         text = ", ".join(f"{j.kind} {self.jobs.progress.get(j.id, 0):.0%}" for j in running)
         self._job_text = f"jobs: {text}" if text else ""
         self._show_status()
+        if event.kind == "succeeded" and event.data.get("kind") == "peaks":
+            self.run_worker(self._load_waveforms(), group="waveforms")

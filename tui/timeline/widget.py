@@ -19,6 +19,7 @@ The view never changes the project. The screen feeds it with ``set_project`` and
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
@@ -51,6 +52,7 @@ from tui.timeline.layout import (
     zoom_to,
     zoom_to_fit,
 )
+from tui.timeline.waveform import Waveform, waveform_runs
 
 ZOOM_FACTOR = 2.0
 """Each zoom step halves or doubles the frames per column."""
@@ -256,6 +258,8 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         self._runs_cache: LRUCache[tuple[object, ...], list[Run]] = LRUCache(64)
         """A track's runs, shared by its two lines; keyed on (track id and version, viewport,
         selection version)."""
+        self._waves: Mapping[str, Waveform] = {}
+        self._waves_version = 0
         self._paint: _Paint | None = None
         self._drag: _Drag | None = None
         self.stats = RenderStats()
@@ -328,6 +332,13 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             self.refresh()
         elif old is None or ed.playhead != old.editor.playhead:
             self.set_playhead(ed.playhead)
+
+    def set_waveforms(self, waves: Mapping[str, Waveform]) -> None:
+        """Waveforms by asset id (`tui.timeline.waveform.load_waveforms`): audio clips with one
+        draw it on their track's second line."""
+        self._waves = waves
+        self._waves_version += 1
+        self.refresh()
 
     def set_playhead(self, frame: int, *, follow: bool = True) -> None:
         """Move the playhead to ``frame``; with ``follow``, page the view to keep it visible.
@@ -664,6 +675,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             vp,
             self._selection_version,
             self._style_version,
+            self._waves_version if line == 1 else 0,
         )
         strip = self._line_cache.get(key)
         if strip is None:
@@ -675,6 +687,8 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
                 self._runs_cache[runs_key] = runs
             if line == 1:
                 runs = detail_runs(runs, index, vp, project.rate)
+                if track.kind == "audio" and self._waves:
+                    runs = waveform_runs(runs, index, vp, project.rate, self._waves)
             header = self._track_header(track, line, vp.header_cols)
             strip = self._build(runs, paint.width, header)
             self._line_cache[key] = strip
