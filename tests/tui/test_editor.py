@@ -20,6 +20,7 @@ from engine.projectdir import ProjectDir
 from engine.session import Session
 from tui.app import HelpScreen, ReelcutApp
 from tui.keys import KEYS
+from tui.timeline.widget import TimelineView
 
 Scenario = Callable[[ReelcutApp, object], Awaitable[None]]
 
@@ -346,5 +347,38 @@ def test_mouse_click_selects_and_seeks_resize_and_theme(demo_dir: Path) -> None:
         await pilot.pause()  # type: ignore[attr-defined]
         text = "\n".join(view.render_line(y).text for y in range(view.size.height))
         assert "V1" in text and "Test pattern" in text and "┃" in text
+
+    drive(demo_dir, scenario)
+
+
+def test_a_drag_moves_the_clip_through_the_session(demo_dir: Path) -> None:
+    async def scenario(app: ReelcutApp, pilot: object) -> None:
+        view = app.timeline
+        a2 = next(t.id for t in app.project.tracks if t.name == "A2")
+        view.post_message(TimelineView.MoveRequested(view, "c_15", a2, 270))
+        await settle(pilot)
+        await settle(pilot)
+        moved = clips(app.project)["c_15"]
+        assert moved.start == 270, status(app)
+
+    drive(demo_dir, scenario)
+
+
+def test_keys_are_remapped_from_the_keymap_file(
+    demo_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "config"
+    (config / "reelcut").mkdir(parents=True)
+    (config / "reelcut" / "keymap.json").write_text('{"editor.blade": "x"}')
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(config))
+
+    async def scenario(app: ReelcutApp, pilot: object) -> None:
+        before = len(clips(app.project))
+        await pilot.press("shift+right", "x")  # type: ignore[attr-defined]
+        await settle(pilot)
+        assert len(clips(app.project)) == before + 3  # title, pattern and its audio at 30
+        await pilot.press("right", "ctrl+b")  # type: ignore[attr-defined]
+        await settle(pilot)
+        assert len(clips(app.project)) == before + 3  # the old key no longer blades
 
     drive(demo_dir, scenario)
