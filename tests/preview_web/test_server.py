@@ -1,0 +1,274 @@
+"""The preview server under Starlette's TestClient: every guard (Host, token, Origin, body cap),
+media names and the Range table, the project, playback reports, and the SSE encoding."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from engine.events import EventStream
+from engine.projectdir import ProjectDir
+from engine.state.adb import AsyncDB
+from preview_web.ranges import MAX_RANGES
+from preview_web.server import COOKIE, PreviewState, build, host_allowed, new_token, sse
+
+TOKEN = "t" * 32
+
+
+@pytest.fixture
+def served(demo_dir: Path) -> tuple[TestClient, PreviewState, list[int]]:
+    frames: list[int] = []
+    project = ProjectDir(demo_dir).load()
+
+    async def on_frame(frame: int) -> None:
+        frames.append(frame)
+
+    state = PreviewState(demo_dir, lambda: project, None, TOKEN, on_frame)
+    client = TestClient(build(state), base_url="http://localhost:8123")
+    return client, state, frames
+
+
+def authed(client: TestClient) -> TestClient:
+    client.cookies.set(COOKIE, TOKEN)
+    return client
+
+
+@pytest.mark.parametrize(
+    ("host", "ok"),
+    [
+        ("localhost", True),
+        ("localhost:8123", True),
+        ("127.0.0.1:1", True),
+        ("127.0.0.1", True),
+        ("[::1]:8123", True),
+        ("[::1]", True),
+        ("localhost.evil.example", False),
+        ("127.0.0.1.nip.io", False),
+        ("evil.example:8123", False),
+        ("LOCALHOST.evil.example:80", False),
+        ("127.0.0.2", False),
+        ("", False),
+        ("[::2]:80", False),
+        ("localhost@evil.example", False),
+    ],
+)
+def test_host_allow_list(
+    served: tuple[TestClient, PreviewState, list[int]], host: str, ok: bool
+) -> None:
+    client = authed(served[0])
+    assert host_allowed(host) is ok
+    res = client.get("/project.json", headers={"host": host})
+    assert (res.status_code == 200) is ok
+    if not ok:
+        assert res.status_code == 421
+
+
+def test_a_request_without_host_is_refused_before_anything_else(
+    served: tuple[TestClient, PreviewState, list[int]],
+) -> None:
+    app = served[0].app
+    sent: list[dict[str, Any]] = []
+
+    async def go() -> None:
+        scope = {
+            "type": "http",
+            "method": "GET",
+            "path": "/project.json",
+            "query_string": b"",
+            "headers": [(b"cookie", f"{COOKIE}={TOKEN}".encode())],
+            "raw_path": b"/",
+        }
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b""}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        await app(scope, receive, send)  # type: ignore[operator]
+
+    asyncio.run(go())
+    assert sent[0]["status"] == 421
+
+
+def test_the_token_is_traded_for_a_strict_httponly_cookie_and_leaves_the_url(
+    served: tuple[TestClient, PreviewState, list[int]],
+) -> None:
+    client = served[0]
+    assert client.get("/project.json").status_code == 401
+    assert client.get("/project.json?token=wrong").status_code == 401
+    client.cookies.set(COOKIE, "wrong")
+    assert client.get("/project.json").status_code == 401
+    client.cookies.clear()
+    res = client.get(f"/?token={TOKEN}&x=1", follow_redirects=False)
+    assert res.status_code == 303 and res.headers["location"] == "/?x=1"
+    cookie = res.headers["set-cookie"]
+    assert f"{COOKIE}={TOKEN}" in cookie and "HttpOnly" in cookie
+    assert "samesite=strict" in cookie.lower()
+    assert client.get("/project.json").status_code == 200  # the cookie now
+    assert len(new_token()) >= 32 and new_token() != new_token()  # >= 192 bits, random
+
+
+def test_non_get_needs_a_local_origin_and_a_small_body(
+    served: tuple[TestClient, PreviewState, list[int]],
+) -> None:
+    client, _, frames = served
+    authed(client)
+    ok = {"origin": "http://localhost:8123"}
+    assert client.post("/playback", json={"frame": 3}).status_code == 403  # no Origin
+    assert (
+        client.post(
+            "/playback", json={"frame": 3}, headers={"origin": "http://evil.example"}
+        ).status_code
+        == 403
+    )
+    assert (
+        client.post("/playback", json={"frame": 3}, headers={"origin": "null"}).status_code == 403
+    )
+    assert client.post("/playback", json={"frame": 12}, headers=ok).json() == {"frame": 12}
+    assert frames == [12]
+    assert client.post("/playback", content=b"x" * 20_000, headers=ok).status_code == 413
+
+    def chunks() -> Any:
+        for _ in range(40):
+            yield b"x" * 1000  # no Content-Length: counted as it arrives
+
+    assert client.post("/playback", content=chunks(), headers=ok).status_code == 413
+    assert client.post("/playback", content=b'{"frame": -1}', headers=ok).status_code == 400
+    assert client.post("/playback", content=b"nonsense", headers=ok).status_code == 400
+    assert frames == [12]
+
+
+def test_the_project_is_served_and_the_page_cannot_change_it(
+    served: tuple[TestClient, PreviewState, list[int]], demo_dir: Path
+) -> None:
+    client = authed(served[0])
+    before = (demo_dir / "project.json").read_bytes()
+    res = client.get("/project.json")
+    assert res.headers["cache-control"] == "no-store"
+    assert json.loads(res.content)["name"] == "reelcut demo"
+    origin = {"origin": "http://localhost:8123"}
+    for method in ("put", "delete", "patch"):
+        assert getattr(client, method)("/project.json", headers=origin).status_code == 405
+    assert (demo_dir / "project.json").read_bytes() == before
+
+
+@pytest.fixture
+def asset(demo_dir: Path) -> tuple[str, bytes]:
+    path = next(p for p in (demo_dir / "assets").iterdir() if p.suffix == ".mp4")
+    return path.name, path.read_bytes()
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "x.mp4",
+        "%2e%2e%2fproject.json",
+        "..%2fproject.json",
+        "ABC" + "0" * 61 + ".mp4",
+        "0" * 64 + ".mp4",
+        "0" * 64 + ".p1.mp4",
+    ],
+)
+def test_media_names_must_be_content_hashes_that_exist(
+    served: tuple[TestClient, PreviewState, list[int]], name: str
+) -> None:
+    client = authed(served[0])
+    assert client.get(f"/assets/{name}").status_code == 404
+    assert client.get("/assets/").status_code == 404  # no listing
+    assert client.get("/proxies/").status_code == 404
+
+
+def test_a_proxy_name_is_only_found_under_proxies(
+    served: tuple[TestClient, PreviewState, list[int]], asset: tuple[str, bytes]
+) -> None:
+    client = authed(served[0])
+    name, _ = asset
+    assert client.get(f"/proxies/{name}").status_code == 404
+    assert client.get(f"/assets/{name}").status_code == 200
+
+
+def test_range_table(
+    served: tuple[TestClient, PreviewState, list[int]], asset: tuple[str, bytes]
+) -> None:
+    client = authed(served[0])
+    name, data = asset
+    size = len(data)
+    url = f"/assets/{name}"
+
+    def get(range_: str | None) -> Any:
+        return client.get(url, headers={"range": range_} if range_ else {})
+
+    full = get(None)
+    assert full.status_code == 200 and full.content == data
+    assert full.headers["accept-ranges"] == "bytes"
+    cases = [
+        ("bytes=0-99", 0, 99),
+        ("bytes=100-", 100, size - 1),
+        ("bytes=-100", size - 100, size - 1),
+        (f"bytes={size - 1}-{size + 50}", size - 1, size - 1),
+        (f"bytes=-{size + 10}", 0, size - 1),
+    ]
+    for header, first, last in cases:
+        res = get(header)
+        assert res.status_code == 206, header
+        assert res.headers["content-range"] == f"bytes {first}-{last}/{size}", header
+        assert res.content == data[first : last + 1], header
+    for header in (f"bytes={size}-", f"bytes={size + 5}-{size + 9}", "bytes=-0"):
+        res = get(header)
+        assert res.status_code == 416, header
+        assert res.headers["content-range"] == f"bytes */{size}"
+    for header in ("items=0-1", "bytes=5-2", "bytes=a-b", "bytes=0-1;x"):
+        res = get(header)
+        assert res.status_code == 200 and res.content == data, header  # ignored, per RFC
+    multi = get("bytes=0-9, -5, 20-29")
+    assert multi.status_code == 206
+    kind = multi.headers["content-type"]
+    assert kind.startswith("multipart/byteranges; boundary=")
+    boundary = kind.split("boundary=")[1]
+    parts = multi.content.split(f"--{boundary}".encode())
+    bodies = [p.split(b"\r\n\r\n", 1)[1][:-2] for p in parts[1:-1]]
+    assert bodies == [data[0:10], data[size - 5 :], data[20:30]]
+    assert int(multi.headers["content-length"]) == len(multi.content)
+    many = get("bytes=" + ",".join(f"{i}-{i}" for i in range(10_000)))
+    assert many.status_code == 416  # more than MAX_RANGES: refused without reading them all
+    assert get("bytes=" + ",".join(f"{i}-{i}" for i in range(MAX_RANGES))).status_code == 206
+    head = client.head(url, headers={"range": "bytes=0-9"})
+    assert head.status_code == 206 and head.content == b""
+    assert head.headers["content-length"] == "10"
+
+
+def test_sse_encodes_events_resumes_after_an_id_and_keeps_alive(demo_dir: Path) -> None:
+    class Client:
+        async def is_disconnected(self) -> bool:
+            return False
+
+    async def go() -> list[bytes]:
+        adb = await AsyncDB.open(demo_dir / ".reelcut")
+        stream = EventStream(adb)
+        await stream.start()
+        for i in range(3):
+            await stream.publish("playback", "frame", {"frame": i})
+        out: list[bytes] = []
+        gen = sse(stream, 1, Client(), keepalive=0.05)  # type: ignore[arg-type]
+        async for chunk in gen:
+            out.append(chunk)
+            if chunk.startswith(b": keep-alive"):
+                break
+        await gen.aclose()
+        await stream.close()
+        await adb.close()
+        return out
+
+    out = asyncio.run(go())
+    assert out[0] == b"retry: 1000\n\n"
+    blocks = [c.decode() for c in out[1:-1]]
+    assert [b.split("\n")[0] for b in blocks] == ["id: 2", "id: 3"]  # after id 1
+    assert all(b.split("\n")[1] == "event: playback" for b in blocks)
+    assert json.loads(blocks[0].split("data: ", 1)[1])["data"] == {"frame": 1}
+    assert out[-1] == b": keep-alive\n\n"
