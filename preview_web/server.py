@@ -50,6 +50,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from engine.events import EventStream, SubscriberDropped
+from engine.media import derivatives
 from engine.model import Project
 from engine.store import encode_project
 from preview_web.build import STATIC_DIR
@@ -70,8 +71,9 @@ def new_token() -> str:
     return secrets.token_urlsafe(24)
 
 
-def host_allowed(host: str | None) -> bool:
-    """``localhost``, ``127.0.0.1`` or ``[::1]``, with any port (or none)."""
+def host_allowed(host: str | None, extra: frozenset[str] = frozenset()) -> bool:
+    """``localhost``, ``127.0.0.1`` or ``[::1]`` (or a host named with ``--host``), with any
+    port (or none)."""
     if not host:
         return False
     try:
@@ -80,7 +82,7 @@ def host_allowed(host: str | None) -> bool:
         return False
     if name is None:
         return False
-    return name in ALLOWED_HOSTS or (host.startswith("[::1]") and name == "::1")
+    return name in ALLOWED_HOSTS or name in extra
 
 
 @dataclass
@@ -98,17 +100,24 @@ class PreviewState:
 class Guard:
     """Host allow-list, token/cookie, Origin and body cap, before any route (pure ASGI)."""
 
-    def __init__(self, app: ASGIApp, token: str, max_body: int = MAX_BODY) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        token: str,
+        max_body: int = MAX_BODY,
+        extra_hosts: frozenset[str] = frozenset(),
+    ) -> None:
         self.app = app
         self.token = token.encode()
         self.max_body = max_body
+        self.extra_hosts = extra_hosts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        if not host_allowed(headers.get("host")):
+        if not host_allowed(headers.get("host"), self.extra_hosts):
             await PlainTextResponse("misdirected request: unknown Host", 421)(scope, receive, send)
             return
         request = Request(scope)
@@ -133,7 +142,7 @@ class Guard:
             return
         if scope["method"] not in ("GET", "HEAD"):
             origin = headers.get("origin")
-            if not origin or not host_allowed(urlsplit(origin).netloc):
+            if not origin or not host_allowed(urlsplit(origin).netloc, self.extra_hosts):
                 await PlainTextResponse("forbidden: cross-origin request", 403)(
                     scope, receive, send
                 )
@@ -197,6 +206,22 @@ def create_app(state: PreviewState) -> Starlette:
             headers={"Cache-Control": "no-store"},
         )
 
+    async def media_map(request: Request) -> Response:
+        """Asset id -> its proxy's URL, for every proxy that is built and complete."""
+        project = state.project()
+
+        def find() -> dict[str, str]:
+            out = {}
+            for asset in project.assets:
+                path = derivatives.derivative_paths(state.root, asset).get("proxy")
+                if path is not None and derivatives.is_fresh(path):
+                    out[asset.id] = f"proxies/{path.name}"
+            return out
+
+        return JSONResponse(
+            await anyio.to_thread.run_sync(find), headers={"Cache-Control": "no-store"}
+        )
+
     async def media(request: Request) -> Response:
         name = request.path_params["name"]
         folder = request.url.path.split("/")[1]  # "assets" or "proxies"
@@ -239,6 +264,7 @@ def create_app(state: PreviewState) -> Starlette:
         routes=[
             Route("/", index),
             Route("/project.json", project),
+            Route("/media.json", media_map),
             Route("/events", events),
             Route("/playback", playback, methods=["POST"]),
             Route("/assets/{name}", media, methods=["GET", "HEAD"]),
@@ -363,3 +389,61 @@ async def sse(
             with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration, SubscriberDropped):
                 await pending
         await events.aclose()  # type: ignore[attr-defined]
+
+
+class PreviewServer:
+    """uvicorn serving `build(state)` inside the running event loop (the editor's, or
+    ``reelcut serve``'s): no signal handlers of its own, no log lines on the terminal, no
+    access log (the token would be in it)."""
+
+    def __init__(self, state: PreviewState, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.state = state
+        self.host = host
+        self.port = port
+        self._server: Any = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> str:
+        """Listen; return the URL to open (with the token)."""
+        import uvicorn
+
+        extra = (
+            frozenset()
+            if self.host in ("127.0.0.1", "localhost", "::1", "0.0.0.0", "::")
+            else frozenset({self.host})
+        )
+        app = Guard(create_app(self.state), self.state.token, extra_hosts=extra)
+        config = uvicorn.Config(
+            app,
+            host=self.host,
+            port=self.port,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            log_level="critical",
+        )
+        server = uvicorn.Server(config)
+        server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
+        self._server = server
+        self._task = asyncio.create_task(server.serve(), name="reelcut-preview")
+        while not server.started:
+            if self._task.done():
+                self._task.result()  # raises what stopped it (the port is taken...)
+                raise OSError("the preview server stopped before it started")
+            await asyncio.sleep(0.01)
+        self.port = server.servers[0].sockets[0].getsockname()[1]
+        return self.url
+
+    @property
+    def url(self) -> str:
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        host = f"[{host}]" if ":" in host else host
+        return f"http://{host}:{self.port}/?token={self.state.token}"
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self._server = self._task = None

@@ -32,6 +32,7 @@ COMMANDS = (
     "changes",
     "jobs",
     "events",
+    "serve",
     "tools",
     "tool",
 )
@@ -88,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     from tui.jobs_cli import add_jobs_parsers
 
     add_jobs_parsers(sub)
+    from tui.serve_cli import add_serve_parser
+
+    add_serve_parser(sub)
     return parser
 
 
@@ -304,6 +308,12 @@ def cmd_jobs(args: argparse.Namespace) -> int:
 
 def cmd_events(args: argparse.Namespace) -> int:
     from tui.jobs_cli import cmd_events as run
+
+    return run(args)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from tui.serve_cli import cmd_serve as run
 
     return run(args)
 

@@ -6,11 +6,12 @@
 
 import React from "react";
 import { AbsoluteFill, Audio, Img, Sequence, Video } from "remotion";
-import type { Asset, Clip, Project, Track } from "./project";
+import type { Asset, Clip, MediaMap, Project, Track } from "./project";
 import { assetUrl } from "./project";
 
 export interface TimelineProps {
   project: Project;
+  media?: MediaMap;
 }
 
 function transformStyle(clip: Clip): React.CSSProperties {
@@ -48,8 +49,18 @@ function TextClip({ clip }: { clip: Clip }) {
   );
 }
 
-function MediaClip({ clip, asset, muted }: { clip: Clip; asset: Asset; muted: boolean }) {
-  const src = assetUrl(asset);
+function MediaClip({
+  clip,
+  asset,
+  muted,
+  media,
+}: {
+  clip: Clip;
+  asset: Asset;
+  muted: boolean;
+  media: MediaMap;
+}) {
+  const src = assetUrl(asset, media);
   if (!src) return null;
   const from = clip.source_in ?? 0;
   if (asset.kind === "video") {
@@ -72,7 +83,15 @@ function MediaClip({ clip, asset, muted }: { clip: Clip; asset: Asset; muted: bo
   return null;
 }
 
-function TrackLayer({ track, assets }: { track: Track; assets: Map<string, Asset> }) {
+function TrackLayer({
+  track,
+  assets,
+  media,
+}: {
+  track: Track;
+  assets: Map<string, Asset>;
+  media: MediaMap;
+}) {
   return (
     <AbsoluteFill data-track={track.name}>
       {track.clips.map((clip) => {
@@ -88,7 +107,7 @@ function TrackLayer({ track, assets }: { track: Track; assets: Map<string, Asset
             {clip.kind === "text" ? (
               <TextClip clip={clip} />
             ) : asset ? (
-              <MediaClip clip={clip} asset={asset} muted={Boolean(track.muted)} />
+              <MediaClip clip={clip} asset={asset} muted={Boolean(track.muted)} media={media} />
             ) : null}
           </Sequence>
         );
@@ -97,17 +116,17 @@ function TrackLayer({ track, assets }: { track: Track; assets: Map<string, Asset
   );
 }
 
-export const Timeline: React.FC<TimelineProps> = ({ project }) => {
+export const Timeline: React.FC<TimelineProps> = ({ project, media = {} }) => {
   const assets = new Map(project.assets.map((a) => [a.id, a] as const));
   const video = project.tracks.filter((t) => t.kind === "video").reverse();
   const audio = project.tracks.filter((t) => t.kind === "audio");
   return (
     <AbsoluteFill style={{ backgroundColor: "black" }}>
       {video.map((track) => (
-        <TrackLayer key={track.id} track={track} assets={assets} />
+        <TrackLayer key={track.id} track={track} assets={assets} media={media} />
       ))}
       {audio.map((track) => (
-        <TrackLayer key={track.id} track={track} assets={assets} />
+        <TrackLayer key={track.id} track={track} assets={assets} media={media} />
       ))}
     </AbsoluteFill>
   );

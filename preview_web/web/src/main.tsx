@@ -1,37 +1,123 @@
-// The preview page: loads the project and plays it in a Remotion Player.
+// The preview page: loads the project and plays it in a Remotion Player, following the
+// terminal.
 //
-// The page reads ``project.json`` next to itself (the preview server serves it there).
-// ``#root`` carries ``data-state`` (loading | ready | error) and, once ready, the project's
-// frame count, so tests and the terminal can tell what the page shows.
+// The page reads ``project.json`` next to itself (and ``media.json``, the proxies the server
+// has, when it is there). With the preview server it also listens to ``events`` (SSE): a
+// ``project`` event reloads the project without reloading the page or losing the position; a
+// ``playback`` event from the terminal (``seek``, ``play``, ``pause``) drives the Player. The
+// page reports the frame it shows to ``playback`` (POST), so the terminal's playhead follows.
+// ``#root`` carries ``data-state`` (loading | ready | error), the frame count
+// (``data-frames``) and the frame shown (``data-frame``), for tests and tools.
 
-import React, { useEffect, useState } from "react";
+import React, { useCallback, useEffect, useRef, useState } from "react";
 import { createRoot } from "react-dom/client";
-import { Player } from "@remotion/player";
+import { Player, type PlayerRef } from "@remotion/player";
 import { Timeline } from "./Timeline";
-import type { Project } from "./project";
+import type { MediaMap, Project } from "./project";
 import { projectDuration } from "./project";
 
-type Load = { state: "loading" } | { state: "ready"; project: Project } | { state: "error"; message: string };
+type Load =
+  | { state: "loading" }
+  | { state: "ready"; project: Project; media: MediaMap }
+  | { state: "error"; message: string };
+
+async function fetchProject(): Promise<{ project: Project; media: MediaMap }> {
+  const r = await fetch("project.json", { cache: "no-store" });
+  if (!r.ok) throw new Error(`project.json: HTTP ${r.status}`);
+  const project = (await r.json()) as Project;
+  let media: MediaMap = {};
+  try {
+    const m = await fetch("media.json", { cache: "no-store" });
+    if (m.ok) media = (await m.json()) as MediaMap;
+  } catch {
+    // a plain file server has no media.json: play the originals
+  }
+  return { project, media };
+}
+
+/** Tell the server which frame is on screen (at most every 100 ms, and the last one always). */
+function frameReporter(): (frame: number) => void {
+  let last = -1;
+  let timer: number | undefined;
+  let pending = -1;
+  const send = (frame: number) => {
+    last = frame;
+    fetch("playback", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ frame }),
+    }).catch(() => undefined);
+  };
+  return (frame: number) => {
+    pending = frame;
+    if (timer !== undefined) return;
+    timer = window.setTimeout(() => {
+      timer = undefined;
+      if (pending !== last) send(pending);
+    }, 100);
+  };
+}
 
 function App() {
   const [load, setLoad] = useState<Load>({ state: "loading" });
-  useEffect(() => {
-    fetch("project.json", { cache: "no-store" })
-      .then(async (r) => {
-        if (!r.ok) throw new Error(`project.json: HTTP ${r.status}`);
-        return (await r.json()) as Project;
-      })
-      .then((project) => setLoad({ state: "ready", project }))
+  const player = useRef<PlayerRef>(null);
+  const report = useRef(frameReporter());
+  const root = document.getElementById("root");
+
+  const reload = useCallback(() => {
+    fetchProject()
+      .then(({ project, media }) => setLoad({ state: "ready", project, media }))
       .catch((e: unknown) => setLoad({ state: "error", message: String(e) }));
   }, []);
 
-  const root = document.getElementById("root");
+  useEffect(reload, [reload]);
+
+  useEffect(() => {
+    if (typeof EventSource === "undefined") return;
+    const source = new EventSource("events");
+    source.addEventListener("project", () => reload());
+    source.addEventListener("job", (e) => {
+      const d = JSON.parse((e as MessageEvent).data).data;
+      if (d.kind === "proxy" && d.status === "succeeded") reload();
+    });
+    source.addEventListener("playback", (e) => {
+      const event = JSON.parse((e as MessageEvent).data);
+      const p = player.current;
+      if (!p || event.data.from === "page") return;
+      if (event.kind === "seek") p.seekTo(event.data.frame);
+      else if (event.kind === "play") p.play();
+      else if (event.kind === "pause") p.pause();
+    });
+    source.onerror = () => {
+      if (root) root.dataset.events = "reconnecting";
+    };
+    source.onopen = () => {
+      if (root) root.dataset.events = "open";
+    };
+    return () => source.close();
+  }, [reload, root]);
+
+  useEffect(() => {
+    const p = player.current;
+    if (!p) return;
+    const onFrame = (e: { detail: { frame: number } }) => {
+      if (root) root.dataset.frame = String(e.detail.frame);
+      report.current(e.detail.frame);
+    };
+    p.addEventListener("frameupdate", onFrame);
+    p.addEventListener("seeked", onFrame);
+    return () => {
+      p.removeEventListener("frameupdate", onFrame);
+      p.removeEventListener("seeked", onFrame);
+    };
+  }, [load.state, root]);
+
   if (root) root.dataset.state = load.state;
 
   if (load.state === "loading") return <p className="status">Loading the project…</p>;
   if (load.state === "error") return <p className="status error">{load.message}</p>;
 
-  const { project } = load;
+  const { project, media } = load;
   const fps = project.rate.num / project.rate.den;
   const frames = projectDuration(project);
   if (root) root.dataset.frames = String(frames);
@@ -45,8 +131,9 @@ function App() {
         </span>
       </header>
       <Player
+        ref={player}
         component={Timeline}
-        inputProps={{ project }}
+        inputProps={{ project, media }}
         durationInFrames={frames}
         fps={fps}
         compositionWidth={project.width}

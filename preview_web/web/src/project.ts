@@ -73,8 +73,14 @@ export function projectDuration(project: Project): number {
   return Math.max(end, 1);
 }
 
-/** The URL of an asset's bytes, relative to the page: ``assets/<sha256>.<ext>``. */
-export function assetUrl(asset: Asset): string | null {
+/** Where the server has a lighter file to play an asset from (``media.json``: asset id ->
+ * ``proxies/<sha256>.p<recipe>.mp4``); absent when there is none yet. */
+export type MediaMap = Record<string, string>;
+
+/** The URL of an asset's bytes, relative to the page: its proxy when the server has one,
+ * else ``assets/<sha256>.<ext>``. */
+export function assetUrl(asset: Asset, media: MediaMap = {}): string | null {
+  if (media[asset.id]) return media[asset.id];
   if (!asset.hash || !asset.ext) return null;
   return `assets/${asset.hash}.${asset.ext}`;
 }

@@ -1,0 +1,107 @@
+"""`reelcut serve DIR [--port N] [--host H]`: the preview server without the editor.
+
+It opens the project's session (the writer lock, as the editor does), runs the background jobs
+(proxies and waveforms get built), serves the preview page and prints its URL with the token.
+project.json changed on disk (an applied changeset) is reloaded and reaches the page through
+the event stream. Ctrl+C or SIGTERM stops it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from engine.errors import ReelcutError
+from engine.session import Session
+from engine.store import PROJECT_FILE
+from preview_web.server import PreviewServer, PreviewState, new_token
+from tui.background import BackgroundJobs
+
+DEFAULT_PORT = 8731
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def add_serve_parser(sub: Any) -> None:
+    p = sub.add_parser("serve", help="serve the preview page (no editor); prints its URL")
+    p.add_argument("dir", type=Path)
+    p.add_argument("--port", type=int, default=None, help=f"default {DEFAULT_PORT}, else any")
+    p.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1 (this machine only)")
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    if args.host not in LOOPBACK:
+        print(
+            f"reelcut: warning: serving on {args.host}: anyone who can reach it and has the URL "
+            "can watch this project (prefer an SSH port-forward to 127.0.0.1)",
+            file=sys.stderr,
+        )
+    with Session(args.dir, purpose="reelcut serve") as session:
+        return asyncio.run(_serve(session, args.host, args.port))
+
+
+async def start_preview(
+    session: Session, jobs: BackgroundJobs, host: str = "127.0.0.1", port: int | None = None
+) -> PreviewServer:
+    """A preview server over ``session`` publishing to ``jobs``' event stream; the default
+    port when free, else any free port."""
+    events = jobs.events
+    assert events is not None
+
+    async def on_frame(frame: int) -> None:
+        await events.publish("playback", "shown", {"frame": frame, "from": "page"})
+
+    state = PreviewState(session.dir.root, lambda: session.project, events, new_token(), on_frame)
+    for candidate in [port] if port is not None else [DEFAULT_PORT, 0]:
+        server = PreviewServer(state, host, candidate)
+        try:
+            await server.start()
+            return server
+        except (OSError, SystemExit) as exc:
+            await server.stop()
+            if port is not None or candidate == 0:
+                raise ReelcutError(
+                    f"cannot serve on {host}:{candidate} ({exc}); choose another --port"
+                ) from None
+    raise AssertionError("unreachable")
+
+
+async def _serve(session: Session, host: str, port: int | None) -> int:
+    jobs = BackgroundJobs(session.dir.root, lambda event: None)
+    await jobs.start(session.project)
+    server = await start_preview(session, jobs, host, port)
+    print(f"preview: {server.url}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    path = session.dir.root / PROJECT_FILE
+    seen = _stat(path)
+    try:
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(1.0):
+                    await stop.wait()
+            now = _stat(path)
+            if now != seen:
+                seen = now
+                with contextlib.suppress(ReelcutError):
+                    await asyncio.to_thread(session.reload)
+    finally:
+        await server.stop()
+        await jobs.stop()
+    return 0
+
+
+def _stat(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
