@@ -49,9 +49,11 @@ from engine.ops import (
 from engine.session import Change, Session
 from engine.store import PROJECT_FILE
 from engine.timebase import format_timecode, parse_position
+from preview_web.server import PreviewServer
 from tui import navigate as nav
 from tui.background import BackgroundJobs
 from tui.keys import KEYS, bindings, display, load_keymap
+from tui.serve_cli import start_preview
 from tui.timeline.waveform import load_waveforms
 from tui.timeline.widget import TimelineView
 
@@ -151,6 +153,12 @@ class ReelcutApp(App[int]):
         self._disk_stat: tuple[int, int, int] | None = self._stat()
         self._job_text = ""
         self._keymap = load_keymap()
+        self.preview: PreviewServer | None = None
+        self.preview_text = "preview: off"
+        self._page_seen = 0.0  # when the page last reported a frame
+        self._page_driven = False  # playing, and the page's frames move the playhead
+        self._last_sent = -1.0
+        self._pending_seek: int | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -187,8 +195,18 @@ class ReelcutApp(App[int]):
     async def _start_jobs(self) -> None:
         self.jobs = BackgroundJobs(self.session.dir.root, self._job_event)
         await self.jobs.start(self.session.project)
+        try:
+            self.preview = await start_preview(self.session, self.jobs)
+        except ReelcutError as exc:
+            self.preview_text = f"preview: off ({exc})"
+        else:
+            self.preview_text = f"preview: {self.preview.url}"
+        self._show_status()
 
     async def on_unmount(self) -> None:
+        if self.preview is not None:
+            await self.preview.stop()
+            self.preview = None
         if self.jobs is not None:
             await self.jobs.stop()
             self.jobs = None
@@ -262,7 +280,8 @@ class ReelcutApp(App[int]):
             parts.append(f"in {i} out {o}")
         if self.speed:
             parts.append(f"{'▶' if self.speed > 0 else '◀'} {abs(self.speed)}x")
-        parts.append("preview: not connected")
+        connected = time.monotonic() - self._page_seen < 5
+        parts.append(self.preview_text + (" (page connected)" if connected else ""))
         if self._job_text:
             parts.append(self._job_text)
         line = "  ".join(parts)
@@ -371,13 +390,39 @@ class ReelcutApp(App[int]):
 
     # -- the playhead ----------------------------------------------------------------------
 
-    def seek(self, frame: int) -> None:
+    def seek(self, frame: int, *, tell_page: bool = True) -> None:
         frame = max(0, frame)
         if frame != self.playhead:
             self.playhead = frame
             self.timeline.set_playhead(frame)
             self._state_changed()
+            if tell_page and not self.speed:
+                self._tell_page("seek", frame)
         self._show_status()
+
+    def _tell_page(self, kind: str, frame: int) -> None:
+        """Send the page a playback command over the event stream (seeks at most 30 a second;
+        the last one always goes, a frame's time later)."""
+        events = self.jobs.events if self.jobs is not None else None
+        if events is None or self.preview is None:
+            return
+        now = time.monotonic()
+        if kind == "seek" and now - self._last_sent < 1 / 30:
+            if self._pending_seek is None:
+                self.set_timer(1 / 30, self._flush_seek)
+            self._pending_seek = frame
+            return
+        self._last_sent = now
+        self._pending_seek = None
+        self.run_worker(
+            events.publish("playback", kind, {"frame": frame, "from": "editor"}), group="playback"
+        )
+
+    def _flush_seek(self) -> None:
+        frame = self._pending_seek
+        if frame is not None:
+            self._last_sent = 0.0
+            self._tell_page("seek", frame)
 
     def action_step(self, frames: int) -> None:
         self._stop_playing()
@@ -425,20 +470,30 @@ class ReelcutApp(App[int]):
         self._stop_playing()
 
     def _start_playing(self, speed: int) -> None:
-        # No browser yet: the playhead runs from its own clock at the project rate.
+        # The page plays forward at 1x when connected and its frames move the playhead;
+        # otherwise (and for 2x, 4x and reverse) the playhead runs from its own clock.
         self.speed = speed
         self._play_origin = (time.monotonic(), self.playhead)
+        self._page_driven = False
         self._play_timer.resume()
+        if speed == 1:
+            self._tell_page("play", self.playhead)
         self._show_status()
 
     def _stop_playing(self) -> None:
         if self.speed:
+            was = self.speed
             self.speed = 0
+            self._page_driven = False
             self._play_timer.pause()
+            if was == 1:
+                self._tell_page("pause", self.playhead)
+            self._last_sent = 0.0
+            self._tell_page("seek", self.playhead)
             self._show_status()
 
     def _tick(self) -> None:
-        if not self.speed:
+        if not self.speed or self._page_driven:
             return
         start, frame0 = self._play_origin
         rate = self.project.rate
@@ -590,9 +645,26 @@ class ReelcutApp(App[int]):
             self._refresh()
             self.flash(f"{PROJECT_FILE} changed on disk; reloaded")
 
+    # -- the preview page ------------------------------------------------------------------
+
+    def _page_shown(self, frame: int) -> None:
+        """The page reported the frame it shows: while playing forward at 1x it drives the
+        playhead (frame-exact with what is on screen); otherwise it is only a sign of life."""
+        self._page_seen = time.monotonic()
+        if self.speed == 1:
+            self._page_driven = True
+            self.seek(frame, tell_page=False)
+            if frame >= self.project.duration - 1:
+                self._stop_playing()
+        else:
+            self._show_status()
+
     # -- background jobs -------------------------------------------------------------------
 
     def _job_event(self, event: Event) -> None:
+        if event.topic == "playback" and event.kind == "shown":
+            self._page_shown(int(event.data.get("frame", 0)))
+            return
         if event.topic != "job" or self.jobs is None:
             return
         self.jobs.progress[int(event.data["job"])] = float(event.data["progress"])

@@ -22,7 +22,16 @@ class Tmux:
         os.close(fd)
         self.status_file = Path(status_path)
         self.status_file.unlink()
-        script = '"$@"; echo $? > "$0.tmp" && mv "$0.tmp" "$0"'
+        # The command waits for "$0.go": the pane gets its final size first (with no client
+        # attached, tmux 3.3 starts the window at 80x24, and a resize that lands while the
+        # program starts up can be missed).
+        script = (
+            # COLUMNS/LINES leak in from a parent (pytest sets them for its own output) and
+            # Textual would take them over the pane's real size.
+            "unset COLUMNS LINES; "
+            'while [ ! -e "$0.go" ]; do sleep 0.02; done; rm -f "$0.go"; '
+            '"$@"; echo $? > "$0.tmp" && mv "$0.tmp" "$0"'
+        )
         self._tmux(
             "new-session",
             "-d",
@@ -40,6 +49,10 @@ class Tmux:
         )
         # keep the pane after the command exits so its exit status can be read
         self._tmux("set-option", "-t", "main", "remain-on-exit", "on")
+        # With no client attached some tmux versions shrink the window to 80x24; pin the size.
+        self._tmux("set-option", "-t", "main", "window-size", "manual")
+        self._tmux("resize-window", "-t", "main", "-x", str(width), "-y", str(height))
+        Path(f"{status_path}.go").touch()
 
     def _tmux(self, *args: str) -> str:
         res = subprocess.run(

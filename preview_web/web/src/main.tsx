@@ -100,9 +100,12 @@ function App() {
   useEffect(() => {
     const p = player.current;
     if (!p) return;
-    const onFrame = (e: { detail: { frame: number } }) => {
-      if (root) root.dataset.frame = String(e.detail.frame);
-      report.current(e.detail.frame);
+    // Read the Player's frame rather than the event's: a late ``frameupdate`` from an earlier
+    // seek can arrive after the ``seeked`` of a newer one.
+    const onFrame = () => {
+      const frame = p.getCurrentFrame();
+      if (root) root.dataset.frame = String(frame);
+      report.current(frame);
     };
     p.addEventListener("frameupdate", onFrame);
     p.addEventListener("seeked", onFrame);
