@@ -82,6 +82,11 @@ function App() {
     });
     source.addEventListener("playback", (e) => {
       const event = JSON.parse((e as MessageEvent).data);
+      if (root) {
+        // When the last event arrived (for the fan-out benchmark and for debugging).
+        root.dataset.eventId = String(event.id);
+        root.dataset.eventAt = String(Date.now());
+      }
       const p = player.current;
       if (!p || event.data.from === "page") return;
       if (event.kind === "seek") p.seekTo(event.data.frame);
