@@ -63,7 +63,12 @@ CHUNK = 256 * 1024
 ALLOWED_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
 # assets/<sha256>.<ext> and proxies/<sha256>.p<recipe>.mp4
 MEDIA_NAME = re.compile(r"^[0-9a-f]{64}(\.p[0-9]+)?\.[a-z0-9]{1,8}$")
-STATIC_FILES = {"bundle.js": "text/javascript; charset=utf-8", "build.json": "application/json"}
+STATIC_FILES = {
+    "bundle.js": "text/javascript; charset=utf-8",
+    "compiler.js": "text/javascript; charset=utf-8",
+    "build.json": "application/json",
+}
+ASSET_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 def new_token() -> str:
@@ -222,6 +227,18 @@ def create_app(state: PreviewState) -> Starlette:
             await anyio.to_thread.run_sync(find), headers={"Cache-Control": "no-store"}
         )
 
+    async def remotion_manifest(request: Request) -> Response:
+        """``remotion/<asset-id>/manifest.json``: a Remotion clip's TSX source and props."""
+        asset_id = request.path_params["asset_id"]
+        if not ASSET_ID.match(asset_id):
+            return PlainTextResponse("not found", 404)
+        path = state.root / "remotion" / asset_id / "manifest.json"
+        try:
+            data = await anyio.to_thread.run_sync(path.read_bytes)
+        except OSError:
+            return PlainTextResponse(f"no manifest for {asset_id}", 404)
+        return Response(data, media_type="application/json", headers={"Cache-Control": "no-store"})
+
     async def media(request: Request) -> Response:
         name = request.path_params["name"]
         folder = request.url.path.split("/")[1]  # "assets" or "proxies"
@@ -265,6 +282,7 @@ def create_app(state: PreviewState) -> Starlette:
             Route("/", index),
             Route("/project.json", project),
             Route("/media.json", media_map),
+            Route("/remotion/{asset_id}/manifest.json", remotion_manifest),
             Route("/events", events),
             Route("/playback", playback, methods=["POST"]),
             Route("/assets/{name}", media, methods=["GET", "HEAD"]),

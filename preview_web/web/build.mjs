@@ -46,6 +46,16 @@ const result = await esbuild.build({
   logLevel: "warning",
   metafile: true,
 });
+// The clip compiler is its own bundle, loaded by the page only when a Remotion clip needs it.
+await esbuild.build({
+  entryPoints: [join(here, "src", "compiler.ts")],
+  bundle: true,
+  minify: true,
+  format: "iife",
+  target: ["chrome110", "firefox110", "safari16"],
+  outfile: join(tmpDir, "compiler.js"),
+  logLevel: "warning",
+});
 copyFileSync(join(here, "src", "index.html"), join(tmpDir, "index.html"));
 const bytes = readFileSync(join(tmpDir, "bundle.js")).length;
 writeFileSync(join(tmpDir, "build.json"), JSON.stringify({ inputs: inputsHash(), bundle_bytes: bytes }, null, 2) + "\n");

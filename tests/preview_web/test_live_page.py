@@ -87,3 +87,92 @@ def test_the_page_follows_the_engine(demo_dir: Path, tmp_path: Path) -> None:
 
     asyncio.run(go())
     assert (tmp_path / "seek.png").stat().st_size > 10_000
+
+
+GOOD = """
+import { AbsoluteFill, useCurrentFrame } from "remotion";
+
+type Props = { greeting: string };
+
+export default function Hello({ greeting }: Props) {
+  const frame: number = useCurrentFrame();
+  return (
+    <AbsoluteFill style={{ justifyContent: "center", alignItems: "center" }}>
+      <div id="remotion-hello" style={{ fontSize: 96, color: "white", background: "#205" }}>
+        {greeting} at {frame}
+      </div>
+    </AbsoluteFill>
+  );
+}
+"""
+
+BROKEN = "export default function Broken( { return <div>; }"
+
+
+def test_remotion_clips_compile_in_the_page_and_a_broken_one_shows_its_overlay(
+    demo_dir: Path, tmp_path: Path
+) -> None:
+    """Two Remotion clips over the demo: one compiles and renders with its props, the other
+    has a syntax error and shows an overlay naming it, while the video underneath still
+    plays."""
+    import json
+
+    import msgspec
+    from playwright.async_api import async_playwright
+
+    from engine.model import Asset
+    from engine.ops import Overwrite
+    from engine.projectdir import ProjectDir
+
+    pd = ProjectDir(demo_dir)
+    with pd.writer("test"):
+        p = pd.load()
+        extra = (
+            Asset(id="a_90", kind="remotion", name="hello"),
+            Asset(id="a_91", kind="remotion", name="broken"),
+        )
+        pd.save(msgspec.structs.replace(p, assets=p.assets + extra, next_id=92))
+    for asset_id, source in (("a_90", GOOD), ("a_91", BROKEN)):
+        folder = demo_dir / "remotion" / asset_id
+        folder.mkdir(parents=True)
+        (folder / "manifest.json").write_text(
+            json.dumps({"source": source, "props": {"greeting": "hello from remotion"}})
+        )
+
+    async def go() -> None:
+        with Session(demo_dir) as session:
+            session.apply(Overwrite(asset_id="a_90", at=0, track="V2", duration=60))
+            session.apply(Overwrite(asset_id="a_91", at=90, track="V2", duration=60))
+            jobs = BackgroundJobs(demo_dir, lambda event: None)
+            await jobs.start(session.project)
+            server = await start_preview(session, jobs, port=0)
+            assert jobs.events is not None
+            try:
+                async with async_playwright() as pw:
+                    args = ["--no-sandbox"] if os.geteuid() == 0 else []
+                    browser = await pw.chromium.launch(executable_path=CHROMIUM, args=args)
+                    page = await browser.new_page(viewport={"width": 1280, "height": 900})
+                    await page.goto(server.url)
+                    await _wait(page, "document.getElementById('root').dataset.events === 'open'")
+                    await jobs.events.publish("playback", "seek", {"frame": 30})
+                    await _wait(page, "!!document.getElementById('remotion-hello')")
+                    text = await page.inner_text("#remotion-hello")
+                    assert text == "hello from remotion at 30"
+                    await page.screenshot(path=str(tmp_path / "remotion-good.png"))
+                    await jobs.events.publish("playback", "seek", {"frame": 100})
+                    await _wait(page, "!!document.querySelector('[data-clip-error]')")
+                    overlay = await page.inner_text("[data-clip-error]")
+                    assert overlay.startswith("Remotion clip c_") and "Unexpected" in overlay
+                    # The pattern video underneath is still there and the Player still works.
+                    assert await page.locator("video").count() >= 1
+                    await jobs.events.publish("playback", "seek", {"frame": 200})
+                    await _wait(page, "document.getElementById('root').dataset.frame === '200'")
+                    await jobs.events.publish("playback", "seek", {"frame": 100})
+                    await _wait(page, "!!document.querySelector('[data-clip-error]')")
+                    await page.screenshot(path=str(tmp_path / "remotion-broken.png"))
+                    await browser.close()
+            finally:
+                await server.stop()
+                await jobs.stop()
+
+    asyncio.run(go())

@@ -8,6 +8,7 @@ import React from "react";
 import { AbsoluteFill, Audio, Img, Sequence, Video } from "remotion";
 import type { Asset, Clip, MediaMap, Project, Track } from "./project";
 import { assetUrl } from "./project";
+import { RemotionClip } from "./RemotionClip";
 
 export interface TimelineProps {
   project: Project;
@@ -106,6 +107,8 @@ function TrackLayer({
           >
             {clip.kind === "text" ? (
               <TextClip clip={clip} />
+            ) : clip.kind === "remotion" && clip.asset_id ? (
+              <RemotionClip clipId={clip.id} assetId={clip.asset_id} />
             ) : asset ? (
               <MediaClip clip={clip} asset={asset} muted={Boolean(track.muted)} media={media} />
             ) : null}
