@@ -439,6 +439,8 @@ class PreviewServer:
             access_log=False,
             lifespan="off",
             log_level="critical",
+            # An open page keeps its event stream open: do not let it hold up quitting.
+            timeout_graceful_shutdown=1,
         )
         server = uvicorn.Server(config)
         server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]

@@ -15,7 +15,15 @@ from engine.events import EventStream
 from engine.projectdir import ProjectDir
 from engine.state.adb import AsyncDB
 from preview_web.ranges import MAX_RANGES
-from preview_web.server import COOKIE, PreviewState, build, host_allowed, new_token, sse
+from preview_web.server import (
+    COOKIE,
+    PreviewServer,
+    PreviewState,
+    build,
+    host_allowed,
+    new_token,
+    sse,
+)
 
 TOKEN = "t" * 32
 
@@ -272,3 +280,80 @@ def test_sse_encodes_events_resumes_after_an_id_and_keeps_alive(demo_dir: Path) 
     assert all(b.split("\n")[1] == "event: playback" for b in blocks)
     assert json.loads(blocks[0].split("data: ", 1)[1])["data"] == {"frame": 1}
     assert out[-1] == b": keep-alive\n\n"
+
+
+def test_events_resume_from_last_event_id_over_http(demo_dir: Path) -> None:
+    """The real route: ``Last-Event-ID: 2`` gives event 3 first."""
+    project = ProjectDir(demo_dir).load()
+
+    async def publish() -> None:
+        adb = await AsyncDB.open(demo_dir / ".reelcut")
+        stream = EventStream(adb)
+        await stream.start()
+        for i in range(3):
+            await stream.publish("playback", "frame", {"frame": i})
+        await stream.close()
+        await adb.close()
+
+    asyncio.run(publish())
+
+    async def go() -> list[str]:
+        import httpx2 as httpx
+
+        adb = await AsyncDB.open(demo_dir / ".reelcut")
+        stream = EventStream(adb)
+        await stream.start()
+        state = PreviewState(demo_dir, lambda: project, stream, TOKEN)
+        server = PreviewServer(state, port=0)  # a real server: SSE needs real streaming
+        base = (await server.start()).split("?")[0]
+        lines: list[str] = []
+        async with httpx.AsyncClient(base_url=base, timeout=10) as client:
+            client.cookies.set(COOKIE, TOKEN)
+            async with client.stream("GET", "/events", headers={"last-event-id": "2"}) as res:
+                assert res.status_code == 200
+                assert res.headers["content-type"].startswith("text/event-stream")
+                async for line in res.aiter_lines():
+                    lines.append(line)
+                    if line.startswith("data:"):
+                        break
+        await server.stop()
+        await stream.close()
+        await adb.close()
+        return lines
+
+    lines = asyncio.run(asyncio.wait_for(go(), 20))
+    assert "id: 3" in lines and "event: playback" in lines
+    assert json.loads(lines[-1][len("data: ") :])["data"] == {"frame": 2}
+
+
+def test_reelcut_serve_prints_a_url_that_works_and_stops_on_sigterm(demo_dir: Path) -> None:
+    import http.cookiejar
+    import re
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tui.cli", "serve", str(demo_dir), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        match = re.search(r"http://127\.0\.0\.1:\d+/\?token=\S+", line)
+        assert match, line
+        jar = http.cookiejar.CookieJar()
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        page = opener.open(match.group(), timeout=10).read()
+        assert b'<div id="root"' in page or b"not built" in page
+        base = match.group().split("?")[0]
+        data = json.loads(opener.open(base + "project.json", timeout=10).read())
+        assert data["name"] == "reelcut demo"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
