@@ -332,6 +332,7 @@ def test_reelcut_serve_prints_a_url_that_works_and_stops_on_sigterm(demo_dir: Pa
     import signal
     import subprocess
     import sys
+    import urllib.error
     import urllib.request
 
     proc = subprocess.Popen(
@@ -353,7 +354,13 @@ def test_reelcut_serve_prints_a_url_that_works_and_stops_on_sigterm(demo_dir: Pa
         base = match.group().split("?")[0]
         data = json.loads(opener.open(base + "project.json", timeout=10).read())
         assert data["name"] == "reelcut demo"
+        # A request refused for a bad token, and one with the token in the query, again.
+        with pytest.raises(urllib.error.HTTPError):
+            urllib.request.urlopen(base + "project.json?token=nope", timeout=10)
+        opener.open(match.group(), timeout=10).read()
     finally:
         proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=20)
+        out, err = proc.communicate(timeout=20)
     assert proc.returncode == 0, err
+    token = match.group().split("token=")[1]
+    assert token not in out and token not in err  # printed once, in the URL line; never logged
