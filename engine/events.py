@@ -16,7 +16,8 @@ each event on every matching subscriber's bounded queue.
 ones: the subscriber is registered before the stored backlog is read, and anything that
 arrives both ways is skipped by id. Asking from before the retained window (the table keeps
 the newest ``window`` events) yields one ``reset`` event first, carrying the current state from
-the host's ``snapshot`` callback and the id to resume from; never a silent gap. A subscriber
+the host's ``snapshot`` callback and the id to resume from; never a silent gap. The tail
+prunes older rows every ``prune_every`` seconds (and when it starts). A subscriber
 whose queue fills (it stopped reading) is dropped: its iterator ends with `SubscriberDropped`
 and the others never wait for it. A dropped client reconnects with the last id it saw.
 """
@@ -45,6 +46,7 @@ QUEUE_SIZE = 1_000
 POLL_SECONDS = 0.02
 _log = logging.getLogger(__name__)
 COALESCE_SECONDS = 0.002
+PRUNE_SECONDS = 300.0
 _PAGE = 500
 
 
@@ -120,11 +122,14 @@ class EventStream:
         poll: float = POLL_SECONDS,
         snapshot: Snapshot | None = None,
         coalesce: float = COALESCE_SECONDS,
+        prune_every: float = PRUNE_SECONDS,
     ) -> None:
         self.db = adb
         self.window = window
         self.poll = poll
         self.coalesce = coalesce
+        self.prune_every = prune_every
+        self._next_prune = 0.0  # monotonic; the tail prunes the table when this passes
         self.snapshot = snapshot
         self._subs: list[_Subscriber] = []
         self._listeners: list[Callable[[Event], None]] = []
@@ -242,6 +247,11 @@ class EventStream:
 
     async def _run_tail(self) -> None:
         while True:
+            if time.monotonic() >= self._next_prune:
+                # Keep the table to the window: job progress alone writes thousands of rows.
+                self._next_prune = time.monotonic() + self.prune_every
+                with contextlib.suppress(sqlite3.OperationalError):  # busy: next time
+                    await self.prune()
             # Wait for our own commits, or poll for other processes' while anyone listens.
             timeout = self.poll if (self._subs or self._listeners) else 1.0
             await wait_event(self._kick, timeout)

@@ -224,3 +224,21 @@ def test_project_revisions_and_changeset_status_reach_the_stream(demo_dir: Path)
         await shut(adb, stream)
 
     asyncio.run(go())
+
+
+def test_the_stream_keeps_the_table_to_its_window(tmp_path: Path) -> None:
+    async def go() -> int:
+        adb, stream = await opened(tmp_path, window=50, prune_every=0.05)
+        for i in range(300):
+            await stream.publish("job", "progress", {"i": i})
+        for _ in range(100):
+            await asyncio.sleep(0.02)
+            count = await adb.read(lambda c: c.execute("SELECT count(*) FROM events").fetchone()[0])
+            if count <= 50:
+                break
+        newest = await stream.newest_id()
+        await shut(adb, stream)
+        assert newest == 300
+        return int(count)
+
+    assert asyncio.run(go()) <= 50
