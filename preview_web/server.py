@@ -29,6 +29,7 @@ import hmac
 import json
 import re
 import secrets
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -420,6 +421,7 @@ class PreviewServer:
         self.port = port
         self._server: Any = None
         self._task: asyncio.Task[None] | None = None
+        self._socket: socket.socket | None = None
 
     async def start(self) -> str:
         """Listen; return the URL to open (with the token)."""
@@ -442,16 +444,28 @@ class PreviewServer:
             # An open page keeps its event stream open: do not let it hold up quitting.
             timeout_graceful_shutdown=1,
         )
+        # Bind here, not in uvicorn: on a taken port uvicorn calls sys.exit(), which would end
+        # the editor's event loop; an OSError from bind() is ours to handle.
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self.host, self.port))
+            sock.listen(128)
+        except OSError:
+            sock.close()
+            raise
         server = uvicorn.Server(config)
         server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
         self._server = server
-        self._task = asyncio.create_task(server.serve(), name="reelcut-preview")
+        self._socket = sock
+        self._task = asyncio.create_task(server.serve(sockets=[sock]), name="reelcut-preview")
         while not server.started:
             if self._task.done():
                 self._task.result()  # raises what stopped it (the port is taken...)
                 raise OSError("the preview server stopped before it started")
             await asyncio.sleep(0.01)
-        self.port = server.servers[0].sockets[0].getsockname()[1]
+        self.port = sock.getsockname()[1]
         return self.url
 
     @property
@@ -466,4 +480,6 @@ class PreviewServer:
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        self._server = self._task = None
+        if self._socket is not None:
+            self._socket.close()
+        self._server = self._task = self._socket = None

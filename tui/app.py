@@ -10,8 +10,8 @@ you work and is written to project.json's editor state a second after it stops c
 quit. Edits made outside (an applied changeset, a text edit of project.json) are picked up by a
 poll of the file's status and `Session.reload`.
 
-Regions: the project tree, the script panes and the agent chat are placeholders that later
-issues fill; F6 / Shift+F6 move the focus between them and the timeline.
+Regions: the project tree and the script panes (`tui/scripts.py`), the agent chat (a
+placeholder until its issue) and the timeline; F6 / Shift+F6 move the focus between them.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ import msgspec
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 
@@ -53,6 +54,7 @@ from preview_web.server import PreviewServer
 from tui import navigate as nav
 from tui.background import BackgroundJobs
 from tui.keys import KEYS, bindings, display, load_keymap
+from tui.scripts import ProjectTree, ScriptPanes
 from tui.serve_cli import start_preview
 from tui.timeline.waveform import load_waveforms
 from tui.timeline.widget import TimelineView
@@ -112,17 +114,15 @@ class GoToScreen(ModalScreen[int | None]):
 class EditorScreen(Screen[None]):
     BINDINGS = bindings()
 
+    def __init__(self, root: Path) -> None:
+        super().__init__()
+        self.root = root
+
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="top"):
-            yield Region(
-                "Project\n\n(the project tree arrives with the script editors)",
-                id="tree",
-                classes="region",
-            )
-            yield Region(
-                "Scripts\n\n(up to four script panes arrive here)", id="panes", classes="region"
-            )
+            yield ProjectTree(self.root, id="tree", classes="region")
+            yield ScriptPanes(self.root, id="panes", classes="region")
             yield Region("Agent\n\n(the agent chat arrives here)", id="chat", classes="region")
         yield TimelineView(id="timeline")
         yield Static(id="status")
@@ -165,7 +165,7 @@ class ReelcutApp(App[int]):
     def on_mount(self) -> None:
         if self._keymap:
             self.set_keymap(self._keymap)
-        self.editor = EditorScreen()
+        self.editor = EditorScreen(self.session.dir.root)
         self.push_screen(self.editor)
         self.sub_title = self.session.project.name
         with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -179,6 +179,7 @@ class ReelcutApp(App[int]):
         timeline.set_playhead(self.playhead)
         timeline.focus()
         self.set_interval(POLL_DISK_EVERY, self._poll_disk)
+        self.run_worker(self.editor.query_one(ProjectTree).reload(), group="tree")
         self.set_interval(0.25, self._maybe_save_state)
         self._play_timer = self.set_interval(1 / 30, self._tick, pause=True)
         self._show_status()
@@ -190,7 +191,8 @@ class ReelcutApp(App[int]):
         """Read the peaks derivatives off the event loop; audio clips then draw them."""
         root, project = self.session.dir.root, self.session.project
         waves = await asyncio.to_thread(load_waveforms, root, project)
-        self.timeline.set_waveforms(waves)
+        with contextlib.suppress(NoMatches):  # the editor closed meanwhile
+            self.timeline.set_waveforms(waves)
 
     async def _start_jobs(self) -> None:
         self.jobs = BackgroundJobs(self.session.dir.root, self._job_event)
@@ -253,6 +255,10 @@ class ReelcutApp(App[int]):
         return msgspec.structs.replace(p, editor=ed)
 
     def _refresh(self) -> None:
+        with contextlib.suppress(NoMatches):  # an edit that lands as the editor closes
+            self._refresh_now()
+
+    def _refresh_now(self) -> None:
         p = self.session.project
         known = {c.id for t in p.tracks for c in t.clips}
         self.selection = tuple(c for c in self.selection if c in known)
@@ -261,6 +267,10 @@ class ReelcutApp(App[int]):
         self._show_status()
 
     def _show_status(self) -> None:
+        with contextlib.suppress(NoMatches):  # the screen is going away (a late message)
+            self._show_status_now()
+
+    def _show_status_now(self) -> None:
         p = self.session.project
         parts = [
             format_timecode(self.playhead, p.rate),
@@ -287,8 +297,7 @@ class ReelcutApp(App[int]):
         line = "  ".join(parts)
         if self.message:
             line = f"{self.message}  |  {line}"
-        with contextlib.suppress(Exception):
-            self.editor.query_one("#status", Static).update(line)
+        self.editor.query_one("#status", Static).update(line)
 
     def flash(self, text: str) -> None:
         self.message = text
@@ -559,6 +568,14 @@ class ReelcutApp(App[int]):
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
 
+    # -- the project tree and the script panes ---------------------------------------------
+
+    async def on_project_tree_open_requested(self, message: ProjectTree.OpenRequested) -> None:
+        await self.editor.query_one(ScriptPanes).open(message.path)
+
+    def on_script_panes_said(self, message: ScriptPanes.Said) -> None:
+        self.flash(message.text)
+
     # -- the timeline's requests -----------------------------------------------------------
 
     def on_timeline_view_seek_requested(self, message: TimelineView.SeekRequested) -> None:
@@ -630,7 +647,9 @@ class ReelcutApp(App[int]):
 
     async def _poll_disk(self) -> None:
         """project.json changed outside (an applied changeset, another editor): reload it.
-        The status only says when to look; `Session.reload` compares hashes."""
+        The status only says when to look; `Session.reload` compares hashes. Open script
+        panes are checked by hash."""
+        await self.editor.query_one(ScriptPanes).poll()
         now = self._stat()
         if now == self._disk_stat or self._edit_lock.locked():
             return

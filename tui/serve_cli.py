@@ -62,7 +62,7 @@ async def start_preview(
         try:
             await server.start()
             return server
-        except (OSError, SystemExit) as exc:
+        except OSError as exc:
             await server.stop()
             if port is not None or candidate == 0:
                 raise ReelcutError(

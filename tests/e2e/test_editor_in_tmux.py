@@ -45,7 +45,8 @@ def test_sigterm_exits_cleanly(editor: tuple[Tmux, Path]) -> None:
     tmux, root = editor
     tmux.wait_text("Test pattern (audio)", timeout=60)
     os.kill(tmux.command_pid(), signal.SIGTERM)
-    assert tmux.wait_exit() == 0
+    status = tmux.wait_exit()
+    assert status == 0, tmux.screen()
     assert "Test pattern" not in tmux.screen()
     WriterLock(root).acquire().release()
 

@@ -364,3 +364,40 @@ def test_reelcut_serve_prints_a_url_that_works_and_stops_on_sigterm(demo_dir: Pa
     assert proc.returncode == 0, err
     token = match.group().split("token=")[1]
     assert token not in out and token not in err  # printed once, in the URL line; never logged
+
+
+def test_a_taken_port_falls_back_to_a_free_one_and_an_explicit_one_is_a_clear_error(
+    demo_dir: Path,
+) -> None:
+    import socket as socketlib
+
+    from engine.errors import ReelcutError
+    from engine.session import Session
+    from tui.background import BackgroundJobs
+    from tui.serve_cli import DEFAULT_PORT, start_preview
+
+    blocker = socketlib.socket()
+    blocker.setsockopt(socketlib.SOL_SOCKET, socketlib.SO_REUSEADDR, 1)
+    try:
+        blocker.bind(("127.0.0.1", DEFAULT_PORT))
+        blocker.listen(1)
+    except OSError:
+        pass  # already taken by something else: the point stands
+
+    async def go() -> None:
+        with Session(demo_dir) as session:
+            jobs = BackgroundJobs(demo_dir, lambda event: None)
+            await jobs.start(session.project)
+            try:
+                server = await start_preview(session, jobs)  # the default port is taken
+                assert server.port != DEFAULT_PORT
+                await server.stop()
+                with pytest.raises(ReelcutError, match="choose another --port"):
+                    await start_preview(session, jobs, port=DEFAULT_PORT)
+            finally:
+                await jobs.stop()
+
+    try:
+        asyncio.run(go())
+    finally:
+        blocker.close()
