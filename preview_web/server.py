@@ -100,7 +100,8 @@ class PreviewState:
     project: Callable[[], Project]
     events: EventStream | None
     token: str
-    on_frame: Callable[[int], Awaitable[None]] | None = None
+    # (frame, hello): hello is the page's first report after it loaded
+    on_frame: Callable[[int, bool], Awaitable[None]] | None = None
 
 
 class Guard:
@@ -268,14 +269,17 @@ def create_app(state: PreviewState) -> Starlette:
         try:
             body = msgspec.json.decode(await request.body())
             frame = int(body["frame"])
+            hello = body.get("hello", False)
+            if not isinstance(hello, bool):
+                raise TypeError
         except BodyTooLarge:
             return PlainTextResponse("request body too large", 413)
-        except (msgspec.DecodeError, KeyError, TypeError, ValueError):
-            return PlainTextResponse('expected {"frame": N}', 400)
+        except (msgspec.DecodeError, KeyError, TypeError, ValueError, AttributeError):
+            return PlainTextResponse('expected {"frame": N} or {"frame": N, "hello": true}', 400)
         if frame < 0:
             return PlainTextResponse("frame must be 0 or more", 400)
         if state.on_frame is not None:
-            await state.on_frame(frame)
+            await state.on_frame(frame, hello)
         return JSONResponse({"frame": frame})
 
     return Starlette(

@@ -666,10 +666,19 @@ class ReelcutApp(App[int]):
 
     # -- the preview page ------------------------------------------------------------------
 
-    def _page_shown(self, frame: int) -> None:
+    def _page_shown(self, frame: int, hello: bool = False) -> None:
         """The page reported the frame it shows: while playing forward at 1x it drives the
-        playhead (frame-exact with what is on screen); otherwise it is only a sign of life."""
+        playhead (frame-exact with what is on screen); otherwise it is only a sign of life. A
+        page that has just loaded (``hello``) is sent the playhead, and play if playing."""
         self._page_seen = time.monotonic()
+        if hello:
+            if frame != self.playhead:
+                self._last_sent = 0.0  # not held back by the seek rate limit
+                self._tell_page("seek", self.playhead)
+            if self.speed:
+                self._tell_page("play", self.playhead)
+            self._show_status()
+            return
         if self.speed == 1:
             self._page_driven = True
             self.seek(frame, tell_page=False)
@@ -682,7 +691,7 @@ class ReelcutApp(App[int]):
 
     def _job_event(self, event: Event) -> None:
         if event.topic == "playback" and event.kind == "shown":
-            self._page_shown(int(event.data.get("frame", 0)))
+            self._page_shown(int(event.data.get("frame", 0)), bool(event.data.get("hello")))
             return
         if event.topic != "job" or self.jobs is None:
             return

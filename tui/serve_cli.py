@@ -53,8 +53,11 @@ async def start_preview(
     events = jobs.events
     assert events is not None
 
-    async def on_frame(frame: int) -> None:
-        await events.publish("playback", "shown", {"frame": frame, "from": "page"})
+    async def on_frame(frame: int, hello: bool) -> None:
+        data: dict[str, object] = {"frame": frame, "from": "page"}
+        if hello:
+            data["hello"] = True
+        await events.publish("playback", "shown", data)
 
     state = PreviewState(session.dir.root, lambda: session.project, events, new_token(), on_frame)
     for candidate in [port] if port is not None else [DEFAULT_PORT, 0]:

@@ -1,6 +1,7 @@
 """The whole loop: the real editor in tmux and the real page in Chromium, paired by the URL
 the editor prints. Keys in the terminal move the page's frame (exactly), a cut shows up in the
-page without a reload, and playing in the terminal plays the page."""
+page without a reload, and playing in the terminal plays the page. A page opened after the
+playhead moved starts where the terminal is."""
 
 from __future__ import annotations
 
@@ -45,10 +46,13 @@ def test_terminal_keys_drive_the_page(tmp_path: Path) -> None:
                 args = ["--no-sandbox"] if os.geteuid() == 0 else []
                 browser = await pw.chromium.launch(executable_path=CHROMIUM, args=args)
                 page = await browser.new_page(viewport={"width": 1280, "height": 900})
+                # The playhead moves before the page is open: the page starts where it is.
+                tmux.keys("S-Right", "S-Right", "S-Right")  # frame 90
+                tmux.wait_text("00:00:03:00")
                 await page.goto(url)
                 root = "document.getElementById('root')"
-                await page.wait_for_function(f"{root}.dataset.events === 'open'")
-                tmux.keys("S-Right", "S-Right", "S-Right", "Right")  # frame 91
+                await page.wait_for_function(f"{root}.dataset.frame === '90'", timeout=10_000)
+                tmux.keys("Right")  # frame 91
                 await page.wait_for_function(f"{root}.dataset.frame === '91'", timeout=10_000)
                 tmux.wait_text("(page connected)")
                 tmux.keys("C-b")  # cuts the pattern, its audio and the line at 91

@@ -89,6 +89,64 @@ def test_the_page_follows_the_engine(demo_dir: Path, tmp_path: Path) -> None:
     assert (tmp_path / "seek.png").stat().st_size > 10_000
 
 
+def test_a_seek_that_arrives_while_the_project_is_loading_is_not_lost(
+    demo_dir: Path, tmp_path: Path
+) -> None:
+    """The event stream can open before project.json has arrived, so the Player does not exist
+    yet when the terminal's seek comes; the page keeps it and the Player starts there. It then
+    says hello with the frame it shows."""
+    from playwright.async_api import async_playwright
+
+    async def go() -> None:
+        with Session(demo_dir) as session:
+            jobs = BackgroundJobs(demo_dir, lambda event: None)
+            await jobs.start(session.project)
+            hellos: list[dict[str, object]] = []
+
+            async def watch() -> None:
+                assert jobs.events is not None
+                async for event in jobs.events.subscribe(topics=["playback"]):
+                    if event.kind == "shown" and event.data.get("hello"):
+                        hellos.append(event.data)
+
+            watcher = asyncio.ensure_future(watch())
+            server = await start_preview(session, jobs, port=0)
+            assert jobs.events is not None
+            try:
+                async with async_playwright() as pw:
+                    args = ["--no-sandbox"] if os.geteuid() == 0 else []
+                    browser = await pw.chromium.launch(executable_path=CHROMIUM, args=args)
+                    page = await browser.new_page(viewport={"width": 1280, "height": 900})
+                    release = asyncio.Event()
+
+                    async def hold(route: object) -> None:
+                        await release.wait()
+                        await route.continue_()  # type: ignore[attr-defined]
+
+                    await page.route("**/project.json", hold)
+                    await page.goto(server.url)
+                    root = "document.getElementById('root')"
+                    await _wait(page, f"{root}.dataset.events === 'open'")
+                    assert await page.evaluate(f"{root}.dataset.state") == "loading"
+                    await jobs.events.publish("playback", "seek", {"frame": 77, "from": "editor"})
+                    await _wait(page, f"{root}.dataset.eventId !== undefined")
+                    release.set()
+                    await _wait(page, f"{root}.dataset.state === 'ready'")
+                    await _wait(page, f"{root}.dataset.frame === '77'")
+                    for _ in range(100):
+                        if hellos:
+                            break
+                        await asyncio.sleep(0.05)
+                    assert hellos == [{"frame": 77, "from": "page", "hello": True}]
+                    await browser.close()
+            finally:
+                watcher.cancel()
+                await server.stop()
+                await jobs.stop()
+
+    asyncio.run(go())
+
+
 GOOD = """
 import { AbsoluteFill, useCurrentFrame } from "remotion";
 

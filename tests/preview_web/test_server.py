@@ -33,8 +33,8 @@ def served(demo_dir: Path) -> tuple[TestClient, PreviewState, list[int]]:
     frames: list[int] = []
     project = ProjectDir(demo_dir).load()
 
-    async def on_frame(frame: int) -> None:
-        frames.append(frame)
+    async def on_frame(frame: int, hello: bool) -> None:
+        frames.append(-frame if hello else frame)  # a hello shows as a negative frame here
 
     state = PreviewState(demo_dir, lambda: project, None, TOKEN, on_frame)
     client = TestClient(build(state), base_url="http://localhost:8123")
@@ -149,7 +149,13 @@ def test_non_get_needs_a_local_origin_and_a_small_body(
     assert client.post("/playback", content=chunks(), headers=ok).status_code == 413
     assert client.post("/playback", content=b'{"frame": -1}', headers=ok).status_code == 400
     assert client.post("/playback", content=b"nonsense", headers=ok).status_code == 400
+    assert client.post("/playback", content=b"[1]", headers=ok).status_code == 400
+    assert (
+        client.post("/playback", json={"frame": 5, "hello": "yes"}, headers=ok).status_code == 400
+    )
     assert frames == [12]
+    assert client.post("/playback", json={"frame": 5, "hello": True}, headers=ok).status_code == 200
+    assert frames == [12, -5]
 
 
 def test_the_project_is_served_and_the_page_cannot_change_it(

@@ -35,25 +35,28 @@ async function fetchProject(): Promise<{ project: Project; media: MediaMap }> {
   return { project, media };
 }
 
+function postFrame(frame: number, hello: boolean): void {
+  fetch("playback", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(hello ? { frame, hello } : { frame }),
+  }).catch(() => undefined);
+}
+
 /** Tell the server which frame is on screen (at most every 100 ms, and the last one always). */
 function frameReporter(): (frame: number) => void {
   let last = -1;
   let timer: number | undefined;
   let pending = -1;
-  const send = (frame: number) => {
-    last = frame;
-    fetch("playback", {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ frame }),
-    }).catch(() => undefined);
-  };
   return (frame: number) => {
     pending = frame;
     if (timer !== undefined) return;
     timer = window.setTimeout(() => {
       timer = undefined;
-      if (pending !== last) send(pending);
+      if (pending !== last) {
+        last = pending;
+        postFrame(pending, false);
+      }
     }, 100);
   };
 }
@@ -62,6 +65,9 @@ function App() {
   const [load, setLoad] = useState<Load>({ state: "loading" });
   const player = useRef<PlayerRef>(null);
   const report = useRef(frameReporter());
+  // What the terminal last asked for. Events can arrive before the Player exists (the stream
+  // opens while the project is still loading); the Player takes this up when it mounts.
+  const wanted = useRef<{ frame: number | null; playing: boolean }>({ frame: null, playing: false });
   const root = document.getElementById("root");
 
   const reload = useCallback(() => {
@@ -87,8 +93,12 @@ function App() {
         root.dataset.eventId = String(event.id);
         root.dataset.eventAt = String(Date.now());
       }
+      if (event.data.from === "page") return;
+      if (event.kind === "seek") wanted.current.frame = event.data.frame;
+      else if (event.kind === "play") wanted.current.playing = true;
+      else if (event.kind === "pause") wanted.current.playing = false;
       const p = player.current;
-      if (!p || event.data.from === "page") return;
+      if (!p) return;
       if (event.kind === "seek") p.seekTo(event.data.frame);
       else if (event.kind === "play") p.play();
       else if (event.kind === "pause") p.pause();
@@ -114,6 +124,14 @@ function App() {
     };
     p.addEventListener("frameupdate", onFrame);
     p.addEventListener("seeked", onFrame);
+    // Catch up with what the terminal asked for before the Player existed, then say hello
+    // with the frame shown: the terminal answers a page that has just connected with its
+    // playhead (and with play, if it is playing).
+    const { frame, playing } = wanted.current;
+    if (frame !== null) p.seekTo(frame);
+    if (playing) p.play();
+    if (root) root.dataset.frame = String(p.getCurrentFrame());
+    postFrame(p.getCurrentFrame(), true);
     return () => {
       p.removeEventListener("frameupdate", onFrame);
       p.removeEventListener("seeked", onFrame);
