@@ -20,6 +20,15 @@ the host's ``snapshot`` callback and the id to resume from; never a silent gap. 
 prunes older rows every ``prune_every`` seconds (and when it starts). A subscriber
 whose queue fills (it stopped reading) is dropped: its iterator ends with `SubscriberDropped`
 and the others never wait for it. A dropped client reconnects with the last id it saw.
+
+Kinds of the ``project`` topic: a revision of project.json by the session (``edit``, ``undo``,
+``redo``, ``editor``, ``reload``: data is the session's ``Change``), ``reset`` (above), and
+``file``: a file of the project changed on disk, data ``{"path": <relative POSIX path>,
+"sha256": <hex of the bytes now on disk, null when deleted>, "from": "editor" | "changeset"}``.
+A ``file`` event is not a project revision (the session publishes its own when it picks up a
+changed project.json); it tells pages and panes which file to read again. Changesets publish
+them from a trigger (migration 0005) when their status becomes ``applied`` or ``reverted``, in
+the same transaction; the editor calls `publish_file_changed` after it saves a file.
 """
 
 from __future__ import annotations
@@ -29,10 +38,12 @@ import contextlib
 import functools
 import json
 import logging
+import re
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 from typing import Any, Literal
 
 from engine.errors import ReelcutError
@@ -86,6 +97,41 @@ def insert_event(conn: sqlite3.Connection, topic: str, kind: str, data: dict[str
     )
     assert cur.lastrowid is not None
     return cur.lastrowid
+
+
+FILE_KIND = "file"
+FileSource = Literal["editor", "changeset"]
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+def file_event(path: str, sha256: str | None, source: FileSource) -> dict[str, Any]:
+    """The data of a ``project``/``file`` event; refuses what a page could not match against
+    a file of the project (an absolute path, ``..``, backslashes, a hash that is not sha256
+    hex)."""
+    if source not in ("editor", "changeset"):
+        raise ValueError(f"unknown file event source {source!r}")
+    rel = PurePosixPath(path)
+    if (
+        not path
+        or "\\" in path
+        or "\x00" in path
+        or rel.is_absolute()
+        or any(part in ("..", ".") for part in path.split("/"))
+        or rel.as_posix() != path
+    ):
+        raise ValueError(f"a file event needs a relative POSIX path inside the project: {path!r}")
+    if sha256 is not None and not _HEX64.fullmatch(sha256):
+        raise ValueError(f"a file event needs a lowercase hex sha256 or None: {sha256!r}")
+    return {"path": path, "sha256": sha256, "from": source}
+
+
+async def publish_file_changed(
+    stream: EventStream, path: str, sha256: str | None, source: FileSource = "editor"
+) -> int:
+    """Say that ``path`` (relative POSIX, e.g. ``remotion/a_3/manifest.json``) now holds bytes
+    with this ``sha256`` (None: the file was deleted); return the event id. Call it after the
+    file is on disk: whoever hears it reads the file again at once."""
+    return await stream.publish("project", FILE_KIND, file_event(path, sha256, source))
 
 
 def _rows_after(conn: sqlite3.Connection, after: int, limit: int) -> list[Event]:

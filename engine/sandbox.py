@@ -22,7 +22,8 @@ through here, in two stages:
    of a swap), and folders where a file is expected.
 
 Hard links are files of the project (there is nothing to follow); `write_atomic` replaces a file
-by rename, so it never changes an inode another name shares, and `remove` only unlinks the name.
+by rename, so it never changes an inode another name shares, and `remove` and `rename` only unlink
+or move the name.
 A folder that someone moves out of the project while a call holds it is not detected: the call
 finishes inside that folder, wherever it now is.
 """
@@ -37,7 +38,7 @@ import platform
 import re
 import secrets
 import stat as st
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,6 +72,10 @@ class PathRefused(ReelcutError):
 
 class PathNotFound(PathRefused):
     """Nothing is at the path, or a folder on the way is missing or is a file."""
+
+
+class PathExists(PathRefused):
+    """Something is already at a path that a call creates and never replaces."""
 
 
 def normalize(root: Path, rel: str) -> str:
@@ -120,7 +125,13 @@ def read_many(root: Path, rels: Sequence[str]) -> list[bytes | None]:
 
 
 def write_atomic(
-    root: Path, rel: str, data: bytes, *, create_parents: bool = False, sync_folder: bool = True
+    root: Path,
+    rel: str,
+    data: bytes,
+    *,
+    create_parents: bool = False,
+    sync_folder: bool = True,
+    exclusive: bool = False,
 ) -> None:
     """Replace (or create) the regular file at ``rel`` with ``data``, atomically and durably.
 
@@ -129,17 +140,65 @@ def write_atomic(
     or the new, and any failure removes the temp file and leaves the target as it was. An
     existing file keeps its permission bits. ``create_parents`` makes missing folders on the way
     (never through a link). With ``sync_folder=False`` the rename is not durable yet: a caller
-    writing several files calls ``sync_parent`` once per folder afterwards.
+    writing several files calls ``sync_parent`` once per folder afterwards. With ``exclusive``
+    the call only creates: `PathExists` if anything is at ``rel``, including something that
+    appears while the bytes are written (the final rename refuses to replace it).
     """
     with _parent(root, rel, create=create_parents) as (parent, name, path):
         mode: int | None = None
-        with contextlib.suppress(PathNotFound):
-            mode = _require_file(path, _lstat(parent, name, path).st_mode)
+        try:
+            found = _lstat(parent, name, path).st_mode
+        except PathNotFound:
+            pass
+        else:
+            if exclusive:
+                raise _exists(path, found)
+            mode = _require_file(path, found)
         folder = _reopen(parent, path)
         try:
-            _replace(folder, name, path, data, mode, sync_folder)
+            _replace(folder, name, path, data, mode, sync_folder, exclusive=exclusive)
         finally:
             os.close(folder)
+
+
+def rename(root: Path, old: str, new: str, *, create_parents: bool = False) -> None:
+    """Move the regular file at ``old`` to ``new`` in one atomic step, durably, never replacing.
+
+    The kernel checks that ``new`` is free in the same step as the move (``renameat2`` with
+    ``RENAME_NOREPLACE``, or ``linkat`` then ``unlinkat`` where the file system lacks it), so a
+    file that appears at ``new`` meanwhile is never replaced: `PathExists`. Both folders are
+    fsynced afterwards. ``create_parents`` makes missing folders on the way to ``new``. Links,
+    folders and special files at ``old`` are refused; both paths must be on one file system.
+    """
+    with _parent(root, old) as (src, src_name, src_path):
+        _require_file(src_path, _lstat(src, src_name, src_path).st_mode)
+        with _parent(root, new, create=create_parents) as (dst, dst_name, dst_path):
+            try:
+                _rename_noreplace(src, src_name, dst, dst_name)
+            except OSError as exc:
+                if exc.errno == errno.EEXIST:
+                    raise _exists(dst_path) from exc
+                if exc.errno == errno.ENOENT:
+                    raise _leaf_error(src, src_name, src_path, exc) from exc
+                if exc.errno == errno.EXDEV:
+                    raise _failed(
+                        f"move {_show(src_path)} to",
+                        dst_path,
+                        exc,
+                        " (a move cannot cross file systems); nothing was changed",
+                    ) from exc
+                raise _failed(
+                    f"move {_show(src_path)} to", dst_path, exc, "; nothing was changed"
+                ) from exc
+            try:
+                _fsync_folder(dst, dst_path)
+                if not _same_folder(src, dst):
+                    _fsync_folder(src, src_path)
+            except OSError as exc:
+                raise ReelcutError(
+                    f"moved {_show(src_path)} to {_show(dst_path)} but could not confirm it "
+                    f"reached the disk: {exc.strerror or exc}"
+                ) from exc
 
 
 def sync_parent(root: Path, rel: str) -> None:
@@ -645,7 +704,14 @@ def _lstat(parent: int, name: str, path: str) -> os.stat_result:
 
 
 def _replace(
-    folder: int, name: str, path: str, data: bytes, mode: int | None, sync_folder: bool = True
+    folder: int,
+    name: str,
+    path: str,
+    data: bytes,
+    mode: int | None,
+    sync_folder: bool = True,
+    *,
+    exclusive: bool = False,
 ) -> None:
     tmp = f".{secrets.token_hex(8)}{TEMP_SUFFIX}"
     try:
@@ -662,11 +728,17 @@ def _replace(
             os.fsync(fd)
         finally:
             os.close(fd)
-        # renameat replaces whatever name is there now; a link swapped in is replaced, not followed.
-        os.rename(tmp, name, src_dir_fd=folder, dst_dir_fd=folder)
+        if exclusive:
+            _rename_noreplace(folder, tmp, folder, name)
+        else:
+            # renameat replaces whatever name is there now; a link swapped in is replaced, not
+            # followed.
+            os.rename(tmp, name, src_dir_fd=folder, dst_dir_fd=folder)
     except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp, dir_fd=folder)
+        if isinstance(exc, FileExistsError):
+            raise _exists(path) from exc
         if isinstance(exc, IsADirectoryError):
             raise _refuse(path, "is a folder, not a file") from exc
         if isinstance(exc, OSError):
@@ -682,6 +754,53 @@ def _replace(
         ) from exc
 
 
+RENAME_NOREPLACE = 1  # from <linux/fs.h>
+
+
+def _load_renameat2() -> Callable[[int, bytes, int, bytes, int], int] | None:
+    """libc's renameat2 (glibc 2.28 and later on Linux), else None."""
+    if platform.system() != "Linux":
+        return None
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    fn.restype = ctypes.c_int
+    return fn
+
+
+_renameat2 = _load_renameat2()
+
+
+def _rename_noreplace(src_dir: int, src: str, dst_dir: int, dst: str) -> None:
+    """Rename ``src`` to ``dst`` (names in two folders) unless ``dst`` exists: OSError EEXIST.
+
+    Neither name is followed if it is a link. Without renameat2 support (an old libc, or a file
+    system that refuses the flag), a hard link to the new name and an unlink of the old one do
+    the same: the link fails if the name is taken, and a crash in between leaves both names (the
+    file is never lost).
+    """
+    if _renameat2 is not None:
+        if _renameat2(src_dir, os.fsencode(src), dst_dir, os.fsencode(dst), RENAME_NOREPLACE) == 0:
+            return
+        code = ctypes.get_errno()
+        if code not in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+            raise OSError(code, os.strerror(code))
+    os.link(src, dst, src_dir_fd=src_dir, dst_dir_fd=dst_dir, follow_symlinks=False)
+    try:
+        os.unlink(src, dir_fd=src_dir)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(dst, dir_fd=dst_dir)
+        raise
+
+
+def _same_folder(a: int, b: int) -> bool:
+    sa, sb = os.fstat(a), os.fstat(b)
+    return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
+
+
 # -- messages -----------------------------------------------------------------------------------
 
 
@@ -691,6 +810,11 @@ def _show(rel: str) -> str:
 
 def _refuse(rel: str, reason: str) -> PathRefused:
     return PathRefused(f"path {_show(rel)} {reason}")
+
+
+def _exists(path: str, mode: int | None = None) -> PathExists:
+    what = f" ({_kind(mode)})" if mode is not None and not st.S_ISREG(mode) else ""
+    return PathExists(f"path {_show(path)} already exists{what}; choose a name that is not taken")
 
 
 def _failed(verb: str, path: str, exc: OSError, tail: str = "") -> ReelcutError:

@@ -31,10 +31,10 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Footer, Header, Input, Label, Static
+from textual.widgets import DataTable, Footer, Header, Input, Label, Static, TextArea
 
 from engine.errors import ReelcutError
-from engine.events import Event
+from engine.events import Event, publish_file_changed
 from engine.model import Project
 from engine.ops import (
     AddMarker,
@@ -53,8 +53,10 @@ from engine.timebase import format_timecode, parse_position
 from preview_web.server import PreviewServer
 from tui import navigate as nav
 from tui.background import BackgroundJobs
-from tui.keys import KEYS, bindings, display, load_keymap
-from tui.scripts import ProjectTree, ScriptPanes
+from tui.finder import FileFinder
+from tui.keys import KEYS, TIMELINE_ACTIONS, bindings, display, load_keymap
+from tui.script_dialogs import PaneKeysScreen
+from tui.scripts import FindBar, ProjectTree, ScriptArea, ScriptPanes
 from tui.serve_cli import start_preview
 from tui.timeline.waveform import load_waveforms
 from tui.timeline.widget import TimelineView
@@ -68,6 +70,25 @@ class Region(Static, can_focus=True):
     """A placeholder region (project tree, script panes, agent chat) until its issue lands."""
 
 
+def help_rows() -> list[tuple[str, str, str]]:
+    """(area, keys, what) for every editor key, then the keys of the tree and the panes."""
+    rows = [(k.area, display(k.keys) if k.keys else "(palette)", k.title) for k in KEYS]
+    for area, widget in (
+        ("Scripts", ScriptPanes),
+        ("Scripts", ScriptArea),
+        ("Scripts", FindBar),
+        ("Scripts", PaneKeysScreen),
+        ("Project tree", ProjectTree),
+    ):
+        for b in widget.BINDINGS:
+            if isinstance(b, Binding) and b.description and (b.id or widget is PaneKeysScreen):
+                keys = display(b.key)
+                rows.append(
+                    (area, f"Ctrl+W {keys}" if widget is PaneKeysScreen else keys, b.description)
+                )
+    return rows
+
+
 class HelpScreen(ModalScreen[None]):
     """Every key, by area (built from `tui.keys.KEYS`, so it cannot drift)."""
 
@@ -76,8 +97,8 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         table: DataTable[str] = DataTable(id="help-table", cursor_type="row", zebra_stripes=True)
         table.add_columns("area", "keys", "action")
-        for key in KEYS:
-            table.add_row(key.area, display(key.keys) if key.keys else "(palette)", key.title)
+        for row in help_rows():
+            table.add_row(*row)
         with Vertical(id="help-box"):
             yield Label("Keys (Esc closes; Ctrl+P finds every action by name)", id="help-title")
             yield table
@@ -570,11 +591,54 @@ class ReelcutApp(App[int]):
 
     # -- the project tree and the script panes ---------------------------------------------
 
+    @property
+    def project_root(self) -> Path:
+        return self.session.dir.root
+
+    def open_script(self, path: str) -> None:
+        panes = self.editor.query_one(ScriptPanes)
+        panes.run_worker(panes.open(path), group="open")
+
     async def on_project_tree_open_requested(self, message: ProjectTree.OpenRequested) -> None:
         await self.editor.query_one(ScriptPanes).open(message.path)
 
+    def on_project_tree_file_requested(self, message: ProjectTree.FileRequested) -> None:
+        panes = self.editor.query_one(ScriptPanes)
+        work = {
+            "new": panes.new_file,
+            "rename": panes.rename_file,
+            "delete": panes.delete_file,
+        }[message.action]
+        panes.run_worker(work(message.path), group="files")
+
+    def on_project_tree_changed(self, message: ProjectTree.Changed) -> None:
+        self.run_worker(self.editor.query_one(ProjectTree).reload(), group="tree")
+
     def on_script_panes_said(self, message: ScriptPanes.Said) -> None:
         self.flash(message.text)
+
+    def on_script_panes_saved(self, message: ScriptPanes.Saved) -> None:
+        """Tell the page (a saved Remotion manifest recompiles there)."""
+        events = self.jobs.events if self.jobs is not None else None
+        if events is not None:
+            self.run_worker(
+                publish_file_changed(events, message.path, message.sha256, "editor"),
+                group="files",
+            )
+
+    def action_find_file(self) -> None:
+        files = self.editor.query_one(ProjectTree).files
+
+        def done(path: str | None) -> None:
+            if path is not None:
+                self.open_script(path)
+
+        self.push_screen(FileFinder(files), done)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Timeline keys do nothing while the focus is in a text field (Ctrl+B in a script
+        pane must not cut the timeline)."""
+        return action not in TIMELINE_ACTIONS or not isinstance(self.focused, (TextArea, Input))
 
     # -- the timeline's requests -----------------------------------------------------------
 

@@ -68,8 +68,17 @@ KEYS: tuple[Key, ...] = (
     Key("View", "f6", "focus_region(1)", "Next region"),
     Key("View", "shift+f6", "focus_region(-1)", "Previous region"),
     Key("App", "question_mark,f1", "help", "Keys", True),
+    Key("Scripts", "ctrl+o", "find_file", "Open a file by name...", True),
     Key("App", "", "reload", "Reload project.json from disk"),
     Key("App", "", "save_state", "Save the playhead and selection now"),
+)
+
+
+# What the timeline's keys do; none of it runs while the focus is in a text field.
+TIMELINE_ACTIONS = frozenset(
+    k.action.split("(")[0]
+    for k in KEYS
+    if k.area in ("Playback", "Playhead", "Marks", "Select", "Edit")
 )
 
 
@@ -105,7 +114,10 @@ def display(keys: str) -> str:
     out = []
     for key in keys.split(","):
         parts = key.split("+") if key != "plus" else ["plus"]
-        out.append("+".join(names.get(p, p if len(p) == 1 else p.capitalize()) for p in parts))
+        shown = [names.get(p, p if len(p) == 1 else p.capitalize()) for p in parts]
+        if len(shown) > 1 and len(shown[-1]) == 1:  # Ctrl+S, as menus write it
+            shown[-1] = shown[-1].upper()
+        out.append("+".join(shown))
     return " / ".join(out)
 
 

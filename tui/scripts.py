@@ -1,121 +1,440 @@
-"""The project tree and the script panes (the first part of the script-editor issue).
+"""The project tree and the script panes.
 
-`ProjectTree` lists the project's text files (`engine.scripts.script_files`); Enter opens one
-in the focused pane, or in a new pane while there are fewer than four. A `ScriptPane` is a
-`TextArea` with a title that shows the file and a dirty marker; Ctrl+S saves it atomically
-only over the version it loaded (else the save is refused and the title says the file changed
-on disk: Ctrl+R reloads it, Ctrl+Alt+S overwrites it on purpose, never a reflex).
-`ScriptPanes.poll` reloads clean panes whose file changed on disk, keeping the cursor, and
-marks dirty ones as in conflict.
+`ProjectTree` lists the project's text files (`engine.scripts.script_files`); Enter opens one,
+``n`` makes a new file, ``r``/F2 renames and ``d``/Delete deletes (asking first).
 
-Saving, loading and hashing run on worker threads; the widgets only post and receive.
+`ScriptPanes` shows up to four `ScriptPane` views side by side, or 2x2 when there is room
+for it. A file open in two panes is one `Doc`: an edit in one view appears in the other, and
+the dirty marker, the saved version and any conflict are the document's. Each view is a
+`ScriptArea` (a `TextArea` with tree-sitter highlighting, line numbers, soft wrap for
+markdown, go to line, find).
+
+Saving is atomic and only over the version the document loaded (`engine.scripts.save_text`);
+JSON is checked first (`engine.scripts.check_text`: a parse error or a workflow schema
+problem with its line and column, the cursor moved there; Ctrl+S again saves it anyway). A file
+that changed on disk updates clean views in place (cursor and scroll kept); a dirty document
+is marked, and saving or Ctrl+R shows the diff and lets the user keep theirs or take the
+disk's (`tui.script_dialogs.ConflictScreen`) — a pane never silently overwrites a newer file.
+
+File reads, writes and hashes run on worker threads; the widgets post and receive.
 """
 
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
+import functools
+import time
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
 
+import textual
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Container, Horizontal, Vertical
+from textual.events import Resize
 from textual.message import Message
-from textual.widgets import Label, TextArea, Tree
+from textual.widgets import Input, Label, TextArea, Tree
+from textual.widgets.text_area import Selection
 
 from engine.errors import ReelcutError
-from engine.scripts import FileConflict, current_hash, read_text, save_text, script_files
+from engine.scripts import (
+    FileConflict,
+    check_text,
+    create_text,
+    current_hash,
+    delete_text,
+    read_text,
+    rename_text,
+    save_text,
+    script_files,
+)
 from engine.store import PROJECT_FILE
+from tui.script_dialogs import (
+    MINE,
+    THEIRS,
+    ConfirmScreen,
+    ConflictScreen,
+    GoToLineScreen,
+    PaneKeysScreen,
+    PromptScreen,
+)
 
 MAX_PANES = 4
+GRID_MIN_ROWS = 20  # the panes' region needs this many rows for 2x2
+COLUMN_MIN_WIDTH = 40  # below this per pane, three or four panes go 2x2 (when tall enough)
+AGAIN_WINDOW = 3.0  # seconds in which a second close discards edits, a second save skips checks
+
+LANGUAGES = {
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".json": "json",
+    ".js": "javascript",
+    ".jsx": "javascript",
+    ".ts": "tsx",
+    ".tsx": "tsx",
+    ".css": "css",
+    ".yaml": "yaml",
+    ".yml": "yaml",
+    ".toml": "toml",
+}
 
 
-class ProjectTree(Tree[str]):
-    """The project's text files by folder; the data of a file node is its relative path."""
-
-    class OpenRequested(Message):
-        def __init__(self, path: str) -> None:
-            super().__init__()
-            self.path = path
-
-    def __init__(self, root: Path, **kwargs: object) -> None:
-        super().__init__("Project", **kwargs)  # type: ignore[arg-type]
-        self.project_root = root
-        self.show_root = False
-
-    async def reload(self) -> None:
-        files = await asyncio.to_thread(script_files, self.project_root)
-        self.clear()
-        folders: dict[str, object] = {"": self.root}
-        for rel in files:
-            parts = rel.split("/")
-            parent = self.root
-            for depth in range(1, len(parts)):
-                key = "/".join(parts[:depth])
-                if key not in folders:
-                    folders[key] = parent.add(parts[depth - 1] + "/", expand=True)
-                parent = folders[key]  # type: ignore[assignment]
-            parent.add_leaf(parts[-1], data=rel)
-        self.root.expand_all()
-
-    def on_tree_node_selected(self, event: Tree.NodeSelected[str]) -> None:
-        if event.node.data:
-            self.post_message(self.OpenRequested(event.node.data))
+@functools.cache
+def _tsx() -> tuple[Any, str] | None:
+    """The TSX grammar and a highlight query (Textual's JavaScript query, which covers JSX,
+    plus the TypeScript grammar's own), or None without tree-sitter-typescript."""
+    try:
+        import tree_sitter_typescript
+        from tree_sitter import Language
+    except ImportError:
+        return None
+    js = Path(textual.__file__).parent / "tree-sitter" / "highlights" / "javascript.scm"
+    query = js.read_text(encoding="utf-8") + "\n" + tree_sitter_typescript.HIGHLIGHTS_QUERY
+    return Language(tree_sitter_typescript.language_tsx()), query
 
 
-class ScriptPane(Vertical):
-    """One open file."""
+def language_for(path: str) -> str | None:
+    return LANGUAGES.get(PurePosixPath(path).suffix.lower())
 
-    def __init__(self, path: str, text: str, base_hash: str, **kwargs: object) -> None:
-        super().__init__(classes="script-pane", **kwargs)  # type: ignore[arg-type]
-        self.path = path
-        self.base_hash: str | None = base_hash
-        self.saved_text = text
-        self.conflict = False
-        self._text = text
 
-    def compose(self) -> ComposeResult:
-        yield Label(self._title(dirty=False), classes="pane-title")
-        yield TextArea(
-            self._text,
-            show_line_numbers=True,
-            soft_wrap=self.path.endswith(".md"),
-            read_only=self.read_only,
-        )
+# -- text helpers (pure) ----------------------------------------------------------------------
+
+
+def common_ends(a: str, b: str) -> tuple[int, int]:
+    """(length of the common prefix, length of the common suffix not overlapping it), by
+    halving with slice compares (fast in C for long texts)."""
+    n = min(len(a), len(b))
+    lo, hi = 0, n
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if a[:mid] == b[:mid]:
+            lo = mid
+        else:
+            hi = mid - 1
+    prefix = lo
+    lo, hi = 0, n - prefix
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if a[len(a) - mid :] == b[len(b) - mid :]:
+            lo = mid
+        else:
+            hi = mid - 1
+    return prefix, lo
+
+
+def location(text: str, offset: int) -> tuple[int, int]:
+    """(row, column) of a character offset."""
+    row = text.count("\n", 0, offset)
+    return row, offset - (text.rfind("\n", 0, offset) + 1)
+
+
+def offset_of(text: str, loc: tuple[int, int]) -> int:
+    row, col = loc
+    start = 0
+    for _ in range(row):
+        nl = text.find("\n", start)
+        if nl < 0:
+            return len(text)
+        start = nl + 1
+    end = text.find("\n", start)
+    return min(start + col, len(text) if end < 0 else end)
+
+
+def find(text: str, query: str, start: int, *, backwards: bool = False) -> tuple[int, int] | None:
+    """The next match of ``query`` from ``start`` (wrapping around); smart case: a query with a
+    capital letter matches case exactly, else case is ignored."""
+    if not query:
+        return None
+    hay, needle = (text, query) if query != query.lower() else (text.lower(), query.lower())
+    if backwards:
+        i = hay.rfind(needle, 0, max(0, start))
+        if i < 0:
+            i = hay.rfind(needle)
+    else:
+        i = hay.find(needle, start)
+        if i < 0:
+            i = hay.find(needle)
+    return None if i < 0 else (i, i + len(query))
+
+
+def count_matches(text: str, query: str) -> int:
+    if not query:
+        return 0
+    return (text if query != query.lower() else text.lower()).count(
+        query if query != query.lower() else query.lower()
+    )
+
+
+# -- the document -----------------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class Doc:
+    """One open file, shown by one or more panes."""
+
+    path: str
+    saved_text: str  # what is on disk as far as this document knows (its base)
+    base_hash: str | None
+    conflict: bool = False  # the disk moved away from the base while there were edits
+    deleted: bool = False  # ... by deleting the file
+    problem: str = ""  # the last check's finding, shown in the title until the next save
 
     @property
     def read_only(self) -> bool:
         """project.json changes through the session (the timeline, undo), never as text."""
         return self.path == PROJECT_FILE
 
+
+class ScriptArea(TextArea):
+    """The text of one pane."""
+
+    BINDINGS = [
+        Binding("ctrl+g", "goto_line", "Go to line", id="panes.goto_line"),
+        Binding("ctrl+f", "find", "Find", id="panes.find"),
+        Binding("f3", "find_next(1)", "Find next", show=False, id="panes.find_next"),
+        Binding("shift+f3", "find_next(-1)", "Find previous", show=False, id="panes.find_prev"),
+        # TextArea deletes a word with Ctrl+W (also Ctrl+Backspace, Alt+Backspace, which stay);
+        # here Ctrl+W is the pane prefix, as in vim and helix.
+        Binding("ctrl+w", "pane_keys", "Panes..."),
+        # TextArea selects a line with F6; in reelcut F6 moves between regions everywhere.
+        Binding("f6", "app.focus_region(1)", "Next region", show=False),
+        Binding("shift+f6", "app.focus_region(-1)", "Previous region", show=False),
+    ]
+
+    def __init__(self, text: str, path: str, *, read_only: bool) -> None:
+        language = language_for(path)
+        super().__init__(
+            text,
+            show_line_numbers=True,
+            soft_wrap=language == "markdown",
+            read_only=read_only,
+            tab_behavior="indent" if language in ("javascript", "tsx", "json") else "focus",
+        )
+        if language == "tsx" and (tsx := _tsx()) is not None:
+            self.register_language("tsx", *tsx)
+        if language is not None and language in self.available_languages:
+            try:
+                self.language = language
+            except Exception:  # a grammar that fails to load: plain text
+                self.language = None
+
     @property
-    def area(self) -> TextArea:
-        return self.query_one(TextArea)
+    def pane(self) -> ScriptPane:
+        parent = self.parent
+        assert isinstance(parent, ScriptPane)
+        return parent
+
+    def action_goto_line(self) -> None:
+        self.pane.goto_line()
+
+    def action_pane_keys(self) -> None:
+        panes = self.pane.parent
+        if isinstance(panes, ScriptPanes):
+            panes.action_pane_keys()
+
+    def action_find(self) -> None:
+        self.pane.open_find()
+
+    def action_find_next(self, step: int) -> None:
+        self.pane.find_next(step)
+
+
+class FindBar(Horizontal):
+    """The pane's find field and its ``n of N`` count."""
+
+    BINDINGS = [
+        Binding("escape", "close", "Close find", id="panes.find_close"),
+        Binding("f3", "step(1)", "Find next", show=False),
+        Binding("shift+f3,up", "step(-1)", "Find previous", show=False),
+        Binding("down", "step(1)", "Find next", show=False),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Input(placeholder="find (Enter: next, Shift+F3: previous, Esc: close)")
+        yield Label("", classes="find-count")
+
+    def action_close(self) -> None:
+        pane = self.parent
+        assert isinstance(pane, ScriptPane)
+        pane.close_find()
+
+    def action_step(self, step: int) -> None:
+        pane = self.parent
+        assert isinstance(pane, ScriptPane)
+        pane.find_next(step)
+
+
+class ScriptPane(Vertical):
+    """One view of a `Doc`."""
+
+    def __init__(self, doc: Doc, text: str, **kwargs: Any) -> None:
+        super().__init__(classes="script-pane", **kwargs)
+        self.doc = doc
+        self._initial = text
+        self._find_from = 0
+
+    def compose(self) -> ComposeResult:
+        yield Label(self.title(dirty=False), classes="pane-title")
+        yield ScriptArea(self._initial, self.doc.path, read_only=self.doc.read_only)
+        bar = FindBar(classes="find-bar")
+        bar.display = False
+        yield bar
+
+    @property
+    def path(self) -> str:
+        return self.doc.path
+
+    @property
+    def read_only(self) -> bool:
+        return self.doc.read_only
+
+    @property
+    def area(self) -> ScriptArea:
+        return self.query_one(ScriptArea)
 
     @property
     def dirty(self) -> bool:
-        return self.area.text != self.saved_text
+        return self.area.text != self.doc.saved_text
 
-    def _title(self, *, dirty: bool) -> str:
-        mark = " (read-only)" if self.read_only else " ●" if dirty else ""
-        if self.conflict:
-            mark += "  (changed on disk: Ctrl+R reloads, Ctrl+Alt+S overwrites)"
-        return self.path + mark
+    @property
+    def number(self) -> int:
+        parent = self.parent
+        return parent.panes.index(self) + 1 if isinstance(parent, ScriptPanes) else 1
+
+    def title(self, *, dirty: bool | None = None) -> str:
+        doc = self.doc
+        dirty = self.dirty if dirty is None else dirty
+        mark = " (read-only)" if doc.read_only else " ●" if dirty else ""
+        text = f"{self.number} {doc.path}{mark}"
+        if doc.conflict:
+            what = "deleted on disk" if doc.deleted else "changed on disk"
+            text += f"  ({what}: Ctrl+R compares and lets you choose)"
+        elif doc.problem:
+            text += f"  ({doc.problem})"
+        return text
 
     def show_title(self) -> None:
-        self.query_one(".pane-title", Label).update(self._title(dirty=self.dirty))
+        self.query_one(".pane-title", Label).update(self.title())
 
-    def on_text_area_changed(self, event: TextArea.Changed) -> None:
-        self.show_title()
+    # -- replace the text in place -----------------------------------------------------------
+
+    def set_text(self, new: str) -> None:
+        """Make the view show ``new`` by replacing only what differs, so the cursor, selection
+        and scroll stay where they were relative to the text around them."""
+        area = self.area
+        old = area.text
+        if old == new:
+            return
+        prefix, suffix = common_ends(old, new)
+        start = location(old, prefix)
+        end = location(old, len(old) - suffix)
+        scroll = area.scroll_offset
+        area.replace(new[prefix : len(new) - suffix], start, end, maintain_selection_offset=True)
+        area.scroll_to(scroll.x, scroll.y, animate=False)
+
+    # -- go to line and find -----------------------------------------------------------------
+
+    def goto_line(self) -> None:
+        area = self.area
+
+        def done(answer: tuple[int, int] | None) -> None:
+            if answer is not None:
+                line, column = answer
+                area.move_cursor((line - 1, column - 1), center=True)
+            area.focus()
+
+        self.app.push_screen(
+            GoToLineScreen(area.document.line_count, area.cursor_location[0] + 1), done
+        )
+
+    def open_find(self) -> None:
+        bar = self.query_one(FindBar)
+        field = bar.query_one(Input)
+        area = self.area
+        selected = area.selected_text
+        if selected and "\n" not in selected:
+            field.value = selected
+        self._find_from = offset_of(area.text, area.selection.start)
+        bar.display = True
+        field.focus()
+        self._show_count()
+
+    def close_find(self) -> None:
+        self.query_one(FindBar).display = False
+        self.area.focus()
+
+    @on(Input.Changed)
+    def _find_as_you_type(self, event: Input.Changed) -> None:
+        event.stop()
+        self._select_match(find(self.area.text, event.value, self._find_from))
+
+    @on(Input.Submitted)
+    def _find_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.find_next(1)
+
+    def find_next(self, step: int) -> None:
+        query = self.query_one(FindBar).query_one(Input).value
+        if not query:
+            self.open_find()
+            return
+        area = self.area
+        text = area.text
+        sel = area.selection
+        if step > 0:
+            start = offset_of(text, max(sel.start, sel.end))
+        else:
+            start = offset_of(text, min(sel.start, sel.end))
+        match = find(text, query, start, backwards=step < 0)
+        if match is not None:
+            self._find_from = match[0]
+        self._select_match(match)
+
+    def _select_match(self, match: tuple[int, int] | None) -> None:
+        area = self.area
+        if match is not None:
+            text = area.text
+            area.selection = Selection(location(text, match[0]), location(text, match[1]))
+            area.scroll_cursor_visible(center=True)
+        self._show_count(match)
+
+    def _show_count(self, match: tuple[int, int] | None = None) -> None:
+        bar = self.query_one(FindBar)
+        query = bar.query_one(Input).value
+        label = bar.query_one(".find-count", Label)
+        if not query:
+            label.update("")
+            return
+        text = self.area.text
+        total = count_matches(text, query)
+        if total == 0 or match is None:
+            label.update("no match")
+            return
+        before = count_matches(text[: match[0]], query)
+        label.update(f"{before + 1} of {total}")
 
 
-class ScriptPanes(Horizontal, can_focus=True):
-    """Up to four panes side by side."""
+class ScriptPanes(Container, can_focus=True):
+    """Up to four panes: side by side, or 2x2 when three or four would be narrow and the
+    region is tall enough."""
 
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", id="panes.save"),
-        Binding("ctrl+alt+s", "save(True)", "Save over", show=False, id="panes.force_save"),
-        Binding("ctrl+r", "reload_pane", "Reload", show=False, id="panes.reload"),
-        Binding("ctrl+alt+w,ctrl+f4", "close_pane", "Close pane", id="panes.close"),
+        Binding("ctrl+r", "reload_pane", "Reload", id="panes.reload"),
+        Binding("ctrl+w", "pane_keys", "Pane: 1-4 s h l c", id="panes.prefix"),
+        Binding("ctrl+f4", "close_pane", "Close pane", show=False, id="panes.close"),
+        Binding("ctrl+backslash", "split", "Split", show=False, id="panes.split"),
+        Binding("alt+right", "cycle_pane(1)", "Next pane", show=False, id="panes.next"),
+        Binding("alt+left", "cycle_pane(-1)", "Previous pane", show=False, id="panes.previous"),
+        Binding("alt+shift+right", "move_pane(1)", "Move right", show=False, id="panes.move_right"),
+        Binding("alt+shift+left", "move_pane(-1)", "Move left", show=False, id="panes.move_left"),
+        # Where the terminal sends them (not through tmux, which turns Alt+1 into '¡').
+        Binding("alt+1", "focus_pane(1)", "Pane 1", show=False),
+        Binding("alt+2", "focus_pane(2)", "Pane 2", show=False),
+        Binding("alt+3", "focus_pane(3)", "Pane 3", show=False),
+        Binding("alt+4", "focus_pane(4)", "Pane 4", show=False),
     ]
 
     class Said(Message):
@@ -125,23 +444,42 @@ class ScriptPanes(Horizontal, can_focus=True):
             super().__init__()
             self.text = text
 
-    def __init__(self, root: Path, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    class Saved(Message):
+        """A file was written from a pane (the preview recompiles a Remotion clip from it)."""
+
+        def __init__(self, path: str, sha256: str) -> None:
+            super().__init__()
+            self.path, self.sha256 = path, sha256
+
+    def __init__(self, root: Path, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self.project_root = root
+        self.docs: dict[str, Doc] = {}
+        self._discard: tuple[ScriptPane, float] | None = None
+        self._refused: tuple[Doc, str, float] | None = None  # the last save refused by a check
+        self._resolving: set[str] = set()
 
     def compose(self) -> ComposeResult:
-        yield Label("Scripts: open a file from the project tree (Enter)", id="panes-empty")
+        yield Label(
+            "Scripts: open a file from the project tree (Enter) or Ctrl+O", id="panes-empty"
+        )
 
-    def _update_empty(self) -> None:
-        self.query_one("#panes-empty", Label).display = not self.panes
+    def say(self, text: str) -> None:
+        self.post_message(self.Said(text))
 
     def on_focus(self) -> None:
         if self.panes:
             self.panes[0].area.focus()
 
+    def on_resize(self, event: Resize) -> None:
+        self._arrange()
+
     @property
     def panes(self) -> list[ScriptPane]:
-        return list(self.query(ScriptPane))
+        return list(self.query_children(ScriptPane))
+
+    def views(self, doc: Doc) -> list[ScriptPane]:
+        return [p for p in self.panes if p.doc is doc]
 
     def focused_pane(self) -> ScriptPane | None:
         node = self.app.focused
@@ -149,105 +487,514 @@ class ScriptPanes(Horizontal, can_focus=True):
             node = node.parent  # type: ignore[assignment]
         return node
 
+    def _arrange(self) -> None:
+        """Columns, or 2x2 (three panes: the first spans both rows)."""
+        panes = self.panes
+        self.query_one("#panes-empty", Label).display = not panes
+        if self.parent is not None:
+            self.parent.set_class(bool(panes), "-scripts")  # the top region grows
+        n = len(panes)
+        width, height = self.content_size
+        grid = n >= 3 and width < n * COLUMN_MIN_WIDTH and height >= GRID_MIN_ROWS
+        self.set_class(grid, "-grid")
+        self.styles.grid_size_columns = 2 if grid else max(1, n)
+        self.styles.grid_size_rows = 2 if grid else 1
+        for i, pane in enumerate(panes):
+            pane.styles.row_span = 2 if grid and n == 3 and i == 0 else 1
+        for pane in panes:
+            pane.show_title()
+
+    def _titles(self, doc: Doc) -> None:
+        for pane in self.views(doc):
+            pane.show_title()
+
+    # -- open, split, close, focus, move -------------------------------------------------------
+
     async def open(self, path: str) -> None:
-        for pane in self.panes:
-            if pane.path == path:
-                pane.area.focus()
-                return
+        doc = self.docs.get(path)
+        if doc is not None:
+            self.views(doc)[0].area.focus()
+            return
         try:
             text, digest = await asyncio.to_thread(read_text, self.project_root, path)
         except ReelcutError as exc:
-            self.post_message(self.Said(f"cannot open {path}: {exc}"))
+            self.say(f"cannot open {path}: {exc}")
             return
-        pane = ScriptPane(path, text, digest)
+        doc = self.docs.get(path)  # opened meanwhile
+        if doc is not None:
+            self.views(doc)[0].area.focus()
+            return
         target = self.focused_pane()
         if len(self.panes) >= MAX_PANES:
             target = target or self.panes[-1]
-            if target.dirty:
-                self.post_message(
-                    self.Said(
-                        f"four panes are open and {target.path} has unsaved changes; save or "
-                        "close a pane first"
-                    )
+            if target.dirty and len(self.views(target.doc)) == 1:
+                self.say(
+                    f"four panes are open and {target.path} has unsaved changes; save or "
+                    "close a pane first"
                 )
                 return
-            await target.remove()
-        await self.mount(pane)
-        self._update_empty()
-        pane.show_title()
+        doc = Doc(path, text, digest)
+        self.docs[path] = doc
+        pane = ScriptPane(doc, text)
+        if len(self.panes) >= MAX_PANES and target is not None:  # the new file takes its place
+            index = self.panes.index(target)
+            await self._remove(target)
+            rest = self.panes
+            if index < len(rest):
+                await self.mount(pane, before=rest[index])
+            else:
+                await self.mount(pane)
+        elif target is not None:
+            await self.mount(pane, after=target)
+        else:
+            await self.mount(pane)
+        self._arrange()
         pane.area.focus()
-        self.post_message(self.Said(f"opened {path}"))
+        self.say(f"opened {path}")
 
-    async def action_save(self, force: bool = False) -> None:
+    async def _remove(self, pane: ScriptPane) -> None:
+        doc = pane.doc
+        await pane.remove()
+        if not self.views(doc):
+            self.docs.pop(doc.path, None)
+
+    async def action_split(self) -> None:
         pane = self.focused_pane()
         if pane is None:
+            self.say("split: focus a pane first")
             return
-        if pane.read_only:
-            self.post_message(
-                self.Said(
-                    f"{pane.path} is read-only here: it changes through the timeline and undo"
-                )
-            )
+        if len(self.panes) >= MAX_PANES:
+            self.say(f"{MAX_PANES} panes are open; close one to split")
             return
-        text = pane.area.text
-        try:
-            digest = await asyncio.to_thread(
-                save_text, self.project_root, pane.path, text, pane.base_hash, force=force
-            )
-        except FileConflict as exc:
-            pane.conflict = True
-            pane.show_title()
-            self.post_message(self.Said(f"not saved: {exc}"))
-            return
-        except ReelcutError as exc:
-            self.post_message(self.Said(f"not saved: {exc}"))
-            return
-        pane.base_hash, pane.saved_text, pane.conflict = digest, text, False
-        pane.show_title()
-        self.post_message(self.Said(f"saved {pane.path}"))
-
-    async def action_reload_pane(self) -> None:
-        pane = self.focused_pane()
-        if pane is not None:
-            await self._reload(pane)
-            self.post_message(self.Said(f"reloaded {pane.path} from disk"))
+        twin = ScriptPane(pane.doc, pane.area.text)
+        await self.mount(twin, after=pane)
+        twin.area.move_cursor(pane.area.cursor_location)
+        self._arrange()
+        twin.area.focus()
+        self.say(f"{pane.path} in two panes: one document")
 
     async def action_close_pane(self) -> None:
         pane = self.focused_pane()
         if pane is None:
             return
-        if pane.dirty:
-            self.post_message(self.Said(f"{pane.path} has unsaved changes: save (Ctrl+S) first"))
-            return
-        await pane.remove()
-        self._update_empty()
+        last_view = len(self.views(pane.doc)) == 1
+        if pane.dirty and last_view and not pane.read_only:
+            now = time.monotonic()
+            if (
+                self._discard is None
+                or self._discard[0] is not pane
+                or (now - self._discard[1] > AGAIN_WINDOW)
+            ):
+                self._discard = (pane, now)
+                self.say(
+                    f"{pane.path} has unsaved changes: Ctrl+S saves; close again within "
+                    f"{AGAIN_WINDOW:.0f} s to discard them"
+                )
+                return
+            self.say(f"closed {pane.path}; its unsaved changes are discarded")
+        self._discard = None
+        index = self.panes.index(pane)
+        await self._remove(pane)
+        self._arrange()
+        rest = self.panes
+        if rest:
+            rest[min(index, len(rest) - 1)].area.focus()
+        else:
+            self.focus()
 
-    async def _reload(self, pane: ScriptPane) -> None:
-        try:
-            text, digest = await asyncio.to_thread(read_text, self.project_root, pane.path)
-        except ReelcutError as exc:
-            self.post_message(self.Said(f"cannot reload {pane.path}: {exc}"))
+    def action_pane_keys(self) -> None:
+        async def run(command: str | None) -> None:
+            if command == "next":
+                self.action_cycle_pane(1)
+            elif command == "split":
+                await self.action_split()
+            elif command == "close":
+                await self.action_close_pane()
+            elif command is not None:
+                await self.run_action(command)
+
+        def picked(command: str | None) -> None:
+            # after the screen below has taken its focus back
+            self.call_after_refresh(self.run_worker, run(command), group="pane-keys")
+
+        self.app.push_screen(PaneKeysScreen(), picked)
+
+    def action_cycle_pane(self, step: int) -> None:
+        panes = self.panes
+        pane = self.focused_pane()
+        if panes:
+            i = panes.index(pane) if pane in panes else -step
+            panes[(i + step) % len(panes)].area.focus()
+
+    def action_focus_pane(self, number: int) -> None:
+        panes = self.panes
+        if 1 <= number <= len(panes):
+            panes[number - 1].area.focus()
+        else:
+            self.say(f"there is no pane {number} ({len(panes)} open)")
+
+    def action_move_pane(self, step: int) -> None:
+        """Swap the focused pane with its neighbour (the file moves to the other pane)."""
+        pane = self.focused_pane()
+        panes = self.panes
+        if pane is None or len(panes) < 2:
             return
-        cursor = pane.area.cursor_location
-        scroll = pane.area.scroll_offset
-        pane.area.load_text(text)
-        pane.saved_text, pane.base_hash, pane.conflict = text, digest, False
-        last = max(0, pane.area.document.line_count - 1)
-        pane.area.cursor_location = (min(cursor[0], last), cursor[1])
-        pane.area.scroll_to(scroll.x, scroll.y, animate=False)
-        pane.show_title()
+        i = panes.index(pane)
+        j = (i + step) % len(panes)
+        other = panes[j]
+        if j > i:
+            self.move_child(pane, after=other)
+        else:
+            self.move_child(pane, before=other)
+        self._arrange()
+        pane.area.focus()
+        self.say(f"{pane.path} moved to pane {pane.number}")
+
+    # -- one document in several panes -------------------------------------------------------
+
+    @on(TextArea.Changed)
+    def _text_changed(self, event: TextArea.Changed) -> None:
+        area = event.text_area
+        pane = area.parent
+        if not isinstance(pane, ScriptPane):
+            return
+        text = area.text
+        for other in self.views(pane.doc):
+            if other is not pane:
+                other.set_text(text)
+        if pane.doc.problem:
+            pane.doc.problem = ""
+        self._titles(pane.doc)
+
+    # -- saving --------------------------------------------------------------------------------
+
+    async def action_save(self, anyway: bool = False) -> None:
+        pane = self.focused_pane()
+        if pane is None:
+            return
+        doc = pane.doc
+        if doc.read_only:
+            self.say(f"{doc.path} is read-only here: it changes through the timeline and undo")
+            return
+        if doc.conflict:
+            self.resolve(doc)
+            return
+        text = pane.area.text
+        refused, self._refused = self._refused, None
+        anyway = anyway or (
+            refused is not None
+            and refused[0] is doc
+            and refused[1] == text
+            and time.monotonic() - refused[2] < AGAIN_WINDOW
+        )
+        if not anyway:
+            problem = check_text(doc.path, text)
+            if problem is not None:
+                doc.problem = f"line {problem.line}, column {problem.column}: {problem.message}"
+                pane.area.move_cursor((problem.line - 1, problem.column - 1), center=True)
+                self._titles(doc)
+                self._refused = (doc, text, time.monotonic())
+                self.say(
+                    f"not saved: {doc.path} {doc.problem} (Ctrl+S again within "
+                    f"{AGAIN_WINDOW:.0f} s saves it anyway)"
+                )
+                return
+        try:
+            digest = await asyncio.to_thread(
+                save_text, self.project_root, doc.path, text, doc.base_hash
+            )
+        except FileConflict:
+            doc.conflict = True
+            self._titles(doc)
+            self.resolve(doc)
+            return
+        except ReelcutError as exc:
+            self.say(f"not saved: {exc}")
+            return
+        self._saved(doc, text, digest)
+
+    def _saved(self, doc: Doc, text: str, digest: str) -> None:
+        doc.saved_text, doc.base_hash = text, digest
+        doc.conflict = doc.deleted = False
+        doc.problem = ""
+        self._titles(doc)
+        self.say(f"saved {doc.path}")
+        self.post_message(self.Saved(doc.path, digest))
+
+    # -- the disk moved ------------------------------------------------------------------------
+
+    async def action_reload_pane(self) -> None:
+        pane = self.focused_pane()
+        if pane is None:
+            return
+        doc = pane.doc
+        if pane.dirty or doc.conflict:
+            self.resolve(doc)
+            return
+        try:
+            text, digest = await asyncio.to_thread(read_text, self.project_root, doc.path)
+        except ReelcutError as exc:
+            self.say(f"cannot reload {doc.path}: {exc}")
+            return
+        self._take(doc, text, digest)
+        self.say(f"reloaded {doc.path} from disk")
+
+    def _take(self, doc: Doc, text: str, digest: str) -> None:
+        """The document becomes the disk's version, in place in every view."""
+        for view in self.views(doc):
+            view.set_text(text)
+        doc.saved_text, doc.base_hash = text, digest
+        doc.conflict = doc.deleted = False
+        doc.problem = ""
+        self._titles(doc)
+
+    def resolve(self, doc: Doc) -> None:
+        """Show the diff between the disk and the document's text and do what the user picks
+        (in a worker: the dialog is waited for)."""
+        self.run_worker(self._resolve(doc), group="resolve")
+
+    async def _resolve(self, doc: Doc) -> None:
+        if doc.path in self._resolving:
+            return
+        views = self.views(doc)
+        if not views:
+            return
+        try:
+            theirs: str | None
+            theirs, disk_hash = await asyncio.to_thread(read_text, self.project_root, doc.path)
+        except ReelcutError as exc:
+            if current_hash(self.project_root, doc.path) is not None:
+                self.say(f"cannot read {doc.path} to compare: {exc}")
+                return
+            theirs, disk_hash = None, None
+        mine = views[0].area.text
+        if theirs == mine:  # the disk already has exactly this text
+            self._take(doc, mine, disk_hash or "")
+            self.say(f"{doc.path} on disk already has your text")
+            return
+        self._resolving.add(doc.path)
+        try:
+            choice = await self.app.push_screen_wait(ConflictScreen(doc.path, mine, theirs))
+        finally:
+            self._resolving.discard(doc.path)
+        if choice == MINE:
+            try:
+                digest = await asyncio.to_thread(
+                    save_text, self.project_root, doc.path, mine, disk_hash
+                )
+            except FileConflict:
+                self.say(f"{doc.path} changed again on disk; compare once more (Ctrl+R)")
+                return
+            except ReelcutError as exc:
+                self.say(f"not saved: {exc}")
+                return
+            self._saved(doc, mine, digest)
+            self.say(f"saved your version of {doc.path} over the disk's")
+        elif choice == THEIRS:
+            if theirs is None or disk_hash is None:
+                for view in views:
+                    await self._remove(view)
+                self._arrange()
+                self.say(f"closed {doc.path}: it was deleted on disk")
+                return
+            self._take(doc, theirs, disk_hash)
+            self.say(f"took the disk's version of {doc.path}; your edits are dropped")
+        else:
+            self.say(f"{doc.path}: conflict left open (Ctrl+R to compare again)")
 
     async def poll(self) -> None:
-        """A file changed on disk: a clean pane follows it in place; a dirty one is marked."""
-        for pane in self.panes:
-            now = await asyncio.to_thread(current_hash, self.project_root, pane.path)
-            if now == pane.base_hash:
+        """A file changed on disk: clean documents follow in place; dirty ones are marked."""
+        for doc in list(self.docs.values()):
+            views = self.views(doc)
+            if not views:
                 continue
-            if pane.dirty:
-                if not pane.conflict:
-                    pane.conflict = True
-                    pane.show_title()
-                    self.post_message(self.Said(f"{pane.path} changed on disk while you edit it"))
-            else:
-                await self._reload(pane)
-                self.post_message(self.Said(f"{pane.path} changed on disk; the pane follows"))
+            now = await asyncio.to_thread(current_hash, self.project_root, doc.path)
+            if now == doc.base_hash:
+                if doc.conflict and now is not None:  # the disk came back to the base
+                    doc.conflict = doc.deleted = False
+                    self._titles(doc)
+                continue
+            if views[0].dirty or now is None:
+                if not doc.conflict:
+                    doc.conflict, doc.deleted = True, now is None
+                    self._titles(doc)
+                    what = "was deleted" if now is None else "changed on disk"
+                    self.say(f"{doc.path} {what} while you edit it: Ctrl+R to compare")
+                continue
+            try:
+                text, digest = await asyncio.to_thread(read_text, self.project_root, doc.path)
+            except ReelcutError as exc:
+                self.say(f"{doc.path} changed on disk and cannot be shown: {exc}")
+                continue
+            if any(view.dirty for view in self.views(doc)):  # typed into meanwhile
+                continue
+            self._take(doc, text, digest)
+            self.say(f"{doc.path} changed on disk; the pane follows")
+
+    # -- files: new, rename, delete (from the tree) -----------------------------------------
+
+    async def new_file(self, folder: str) -> None:
+        default = f"{folder.rstrip('/')}/untitled.md" if folder else "scripts/untitled.md"
+        rel = await self.app.push_screen_wait(
+            PromptScreen("New file (path in the project)", default, "markdown, JSON, TSX ...")
+        )
+        if not rel:
+            return
+        try:
+            await asyncio.to_thread(create_text, self.project_root, rel, "")
+        except ReelcutError as exc:
+            self.say(f"not created: {exc}")
+            return
+        self.say(f"created {rel}")
+        self.post_message(ProjectTree.Changed())
+        await self.open(rel)
+
+    async def rename_file(self, rel: str) -> None:
+        doc = self.docs.get(rel)
+        if doc is not None and self.views(doc) and self.views(doc)[0].dirty:
+            self.say(f"{rel} has unsaved changes: save it before renaming")
+            return
+        new = await self.app.push_screen_wait(PromptScreen(f"Rename {rel} to", rel))
+        if not new or new == rel:
+            return
+        base = (
+            doc.base_hash
+            if doc is not None
+            else await asyncio.to_thread(current_hash, self.project_root, rel)
+        )
+        if base is None:
+            self.say(f"{rel} no longer exists")
+            self.post_message(ProjectTree.Changed())
+            return
+        try:
+            await asyncio.to_thread(rename_text, self.project_root, rel, new, base)
+        except ReelcutError as exc:
+            self.say(f"not renamed: {exc}")
+            return
+        if doc is not None:
+            self.docs.pop(rel, None)
+            doc.path = new
+            self.docs[new] = doc
+            self._titles(doc)
+        self.say(f"renamed {rel} to {new}")
+        self.post_message(ProjectTree.Changed())
+
+    async def delete_file(self, rel: str) -> None:
+        doc = self.docs.get(rel)
+        if doc is not None and self.views(doc) and self.views(doc)[0].dirty:
+            self.say(f"{rel} has unsaved changes: save or close it before deleting")
+            return
+        if not await self.app.push_screen_wait(ConfirmScreen(f"Delete {rel}?")):
+            return
+        base = (
+            doc.base_hash
+            if doc is not None
+            else await asyncio.to_thread(current_hash, self.project_root, rel)
+        )
+        if base is None:
+            self.say(f"{rel} no longer exists")
+            self.post_message(ProjectTree.Changed())
+            return
+        try:
+            await asyncio.to_thread(delete_text, self.project_root, rel, base)
+        except ReelcutError as exc:
+            self.say(f"not deleted: {exc}")
+            return
+        if doc is not None:
+            for view in self.views(doc):
+                await self._remove(view)
+            self._arrange()
+        self.say(f"deleted {rel}")
+        self.post_message(ProjectTree.Changed())
+
+
+class ProjectTree(Tree[str]):
+    """The project's text files by folder; the data of a file node is its relative path."""
+
+    BINDINGS = [
+        Binding("n", "new_file", "New file", id="tree.new"),
+        Binding("r,f2", "rename_file", "Rename", id="tree.rename"),
+        Binding("d,delete", "delete_file", "Delete", id="tree.delete"),
+    ]
+
+    class OpenRequested(Message):
+        def __init__(self, path: str) -> None:
+            super().__init__()
+            self.path = path
+
+    class FileRequested(Message):
+        """New (``path`` is the folder), rename or delete."""
+
+        def __init__(self, action: str, path: str) -> None:
+            super().__init__()
+            self.action, self.path = action, path
+
+    class Changed(Message):
+        """Files were created, renamed or deleted: list them again."""
+
+    def __init__(self, root: Path, **kwargs: Any) -> None:
+        super().__init__("Project", **kwargs)
+        self.project_root = root
+        self.show_root = False
+        self.files: list[str] = []
+
+    async def reload(self) -> None:
+        """List the files again (only redrawn when the list changed; the cursor stays on the
+        same file)."""
+        files = await asyncio.to_thread(script_files, self.project_root)
+        if files == self.files:
+            return
+        self.files = files
+        node = self.cursor_node
+        keep = node.data if node is not None else None
+        self.clear()
+        folders: dict[str, Any] = {"": self.root}
+        for rel in files:
+            parts = rel.split("/")
+            parent = self.root
+            for depth in range(1, len(parts)):
+                key = "/".join(parts[:depth])
+                if key not in folders:
+                    folders[key] = parent.add(parts[depth - 1] + "/", data=None, expand=True)
+                parent = folders[key]
+            parent.add_leaf(parts[-1], data=rel)
+        self.root.expand_all()
+        if keep is not None:
+            for candidate in self._tree_nodes.values():
+                if candidate.data == keep:
+                    self.move_cursor(candidate)
+                    break
+
+    def on_tree_node_selected(self, event: Tree.NodeSelected[str]) -> None:
+        if event.node.data:
+            self.post_message(self.OpenRequested(event.node.data))
+
+    def _cursor_file(self) -> str | None:
+        node = self.cursor_node
+        return node.data if node is not None and node.data else None
+
+    def _cursor_folder(self) -> str:
+        node = self.cursor_node
+        if node is None:
+            return "scripts"
+        if node.data:
+            parent = str(PurePosixPath(node.data).parent)
+            return "" if parent == "." else parent
+        parts: list[str] = []
+        while node is not None and node is not self.root:
+            parts.append(str(node.label).rstrip("/"))
+            node = node.parent
+        return "/".join(reversed(parts))
+
+    def action_new_file(self) -> None:
+        self.post_message(self.FileRequested("new", self._cursor_folder()))
+
+    def action_rename_file(self) -> None:
+        rel = self._cursor_file()
+        if rel is not None:
+            self.post_message(self.FileRequested("rename", rel))
+
+    def action_delete_file(self) -> None:
+        rel = self._cursor_file()
+        if rel is not None:
+            self.post_message(self.FileRequested("delete", rel))

@@ -186,7 +186,7 @@ def test_topic_filter_and_unknown_topics(tmp_path: Path) -> None:
 def test_project_revisions_and_changeset_status_reach_the_stream(demo_dir: Path) -> None:
     """The session (sync, its own connection) and the changeset store (aiosqlite) write their
     events in the same transaction as their change; a stream subscriber sees both."""
-    from engine.changes.ledger import Ledger
+    from engine.changes.ledger import Ledger, sha256
     from engine.ops import AddMarker
     from engine.session import Session
 
@@ -204,7 +204,9 @@ def test_project_revisions_and_changeset_status_reach_the_stream(demo_dir: Path)
         await ledger.mark_ready(cs)
         await ledger.apply(cs)
         await ledger.close()
-        got = [await asyncio.wait_for(first, 5)] + await asyncio.wait_for(take(it, 5), 5)
+        got = [await asyncio.wait_for(first, 5)] + await asyncio.wait_for(take(it, 6), 5)
+        # The status and the file it changed commit together (their order is SQLite's).
+        got[-2:] = sorted(got[-2:], key=lambda e: e.topic)
         assert [(e.topic, e.kind) for e in got] == [
             ("project", "edit"),
             ("project", "undo"),
@@ -212,9 +214,15 @@ def test_project_revisions_and_changeset_status_reach_the_stream(demo_dir: Path)
             ("changeset", "ready"),
             ("changeset", "applying"),
             ("changeset", "applied"),
+            ("project", "file"),
         ]
         assert got[0].data["summary"].startswith("added marker cue")
         assert got[-1].data == {
+            "path": "scripts/new.md",
+            "sha256": sha256(b"hello\n"),
+            "from": "changeset",
+        }
+        assert got[-2].data == {
             "changeset": cs,
             "status": "applied",
             "in_flight": None,

@@ -234,3 +234,164 @@ def test_remotion_clips_compile_in_the_page_and_a_broken_one_shows_its_overlay(
                 await jobs.stop()
 
     asyncio.run(go())
+
+
+def _remotion_source(label: str) -> str:
+    """A clip that shows ``label``, its greeting and the frame, in ``#remotion-hello``."""
+    return GOOD.replace("{greeting} at {frame}", label + ": {greeting} at {frame}")
+
+
+RUNTIME_BROKEN = """
+export default function Throws() {
+  throw new Error("clip exploded at runtime");
+}
+"""
+
+
+def test_a_remotion_clip_recompiles_in_place_when_its_manifest_changes(
+    demo_dir: Path, tmp_path: Path
+) -> None:
+    """The manifest rewritten on disk plus its file event (as the editor's save publishes):
+    the page fetches it again and shows the new code at the same frame, without a reload and
+    without fetching project.json; broken code shows the overlay, fixed code removes it. An
+    applied changeset's file event does the same (its trigger publishes it), and reverting it
+    brings the earlier code back. No delayRender handle is left behind."""
+    import hashlib
+    import json
+
+    import msgspec
+    from playwright.async_api import async_playwright
+
+    from engine.changes.ledger import Ledger
+    from engine.events import publish_file_changed
+    from engine.model import Asset
+    from engine.ops import Overwrite
+    from engine.projectdir import ProjectDir
+
+    pd = ProjectDir(demo_dir)
+    with pd.writer("test"):
+        p = pd.load()
+        extra = (Asset(id="a_90", kind="remotion", name="hello"),)
+        pd.save(msgspec.structs.replace(p, assets=p.assets + extra, next_id=92))
+    rel = "remotion/a_90/manifest.json"
+    manifest = demo_dir / rel
+    manifest.parent.mkdir(parents=True)
+
+    def manifest_text(source: str) -> str:
+        return json.dumps({"source": source, "props": {"greeting": "hello from remotion"}})
+
+    def write(source: str) -> str:
+        data = manifest_text(source).encode()
+        manifest.write_bytes(data)
+        return hashlib.sha256(data).hexdigest()
+
+    write(_remotion_source("v1"))
+    root = "document.getElementById('root')"
+    hello = "document.getElementById('remotion-hello')"
+    overlay = "document.querySelector('[data-clip-error]')"
+
+    async def go() -> None:
+        with Session(demo_dir) as session:
+            session.apply(Overwrite(asset_id="a_90", at=0, track="V2", duration=60))
+            jobs = BackgroundJobs(demo_dir, lambda event: None)
+            await jobs.start(session.project)
+            server = await start_preview(session, jobs, port=0)
+            events = jobs.events
+            assert events is not None
+            try:
+                async with async_playwright() as pw:
+                    args = ["--no-sandbox"] if os.geteuid() == 0 else []
+                    browser = await pw.chromium.launch(executable_path=CHROMIUM, args=args)
+                    page = await browser.new_page(viewport={"width": 1280, "height": 900})
+                    fetched: list[str] = []
+                    page.on("request", lambda r: fetched.append(r.url.split("?")[0]))
+
+                    def count(name: str) -> int:
+                        return sum(1 for url in fetched if url.endswith("/" + name))
+
+                    await page.goto(server.url)
+                    await _wait(page, f"{root}.dataset.events === 'open'")
+                    await events.publish("playback", "seek", {"frame": 30})
+                    await _wait(page, f"{root}.dataset.frame === '30'")
+                    await _wait(page, f"{hello}?.textContent === 'v1: hello from remotion at 30'")
+                    await page.evaluate("window.__reelcut_marker = 1")
+                    projects, manifests = count("project.json"), count("manifest.json")
+                    assert manifests == 1
+
+                    async def change(source: str, expect: str) -> None:
+                        digest = write(source)
+                        await publish_file_changed(events, rel, digest, "editor")
+                        await _wait(page, expect)
+
+                    # New code: the new text, at the same frame, in the same page.
+                    await change(
+                        _remotion_source("v2"),
+                        f"{hello}?.textContent === 'v2: hello from remotion at 30'",
+                    )
+                    assert count("manifest.json") == manifests + 1
+                    # Broken code: the overlay instead of the clip.
+                    await change(BROKEN, f"!!{overlay} && !{hello}")
+                    text = await page.inner_text("[data-clip-error]")
+                    assert text.startswith("Remotion clip c_") and "Unexpected" in text
+                    # Fixed: the overlay is gone (code seen before: from the cache).
+                    await change(
+                        _remotion_source("v2"),
+                        f"!{overlay} && {hello}?.textContent === 'v2: hello from remotion at 30'",
+                    )
+                    # Code that throws while rendering: the boundary's overlay; fixed: gone.
+                    await change(RUNTIME_BROKEN, f"!!{overlay} && !{hello}")
+                    assert "clip exploded at runtime" in await page.inner_text("[data-clip-error]")
+                    await change(
+                        _remotion_source("v3"),
+                        f"!{overlay} && {hello}?.textContent === 'v3: hello from remotion at 30'",
+                    )
+                    # An event for another file does not touch this clip.
+                    before = count("manifest.json")
+                    await publish_file_changed(events, "remotion/a_99/manifest.json", None)
+                    await publish_file_changed(events, rel, write(_remotion_source("v4")))
+                    await _wait(page, f"{hello}?.textContent === 'v4: hello from remotion at 30'")
+                    assert count("manifest.json") == before + 1
+
+                    # An agent's changeset: applied, then reverted.
+                    ledger = await Ledger.open(demo_dir)
+                    try:
+                        cs = await ledger.store.create("agent", "retitle the clip")
+                        await ledger.propose(cs, rel, manifest_text(_remotion_source("agent")))
+                        await ledger.mark_ready(cs)
+                        await ledger.apply(cs)
+                        await _wait(
+                            page, f"{hello}?.textContent === 'agent: hello from remotion at 30'"
+                        )
+                        await ledger.revert(cs)
+                        await _wait(
+                            page, f"{hello}?.textContent === 'v4: hello from remotion at 30'"
+                        )
+                    finally:
+                        await ledger.close()
+
+                    assert await page.evaluate(f"{root}.dataset.frame") == "30"
+                    assert await page.evaluate("window.__reelcut_marker") == 1  # same page
+                    assert count("project.json") == projects  # no project reload
+                    # Every delayRender was continued: none is left holding a render.
+                    assert await page.evaluate("window.remotion_delayRenderHandles.length") == 0
+                    assert await page.evaluate("window.remotion_renderReady") is True
+
+                    # A file event for project.json does reload the project.
+                    await publish_file_changed(
+                        events,
+                        "project.json",
+                        hashlib.sha256((demo_dir / "project.json").read_bytes()).hexdigest(),
+                    )
+                    await _wait(page, f"{root}.dataset.state === 'ready'")
+                    for _ in range(200):
+                        if count("project.json") > projects:
+                            break
+                        await page.wait_for_timeout(25)
+                    assert count("project.json") == projects + 1
+                    await page.screenshot(path=str(tmp_path / "remotion-live.png"))
+                    await browser.close()
+            finally:
+                await server.stop()
+                await jobs.stop()
+
+    asyncio.run(go())

@@ -94,3 +94,64 @@ def test_editor_screen_snapshot(demo_dir: Path, name: str) -> None:
     expected = path.read_text(encoding="utf-8")
     assert expected.startswith("# "), "a snapshot starts with what to look for"
     assert expected.split("\n", 1)[1] == got + "\n", f"screen now:\n{got}"
+
+
+PANE_CASES = {
+    "160x48_panes1": (
+        ["scripts/script.md"],
+        "one pane at 160x48: 'scripts/script.md' with line numbers and soft-wrapped markdown "
+        "(line 5 wraps); the top region has grown (3:2 over the timeline); the title starts "
+        "with the pane number.",
+    ),
+    "160x48_panes2": (
+        ["scripts/script.md", "scripts/Scenario_TTS.json"],
+        "two panes side by side: the markdown wraps, the JSON does not (long lines scroll).",
+    ),
+    "160x48_panes4": (
+        [
+            "scripts/script.md",
+            "scripts/Scenario_TTS.json",
+            "scripts/workflows/editor.json",
+            "project.json",
+        ],
+        "four panes in a 2x2 grid (four columns would be under 40 cells each): panes 1 and 2 "
+        "on top, 3 and 4 below; pane 4 is project.json, marked read-only.",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(PANE_CASES))
+def test_script_panes_snapshot(demo_dir: Path, name: str) -> None:
+    files, look_for = PANE_CASES[name]
+
+    async def capture() -> str:
+        from tui.scripts import ScriptPanes
+
+        with Session(demo_dir) as session:
+            app = ReelcutApp(session, background_jobs=False)
+            async with app.run_test(size=(160, 48)) as pilot:
+                await pilot.pause()
+                panes = app.editor.query_one(ScriptPanes)
+                for rel in files:
+                    await panes.open(rel)
+                    await pilot.pause()
+                panes.panes[0].area.focus()
+                app.timeline.zoom_to(4, anchor=0)
+                # Soft wrap and the scrollbars settle over a few refreshes: take the screen
+                # once two captures in a row agree.
+                shown = ""
+                for _ in range(40):
+                    await pilot.pause(0.05)
+                    now = screen_text(app)
+                    if now == shown:
+                        break
+                    shown = now
+                return shown
+
+    got = asyncio.run(capture())
+    path = SNAPSHOTS / f"{name}.txt"
+    header = f"# {look_for}\n"
+    if os.environ.get("REELCUT_UPDATE_SNAPSHOTS"):
+        path.write_text(header + got + "\n", encoding="utf-8")
+    expected = path.read_text(encoding="utf-8")
+    assert expected.split("\n", 1)[1] == got + "\n", f"screen now:\n{got}"

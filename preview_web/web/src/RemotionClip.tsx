@@ -2,8 +2,14 @@
 // ``source`` and ``props``) fetched and compiled in the page on first use, cached by the
 // hash of its code. A compile or render error shows an overlay on that clip alone; the rest
 // of the composition keeps playing.
+//
+// When the manifest changes on disk (saved in the terminal's script pane, or written by an
+// applied or reverted changeset) the page hears a ``project``/``file`` event naming it and
+// calls `fileChanged`: every mounted clip of that asset fetches it again and re-renders in
+// place, in the Player's current frame (compiling only code it has not seen: going back to
+// earlier code is instant).
 
-import React, { useEffect, useState } from "react";
+import React, { useCallback, useEffect, useRef, useState } from "react";
 import * as Remotion from "remotion";
 import { AbsoluteFill } from "remotion";
 
@@ -12,7 +18,9 @@ interface Manifest {
   props?: Record<string, unknown>;
 }
 
-type Compiled = { ok: true; component: React.ComponentType<Record<string, unknown>> } | { ok: false; error: string };
+type Compiled =
+  | { ok: true; key: string; component: React.ComponentType<Record<string, unknown>> }
+  | { ok: false; key: string; error: string };
 
 const compiled = new Map<string, Compiled>();
 let compiler: Promise<(source: string, modules: Record<string, unknown>) => unknown> | null = null;
@@ -43,12 +51,50 @@ async function prepare(source: string): Promise<Compiled> {
   try {
     const compile = await loadCompiler();
     const component = compile(source, { react: React, remotion: Remotion }) as React.ComponentType<Record<string, unknown>>;
-    result = { ok: true, component };
+    result = { ok: true, key, component };
   } catch (e) {
-    result = { ok: false, error: e instanceof Error ? e.message : String(e) };
+    result = { ok: false, key, error: e instanceof Error ? e.message : String(e) };
   }
   compiled.set(key, result);
   return result;
+}
+
+// Who listens for changes of which file (a path relative to the project, as in the events).
+const watchers = new Map<string, Set<() => void>>();
+
+function watch(path: string, fn: () => void): () => void {
+  let set = watchers.get(path);
+  if (!set) watchers.set(path, (set = new Set()));
+  set.add(fn);
+  return () => {
+    set.delete(fn);
+    if (set.size === 0 && watchers.get(path) === set) watchers.delete(path);
+  };
+}
+
+/** A file of the project changed on disk (``null``: every file may have, as after a gap in
+ * the event stream): the clips that read it read it again. */
+export function fileChanged(path: string | null): void {
+  const targets = path === null ? [...watchers.values()] : [watchers.get(path)];
+  for (const set of targets) for (const fn of [...(set ?? [])]) fn();
+}
+
+export function manifestPath(assetId: string): string {
+  return `remotion/${assetId}/manifest.json`;
+}
+
+type Loaded = { compiled: Compiled; props: Record<string, unknown> };
+
+async function load(assetId: string, signal: AbortSignal): Promise<Loaded> {
+  try {
+    const r = await fetch(manifestPath(assetId), { cache: "no-store", signal });
+    if (!r.ok) throw new Error(`manifest: HTTP ${r.status}`);
+    const m = (await r.json()) as Manifest;
+    if (typeof m.source !== "string") throw new Error("manifest: no TSX `source`");
+    return { compiled: await prepare(m.source), props: m.props ?? {} };
+  } catch (e) {
+    return { compiled: { ok: false, key: "", error: String(e) }, props: {} };
+  }
 }
 
 function Overlay({ clipId, error }: { clipId: string; error: string }) {
@@ -76,30 +122,39 @@ class Boundary extends React.Component<{ clipId: string; children: React.ReactNo
 }
 
 export function RemotionClip({ clipId, assetId }: { clipId: string; assetId: string }) {
-  const [state, setState] = useState<{ compiled: Compiled; props: Record<string, unknown> } | null>(null);
+  const [state, setState] = useState<Loaded | null>(null);
+  // Bumped by every change of the manifest on disk: each value is one fetch.
+  const [version, setVersion] = useState(0);
+  // Rendering waits for the first load only; a later change re-renders a clip already shown.
+  // The handle is continued exactly once: when a load is shown, or when the clip goes away
+  // before any was.
   const [handle] = useState(() => Remotion.delayRender(`compiling Remotion clip ${clipId}`));
+  const pending = useRef(true);
+  const release = useCallback(() => {
+    if (!pending.current) return;
+    pending.current = false;
+    Remotion.continueRender(handle);
+  }, [handle]);
+
+  useEffect(() => release, [release]);
+  useEffect(() => watch(manifestPath(assetId), () => setVersion((v) => v + 1)), [assetId]);
   useEffect(() => {
-    let live = true;
-    fetch(`remotion/${assetId}/manifest.json`, { cache: "no-store" })
-      .then(async (r) => {
-        if (!r.ok) throw new Error(`manifest: HTTP ${r.status}`);
-        return (await r.json()) as Manifest;
-      })
-      .then(async (m) => ({ compiled: await prepare(m.source), props: m.props ?? {} }))
-      .catch((e: unknown) => ({ compiled: { ok: false, error: String(e) } as Compiled, props: {} }))
-      .then((s) => {
-        if (live) setState(s);
-        Remotion.continueRender(handle);
-      });
-    return () => {
-      live = false;
-    };
-  }, [assetId, clipId, handle]);
+    // A newer change (or another asset) makes this load stale: drop it, the next one releases.
+    const abort = new AbortController();
+    load(assetId, abort.signal).then((s) => {
+      if (abort.signal.aborted) return;
+      setState(s);
+      release();
+    });
+    return () => abort.abort();
+  }, [assetId, version, release]);
+
   if (!state) return null;
   if (!state.compiled.ok) return <Overlay clipId={clipId} error={state.compiled.error} />;
   const Component = state.compiled.component;
+  // Keyed by the code: new code starts with a fresh boundary (an error of the old code is gone).
   return (
-    <Boundary clipId={clipId}>
+    <Boundary key={state.compiled.key} clipId={clipId}>
       <AbsoluteFill data-clip={clipId}>
         <Component {...state.props} />
       </AbsoluteFill>

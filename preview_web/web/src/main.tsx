@@ -3,15 +3,19 @@
 //
 // The page reads ``project.json`` next to itself (and ``media.json``, the proxies the server
 // has, when it is there). With the preview server it also listens to ``events`` (SSE): a
-// ``project`` event reloads the project without reloading the page or losing the position; a
-// ``playback`` event from the terminal (``seek``, ``play``, ``pause``) drives the Player. The
-// page reports the frame it shows to ``playback`` (POST), so the terminal's playhead follows.
+// ``project`` event reloads the project without reloading the page or losing the position,
+// except a ``file`` event (a file of the project changed on disk: ``{path, sha256, from}``),
+// which reloads the project only for ``project.json`` and otherwise goes to the Remotion clips
+// that read that file (`fileChanged`); a ``playback`` event from the terminal (``seek``,
+// ``play``, ``pause``) drives the Player. The page reports the frame it shows to ``playback``
+// (POST), so the terminal's playhead follows.
 // ``#root`` carries ``data-state`` (loading | ready | error), the frame count
 // (``data-frames``) and the frame shown (``data-frame``), for tests and tools.
 
 import React, { useCallback, useEffect, useRef, useState } from "react";
 import { createRoot } from "react-dom/client";
 import { Player, type PlayerRef } from "@remotion/player";
+import { fileChanged } from "./RemotionClip";
 import { Timeline } from "./Timeline";
 import type { MediaMap, Project } from "./project";
 import { projectDuration } from "./project";
@@ -81,7 +85,18 @@ function App() {
   useEffect(() => {
     if (typeof EventSource === "undefined") return;
     const source = new EventSource("events");
-    source.addEventListener("project", () => reload());
+    source.addEventListener("project", (e) => {
+      const event = JSON.parse((e as MessageEvent).data);
+      if (event.kind === "file") {
+        const path = event.data?.path;
+        if (path === "project.json") reload();
+        else if (typeof path === "string") fileChanged(path);
+        return;
+      }
+      reload();
+      // After a gap in the stream (``reset``) any file may have changed unheard.
+      if (event.kind === "reset") fileChanged(null);
+    });
     source.addEventListener("job", (e) => {
       const d = JSON.parse((e as MessageEvent).data).data;
       if (d.kind === "proxy" && d.status === "succeeded") reload();
