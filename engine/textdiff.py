@@ -637,3 +637,9 @@ def diff_stats(diff: str) -> tuple[int, int]:
                 elif op == "-":
                     removed += 1
     return added, removed
+
+
+def line_changes(a: list[str], b: list[str]) -> list[Block]:
+    """The change blocks ``(a_lo, a_hi, b_lo, b_hi)`` turning the lines ``a`` into ``b``, in
+    order (the same diff as :func:`unified_diff`, for callers that work on lines)."""
+    return _diff_blocks(a, b)

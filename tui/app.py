@@ -64,6 +64,7 @@ from tui.timeline.widget import TimelineView
 STYLES = Path(__file__).resolve().parent.parent / "styles"
 SAVE_STATE_AFTER = 1.0  # seconds of quiet before the playhead and selection are saved
 POLL_DISK_EVERY = 1.0
+QUIT_AGAIN_WITHIN = 3.0
 
 
 class Region(Static, can_focus=True):
@@ -180,6 +181,7 @@ class ReelcutApp(App[int]):
         self._page_driven = False  # playing, and the page's frames move the playhead
         self._last_sent = -1.0
         self._pending_seek: int | None = None
+        self._quit_asked = float("-inf")
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -235,9 +237,21 @@ class ReelcutApp(App[int]):
             self.jobs = None
 
     def _on_sigterm(self) -> None:
-        self.run_worker(self.action_quit())
+        self.run_worker(self.action_quit(force=True))
 
-    async def action_quit(self) -> None:
+    async def action_quit(self, force: bool = False) -> None:
+        """Quit; with unsaved script edits only when asked twice (a second Ctrl+Q within a
+        few seconds)."""
+        unsaved = [] if force else self.editor.query_one(ScriptPanes).unsaved()
+        now = time.monotonic()
+        if unsaved and now - self._quit_asked > QUIT_AGAIN_WITHIN:
+            self._quit_asked = now
+            names = ", ".join(unsaved)
+            self.flash(
+                f"unsaved changes in {names}: Ctrl+S saves; Ctrl+Q again within "
+                f"{QUIT_AGAIN_WITHIN:.0f} s quits without them"
+            )
+            return
         await self._save_state()
         self.exit(0)
 

@@ -16,7 +16,7 @@ from textual.widgets import Input, Label, Static
 
 from engine.textdiff import diff_stats, unified_diff
 
-MINE, THEIRS = "mine", "theirs"
+MINE, THEIRS, MERGED = "mine", "theirs", "merged"
 
 
 def diff_text(diff: str) -> Text:
@@ -39,18 +39,20 @@ def diff_text(diff: str) -> Text:
 
 class ConflictScreen(ModalScreen[str | None]):
     """A pane's unsaved text against the file now on disk: the diff from the disk version to
-    the pane's, then keep mine (write it over exactly that disk version), take theirs (drop the
+    the pane's, then merge (both sides' edits, when they do not touch: into the pane, to review
+    and save), keep mine (write it over exactly that disk version), take theirs (drop the
     edits) or decide later (Escape: keep editing; saving asks again)."""
 
     BINDINGS = [
+        Binding("m", "choose('merged')", "Merge"),
         Binding("k", "choose('mine')", "Keep mine"),
         Binding("t", "choose('theirs')", "Take theirs"),
         Binding("escape", "choose(None)", "Later"),
     ]
 
-    def __init__(self, path: str, mine: str, theirs: str | None) -> None:
+    def __init__(self, path: str, mine: str, theirs: str | None, merged: str | None) -> None:
         super().__init__(classes="script-dialog")
-        self.path, self.mine, self.theirs = path, mine, theirs
+        self.path, self.mine, self.theirs, self.merged = path, mine, theirs, merged
 
     def compose(self) -> ComposeResult:
         diff = unified_diff(self.theirs, self.mine, self.path)
@@ -67,9 +69,16 @@ class ConflictScreen(ModalScreen[str | None]):
                 if self.theirs is not None
                 else ("t  take theirs (drop your edits and close the file)")
             )
+            if self.merged is not None:
+                merge = "m  merge: both edits into the pane (then Ctrl+S)"
+            else:
+                merge = "(the edits touch the same lines: no merge)"
+            yield Label(merge, classes="dialog-keys")
             yield Label(f"{keep}    {take}    Esc  decide later", classes="dialog-keys")
 
     def action_choose(self, choice: str | None) -> None:
+        if choice == MERGED and self.merged is None:
+            return
         self.dismiss(choice)
 
 

@@ -51,7 +51,9 @@ from engine.scripts import (
     script_files,
 )
 from engine.store import PROJECT_FILE
+from engine.textmerge import merge3
 from tui.script_dialogs import (
+    MERGED,
     MINE,
     THEIRS,
     ConfirmScreen,
@@ -478,6 +480,15 @@ class ScriptPanes(Container, can_focus=True):
     def panes(self) -> list[ScriptPane]:
         return list(self.query_children(ScriptPane))
 
+    def unsaved(self) -> list[str]:
+        """The open files with edits not on disk."""
+        out = []
+        for doc in self.docs.values():
+            views = self.views(doc)
+            if views and not doc.read_only and views[0].dirty:
+                out.append(doc.path)
+        return out
+
     def views(self, doc: Doc) -> list[ScriptPane]:
         return [p for p in self.panes if p.doc is doc]
 
@@ -772,12 +783,19 @@ class ScriptPanes(Container, can_focus=True):
             self._take(doc, mine, disk_hash or "")
             self.say(f"{doc.path} on disk already has your text")
             return
+        merged = None if theirs is None else merge3(doc.saved_text, mine, theirs)
         self._resolving.add(doc.path)
         try:
-            choice = await self.app.push_screen_wait(ConflictScreen(doc.path, mine, theirs))
+            choice = await self.app.push_screen_wait(ConflictScreen(doc.path, mine, theirs, merged))
         finally:
             self._resolving.discard(doc.path)
-        if choice == MINE:
+        if choice == MERGED and merged is not None and theirs is not None and disk_hash:
+            self._take(doc, theirs, disk_hash)  # the disk's version is the new base ...
+            for view in self.views(doc):
+                view.set_text(merged)  # ... with both edits on it, unsaved
+            self._titles(doc)
+            self.say(f"merged: the disk's edits and yours are in {doc.path}; Ctrl+S saves")
+        elif choice == MINE:
             try:
                 digest = await asyncio.to_thread(
                     save_text, self.project_root, doc.path, mine, disk_hash

@@ -553,3 +553,51 @@ def test_tsx_and_json_are_highlighted(demo_dir: Path) -> None:
         assert {"keyword", "type.builtin"} <= names, names
 
     drive(demo_dir, scenario)
+
+
+def test_quitting_with_unsaved_edits_asks_twice(demo_dir: Path) -> None:
+    async def scenario(app: ReelcutApp, pilot: object, panes: ScriptPanes) -> None:
+        pane = await open_file(app, pilot, "scripts/script.md")
+        pane.area.insert("draft ")
+        await pilot.press("ctrl+q")  # type: ignore[attr-defined]
+        await pilot.pause()  # type: ignore[attr-defined]
+        assert app.return_code is None and "unsaved changes in scripts/script.md" in status(app)
+        await pilot.press("ctrl+q")  # type: ignore[attr-defined]
+        await pilot.pause()  # type: ignore[attr-defined]
+        assert app.return_code == 0
+
+    drive(demo_dir, scenario)
+
+
+def test_edits_apart_from_the_disks_merge(demo_dir: Path) -> None:
+    async def scenario(app: ReelcutApp, pilot: object, panes: ScriptPanes) -> None:
+        path = demo_dir / "scripts/script.md"
+        pane = await open_file(app, pilot, "scripts/script.md")
+        pane.area.move_cursor((0, 0))
+        pane.area.insert("Mine: ")
+        theirs = path.read_text().replace("## Scene 2: the still", "## Scene 2: their still")
+        path.write_text(theirs)
+        await pilot.press("ctrl+s")  # type: ignore[attr-defined]
+        screen = await wait_screen(app, pilot, ConflictScreen)
+        assert "m  merge" in " ".join(str(lb.render()) for lb in screen.query(Label))
+        await pilot.press("m")  # type: ignore[attr-defined]
+        await pilot.pause(0.1)  # type: ignore[attr-defined]
+        assert pane.area.text == "Mine: " + theirs and pane.dirty
+        assert path.read_text() == theirs  # merged in the pane, not yet written
+        await pilot.press("ctrl+s")  # type: ignore[attr-defined]
+        await pilot.pause(0.1)  # type: ignore[attr-defined]
+        assert path.read_text() == "Mine: " + theirs and not pane.dirty
+
+        # Both sides on the same line: no merge offered; m does nothing.
+        pane.area.move_cursor((0, 0))
+        pane.area.insert("Again ")
+        path.write_text("Theirs: " + theirs)
+        await pilot.press("ctrl+s")  # type: ignore[attr-defined]
+        screen = await wait_screen(app, pilot, ConflictScreen)
+        assert "no merge" in " ".join(str(lb.render()) for lb in screen.query(Label))
+        await pilot.press("m")  # type: ignore[attr-defined]
+        await pilot.pause(0.1)  # type: ignore[attr-defined]
+        assert isinstance(app.screen, ConflictScreen)
+        await pilot.press("escape")  # type: ignore[attr-defined]
+
+    drive(demo_dir, scenario)
