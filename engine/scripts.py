@@ -22,6 +22,7 @@ import difflib
 import functools
 import hashlib
 import json
+import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -91,12 +92,27 @@ def sha256(data: bytes) -> str:
 
 
 def script_files(root: Path) -> list[str]:
-    """The project's text files a person edits (not media, derivatives or .reelcut/)."""
-    return [
-        rel
-        for rel in sandbox.list_files(root)
-        if rel.split("/", 1)[0] not in NOT_SCRIPTS and Path(rel).suffix.lower() in TEXT_SUFFIXES
-    ]
+    """The project's text files a person edits (not media, derivatives or .reelcut/), sorted.
+
+    The media folders are not walked at all (the editor lists the files every few seconds,
+    and a project can hold thousands of assets)."""
+    found: list[str] = []
+    with os.scandir(root) as entries:
+        names = sorted(
+            (e.name, e.is_dir(follow_symlinks=False), e.is_file(follow_symlinks=False))
+            for e in entries
+        )
+    for name, is_dir, is_file in names:
+        if name.startswith(".") or name.lower() in NOT_SCRIPTS:
+            continue
+        if is_file:
+            found.append(name)
+        elif is_dir:
+            try:
+                found.extend(sandbox.list_files(root, name))
+            except sandbox.PathRefused:
+                continue  # replaced by a link meanwhile: not listed
+    return sorted(rel for rel in found if Path(rel).suffix.lower() in TEXT_SUFFIXES)
 
 
 def read_text(root: Path, rel: str) -> tuple[str, str]:

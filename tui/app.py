@@ -53,7 +53,7 @@ from engine.timebase import format_timecode, parse_position
 from preview_web.server import PreviewServer
 from tui import navigate as nav
 from tui.background import BackgroundJobs
-from tui.finder import FileFinder
+from tui.finder import FileCommands, FileFinder
 from tui.keys import KEYS, TIMELINE_ACTIONS, bindings, display, load_keymap
 from tui.script_dialogs import PaneKeysScreen
 from tui.scripts import FindBar, ProjectTree, ScriptArea, ScriptPanes
@@ -65,6 +65,7 @@ STYLES = Path(__file__).resolve().parent.parent / "styles"
 SAVE_STATE_AFTER = 1.0  # seconds of quiet before the playhead and selection are saved
 POLL_DISK_EVERY = 1.0
 QUIT_AGAIN_WITHIN = 3.0
+TREE_EVERY_POLLS = 5
 
 
 class Region(Static, can_focus=True):
@@ -155,6 +156,7 @@ class ReelcutApp(App[int]):
     """The editor on one open session."""
 
     TITLE = "reelcut"
+    COMMANDS = App.COMMANDS | {FileCommands}
     CSS_PATH = [STYLES / "app.tcss"]
     BINDINGS = [Binding("ctrl+q", "quit", "Quit", priority=True, id="app.quit")]
 
@@ -182,6 +184,7 @@ class ReelcutApp(App[int]):
         self._last_sent = -1.0
         self._pending_seek: int | None = None
         self._quit_asked = float("-inf")
+        self._polls = 0
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -728,6 +731,9 @@ class ReelcutApp(App[int]):
         The status only says when to look; `Session.reload` compares hashes. Open script
         panes are checked by hash."""
         await self.editor.query_one(ScriptPanes).poll()
+        self._polls += 1
+        if self._polls % TREE_EVERY_POLLS == 0:  # files made by the agent, the CLI, a shell
+            await self.editor.query_one(ProjectTree).reload()
         now = self._stat()
         if now == self._disk_stat or self._edit_lock.locked():
             return
@@ -741,6 +747,11 @@ class ReelcutApp(App[int]):
         if change is not None:
             self._refresh()
             self.flash(f"{PROJECT_FILE} changed on disk; reloaded")
+
+    async def _files_changed(self) -> None:
+        with contextlib.suppress(NoMatches):
+            await self.editor.query_one(ScriptPanes).poll()
+            await self.editor.query_one(ProjectTree).reload()
 
     # -- the preview page ------------------------------------------------------------------
 
@@ -768,6 +779,11 @@ class ReelcutApp(App[int]):
     # -- background jobs -------------------------------------------------------------------
 
     def _job_event(self, event: Event) -> None:
+        if event.topic == "project" and event.kind == "file":
+            # an applied changeset (or a save): panes and tree now, not at the next poll
+            if event.data.get("from") != "editor":
+                self.run_worker(self._files_changed(), group="files-changed")
+            return
         if event.topic == "playback" and event.kind == "shown":
             self._page_shown(int(event.data.get("frame", 0)), bool(event.data.get("hello")))
             return

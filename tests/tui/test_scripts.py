@@ -10,11 +10,13 @@ import sqlite3
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from textual.screen import Screen
 from textual.widgets import Input, Label, Static
 
+from engine.changes.ledger import Ledger
 from engine.session import Session
 from tui.app import ReelcutApp
 from tui.script_dialogs import ConfirmScreen, ConflictScreen, GoToLineScreen, PromptScreen
@@ -601,3 +603,37 @@ def test_edits_apart_from_the_disks_merge(demo_dir: Path) -> None:
         await pilot.press("escape")  # type: ignore[attr-defined]
 
     drive(demo_dir, scenario)
+
+
+def test_an_applied_changeset_shows_in_the_pane_at_once(
+    demo_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The agent's changeset is applied (another connection, as the CLI would): the `file`
+    event brings it into the clean pane and the tree, with the disk poll switched off."""
+    import tui.app
+
+    monkeypatch.setattr(tui.app, "POLL_DISK_EVERY", 3600.0)
+
+    async def go() -> None:
+        with Session(demo_dir) as session:
+            app = ReelcutApp(session, background_jobs=True)
+            async with app.run_test(size=(160, 48)) as pilot:
+                await wait_for(pilot, lambda: app.jobs is not None and app.preview is not None)
+                tree = app.editor.query_one(ProjectTree)
+                pane = await open_file(app, pilot, "scripts/script.md")
+                pane.area.move_cursor((4, 3))
+                new = pane.area.text.replace("# reelcut demo", "# reelcut demo\n\nBy the agent.")
+                ledger = await Ledger.open(demo_dir)
+                try:
+                    cs = await ledger.store.create("agent", "test")
+                    await ledger.propose(cs, "scripts/script.md", new)
+                    await ledger.propose(cs, "scripts/agent_notes.md", "Notes.\n")
+                    await ledger.mark_ready(cs)
+                    assert (await ledger.apply(cs)).status == "applied"
+                finally:
+                    await ledger.close()
+                await wait_for(pilot, lambda: pane.area.text == new, "the pane to follow")
+                assert pane.area.cursor_location == (6, 3)  # moved down with its line
+                await wait_for(pilot, lambda: "scripts/agent_notes.md" in tree.files, "the tree")
+
+    asyncio.run(go())
