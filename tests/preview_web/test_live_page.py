@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from engine.jobs import store as jobs_store
 from engine.ops import Blade
 from engine.session import Session
 from preview_web.build import STATIC_DIR
@@ -28,6 +29,18 @@ pytestmark = [
     ),
     pytest.mark.timeout(180),
 ]
+
+
+async def _no_jobs_left(jobs: BackgroundJobs, timeout: float = 120.0) -> None:
+    assert jobs.db is not None
+    db = jobs.db
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        counts = await db.read(jobs_store.counts)
+        if not counts.get("queued") and not counts.get("running"):
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"derivative jobs still going after {timeout} s: {counts}")
 
 
 async def _wait(page: object, expr: str, timeout: float = 20_000) -> None:
@@ -295,6 +308,9 @@ def test_a_remotion_clip_recompiles_in_place_when_its_manifest_changes(
             session.apply(Overwrite(asset_id="a_90", at=0, track="V2", duration=60))
             jobs = BackgroundJobs(demo_dir, lambda event: None)
             await jobs.start(session.project)
+            # The page reloads the project when a proxy is done: let the derivatives finish
+            # first, so every project.json fetch counted below is one this test caused.
+            await _no_jobs_left(jobs)
             server = await start_preview(session, jobs, port=0)
             events = jobs.events
             assert events is not None
