@@ -35,6 +35,7 @@ COMMANDS = (
     "serve",
     "tools",
     "tool",
+    "chat",
 )
 
 
@@ -92,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     from tui.serve_cli import add_serve_parser
 
     add_serve_parser(sub)
+    from tui.chat_cli import add_chat_parser
+
+    add_chat_parser(sub)
     return parser
 
 
@@ -314,6 +318,12 @@ def cmd_events(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from tui.serve_cli import cmd_serve as run
+
+    return run(args)
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from tui.chat_cli import cmd_chat as run
 
     return run(args)
 

@@ -1,0 +1,229 @@
+"""Gemini through google-genai: one streamed model call per step, with our own retries.
+
+`make_client` uses the SDK's standard settings (``GEMINI_API_KEY`` / ``GOOGLE_API_KEY``,
+``GOOGLE_GEMINI_BASE_URL``) and turns a missing key into one line saying what to set.
+`stream_step` streams one call, handing text and thought deltas to a callback as they arrive,
+and returns the whole model turn only when the stream finished (a finish reason arrived): a
+stream cut half-way raises `StreamDropped`, so nothing it said can be acted on. `with_retries`
+retries 408, 429, 5xx and dropped streams with exponential back-off and full jitter, honouring
+``Retry-After``, a bounded number of times; 400, 401, 403 and 404 fail at once with what to fix.
+The SDK does not retry on its own (its default), so every attempt is ours and visible.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import os
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from google import genai
+from google.genai import errors as genai_errors
+from google.genai import types
+
+from engine.agent.pricing import Usage
+from engine.errors import ReelcutError
+
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+
+def _transport_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions of a dropped connection, from whichever HTTP library the SDK uses."""
+    found: list[type[BaseException]] = [ConnectionError, asyncio.IncompleteReadError]
+    for module, name in (
+        ("httpx", "TransportError"),
+        ("httpx2", "TransportError"),
+        ("aiohttp", "ClientError"),
+    ):
+        with contextlib.suppress(ImportError, AttributeError):
+            found.append(getattr(importlib.import_module(module), name))
+    return tuple(found)
+
+
+TRANSPORT_ERRORS = _transport_errors()
+
+
+class AgentConfigError(ReelcutError):
+    """Something to configure before a run can work (a key, a model name); not retried."""
+
+    exit_code = 13
+
+
+class ModelError(ReelcutError):
+    """The model call failed for good (a 4xx, or retries used up)."""
+
+
+class StreamDropped(ReelcutError):
+    """The stream ended before the model finished its turn."""
+
+
+def api_key() -> str | None:
+    return os.environ.get("GOOGLE_API_KEY") or os.environ.get("GEMINI_API_KEY")
+
+
+def make_client() -> genai.Client:
+    if not api_key():
+        raise AgentConfigError(
+            "no Gemini API key: set GEMINI_API_KEY (or GOOGLE_API_KEY) to a key from "
+            "https://aistudio.google.com/apikey"
+        )
+    return genai.Client()
+
+
+@dataclass
+class Step:
+    """One finished model turn: its parts (Gemini JSON, as stored and sent back), the
+    function calls among them, the usage and the finish reason."""
+
+    parts: list[dict[str, Any]] = field(default_factory=list)
+    calls: list[types.FunctionCall] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
+    finish: str = ""
+    model_version: str = ""
+
+    def text(self, *, thoughts: bool = False) -> str:
+        return "".join(p.get("text", "") for p in self.parts if bool(p.get("thought")) == thoughts)
+
+
+def _usage(meta: types.GenerateContentResponseUsageMetadata | None) -> Usage:
+    if meta is None:
+        return Usage()
+    return Usage(
+        prompt=meta.prompt_token_count or 0,
+        output=meta.candidates_token_count or 0,
+        cached=meta.cached_content_token_count or 0,
+        thoughts=meta.thoughts_token_count or 0,
+    )
+
+
+def _add_part(parts: list[dict[str, Any]], part: types.Part) -> None:
+    """Keep the turn compact: consecutive text deltas of the same kind become one part (the
+    thought signature, when one arrives, stays on it)."""
+    data = part.model_dump(mode="json", exclude_none=True)
+    only_text = set(data) <= {"text", "thought", "thought_signature"}
+    if only_text and parts:
+        last = parts[-1]
+        if (
+            set(last) <= {"text", "thought"}
+            and bool(last.get("thought")) == bool(data.get("thought"))
+            and "text" in data
+        ):
+            last["text"] = last.get("text", "") + data["text"]
+            if "thought_signature" in data:
+                last["thought_signature"] = data["thought_signature"]
+            return
+    parts.append(data)
+
+
+Delta = Callable[[str, str], Awaitable[None]]  # (kind "text" | "thought", text)
+
+
+async def stream_step(
+    client: genai.Client,
+    model: str,
+    contents: list[dict[str, Any]],
+    config: types.GenerateContentConfig,
+    on_delta: Delta,
+) -> Step:
+    step = Step()
+    stream = await client.aio.models.generate_content_stream(
+        model=model,
+        contents=[types.Content.model_validate(c) for c in contents],
+        config=config,
+    )
+    async for chunk in stream:
+        if chunk.usage_metadata is not None:
+            step.usage = _usage(chunk.usage_metadata)
+        if chunk.model_version:
+            step.model_version = chunk.model_version
+        for candidate in chunk.candidates or []:
+            if candidate.finish_reason is not None:
+                step.finish = str(candidate.finish_reason.value)
+            content = candidate.content
+            for part in (content.parts if content is not None else None) or []:
+                if part.function_call is not None:
+                    step.calls.append(part.function_call)
+                elif part.text:
+                    await on_delta("thought" if part.thought else "text", part.text)
+                _add_part(step.parts, part)
+    if not step.finish:
+        raise StreamDropped("the model's answer stopped half-way (no finish reason)")
+    return step
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 6  # the first try and five retries
+    base: float = 1.0
+    cap: float = 30.0
+    retry_after_cap: float = 120.0
+
+    def wait(self, attempt: int, retry_after: float | None) -> float:
+        """Full jitter over an exponential ceiling; never less than the server asked."""
+        wait = random.uniform(0, min(self.cap, self.base * 2**attempt))
+        if retry_after is not None:
+            wait = max(wait, min(retry_after, self.retry_after_cap))
+        return wait
+
+
+def _retry_after(exc: genai_errors.APIError) -> float | None:
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None)
+    value = headers.get("retry-after") if headers is not None else None
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None  # an HTTP date: the back-off alone
+
+
+def describe(exc: BaseException) -> str:
+    if isinstance(exc, genai_errors.APIError):
+        return f"HTTP {exc.code} {exc.status or ''}: {exc.message or ''}".strip()
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def fail_fast(exc: genai_errors.APIError) -> ReelcutError:
+    """One line on what to do for an error retrying cannot fix."""
+    detail = describe(exc)
+    if exc.code in (401, 403) or (exc.code == 400 and "API key" in (exc.message or "")):
+        return AgentConfigError(
+            f"Gemini refused the key ({detail}); set GEMINI_API_KEY (or GOOGLE_API_KEY) to a "
+            "valid key"
+        )
+    if exc.code == 404:
+        return AgentConfigError(f"Gemini does not know that model ({detail}); pick another")
+    return ModelError(f"Gemini refused the request ({detail})")
+
+
+Retrying = Callable[[int, float, str], Awaitable[None]]  # (attempt, wait seconds, reason)
+
+
+DEFAULT_POLICY = RetryPolicy()
+
+
+async def with_retries(
+    attempt_once: Callable[[], Awaitable[Step]],
+    on_retry: Retrying,
+    policy: RetryPolicy = DEFAULT_POLICY,
+) -> Step:
+    for attempt in range(policy.attempts):
+        try:
+            return await attempt_once()
+        except genai_errors.APIError as exc:
+            if exc.code not in RETRY_STATUSES:
+                raise fail_fast(exc) from None
+            reason, retry_after = describe(exc), _retry_after(exc)
+        except StreamDropped as exc:
+            reason, retry_after = str(exc), None
+        except TRANSPORT_ERRORS as exc:
+            reason, retry_after = f"the connection dropped ({describe(exc)})", None
+        if attempt + 1 >= policy.attempts:
+            raise ModelError(f"Gemini failed {policy.attempts} times; the last: {reason}")
+        wait = policy.wait(attempt, retry_after)
+        await on_retry(attempt + 1, wait, reason)
+        await asyncio.sleep(wait)
+    raise AssertionError("unreachable")

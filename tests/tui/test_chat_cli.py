@@ -1,0 +1,88 @@
+"""`reelcut chat` headless, as a user runs it (a subprocess), against the fake Gemini server:
+the answer streams to stdout, tool calls are one line each, the changeset is left for
+`reelcut changes`; --json prints the run's events; no key and a bad workflow fail in one line."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from tests.fakes.gemini import FakeGemini, Stream, call, chunk, text, thought, usage_metadata
+
+REELCUT = str(Path(sys.executable).with_name("reelcut"))
+
+
+def chat(root: Path, fake: FakeGemini | None, *args: str, key: bool = True) -> Any:
+    env = {k: v for k, v in os.environ.items() if k not in ("GEMINI_API_KEY", "GOOGLE_API_KEY")}
+    if fake is not None:
+        env["GOOGLE_GEMINI_BASE_URL"] = fake.url
+    if key:
+        env["GEMINI_API_KEY"] = "test-key"
+    return subprocess.run(
+        [REELCUT, "chat", str(root), *args], capture_output=True, text=True, env=env, timeout=60
+    )
+
+
+def test_chat_streams_and_leaves_the_changeset_for_review(demo_dir: Path) -> None:
+    with FakeGemini() as fake:
+        fake.queue(
+            Stream(
+                [
+                    chunk(thought("Thinking about it.")),
+                    chunk(
+                        call(
+                            "text_insert_lines",
+                            {"path": "scripts/script.md", "after": 0, "text": "Hi"},
+                        )
+                    ),
+                ],
+                usage=usage_metadata(100, 5),
+            ),
+            Stream(
+                [chunk(text("I added ")), chunk(text("a greeting."))], usage=usage_metadata(120, 4)
+            ),
+        )
+        res = chat(demo_dir, fake, "Add a greeting", "--model", "gemini-2.5-flash")
+    assert res.returncode == 0, res.stderr
+    out = res.stdout
+    assert "→ text_insert_lines" in out and "← text_insert_lines: ok (changeset 1)" in out
+    assert "I added a greeting." in out
+    assert "Thinking about it." not in out  # piped: thoughts left out
+    assert "run 1 complete" in out and "2 calls" in out and "$" in out
+    assert "changeset 1 waits for review: reelcut changes" in out
+    assert not (demo_dir / "scripts/script.md").read_text().startswith("Hi")
+    shown = subprocess.run(
+        [REELCUT, "changes", str(demo_dir), "show", "1", "--json"], capture_output=True, text=True
+    )
+    assert shown.returncode == 0 and "scripts/script.md" in shown.stdout
+
+
+def test_chat_json_prints_the_events(demo_dir: Path) -> None:
+    with FakeGemini() as fake:
+        fake.queue(Stream([chunk(text("Hello."))], usage=usage_metadata(10, 1)))
+        res = chat(demo_dir, fake, "Say hello", "--json", "--model", "gemini-2.5-flash")
+    assert res.returncode == 0, res.stderr
+    events = [json.loads(line) for line in res.stdout.splitlines()]
+    kinds = [e["kind"] for e in events]
+    assert kinds[0] == "pending" and "running" in kinds and kinds[-1] == "complete"
+    assert (
+        "".join(e["data"].get("text", "") for e in events if e["kind"] == "streaming") == "Hello."
+    )
+    assert all(e["topic"] == "run" for e in events)
+
+
+def test_chat_refuses_without_a_key_or_with_a_bad_workflow(demo_dir: Path) -> None:
+    res = chat(demo_dir, None, "hello", key=False)
+    assert res.returncode == 13 and res.stderr.count("\n") == 1
+    assert "GEMINI_API_KEY" in res.stderr and "Traceback" not in res.stderr
+    workflow = demo_dir / "scripts/workflows/editor.json"
+    workflow.write_text(workflow.read_text().replace('"name"', '"nmae"'))
+    with FakeGemini() as fake:
+        res = chat(demo_dir, fake, "hello")
+        assert fake.requests == []
+    assert res.returncode != 0 and res.stderr.count("\n") == 1
+    assert "scripts/workflows/editor.json" in res.stderr and "nmae" in res.stderr

@@ -1,0 +1,212 @@
+"""`reelcut chat DIR "message"`: one agent run, headless, streamed to stdout.
+
+The run is queued as a job like any other and worked by a runner in this process (serving only
+agent runs), so it is the same run the editor would show: the same events, the same changeset
+left for `reelcut changes`. Text streams as it arrives; thoughts are shown dimmed on a
+terminal (left out when piped, unless ``--thoughts``); each tool call is one line. ``--json``
+prints the run's events as JSON lines instead. Ctrl+C cancels the run (nothing of an unfinished
+step is applied) and exits 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from engine.agent import run as agent_run
+from engine.agent import store
+from engine.events import Event, EventStream
+from engine.jobs import Runner
+from engine.projectdir import ProjectDir
+from engine.state.adb import AsyncDB
+
+
+def add_chat_parser(sub: Any) -> None:
+    p = sub.add_parser("chat", help="ask the agent (Gemini); the changes wait for review")
+    p.add_argument("dir", type=Path)
+    p.add_argument("message", nargs="?", help="what to do (omit with --list)")
+    p.add_argument("--thread", type=int, help="continue this thread")
+    p.add_argument("--model", help=f"one of {', '.join(agent_run.MODELS)} (or any Gemini model)")
+    p.add_argument("--workflow", help="a file in scripts/workflows/ (name or path)")
+    p.add_argument("--thinking", choices=agent_run.THINKING_LEVELS, help="thinking level")
+    p.add_argument("--auto-apply", action="store_true", help="apply each change as it is made")
+    p.add_argument("--max-steps", type=int, default=agent_run.MAX_STEPS)
+    p.add_argument("--thoughts", action="store_true", help="print thoughts even when piped")
+    p.add_argument("--list", action="store_true", help="list threads and runs")
+    p.add_argument("--json", action="store_true", help="print the run's events as JSON lines")
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    ProjectDir(args.dir).load()  # a clear error when DIR is not a project
+    if not args.list and not args.message:
+        print('reelcut: chat needs a message: reelcut chat DIR "what to do"', file=sys.stderr)
+        return 2
+    return asyncio.run(_chat(args))
+
+
+async def _chat(args: argparse.Namespace) -> int:
+    root = Path(args.dir)
+    db = await AsyncDB.open(root / ".reelcut")
+    events = EventStream(db)
+    await events.start()
+    try:
+        if args.list:
+            return await _list(db, args.json)
+        return await _run(db, events, root, args)
+    finally:
+        await events.close()
+        await db.close()
+
+
+async def _list(db: AsyncDB, as_json: bool) -> int:
+    threads = await db.read(store.threads)
+    runs = await db.read(store.runs)
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "threads": [{"id": i, "title": t, "created_at": at} for i, t, at in threads],
+                    "runs": [r.to_json() for r in runs],
+                }
+            )
+        )
+        return 0
+    for thread_id, title, _ in threads:
+        print(f"thread {thread_id}: {title}")
+        for r in runs:
+            if r.thread_id == thread_id:
+                print(f"  run {r.id}: {r.status} ({r.model}, {r.workflow_name}, {r.steps} steps)")
+    return 0
+
+
+async def _run(db: AsyncDB, events: EventStream, root: Path, args: argparse.Namespace) -> int:
+    out = sys.stdout
+    printer = Printer(out, args.json, thoughts=args.thoughts or out.isatty())
+    runner = Runner(db, events, root, agent_run.handlers(db, events), {agent_run.KIND: 1})
+    # Listen before the run exists: its first events are not missed.
+    feed = events.subscribe(topics=["run"])
+    first = asyncio.ensure_future(anext(feed))
+    try:
+        run = await agent_run.start_run(
+            db,
+            events,
+            root,
+            args.message,
+            thread=args.thread,
+            model=args.model,
+            workflow=args.workflow,
+            thinking=args.thinking,
+            auto_apply=args.auto_apply,
+            max_steps=args.max_steps,
+        )
+    except BaseException:
+        first.cancel()
+        raise
+    await runner.start()
+    try:
+        pending: asyncio.Future[Event] | None = first
+        while True:
+            event = await pending if pending is not None else await anext(feed)
+            pending = None
+            if event.data.get("run") != run.id:
+                continue
+            printer.show(event)
+            if event.kind in store.TERMINAL:
+                break
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        if run.job_id is not None:
+            await runner.cancel(run.job_id)
+        printer.line("cancelled")
+        return 130
+    finally:
+        await runner.stop()
+        await feed.aclose()  # type: ignore[attr-defined]
+    final = await db.read(lambda c: store.get_run(c, run.id))
+    usage, cost, calls = await db.read(lambda c: store.run_usage(c, run.id))
+    changesets = await db.read(lambda c: store.changesets(c, run.id))
+    printer.summary(final, usage, cost, calls, changesets, root)
+    return 0 if final.status == "complete" else 1
+
+
+class Printer:
+    """The run on a terminal (or JSON lines)."""
+
+    def __init__(self, out: TextIO, as_json: bool, *, thoughts: bool) -> None:
+        self.out, self.as_json, self.thoughts = out, as_json, thoughts
+        self.tty = out.isatty()
+        self.mid_line = False
+        self.in_thought = False
+
+    def _write(self, text: str) -> None:
+        self.out.write(text)
+        self.out.flush()
+        self.mid_line = not text.endswith("\n")
+
+    def line(self, text: str) -> None:
+        if self.as_json:
+            return
+        if self.mid_line:
+            self._write("\n")
+        self._write(text + "\n")
+
+    def show(self, event: Event) -> None:
+        d = event.data
+        if self.as_json:
+            self._write(json.dumps(event.to_json(), ensure_ascii=False) + "\n")
+            return
+        if event.kind == "streaming":
+            if "thought" in d:
+                if self.thoughts:
+                    text = d["thought"]
+                    self._write(f"\x1b[2m{text}\x1b[0m" if self.tty else text)
+                    self.in_thought = True
+                return
+            if self.in_thought:
+                self._write("\n\n")
+                self.in_thought = False
+            self._write(d.get("text", ""))
+        elif event.kind == "tools":
+            if d.get("state") == "called":
+                self.line(f"→ {d['name']} {json.dumps(d.get('args', {}), ensure_ascii=False)}")
+            else:
+                result = d.get("result") or {}
+                if result.get("ok"):
+                    cs = d.get("changeset")
+                    where = f" (changeset {cs})" if cs is not None else ""
+                    self.line(f"← {d['name']}: ok{where}")
+                else:
+                    self.line(f"← {d['name']}: {result.get('error')}")
+        elif event.kind == "retrying":
+            self.line(
+                f"… retrying step {d['step']} in {d['wait']:.1f} s (attempt {d['attempt']}): "
+                f"{d['reason']}"
+            )
+        elif event.kind == "interrupted":
+            self.line(f"(resuming an interrupted run at step {d.get('resumed_at_step')})")
+        elif event.kind == "error":
+            self.line(f"error: {d.get('error')}")
+
+    def summary(
+        self,
+        run: store.Run,
+        usage: Any,
+        cost: float | None,
+        calls: int,
+        changesets: list[int],
+        root: Path,
+    ) -> None:
+        if self.as_json:
+            return
+        price = f"${cost:.4f}" if cost is not None else "cost unknown (no price for the model)"
+        self.line(
+            f"run {run.id} {run.status} ({run.stopped or run.error or ''}): {run.model}, "
+            f"workflow {run.workflow_name}, {calls} calls, {usage.prompt} in "
+            f"({usage.cached} cached) / {usage.output} out / {usage.thoughts} thinking, {price}"
+        )
+        for cs in changesets:
+            verb = "applied" if run.auto_apply else "waits for review"
+            self.line(f"changeset {cs} {verb}: reelcut changes {root} show {cs}")
