@@ -180,6 +180,16 @@ def _retry_after(exc: genai_errors.APIError) -> float | None:
         return None  # an HTTP date: the back-off alone
 
 
+async def _close_stream(exc: genai_errors.APIError) -> None:
+    """An error event inside a stream leaves the SDK's HTTP response open (it is the SDK's own
+    response wrapper then, with the stream on ``response_stream``): close it."""
+    stream = getattr(getattr(exc, "response", None), "response_stream", None)
+    close = getattr(stream, "aclose", None)
+    if close is not None:
+        with contextlib.suppress(Exception):
+            await close()
+
+
 def describe(exc: BaseException) -> str:
     if isinstance(exc, genai_errors.APIError):
         return f"HTTP {exc.code} {exc.status or ''}: {exc.message or ''}".strip()
@@ -214,6 +224,7 @@ async def with_retries(
         try:
             return await attempt_once()
         except genai_errors.APIError as exc:
+            await _close_stream(exc)
             if exc.code not in RETRY_STATUSES:
                 raise fail_fast(exc) from None
             reason, retry_after = describe(exc), _retry_after(exc)

@@ -391,3 +391,21 @@ def test_a_run_whose_worker_stopped_resumes_where_it_was(demo_dir: Path, fake: F
         assert third[2]["parts"][0]["functionResponse"]["name"] == "file_create"
 
     go(demo_dir, scenario)
+
+
+def test_an_error_event_inside_the_stream_is_retried(demo_dir: Path, fake: FakeGemini) -> None:
+    fake.queue(
+        Stream([chunk(text("Part"))], error=Error(503, "overloaded mid-stream")),
+        Stream([chunk(text("Whole answer."))], usage=usage_metadata(5, 2)),
+    )
+
+    async def scenario(h: Harness) -> None:
+        run = await h.start("hello")
+        await h.runner.start()
+        done = await h.finish(run.id)
+        assert done.status == "complete"
+        assert [d["step"] for d in h.of(run.id, "retrying")] == [1]
+        messages = await h.db.read(lambda c: store.messages(c, run.thread_id))
+        assert messages[-1]["parts"] == [{"text": "Whole answer."}]
+
+    go(demo_dir, scenario)
