@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from engine.agent import run as agent_run
 from engine.events import Event, EventStream
 from engine.jobs import Runner, media
 from engine.model import Project
@@ -28,7 +29,9 @@ class BackgroundJobs:
         self.events = EventStream(self.db)
         await self.events.start()
         self._unlisten = self.events.listen(self.on_event)
-        self.runner = Runner(self.db, self.events, self.root, media.handlers(), media.limits())
+        handlers = {**media.handlers(), **agent_run.handlers(self.db, self.events)}
+        limits = {**media.limits(), agent_run.KIND: 2}
+        self.runner = Runner(self.db, self.events, self.root, handlers, limits)
         if await media.queue_derivatives(self.db, self.root, project):
             self.events.committed()
         await self.runner.start()

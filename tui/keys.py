@@ -69,6 +69,11 @@ KEYS: tuple[Key, ...] = (
     Key("View", "shift+f6", "focus_region(-1)", "Previous region"),
     Key("App", "question_mark,f1", "help", "Keys", True),
     Key("Scripts", "ctrl+o", "find_file", "Open a file by name...", True),
+    Key("Agent", "", "agent_model", "Next model"),
+    Key("Agent", "", "agent_workflow", "Next workflow"),
+    Key("Agent", "", "agent_thinking", "Next thinking level"),
+    Key("Agent", "", "agent_auto_apply", "Review / auto-apply"),
+    Key("Agent", "", "agent_cancel", "Cancel the run"),
     Key("App", "", "reload", "Reload project.json from disk"),
     Key("App", "", "save_state", "Save the playhead and selection now"),
 )

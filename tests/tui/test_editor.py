@@ -281,14 +281,23 @@ def test_focus_moves_between_regions(demo_dir: Path) -> None:
     async def scenario(app: ReelcutApp, pilot: object) -> None:
         press = pilot.press  # type: ignore[attr-defined]
         assert app.focused is not None and app.focused.id == "timeline"
+        def region() -> str | None:
+            """The region holding the focus (the chat focuses its prompt box)."""
+            node = app.focused
+            while node is not None and node.id not in ("tree", "panes", "chat", "timeline"):
+                node = node.parent  # type: ignore[assignment]
+            return node.id if node is not None else None
+
         seen = []
         for _ in range(4):
             await press("f6")
-            assert app.focused is not None
-            seen.append(app.focused.id)
+            seen.append(region())
         assert seen == ["tree", "panes", "chat", "timeline"]
         await press("shift+f6")
-        assert app.focused is not None and app.focused.id == "chat"
+        assert region() == "chat" and app.focused is not None
+        assert app.focused.id == "chat-input"
+        await press("f6")
+        assert region() == "timeline"  # from inside the chat, F6 goes on to the next region
 
     drive(demo_dir, scenario)
 

@@ -29,7 +29,7 @@ CASES = {
         1,
         45,
         "80x24 at one frame per column: the project tree (project.json, scripts/), the empty "
-        "script panes and the agent placeholder on top; ruler labels "
+        "script panes and the agent chat (settings line, prompt box) on top; ruler labels "
         "every 15 frames; the playhead column at 00:00:01:15 where 'Welcome line' starts on "
         "A2; V1 shows the linked mark (∞) on 'Test pattern'; the status line ends the screen "
         "above the footer.",

@@ -1,0 +1,191 @@
+"""The chat panel under Pilot, with the real background jobs and the fake Gemini server: ask,
+watch the answer stream, review the changeset card, apply it (the open pane and the timeline
+follow), revert it, hit a hash mismatch and force it, replay the timeline moves."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.widgets import Input, Label, Static
+
+import tui.app
+from engine.session import Session
+from tests.fakes.gemini import FakeGemini, Stream, call, chunk, text, thought, usage_metadata
+from tui.app import DiffScreen, ReelcutApp
+from tui.chat import ChangesetCard, ChatPanel, RunView
+from tui.scripts import ScriptPane, ScriptPanes
+
+
+@pytest.fixture
+def fake(monkeypatch: pytest.MonkeyPatch) -> Any:
+    with FakeGemini() as server:
+        monkeypatch.setenv("GEMINI_API_KEY", "test-key")
+        monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
+        monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", server.url)
+        monkeypatch.setenv("REELCUT_MODEL", "gemini-2.5-flash")
+        monkeypatch.setattr(tui.app, "REPLAY_STEP", 0.05)
+        yield server
+
+
+async def wait_for(
+    pilot: Any, predicate: Callable[[], bool], what: str, timeout: float = 20
+) -> None:
+    for _ in range(int(timeout / 0.02)):
+        if predicate():
+            return
+        await pilot.pause(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def drive(root: Path, scenario: Callable[[ReelcutApp, Any, ChatPanel], Awaitable[None]]) -> None:
+    async def go() -> None:
+        with Session(root) as session:
+            app = ReelcutApp(session, background_jobs=True)
+            async with app.run_test(size=(200, 60)) as pilot:
+                await wait_for(
+                    pilot, lambda: app.jobs is not None and app.preview is not None, "jobs"
+                )
+                await scenario(app, pilot, app.editor.query_one(ChatPanel))
+
+    asyncio.run(go())
+
+
+async def ask(app: ReelcutApp, pilot: Any, chat: ChatPanel, message: str) -> RunView:
+    chat.focus()
+    await pilot.pause()
+    field = chat.query_one("#chat-input", Input)
+    assert app.focused is field
+    field.value = message
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: bool(chat.runs), "the run to show")
+    return list(chat.runs.values())[-1]
+
+
+def card_of(view: RunView) -> ChangesetCard:
+    return next(iter(view.cards.values()))
+
+
+def label(widget: Any, selector: str) -> str:
+    return str(widget.query_one(selector, Label).render())
+
+
+EDIT = {"path": "scripts/script.md", "after": 0, "text": "Agent line"}
+
+
+def test_ask_review_apply_revert(demo_dir: Path, fake: FakeGemini) -> None:
+    fake.queue(
+        Stream(
+            [
+                chunk(thought("Add a first line.")),
+                chunk(call("text_insert_lines", EDIT), call("timeline_blade", {"at": 45})),
+            ],
+            usage=usage_metadata(900, 20, thoughts=10),
+        ),
+        Stream(
+            [chunk(text("I added a line ")), chunk(text("and cut at 1.5 s."))],
+            usage=usage_metadata(950, 9),
+        ),
+    )
+
+    async def scenario(app: ReelcutApp, pilot: Any, chat: ChatPanel) -> None:
+        panes = app.editor.query_one(ScriptPanes)
+        await panes.open("scripts/script.md")
+        pane = panes.query_one(ScriptPane)
+        clips_before = sum(len(t.clips) for t in app.session.project.tracks)
+        view = await ask(app, pilot, chat, "Add a line and cut at 1.5 s")
+        await wait_for(pilot, lambda: view.finished and bool(view.cards), "the run to finish")
+        await pilot.pause(0.2)
+        answer = str(view.query_one(".run-answer", Static).render())
+        assert answer == "I added a line and cut at 1.5 s."
+        assert "Add a first line." in str(view.query_one(".run-thought", Static).render())
+        head = label(view, ".run-head")
+        assert "complete" in head and "2 calls" in head and "$" in head
+        tools = [str(t.render()) for t in view.tools]
+        assert "→ text_insert_lines" in tools[0] and "← ok" in tools[0]
+        assert "→ timeline_blade" in tools[1] and "cut 3 clip(s) at 00:00:01:15" in tools[1]
+
+        card = card_of(view)
+        title = label(card, ".cs-title")
+        assert "ready" in title and "scripts/script.md +1 -0" in title and "project.json" in title
+        diffs = " ".join(str(s.render()) for s in card.query(".cs-diff"))
+        assert "+Agent line" in diffs
+        assert "1. cut 3 clip(s)" in str(card.query_one(".cs-ops", Static).render())
+        assert not pane.area.text.startswith("Agent line")  # nothing applied yet
+
+        card.focus()
+        await pilot.press("a")
+        await wait_for(pilot, lambda: "applied" in label(card, ".cs-title"), "applied")
+        await wait_for(pilot, lambda: pane.area.text.startswith("Agent line"), "the pane")
+        await wait_for(
+            pilot,
+            lambda: sum(len(t.clips) for t in app.session.project.tracks) > clips_before,
+            "the timeline",
+        )
+        await pilot.press("v")
+        await wait_for(pilot, lambda: "reverted" in label(card, ".cs-title"), "reverted")
+        await wait_for(pilot, lambda: not pane.area.text.startswith("Agent line"), "the pane")
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, DiffScreen), "the full diff")
+        await pilot.press("escape")
+
+    drive(demo_dir, scenario)
+
+
+def test_a_mismatch_then_force(demo_dir: Path, fake: FakeGemini) -> None:
+    fake.queue(
+        Stream([chunk(call("text_insert_lines", EDIT))]),
+        Stream([chunk(text("Done."))]),
+    )
+
+    async def scenario(app: ReelcutApp, pilot: Any, chat: ChatPanel) -> None:
+        view = await ask(app, pilot, chat, "Add a line")
+        await wait_for(pilot, lambda: view.finished and bool(view.cards), "the run to finish")
+        script = demo_dir / "scripts" / "script.md"
+        script.write_text("Someone else rewrote it.\n")
+        card = card_of(view)
+        card.focus()
+        await pilot.press("a")
+        await wait_for(pilot, lambda: "changed since" in label(card, ".cs-keys"), "the mismatch")
+        keys = label(card, ".cs-keys")
+        assert "scripts/script.md" in keys and "expected" in keys and "found" in keys
+        assert script.read_text() == "Someone else rewrote it.\n"
+        await pilot.press("f")
+        assert "FORCE is on" in label(card, ".cs-keys")
+        await pilot.press("a")
+        await wait_for(pilot, lambda: "applied" in label(card, ".cs-title"), "forced")
+        assert script.read_text().startswith("Agent line\n")
+
+    drive(demo_dir, scenario)
+
+
+def test_replay_shows_each_move_on_the_timeline(demo_dir: Path, fake: FakeGemini) -> None:
+    fake.queue(
+        Stream([chunk(call("timeline_blade", {"at": 30}), call("timeline_blade", {"at": 90}))]),
+        Stream([chunk(text("Two cuts."))]),
+    )
+
+    async def scenario(app: ReelcutApp, pilot: Any, chat: ChatPanel) -> None:
+        view = await ask(app, pilot, chat, "Cut at 1 s and 3 s")
+        await wait_for(pilot, lambda: view.finished and bool(view.cards), "the run to finish")
+        card = card_of(view)
+        card.focus()
+        seen: list[tuple[str, int]] = []  # (status message, timeline playhead) as shown
+        flash = app.flash
+
+        def record(text: str) -> None:
+            seen.append((text, app.timeline.playhead))
+            flash(text)
+
+        app.flash = record  # type: ignore[method-assign]
+        await pilot.press("p")
+        await wait_for(pilot, lambda: any(m.startswith("replayed") for m, _ in seen), "replay")
+        steps = [(m.split(":")[0], at) for m, at in seen if m.startswith("replay")]
+        assert steps[:2] == [("replay 1/2", 30), ("replay 2/2", 90)]  # the playhead at each cut
+        assert steps[2][0] == "replayed changeset 1"
+        assert app.timeline.playhead == app.playhead  # back to the real playhead
+
+    drive(demo_dir, scenario)

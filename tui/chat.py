@@ -1,0 +1,283 @@
+"""The agent chat panel: a thread of runs, each streaming its answer (thoughts folded away),
+its tool calls as one-line cards, and the changeset it made inline as a coloured diff per file
+with a readable list of its timeline operations, to apply, revert (with an explicit force
+after a hash mismatch), open in full, or replay step by step on the timeline.
+
+The panel only shows and asks: it posts `ChatPanel.Send` and `ChangesetCard.Act` and the app
+does the work through the engine (`engine.agent.run`, the changes ledger); what happens comes
+back as events from the one stream (`on_run_event`, `on_changeset_event`). Streamed text is
+buffered and drawn at most ten times a second, so the screen does not re-layout on every token.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
+from textual.widgets import Collapsible, Input, Label, Static
+
+from tui.script_dialogs import diff_text
+
+DRAW_EVERY = 0.1  # seconds between redraws of a streaming answer
+DIFF_LINES = 40  # per file, inline; `d` shows the whole diff
+
+
+@dataclass
+class FileDiff:
+    path: str
+    diff: str
+    added: int
+    removed: int
+
+
+@dataclass
+class ChangesetView:
+    """What a card shows of a changeset (read by the app from the ledger)."""
+
+    id: int
+    status: str
+    files: list[FileDiff] = field(default_factory=list)
+    ops: list[dict[str, Any]] = field(default_factory=list)  # {"summary", "op"} per timeline call
+
+
+class ChangesetCard(Vertical, can_focus=True):
+    """One changeset, inline; keys act on it."""
+
+    BINDINGS = [
+        Binding("a", "act('apply')", "Apply", id="chat.apply"),
+        Binding("v", "act('revert')", "Revert", id="chat.revert"),
+        Binding("f", "force", "Force next", id="chat.force"),
+        Binding("d", "act('diff')", "Full diff", id="chat.diff"),
+        Binding("p", "act('replay')", "Replay moves", id="chat.replay"),
+    ]
+
+    class Act(Message):
+        def __init__(self, card: ChangesetCard, action: str, force: bool) -> None:
+            super().__init__()
+            self.card, self.action, self.force = card, action, force
+            self.changeset_id = card.view.id
+
+    def __init__(self, view: ChangesetView) -> None:
+        super().__init__(classes="cs-card")
+        self.view = view
+        self.forcing = False
+        self.note = ""
+
+    def compose(self) -> ComposeResult:
+        yield Label(self._title(), classes="cs-title")
+        for f in self.view.files:
+            lines = f.diff.splitlines()
+            shown = "\n".join(lines[:DIFF_LINES])
+            if len(lines) > DIFF_LINES:
+                shown += f"\n… {len(lines) - DIFF_LINES} more lines (d shows all)"
+            yield Static(diff_text(shown), classes="cs-diff")
+        if self.view.ops:
+            steps = "\n".join(f"{i}. {o['summary']}" for i, o in enumerate(self.view.ops, 1))
+            yield Static(Text("Timeline:\n" + steps), classes="cs-ops")
+        yield Label(self._keys(), classes="cs-keys")
+
+    def _title(self) -> str:
+        files = ", ".join(f"{f.path} +{f.added} -{f.removed}" for f in self.view.files)
+        return f"Changeset {self.view.id} · {self.view.status} · {files or 'no files'}"
+
+    def _keys(self) -> str:
+        force = "  FORCE is on: the next apply/revert overwrites" if self.forcing else ""
+        note = f"  {self.note}" if self.note else ""
+        return f"a apply · v revert · f force · d diff · p replay{force}{note}"
+
+    def refresh_view(self, status: str | None = None, note: str | None = None) -> None:
+        if status is not None:
+            self.view.status = status
+        if note is not None:
+            self.note = note
+        self.query_one(".cs-title", Label).update(self._title())
+        self.query_one(".cs-keys", Label).update(self._keys())
+
+    def action_force(self) -> None:
+        self.forcing = not self.forcing
+        self.refresh_view()
+
+    def action_act(self, action: str) -> None:
+        force = self.forcing and action in ("apply", "revert")
+        self.post_message(self.Act(self, action, force))
+        if force:
+            self.forcing = False
+            self.refresh_view()
+
+
+class RunView(Vertical):
+    """One run: its header, thoughts (folded), answer, tool cards and changeset cards."""
+
+    def __init__(self, run_id: int, header: str) -> None:
+        super().__init__(classes="run-view")
+        self.run_id = run_id
+        self.header = header
+        self.thought = ""
+        self.answer = ""
+        self._dirty = False
+        self.tools: list[Static] = []
+        self.cards: dict[int, ChangesetCard] = {}
+        self.job_id: int | None = None
+        self.meta = header
+        self.finished = False
+
+    def compose(self) -> ComposeResult:
+        yield Label(self.header, classes="run-head")
+        with Collapsible(title="Thinking", collapsed=True, classes="run-thoughts"):
+            yield Static("", classes="run-thought")
+        yield Static("", classes="run-answer")
+
+    def on_mount(self) -> None:
+        self.query_one(".run-thoughts", Collapsible).display = False
+        self.set_interval(DRAW_EVERY, self._draw)
+
+    def delta(self, kind: str, text: str) -> None:
+        if kind == "thought":
+            self.thought += text
+        else:
+            self.answer += text
+        self._dirty = True
+
+    def restart_step(self) -> None:
+        """A step is asked again: what it streamed so far is void."""
+        self.answer += "\n[retrying…]\n"
+        self._dirty = True
+
+    def _draw(self) -> None:
+        if not self._dirty:
+            return
+        self._dirty = False
+        if self.thought:
+            self.query_one(".run-thoughts", Collapsible).display = True
+            self.query_one(".run-thought", Static).update(Text(self.thought, style="dim"))
+        self.query_one(".run-answer", Static).update(Text(self.answer))
+
+    def set_header(self, text: str) -> None:
+        self.header = text
+        self.query_one(".run-head", Label).update(text)
+
+    async def tool(self, data: dict[str, Any]) -> None:
+        self._draw()
+        if data.get("state") == "called":
+            args = str(data.get("args", {}))
+            card = Static(Text(f"→ {data['name']} {args[:200]}", style="cyan"), classes="tool")
+            self.tools.append(card)
+            await self.mount(card)
+            return
+        result = data.get("result") or {}
+        if not self.tools:
+            return
+        card = self.tools[-1]
+        head = str(card.render())
+        if result.get("ok"):
+            summary = f" · {data['summary']}" if data.get("summary") else ""
+            card.update(Text(f"{head}\n  ← ok{summary}", style="cyan"))
+        else:
+            card.update(Text(f"{head}\n  ← {result.get('error')}", style="yellow"))
+
+    async def add_card(self, view: ChangesetView) -> ChangesetCard:
+        self._draw()
+        old = self.cards.get(view.id)
+        if old is not None:
+            await old.remove()
+        card = ChangesetCard(view)
+        self.cards[view.id] = card
+        await self.mount(card)
+        return card
+
+
+class ChatPanel(Vertical, can_focus=True):
+    """The thread, the runs, the prompt (focusing the panel focuses the prompt)."""
+
+    BINDINGS = [Binding("ctrl+t", "new_thread", "New thread", id="chat.new_thread")]
+
+    class Send(Message):
+        def __init__(self, text: str, thread: int | None) -> None:
+            super().__init__()
+            self.text, self.thread = text, thread
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.thread: int | None = None
+        self.runs: dict[int, RunView] = {}
+        self.early: dict[int, list[Any]] = {}  # events of a run not shown yet
+        self.settings = ""
+
+    def compose(self) -> ComposeResult:
+        yield Label("Agent", id="chat-head")
+        yield VerticalScroll(id="chat-log")
+        yield Input(placeholder="Ask the agent (Enter sends)", id="chat-input")
+
+    @property
+    def log_view(self) -> VerticalScroll:
+        return self.query_one("#chat-log", VerticalScroll)
+
+    def on_focus(self) -> None:
+        self.query_one("#chat-input", Input).focus()
+
+    def show_settings(self, text: str) -> None:
+        self.settings = text
+        thread = f"thread {self.thread}" if self.thread is not None else "new thread"
+        self.query_one("#chat-head", Label).update(f"Agent · {thread} · {text}")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        text = event.value.strip()
+        if not text:
+            return
+        event.input.value = ""
+        self.post_message(self.Send(text, self.thread))
+
+    async def action_new_thread(self) -> None:
+        self.thread = None
+        self.runs.clear()
+        await self.log_view.remove_children()
+        self.show_settings(self.settings)
+        self.query_one("#chat-input", Input).focus()
+
+    async def say(self, text: str, style: str = "") -> None:
+        await self.log_view.mount(Static(Text(text, style=style), classes="chat-line"))
+        self.log_view.scroll_end(animate=False)
+
+    async def add_run(self, run_id: int, thread: int, prompt: str, header: str) -> RunView:
+        if self.thread != thread:
+            self.thread = thread
+            self.show_settings(self.settings)
+        await self.say(f"You: {prompt}", "bold")
+        view = RunView(run_id, header)
+        self.runs[run_id] = view
+        await self.log_view.mount(view)
+        self.log_view.scroll_end(animate=False)
+        return view
+
+    def take_early(self, run_id: int) -> list[Any]:
+        return self.early.pop(run_id, [])
+
+    async def on_run_event(self, kind: str, data: dict[str, Any]) -> None:
+        view = self.runs.get(int(data.get("run", -1)))
+        if view is None:
+            return
+        if kind == "streaming":
+            for key in ("thought", "text"):
+                if key in data:
+                    view.delta(key, data[key])
+        elif kind == "retrying":
+            view.restart_step()
+            await self.say(
+                f"retrying in {data['wait']:.1f} s (attempt {data['attempt']}): {data['reason']}",
+                "yellow",
+            )
+        elif kind == "tools":
+            await view.tool(data)
+        elif kind == "error":
+            await self.say(f"error: {data.get('error')}", "red")
+        elif kind == "cancelled":
+            await self.say("cancelled", "yellow")
+        elif kind == "interrupted":
+            await self.say("(the run was interrupted; resuming)", "yellow")
+        self.log_view.scroll_end(animate=False)
