@@ -281,6 +281,7 @@ def test_focus_moves_between_regions(demo_dir: Path) -> None:
     async def scenario(app: ReelcutApp, pilot: object) -> None:
         press = pilot.press  # type: ignore[attr-defined]
         assert app.focused is not None and app.focused.id == "timeline"
+
         def region() -> str | None:
             """The region holding the focus (the chat focuses its prompt box)."""
             node = app.focused
