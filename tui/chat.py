@@ -21,6 +21,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Collapsible, Input, Label, Static
 
+from engine.store import PROJECT_FILE
 from tui.script_dialogs import diff_text
 
 DRAW_EVERY = 0.1  # seconds between redraws of a streaming answer
@@ -71,6 +72,8 @@ class ChangesetCard(Vertical, can_focus=True):
     def compose(self) -> ComposeResult:
         yield Label(self._title(), classes="cs-title")
         for f in self.view.files:
+            if f.path == PROJECT_FILE and self.view.ops:
+                continue  # the timeline steps below say it better than JSON lines (d shows it)
             lines = f.diff.splitlines()
             shown = "\n".join(lines[:DIFF_LINES])
             if len(lines) > DIFF_LINES:
@@ -111,51 +114,64 @@ class ChangesetCard(Vertical, can_focus=True):
 
 
 class RunView(Vertical):
-    """One run: its header, thoughts (folded), answer, tool cards and changeset cards."""
+    """One run, in the order things happened: its header, its thoughts (folded), then each
+    step's answer text and tool cards, then its changeset cards."""
 
     def __init__(self, run_id: int, header: str) -> None:
         super().__init__(classes="run-view")
         self.run_id = run_id
         self.header = header
         self.thought = ""
-        self.answer = ""
-        self._dirty = False
+        self.answers: dict[int, str] = {}  # step -> its text so far
+        self._answer_widgets: dict[int, Static] = {}
+        self._dirty: set[int] = set()
+        self._thought_dirty = False
         self.tools: list[Static] = []
         self.cards: dict[int, ChangesetCard] = {}
         self.job_id: int | None = None
         self.meta = header
         self.finished = False
 
+    @property
+    def answer(self) -> str:
+        return "".join(self.answers[k] for k in sorted(self.answers))
+
     def compose(self) -> ComposeResult:
         yield Label(self.header, classes="run-head")
         with Collapsible(title="Thinking", collapsed=True, classes="run-thoughts"):
             yield Static("", classes="run-thought")
-        yield Static("", classes="run-answer")
 
     def on_mount(self) -> None:
         self.query_one(".run-thoughts", Collapsible).display = False
         self.set_interval(DRAW_EVERY, self._draw)
 
-    def delta(self, kind: str, text: str) -> None:
+    async def delta(self, step: int, kind: str, text: str) -> None:
         if kind == "thought":
             self.thought += text
-        else:
-            self.answer += text
-        self._dirty = True
+            self._thought_dirty = True
+            return
+        if step not in self._answer_widgets:
+            widget = Static("", classes="run-answer")
+            self._answer_widgets[step] = widget
+            self.answers[step] = ""
+            await self.mount(widget)
+        self.answers[step] += text
+        self._dirty.add(step)
 
-    def restart_step(self) -> None:
+    def restart_step(self, step: int) -> None:
         """A step is asked again: what it streamed so far is void."""
-        self.answer += "\n[retrying…]\n"
-        self._dirty = True
+        if step in self.answers:
+            self.answers[step] = ""
+            self._dirty.add(step)
 
     def _draw(self) -> None:
-        if not self._dirty:
-            return
-        self._dirty = False
-        if self.thought:
+        if self._thought_dirty:
+            self._thought_dirty = False
             self.query_one(".run-thoughts", Collapsible).display = True
             self.query_one(".run-thought", Static).update(Text(self.thought, style="dim"))
-        self.query_one(".run-answer", Static).update(Text(self.answer))
+        for step in self._dirty:
+            self._answer_widgets[step].update(Text(self.answers[step]))
+        self._dirty.clear()
 
     def set_header(self, text: str) -> None:
         self.header = text
@@ -194,7 +210,11 @@ class RunView(Vertical):
 class ChatPanel(Vertical, can_focus=True):
     """The thread, the runs, the prompt (focusing the panel focuses the prompt)."""
 
-    BINDINGS = [Binding("ctrl+t", "new_thread", "New thread", id="chat.new_thread")]
+    BINDINGS = [
+        Binding("ctrl+t", "new_thread", "New thread", id="chat.new_thread"),
+        Binding("tab", "cycle(1)", "Next card", show=False, id="chat.next"),
+        Binding("shift+tab", "cycle(-1)", "Previous card", show=False, id="chat.previous"),
+    ]
 
     class Send(Message):
         def __init__(self, text: str, thread: int | None) -> None:
@@ -233,6 +253,18 @@ class ChatPanel(Vertical, can_focus=True):
         event.input.value = ""
         self.post_message(self.Send(text, self.thread))
 
+    def action_cycle(self, step: int) -> None:
+        """Tab: from the prompt to the newest changeset card, on through older ones, and back
+        (Shift+Tab the other way)."""
+        stops: list[Any] = [self.query_one("#chat-input", Input)]
+        stops += list(reversed(list(self.query(ChangesetCard))))
+        current = self.app.focused
+        i = stops.index(current) if current in stops else 0
+        target = stops[(i + step) % len(stops)]
+        target.focus()
+        if isinstance(target, ChangesetCard):
+            target.scroll_visible(animate=False)
+
     async def action_new_thread(self) -> None:
         self.thread = None
         self.runs.clear()
@@ -265,9 +297,9 @@ class ChatPanel(Vertical, can_focus=True):
         if kind == "streaming":
             for key in ("thought", "text"):
                 if key in data:
-                    view.delta(key, data[key])
+                    await view.delta(int(data.get("step", 0)), key, data[key])
         elif kind == "retrying":
-            view.restart_step()
+            view.restart_step(int(data.get("step", 0)))
             await self.say(
                 f"retrying in {data['wait']:.1f} s (attempt {data['attempt']}): {data['reason']}",
                 "yellow",

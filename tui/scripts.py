@@ -298,7 +298,8 @@ class ScriptPane(Vertical):
 
     @property
     def dirty(self) -> bool:
-        return self.area.text != self.doc.saved_text
+        areas = self.query(ScriptArea)  # none yet while the pane is being composed
+        return bool(areas) and areas.first().text != self.doc.saved_text
 
     @property
     def number(self) -> int:

@@ -99,8 +99,14 @@ def test_ask_review_apply_revert(demo_dir: Path, fake: FakeGemini) -> None:
         view = await ask(app, pilot, chat, "Add a line and cut at 1.5 s")
         await wait_for(pilot, lambda: view.finished and bool(view.cards), "the run to finish")
         await pilot.pause(0.2)
-        answer = str(view.query_one(".run-answer", Static).render())
-        assert answer == "I added a line and cut at 1.5 s."
+        answers = [str(w.render()) for w in view.query(".run-answer")]
+        assert answers == ["I added a line and cut at 1.5 s."]  # step 2's text, after the tools
+        kinds = [
+            next(c for c in ("tool", "run-answer", "cs-card") if w.has_class(c))
+            for w in view.children
+            if any(w.has_class(c) for c in ("tool", "run-answer", "cs-card"))
+        ]
+        assert kinds == ["tool", "tool", "run-answer", "cs-card"]  # in the order they happened
         assert "Add a first line." in str(view.query_one(".run-thought", Static).render())
         head = label(view, ".run-head")
         assert "complete" in head and "2 calls" in head and "$" in head
@@ -147,7 +153,9 @@ def test_a_mismatch_then_force(demo_dir: Path, fake: FakeGemini) -> None:
         script = demo_dir / "scripts" / "script.md"
         script.write_text("Someone else rewrote it.\n")
         card = card_of(view)
-        card.focus()
+        assert app.focused is chat.query_one("#chat-input", Input)
+        await pilot.press("tab")  # from the prompt to the newest card
+        assert app.focused is card
         await pilot.press("a")
         await wait_for(pilot, lambda: "changed since" in label(card, ".cs-keys"), "the mismatch")
         keys = label(card, ".cs-keys")

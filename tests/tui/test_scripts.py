@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from textual.screen import Screen
-from textual.widgets import Input, Label, Static
+from textual.widgets import Input, Label, Static, TextArea
 
 from engine.changes.ledger import Ledger
 from engine.session import Session
@@ -68,10 +68,11 @@ async def wait_screen(app: ReelcutApp, pilot: object, kind: type[Screen[object]]
 
 async def open_file(app: ReelcutApp, pilot: object, rel: str) -> ScriptPane:
     app.editor.query_one(ProjectTree).post_message(ProjectTree.OpenRequested(rel))
-    for _ in range(40):
+    for _ in range(100):
         await pilot.pause(0.02)  # type: ignore[attr-defined]
         found = [p for p in app.editor.query(ScriptPane) if p.path == rel]
-        if found:
+        # the pane, its text, and the "opened" line (so it cannot overwrite what comes next)
+        if found and found[0].query(TextArea) and f"opened {rel}" in status(app):
             return found[0]
     raise AssertionError(f"{rel} did not open: {status(app)}")
 
@@ -560,6 +561,7 @@ def test_tsx_and_json_are_highlighted(demo_dir: Path) -> None:
 def test_quitting_with_unsaved_edits_asks_twice(demo_dir: Path) -> None:
     async def scenario(app: ReelcutApp, pilot: object, panes: ScriptPanes) -> None:
         pane = await open_file(app, pilot, "scripts/script.md")
+        await wait_for(pilot, lambda: "opened" in status(app))  # that message has come
         pane.area.insert("draft ")
         await pilot.press("ctrl+q")  # type: ignore[attr-defined]
         await pilot.pause()  # type: ignore[attr-defined]
