@@ -261,6 +261,8 @@ class ReelcutApp(App[int]):
         else:
             self.preview_text = f"preview: {self.preview.url}"
         self._show_status()
+        with contextlib.suppress(NoMatches):
+            await self._show_latest_thread()
 
     async def on_unmount(self) -> None:
         if self.preview is not None:
@@ -848,6 +850,60 @@ class ReelcutApp(App[int]):
             if view.job_id is not None:
                 await jobs.runner.cancel(view.job_id)
         self.flash("cancelling the agent run")
+
+    async def action_agent_thread(self, step: int) -> None:
+        """Show the previous (-1) or next (1) thread, with its runs and changesets."""
+        jobs = self.jobs
+        if jobs is None or jobs.db is None:
+            return
+        threads = [t[0] for t in await jobs.db.read(agent_store.threads)]
+        if not threads:
+            self.flash("no agent threads yet")
+            return
+        current = self.chat.thread
+        if current in threads:
+            i = threads.index(current) + step
+        else:
+            i = len(threads) - 1 if step < 0 else 0
+        if not 0 <= i < len(threads):
+            self.flash("no earlier thread" if step < 0 else "no later thread")
+            return
+        await self._show_thread(threads[i])
+
+    async def _show_latest_thread(self) -> None:
+        """Where the user left off: the latest thread, if there is one (quietly if not)."""
+        jobs = self.jobs
+        if jobs is None or jobs.db is None:
+            return
+        threads = await jobs.db.read(agent_store.threads)
+        if threads:
+            await self._show_thread(threads[-1][0])
+
+    async def _show_thread(self, thread_id: int) -> None:
+        jobs = self.jobs
+        assert jobs is not None and jobs.db is not None
+        db = jobs.db
+        runs = await db.read(lambda c: agent_store.runs(c, thread_id))
+        messages = await db.read(lambda c: agent_store.messages(c, thread_id))
+        chat = self.chat
+        await chat.action_new_thread()
+        chat.thread = thread_id
+        self._show_agent_settings()
+        for run in runs:
+            mine = [m for m in messages if m["run"] == run.id]
+            prompt = next(
+                (p.get("text", "") for m in mine if m["step"] == 0 for p in m["parts"]), ""
+            )
+            steps = [m for m in mine if m["step"]]
+            meta = f"run {run.id} · {run.model} · {run.workflow_name}"
+            view = await chat.show_past_run(run.id, prompt, f"{meta} · {run.status}", steps)
+            view.meta, view.job_id = meta, run.job_id
+            if run.status in agent_store.TERMINAL:
+                await self._run_finished(run.id)
+            else:
+                view.finished = False  # still going (or to be resumed): its events continue
+        chat.log_view.scroll_end(animate=False)
+        self.flash(f"agent thread {thread_id}: {len(runs)} run(s)")
 
     async def on_chat_panel_send(self, message: ChatPanel.Send) -> None:
         jobs = self.jobs

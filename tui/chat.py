@@ -212,6 +212,7 @@ class ChatPanel(Vertical, can_focus=True):
 
     BINDINGS = [
         Binding("ctrl+t", "new_thread", "New thread", id="chat.new_thread"),
+        Binding("escape", "app.agent_cancel", "Cancel run", id="chat.cancel"),
         Binding("tab", "cycle(1)", "Next card", show=False, id="chat.next"),
         Binding("shift+tab", "cycle(-1)", "Previous card", show=False, id="chat.previous"),
     ]
@@ -285,6 +286,39 @@ class ChatPanel(Vertical, can_focus=True):
         self.runs[run_id] = view
         await self.log_view.mount(view)
         self.log_view.scroll_end(animate=False)
+        return view
+
+    async def show_past_run(
+        self, run_id: int, prompt: str, header: str, steps: list[dict[str, Any]]
+    ) -> RunView:
+        """A finished run of an earlier session, from its stored messages: ``steps`` are the
+        model turns' parts and the tool results, in order."""
+        await self.say(f"You: {prompt}", "bold")
+        view = RunView(run_id, header)
+        view.finished = True
+        self.runs[run_id] = view
+        await self.log_view.mount(view)
+        for step, message in enumerate(steps, 1):
+            for part in message["parts"]:
+                if "text" in part and message["role"] == "model":
+                    await view.delta(
+                        step, "thought" if part.get("thought") else "text", part["text"]
+                    )
+                call = part.get("function_call")
+                if call is not None:
+                    await view.tool(
+                        {"state": "called", "name": call.get("name"), "args": call.get("args", {})}
+                    )
+                response = part.get("function_response")
+                if response is not None:
+                    await view.tool(
+                        {
+                            "state": "done",
+                            "name": response.get("name"),
+                            "result": response.get("response"),
+                        }
+                    )
+        view._draw()
         return view
 
     def take_early(self, run_id: int) -> list[Any]:

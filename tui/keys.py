@@ -74,6 +74,8 @@ KEYS: tuple[Key, ...] = (
     Key("Agent", "", "agent_thinking", "Next thinking level"),
     Key("Agent", "", "agent_auto_apply", "Review / auto-apply"),
     Key("Agent", "", "agent_cancel", "Cancel the run"),
+    Key("Agent", "", "agent_thread(-1)", "Previous thread"),
+    Key("Agent", "", "agent_thread(1)", "Next thread"),
     Key("App", "", "reload", "Reload project.json from disk"),
     Key("App", "", "save_state", "Save the playhead and selection now"),
 )

@@ -197,3 +197,42 @@ def test_replay_shows_each_move_on_the_timeline(demo_dir: Path, fake: FakeGemini
         assert app.timeline.playhead == app.playhead  # back to the real playhead
 
     drive(demo_dir, scenario)
+
+
+def test_the_last_thread_is_there_after_a_restart(demo_dir: Path, fake: FakeGemini) -> None:
+    fake.queue(
+        Stream([chunk(call("text_insert_lines", EDIT))]),
+        Stream([chunk(text("Added it."))]),
+    )
+
+    async def first(app: ReelcutApp, pilot: Any, chat: ChatPanel) -> None:
+        view = await ask(app, pilot, chat, "Add a line")
+        await wait_for(pilot, lambda: view.finished and bool(view.cards), "the run to finish")
+
+    drive(demo_dir, first)
+
+    async def second(app: ReelcutApp, pilot: Any, chat: ChatPanel) -> None:
+        await wait_for(pilot, lambda: bool(chat.runs), "the last thread")
+        view = next(iter(chat.runs.values()))
+        await wait_for(pilot, lambda: bool(view.cards), "its changeset")
+        await pilot.pause(0.2)
+        assert chat.thread == 1
+        lines = " ".join(str(w.render()) for w in chat.query(".chat-line"))
+        assert "You: Add a line" in lines
+        assert [str(w.render()) for w in view.query(".run-answer")] == ["Added it."]
+        assert "→ text_insert_lines" in str(view.tools[0].render())
+        card = card_of(view)
+        assert "ready" in label(card, ".cs-title")
+        card.focus()
+        await pilot.press("a")  # still reviewable after the restart
+        await wait_for(pilot, lambda: "applied" in label(card, ".cs-title"), "applied")
+
+        # Continuing the thread sends the earlier turns along.
+        fake.queue(Stream([chunk(text("And another."))]))
+        view2 = await ask(app, pilot, chat, "Once more")
+        await wait_for(pilot, lambda: view2.finished, "the second run")
+        contents = fake.requests[-1].body["contents"]
+        assert [c["role"] for c in contents] == ["user", "model", "user", "model", "user"]
+        assert contents[-1]["parts"][0]["text"] == "Once more"
+
+    drive(demo_dir, second)
