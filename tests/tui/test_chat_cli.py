@@ -86,3 +86,33 @@ def test_chat_refuses_without_a_key_or_with_a_bad_workflow(demo_dir: Path) -> No
         assert fake.requests == []
     assert res.returncode != 0 and res.stderr.count("\n") == 1
     assert "scripts/workflows/editor.json" in res.stderr and "nmae" in res.stderr
+
+
+def test_ctrl_c_cancels_the_run(demo_dir: Path) -> None:
+    import signal
+    import sqlite3
+    import time
+
+    with FakeGemini() as fake:
+        fake.queue(Stream([chunk(text(f"w{i} ")) for i in range(400)], delay=0.02))
+        env = dict(os.environ, GOOGLE_GEMINI_BASE_URL=fake.url, GEMINI_API_KEY="test-key")
+        proc = subprocess.Popen(
+            [REELCUT, "chat", str(demo_dir), "talk", "--model", "gemini-2.5-flash"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert proc.stdout is not None
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and "w3 " not in proc.stdout.read(12):
+            pass  # streaming has begun
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "cancelled" in out and "Traceback" not in err
+    db = sqlite3.connect(demo_dir / ".reelcut" / "state.sqlite")
+    try:
+        assert db.execute("SELECT status FROM runs").fetchall() == [("cancelled",)]
+    finally:
+        db.close()
