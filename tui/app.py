@@ -214,6 +214,7 @@ class ReelcutApp(App[int]):
         self.agent_auto_apply = False
         self._chat_events: asyncio.Queue[Event | _NewRun] = asyncio.Queue()
         self._polls = 0
+        self._replaying: Project | None = None  # what the page plays during a replay
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -255,7 +256,9 @@ class ReelcutApp(App[int]):
         self.jobs = BackgroundJobs(self.session.dir.root, self._job_event)
         await self.jobs.start(self.session.project)
         try:
-            self.preview = await start_preview(self.session, self.jobs)
+            self.preview = await start_preview(
+                self.session, self.jobs, project=lambda: self._replaying or self.session.project
+            )
         except ReelcutError as exc:
             self.preview_text = f"preview: off ({exc})"
         else:
@@ -1077,16 +1080,28 @@ class ReelcutApp(App[int]):
                     ]
                     at = min(starts) if starts else None
                 self.timeline.set_project(project, -i)
+                self._replaying = project
+                await self._page_reload("replay", i)
                 if at is not None:
                     self.timeline.set_playhead(at)
+                    self._last_sent = 0.0  # the seek goes now, after the reload
                     self._tell_page("seek", at)
                 self.flash(f"replay {i}/{len(ops)}: {meta['summary']}")
                 await asyncio.sleep(REPLAY_STEP)
         finally:
+            self._replaying = None
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._page_reload("replay-end", 0))
             with contextlib.suppress(NoMatches):
                 self.timeline.set_project(self._view_project(), self.session.revision)
                 self.timeline.set_playhead(self.playhead)
         self.flash(f"replayed changeset {cs_id}: {len(ops)} step(s)")
+
+    async def _page_reload(self, why: str, step: int) -> None:
+        """Make the page fetch the project again (a replay step, or the end of one)."""
+        events = self.jobs.events if self.jobs is not None else None
+        if events is not None and self.preview is not None:
+            await events.publish("project", why, {"step": step})
 
     # -- the preview page ------------------------------------------------------------------
 

@@ -14,10 +14,12 @@ import contextlib
 import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from engine.errors import ReelcutError
+from engine.model import Project
 from engine.session import Session
 from engine.store import PROJECT_FILE
 from preview_web.server import PreviewServer, PreviewState, new_token
@@ -46,10 +48,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 async def start_preview(
-    session: Session, jobs: BackgroundJobs, host: str = "127.0.0.1", port: int | None = None
+    session: Session,
+    jobs: BackgroundJobs,
+    host: str = "127.0.0.1",
+    port: int | None = None,
+    *,
+    project: Callable[[], Project] | None = None,
 ) -> PreviewServer:
     """A preview server over ``session`` publishing to ``jobs``' event stream; the default
-    port when free, else any free port."""
+    port when free, else any free port. ``project`` (default: the session's) is what the page
+    plays: the editor swaps in the steps of a changeset it replays."""
     events = jobs.events
     assert events is not None
 
@@ -59,7 +67,8 @@ async def start_preview(
             data["hello"] = True
         await events.publish("playback", "shown", data)
 
-    state = PreviewState(session.dir.root, lambda: session.project, events, new_token(), on_frame)
+    current = project if project is not None else (lambda: session.project)
+    state = PreviewState(session.dir.root, current, events, new_token(), on_frame)
     for candidate in [port] if port is not None else [DEFAULT_PORT, 0]:
         server = PreviewServer(state, host, candidate)
         try:

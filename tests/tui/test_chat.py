@@ -182,10 +182,19 @@ def test_replay_shows_each_move_on_the_timeline(demo_dir: Path, fake: FakeGemini
         card = card_of(view)
         card.focus()
         seen: list[tuple[str, int]] = []  # (status message, timeline playhead) as shown
+        served: list[int] = []  # clips in the project the page is served at each step
         flash = app.flash
+        assert app.preview is not None
+        page_project = app.preview.state.project
+
+        def clips(project: Any) -> int:
+            return sum(len(t.clips) for t in project.tracks)
+
+        before = clips(app.session.project)
 
         def record(text: str) -> None:
             seen.append((text, app.timeline.playhead))
+            served.append(clips(page_project()))
             flash(text)
 
         app.flash = record  # type: ignore[method-assign]
@@ -194,6 +203,10 @@ def test_replay_shows_each_move_on_the_timeline(demo_dir: Path, fake: FakeGemini
         steps = [(m.split(":")[0], at) for m, at in seen if m.startswith("replay")]
         assert steps[:2] == [("replay 1/2", 30), ("replay 2/2", 90)]  # the playhead at each cut
         assert steps[2][0] == "replayed changeset 1"
+        # The page plays each step too (two cuts: three clips more, then three more), and the
+        # real project again after the replay (the changeset is not applied).
+        assert served[:2] == [before + 3, before + 6] and served[-1] == before
+        assert clips(page_project()) == before
         assert app.timeline.playhead == app.playhead  # back to the real playhead
 
     drive(demo_dir, scenario)
