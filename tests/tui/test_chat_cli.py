@@ -59,6 +59,10 @@ def test_chat_streams_and_leaves_the_changeset_for_review(demo_dir: Path) -> Non
         [REELCUT, "changes", str(demo_dir), "show", "1", "--json"], capture_output=True, text=True
     )
     assert shown.returncode == 0 and "scripts/script.md" in shown.stdout
+    listed = chat(demo_dir, None, "--list")
+    assert listed.returncode == 0, listed.stderr
+    assert "thread 1: Add a greeting" in listed.stdout
+    assert "run 1: complete (gemini-2.5-flash, Editor, 2 steps)" in listed.stdout
 
 
 def test_chat_json_prints_the_events(demo_dir: Path) -> None:
