@@ -27,9 +27,11 @@ import asyncio
 import contextlib
 import hmac
 import json
+import os
 import re
 import secrets
 import socket
+import stat
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +52,7 @@ from starlette.responses import (
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from engine import sandbox
 from engine.events import EventStream, SubscriberDropped
 from engine.media import derivatives
 from engine.model import Project
@@ -234,10 +237,10 @@ def create_app(state: PreviewState) -> Starlette:
         asset_id = request.path_params["asset_id"]
         if not ASSET_ID.match(asset_id):
             return PlainTextResponse("not found", 404)
-        path = state.root / "remotion" / asset_id / "manifest.json"
-        try:
-            data = await anyio.to_thread.run_sync(path.read_bytes)
-        except OSError:
+        rel = f"remotion/{asset_id}/manifest.json"
+        try:  # through the sandbox: a link out of the project is not followed
+            data = await anyio.to_thread.run_sync(sandbox.read_bytes, state.root, rel)
+        except (sandbox.PathRefused, OSError):
             return PlainTextResponse(f"no manifest for {asset_id}", 404)
         return Response(data, media_type="application/json", headers={"Cache-Control": "no-store"})
 
@@ -249,7 +252,7 @@ def create_app(state: PreviewState) -> Starlette:
             return PlainTextResponse("not found: media names are content hashes", 404)
         path = state.root / folder / name
         try:
-            size = path.stat().st_size
+            size = await anyio.to_thread.run_sync(_plain_file_size, state.root, folder, name)
         except OSError:
             return PlainTextResponse("not found", 404)
         return await ranged(request, path, size)
@@ -299,6 +302,18 @@ def create_app(state: PreviewState) -> Starlette:
 
 def build(state: PreviewState) -> ASGIApp:
     return Guard(create_app(state), state.token)
+
+
+def _plain_file_size(root: Path, folder: str, name: str) -> int:
+    """The size of ``root/folder/name`` if it is a regular file in a real folder of the project;
+    a link (to anywhere) is refused, so nothing outside the project is ever served."""
+    real_root = os.path.realpath(root)
+    if os.path.realpath(os.path.join(real_root, folder)) != os.path.join(real_root, folder):
+        raise FileNotFoundError(folder)
+    st = os.lstat(os.path.join(real_root, folder, name))
+    if not stat.S_ISREG(st.st_mode):
+        raise FileNotFoundError(name)
+    return st.st_size
 
 
 async def ranged(request: Request, path: Path, size: int) -> Response:

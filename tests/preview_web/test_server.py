@@ -198,6 +198,30 @@ def test_media_names_must_be_content_hashes_that_exist(
     assert client.get("/proxies/").status_code == 404
 
 
+def test_links_out_of_the_project_are_never_served(
+    served: tuple[TestClient, PreviewState, list[int]], demo_dir: Path, tmp_path: Path
+) -> None:
+    """A media name or a manifest that is a symlink (to a file outside, or inside) is 404,
+    as is a media folder that is itself a link: the server serves the project's own files."""
+    client = authed(served[0])
+    secret = tmp_path / "secret.txt"
+    secret.write_text("outside the project")
+    name = "ab" * 32 + ".mp4"
+    (demo_dir / "assets" / name).symlink_to(secret)
+    assert client.get(f"/assets/{name}").status_code == 404
+    link = demo_dir / "remotion" / "a_99"
+    link.mkdir(parents=True)
+    (link / "manifest.json").symlink_to(secret)
+    assert client.get("/remotion/a_99/manifest.json").status_code == 404
+    (demo_dir / "proxies").rename(demo_dir / "proxies-real")
+    outside = tmp_path / "proxies"
+    outside.mkdir()
+    proxy = "cd" * 32 + ".p1.mp4"
+    (outside / proxy).write_bytes(b"outside")
+    (demo_dir / "proxies").symlink_to(outside)
+    assert client.get(f"/proxies/{proxy}").status_code == 404
+
+
 def test_a_proxy_name_is_only_found_under_proxies(
     served: tuple[TestClient, PreviewState, list[int]], asset: tuple[str, bytes]
 ) -> None:
