@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from rich.markdown import Markdown
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -170,7 +171,8 @@ class RunView(Vertical):
             self.query_one(".run-thoughts", Collapsible).display = True
             self.query_one(".run-thought", Static).update(Text(self.thought, style="dim"))
         for step in self._dirty:
-            self._answer_widgets[step].update(Text(self.answers[step]))
+            # answers are markdown; drawn as such, at most every DRAW_EVERY seconds
+            self._answer_widgets[step].update(Markdown(self.answers[step]))
         self._dirty.clear()
 
     def set_header(self, text: str) -> None:

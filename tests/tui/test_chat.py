@@ -99,8 +99,7 @@ def test_ask_review_apply_revert(demo_dir: Path, fake: FakeGemini) -> None:
         view = await ask(app, pilot, chat, "Add a line and cut at 1.5 s")
         await wait_for(pilot, lambda: view.finished and bool(view.cards), "the run to finish")
         await pilot.pause(0.2)
-        answers = [str(w.render()) for w in view.query(".run-answer")]
-        assert answers == ["I added a line and cut at 1.5 s."]  # step 2's text, after the tools
+        assert view.answers == {2: "I added a line and cut at 1.5 s."}  # step 2, after the tools
         kinds = [
             next(c for c in ("tool", "run-answer", "cs-card") if w.has_class(c))
             for w in view.children
@@ -232,7 +231,7 @@ def test_the_last_thread_is_there_after_a_restart(demo_dir: Path, fake: FakeGemi
         assert chat.thread == 1
         lines = " ".join(str(w.render()) for w in chat.query(".chat-line"))
         assert "You: Add a line" in lines
-        assert [str(w.render()) for w in view.query(".run-answer")] == ["Added it."]
+        assert list(view.answers.values()) == ["Added it."]
         assert "→ text_insert_lines" in str(view.tools[0].render())
         card = card_of(view)
         assert "ready" in label(card, ".cs-title")
