@@ -37,12 +37,18 @@ def add_chat_parser(sub: Any) -> None:
     p.add_argument("--max-steps", type=int, default=agent_run.MAX_STEPS)
     p.add_argument("--thoughts", action="store_true", help="print thoughts even when piped")
     p.add_argument("--list", action="store_true", help="list threads and runs")
+    p.add_argument(
+        "--attach",
+        type=int,
+        metavar="RUN",
+        help="show run RUN from its start and follow it to its end (another process runs it)",
+    )
     p.add_argument("--json", action="store_true", help="print the run's events as JSON lines")
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
     ProjectDir(args.dir).load()  # a clear error when DIR is not a project
-    if not args.list and not args.message:
+    if not args.list and not args.message and args.attach is None:
         print('reelcut: chat needs a message: reelcut chat DIR "what to do"', file=sys.stderr)
         return 2
     return asyncio.run(_chat(args))
@@ -56,6 +62,8 @@ async def _chat(args: argparse.Namespace) -> int:
     try:
         if args.list:
             return await _list(db, args.json)
+        if args.attach is not None:
+            return await _attach(db, events, root, args)
         return await _run(db, events, root, args)
     finally:
         await events.close()
@@ -124,6 +132,37 @@ async def _run(db: AsyncDB, events: EventStream, root: Path, args: argparse.Name
         return 130
     finally:
         await runner.stop()
+        await feed.aclose()  # type: ignore[attr-defined]
+    final = await db.read(lambda c: store.get_run(c, run.id))
+    usage, cost, calls = await db.read(lambda c: store.run_usage(c, run.id))
+    changesets = await db.read(lambda c: store.changesets(c, run.id))
+    printer.summary(final, usage, cost, calls, changesets, root)
+    return 0 if final.status == "complete" else 1
+
+
+async def _attach(db: AsyncDB, events: EventStream, root: Path, args: argparse.Namespace) -> int:
+    """A run from its first event (the stream keeps them; older than its window, a reset says
+    so), then live until it ends: what a client that reconnects sees."""
+    run = await db.read(lambda c: store.get_run(c, args.attach))
+    printer = Printer(sys.stdout, args.json, thoughts=args.thoughts or sys.stdout.isatty())
+    feed = events.subscribe(after=0, topics=["run", "project"])
+    try:
+        async for event in feed:
+            if event.topic == "project":
+                if event.kind == "reset":
+                    printer.line("(earlier events of this run are no longer kept)")
+                    now = await db.read(lambda c: store.get_run(c, run.id))
+                    if now.status in store.TERMINAL:
+                        break  # its end is among what is gone
+                continue
+            if event.data.get("run") != run.id:
+                continue
+            printer.show(event)
+            if event.kind in store.TERMINAL:
+                break
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        return 130
+    finally:
         await feed.aclose()  # type: ignore[attr-defined]
     final = await db.read(lambda c: store.get_run(c, run.id))
     usage, cost, calls = await db.read(lambda c: store.run_usage(c, run.id))

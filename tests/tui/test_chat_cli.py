@@ -95,7 +95,6 @@ def test_chat_refuses_without_a_key_or_with_a_bad_workflow(demo_dir: Path) -> No
 def test_ctrl_c_cancels_the_run(demo_dir: Path) -> None:
     import signal
     import sqlite3
-    import time
 
     with FakeGemini() as fake:
         fake.queue(Stream([chunk(text(f"w{i} ")) for i in range(400)], delay=0.02))
@@ -108,9 +107,11 @@ def test_ctrl_c_cancels_the_run(demo_dir: Path) -> None:
             text=True,
         )
         assert proc.stdout is not None
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and "w3 " not in proc.stdout.read(12):
-            pass  # streaming has begun
+        seen = ""
+        while "w3 " not in seen:  # streaming has begun
+            more = proc.stdout.read(1)
+            assert more, f"the run ended before streaming: {seen!r}"
+            seen += more
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
@@ -120,3 +121,42 @@ def test_ctrl_c_cancels_the_run(demo_dir: Path) -> None:
         assert db.execute("SELECT status FROM runs").fetchall() == [("cancelled",)]
     finally:
         db.close()
+
+
+def test_attach_shows_a_run_from_its_start_and_follows_it(demo_dir: Path) -> None:
+    """A second client attaches while the run streams: it prints everything from the run's
+    first event (no gap), then the rest live, and ends with the run."""
+
+    words = [f"word{i}" for i in range(60)]  # 3 s of streaming
+    with FakeGemini() as fake:
+        fake.queue(Stream([chunk(text(w + " ")) for w in words], delay=0.05))
+        env = dict(os.environ, GOOGLE_GEMINI_BASE_URL=fake.url, GEMINI_API_KEY="test-key")
+        first = subprocess.Popen(
+            [REELCUT, "chat", str(demo_dir), "talk", "--model", "gemini-2.5-flash"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert first.stdout is not None
+        seen = ""
+        while "word5 " not in seen:  # the run is streaming
+            more = first.stdout.read(1)
+            assert more, f"the run ended before streaming: {seen!r}"
+            seen += more
+        assert "word59" not in seen
+        second = subprocess.run(
+            [REELCUT, "chat", str(demo_dir), "--attach", "1"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+        first.communicate(timeout=60)
+    assert second.returncode == 0, second.stderr
+    assert " ".join(words) in second.stdout  # from the first word, none missing or repeated
+    assert second.stdout.count("word0 ") == 1 and "run 1 complete" in second.stdout
+    again = subprocess.run(  # a finished run: printed whole, then the command ends
+        [REELCUT, "chat", str(demo_dir), "--attach", "1"], capture_output=True, text=True, env=env
+    )
+    assert again.returncode == 0 and " ".join(words) in again.stdout
