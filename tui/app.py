@@ -63,12 +63,16 @@ from tui.keys import KEYS, TIMELINE_ACTIONS, bindings, display, load_keymap
 from tui.script_dialogs import PaneKeysScreen, diff_text
 from tui.scripts import FindBar, ProjectTree, ScriptArea, ScriptPanes
 from tui.serve_cli import start_preview
+from tui.span_writes import install as install_span_writes
 from tui.timeline.waveform import load_waveforms
 from tui.timeline.widget import TimelineView
 
 STYLES = Path(__file__).resolve().parent.parent / "styles"
 SAVE_STATE_AFTER = 1.0  # seconds of quiet before the playhead and selection are saved
 POLL_DISK_EVERY = 1.0
+
+# Partly changed lines are written from their dirty span only (Textual issue #5625).
+install_span_writes()
 QUIT_AGAIN_WITHIN = 3.0
 TREE_EVERY_POLLS = 5
 REPLAY_STEP = 1.0  # seconds each replayed timeline operation stays on screen

@@ -54,7 +54,7 @@ def status(app: ReelcutApp) -> str:
 
 
 async def wait_for(pilot: object, predicate: Callable[[], bool], what: str = "") -> None:
-    for _ in range(100):
+    for _ in range(500):  # up to 10 s: CI machines are slower than a desk
         if predicate():
             return
         await pilot.pause(0.02)  # type: ignore[attr-defined]
@@ -68,7 +68,7 @@ async def wait_screen(app: ReelcutApp, pilot: object, kind: type[Screen[object]]
 
 async def open_file(app: ReelcutApp, pilot: object, rel: str) -> ScriptPane:
     app.editor.query_one(ProjectTree).post_message(ProjectTree.OpenRequested(rel))
-    for _ in range(100):
+    for _ in range(500):
         await pilot.pause(0.02)  # type: ignore[attr-defined]
         found = [p for p in app.editor.query(ScriptPane) if p.path == rel]
         # the pane, its text, and the "opened" line (so it cannot overwrite what comes next)
@@ -80,10 +80,7 @@ async def open_file(app: ReelcutApp, pilot: object, rel: str) -> ScriptPane:
 def test_the_tree_lists_scripts_and_enter_opens_one(demo_dir: Path) -> None:
     async def scenario(app: ReelcutApp, pilot: object, panes: ScriptPanes) -> None:
         tree = app.editor.query_one(ProjectTree)
-        for _ in range(40):
-            await pilot.pause(0.02)  # type: ignore[attr-defined]
-            if tree.root.children:
-                break
+        await wait_for(pilot, lambda: bool(tree.root.children), "the tree")
         leaves = []
         stack = list(tree.root.children)
         while stack:
@@ -96,10 +93,7 @@ def test_the_tree_lists_scripts_and_enter_opens_one(demo_dir: Path) -> None:
         tree.focus()
         node = next(n for n in tree._tree_nodes.values() if n.data == "scripts/script.md")
         tree.select_node(node)
-        for _ in range(40):
-            await pilot.pause(0.02)  # type: ignore[attr-defined]
-            if panes.panes and "opened" in status(app):
-                break
+        await wait_for(pilot, lambda: bool(panes.panes) and "opened" in status(app), "open")
         assert [p.path for p in panes.panes] == ["scripts/script.md"]
         assert "opened scripts/script.md" in status(app)
 
@@ -358,10 +352,7 @@ def test_timeline_keys_do_nothing_while_typing(demo_dir: Path) -> None:
         assert app.session.project == before  # no blade
         app.timeline.focus()
         await pilot.press("ctrl+b")  # type: ignore[attr-defined]
-        for _ in range(40):
-            await pilot.pause(0.02)  # type: ignore[attr-defined]
-            if app.session.project != before:
-                break
+        await wait_for(pilot, lambda: app.session.project != before, "the blade")
         assert app.session.project != before  # the same key cuts from the timeline
 
     drive(demo_dir, scenario)
