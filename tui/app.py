@@ -893,7 +893,7 @@ class ReelcutApp(App[int]):
         runs = await db.read(lambda c: agent_store.runs(c, thread_id))
         messages = await db.read(lambda c: agent_store.messages(c, thread_id))
         chat = self.chat
-        await chat.action_new_thread()
+        await chat.clear()
         chat.thread = thread_id
         self._show_agent_settings()
         for run in runs:

@@ -269,11 +269,16 @@ class ChatPanel(Vertical, can_focus=True):
             target.scroll_visible(animate=False)
 
     async def action_new_thread(self) -> None:
+        await self.clear()
+        self.query_one("#chat-input", Input).focus()
+
+    async def clear(self) -> None:
+        """An empty log for a new thread (the focus stays where it is)."""
         self.thread = None
         self.runs.clear()
+        self.early.clear()
         await self.log_view.remove_children()
         self.show_settings(self.settings)
-        self.query_one("#chat-input", Input).focus()
 
     async def say(self, text: str, style: str = "") -> None:
         await self.log_view.mount(Static(Text(text, style=style), classes="chat-line"))

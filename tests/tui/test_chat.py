@@ -248,3 +248,22 @@ def test_the_last_thread_is_there_after_a_restart(demo_dir: Path, fake: FakeGemi
         assert contents[-1]["parts"][0]["text"] == "Once more"
 
     drive(demo_dir, second)
+
+
+def test_opening_on_a_thread_leaves_the_focus_on_the_timeline(
+    demo_dir: Path, fake: FakeGemini
+) -> None:
+    fake.queue(Stream([chunk(text("Hi."))]))
+
+    async def first(app: ReelcutApp, pilot: Any, chat: ChatPanel) -> None:
+        view = await ask(app, pilot, chat, "hello")
+        await wait_for(pilot, lambda: view.finished, "the run")
+
+    drive(demo_dir, first)
+
+    async def second(app: ReelcutApp, pilot: Any, chat: ChatPanel) -> None:
+        await wait_for(pilot, lambda: bool(chat.runs), "the last thread")
+        await pilot.pause(0.2)
+        assert app.focused is app.timeline  # the keys still cut, not type into the chat
+
+    drive(demo_dir, second)
