@@ -10,8 +10,9 @@ you work and is written to project.json's editor state a second after it stops c
 quit. Edits made outside (an applied changeset, a text edit of project.json) are picked up by a
 poll of the file's status and `Session.reload`.
 
-Regions: the project tree and the script panes (`tui/scripts.py`), the agent chat (a
-placeholder until its issue) and the timeline; F6 / Shift+F6 move the focus between them.
+Regions: the project tree and the script panes (`tui/project_tree.py`, `tui/scripts.py`), the
+agent chat (`tui/chat.py`, driven from `tui/agent_actions.py`) and the timeline; F6 / Shift+F6
+move the focus between them.
 """
 
 from __future__ import annotations
@@ -22,21 +23,17 @@ import os
 import signal
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import msgspec
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Header, Input, Label, Static, TextArea
 
-from engine.agent import run as agent_run
-from engine.agent import store as agent_store
-from engine.changes.ledger import HashMismatch, Ledger
 from engine.errors import ReelcutError
 from engine.events import Event, publish_file_changed
 from engine.model import Project
@@ -56,12 +53,14 @@ from engine.store import PROJECT_FILE
 from engine.timebase import format_timecode, parse_position
 from preview_web.server import PreviewServer
 from tui import navigate as nav
+from tui.agent_actions import AgentActions, _NewRun
 from tui.background import BackgroundJobs
-from tui.chat import ChangesetCard, ChangesetView, ChatPanel, FileDiff
+from tui.chat import ChatPanel
 from tui.finder import FileCommands, FileFinder
 from tui.keys import KEYS, TIMELINE_ACTIONS, bindings, display, load_keymap
-from tui.script_dialogs import PaneKeysScreen, diff_text
-from tui.scripts import FindBar, ProjectTree, ScriptArea, ScriptPanes
+from tui.project_tree import ProjectTree
+from tui.script_dialogs import PaneKeysScreen
+from tui.scripts import FindBar, ScriptArea, ScriptPanes
 from tui.serve_cli import start_preview
 from tui.span_writes import install as install_span_writes
 from tui.timeline.waveform import load_waveforms
@@ -75,7 +74,6 @@ POLL_DISK_EVERY = 1.0
 install_span_writes()
 QUIT_AGAIN_WITHIN = 3.0
 TREE_EVERY_POLLS = 5
-REPLAY_STEP = 1.0  # seconds each replayed timeline operation stays on screen
 
 
 def help_rows() -> list[tuple[str, str, str]]:
@@ -158,29 +156,7 @@ class EditorScreen(Screen[None]):
         yield Footer()
 
 
-@dataclass(frozen=True)
-class _NewRun:
-    run: agent_store.Run
-    prompt: str
-
-
-class DiffScreen(ModalScreen[None]):
-    """A whole diff, scrollable."""
-
-    BINDINGS = [Binding("escape,q", "dismiss", "Close")]
-
-    def __init__(self, title: str, diff: str) -> None:
-        super().__init__(classes="script-dialog")
-        self.title_text, self.diff = title, diff
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog-box"):
-            yield Label(f"{self.title_text} (Esc closes)", classes="dialog-title")
-            with VerticalScroll(id="conflict-diff"):
-                yield Static(diff_text(self.diff) if self.diff else "(no changes)")
-
-
-class ReelcutApp(App[int]):
+class ReelcutApp(AgentActions, App[int]):
     """The editor on one open session."""
 
     TITLE = "reelcut"
@@ -793,319 +769,6 @@ class ReelcutApp(App[int]):
         with contextlib.suppress(NoMatches):
             await self.editor.query_one(ScriptPanes).poll()
             await self.editor.query_one(ProjectTree).reload()
-
-    # -- the agent -------------------------------------------------------------------------
-
-    @property
-    def chat(self) -> ChatPanel:
-        return self.editor.query_one(ChatPanel)
-
-    def _show_agent_settings(self) -> None:
-        mode = "auto-apply" if self.agent_auto_apply else "review"
-        parts = [mode, self.agent_model or "workflow's model"]
-        if self.agent_workflow:
-            parts.append(Path(self.agent_workflow).stem)
-        if self.agent_thinking:
-            parts.append(f"thinking {self.agent_thinking}")
-        with contextlib.suppress(NoMatches):
-            self.chat.show_settings(" · ".join(parts))
-
-    def action_agent_model(self) -> None:
-        models = [None, *agent_run.MODELS]
-        self.agent_model = (
-            models[(models.index(self.agent_model) + 1) % len(models)]
-            if (self.agent_model in models)
-            else None
-        )
-        self._show_agent_settings()
-        self.flash(f"agent model: {self.agent_model or 'from the workflow'}")
-
-    def action_agent_thinking(self) -> None:
-        levels = [None, *agent_run.THINKING_LEVELS]
-        self.agent_thinking = levels[(levels.index(self.agent_thinking) + 1) % len(levels)]
-        self._show_agent_settings()
-        self.flash(f"agent thinking: {self.agent_thinking or 'from the workflow'}")
-
-    def action_agent_workflow(self) -> None:
-        from engine.workflows import list_workflows
-
-        names = [None, *list_workflows(self.project_root)]
-        i = names.index(self.agent_workflow) if self.agent_workflow in names else 0
-        self.agent_workflow = names[(i + 1) % len(names)]
-        self._show_agent_settings()
-        self.flash(f"agent workflow: {self.agent_workflow or 'the default'}")
-
-    def action_agent_auto_apply(self) -> None:
-        self.agent_auto_apply = not self.agent_auto_apply
-        self._show_agent_settings()
-        self.flash(
-            "agent: "
-            + (
-                "each change is applied as it is made"
-                if self.agent_auto_apply
-                else "changes wait for review"
-            )
-        )
-
-    async def action_agent_cancel(self) -> None:
-        jobs = self.jobs
-        running = [v for v in self.chat.runs.values() if not v.finished]
-        if jobs is None or jobs.runner is None or not running:
-            self.flash("no agent run to cancel")
-            return
-        for view in running:
-            if view.job_id is not None:
-                await jobs.runner.cancel(view.job_id)
-        self.flash("cancelling the agent run")
-
-    async def action_agent_thread(self, step: int) -> None:
-        """Show the previous (-1) or next (1) thread, with its runs and changesets."""
-        jobs = self.jobs
-        if jobs is None or jobs.db is None:
-            return
-        threads = [t[0] for t in await jobs.db.read(agent_store.threads)]
-        if not threads:
-            self.flash("no agent threads yet")
-            return
-        current = self.chat.thread
-        if current in threads:
-            i = threads.index(current) + step
-        else:
-            i = len(threads) - 1 if step < 0 else 0
-        if not 0 <= i < len(threads):
-            self.flash("no earlier thread" if step < 0 else "no later thread")
-            return
-        await self._show_thread(threads[i])
-
-    async def _show_latest_thread(self) -> None:
-        """Where the user left off: the latest thread, if there is one (quietly if not)."""
-        jobs = self.jobs
-        if jobs is None or jobs.db is None:
-            return
-        threads = await jobs.db.read(agent_store.threads)
-        if threads:
-            await self._show_thread(threads[-1][0])
-
-    async def _show_thread(self, thread_id: int) -> None:
-        jobs = self.jobs
-        assert jobs is not None and jobs.db is not None
-        db = jobs.db
-        runs = await db.read(lambda c: agent_store.runs(c, thread_id))
-        messages = await db.read(lambda c: agent_store.messages(c, thread_id))
-        chat = self.chat
-        await chat.clear()
-        chat.thread = thread_id
-        self._show_agent_settings()
-        for run in runs:
-            mine = [m for m in messages if m["run"] == run.id]
-            prompt = next(
-                (p.get("text", "") for m in mine if m["step"] == 0 for p in m["parts"]), ""
-            )
-            steps = [m for m in mine if m["step"]]
-            meta = f"run {run.id} · {run.model} · {run.workflow_name}"
-            view = await chat.show_past_run(run.id, prompt, f"{meta} · {run.status}", steps)
-            view.meta, view.job_id = meta, run.job_id
-            if run.status in agent_store.TERMINAL:
-                await self._run_finished(run.id)
-            else:
-                view.finished = False  # still going (or to be resumed): its events continue
-        chat.log_view.scroll_end(animate=False)
-        self.flash(f"agent thread {thread_id}: {len(runs)} run(s)")
-
-    async def on_chat_panel_send(self, message: ChatPanel.Send) -> None:
-        jobs = self.jobs
-        if jobs is None or jobs.db is None or jobs.events is None:
-            await self.chat.say("the agent needs the background jobs (still starting?)", "red")
-            return
-        try:
-            run = await agent_run.start_run(
-                jobs.db,
-                jobs.events,
-                self.project_root,
-                message.text,
-                thread=message.thread,
-                model=self.agent_model,
-                workflow=self.agent_workflow,
-                thinking=self.agent_thinking,
-                auto_apply=self.agent_auto_apply,
-            )
-        except ReelcutError as exc:
-            await self.chat.say(f"not sent: {exc}", "red")
-            self.flash(f"agent: {exc}")
-            return
-        # Through the pump, so the run's own events (some may already be queued) stay in order.
-        self._chat_events.put_nowait(_NewRun(run, message.text))
-
-    async def _chat_pump(self) -> None:
-        """Run and changeset events, in order, into the chat panel."""
-        while True:
-            event = await self._chat_events.get()
-            try:
-                if isinstance(event, _NewRun):
-                    run = event.run
-                    meta = f"run {run.id} · {run.model} · {run.workflow_name}"
-                    view = await self.chat.add_run(
-                        run.id, run.thread_id, event.prompt, f"{meta} · {run.status}"
-                    )
-                    view.job_id, view.meta = run.job_id, meta
-                    for early in self.chat.take_early(run.id):
-                        await self._run_event(early)
-                elif event.topic == "run":
-                    await self._run_event(event)
-                else:
-                    self._changeset_event(event)
-            except NoMatches:
-                return  # the editor is closing
-
-    async def _run_event(self, event: Event) -> None:
-        chat = self.chat
-        run_id = int(event.data.get("run", -1))
-        if run_id not in chat.runs:
-            chat.early.setdefault(run_id, []).append(event)
-            return
-        await chat.on_run_event(event.kind, event.data)
-        view = chat.runs[run_id]
-        if event.kind in ("running", "pending", "interrupted"):
-            view.set_header(f"{view.meta} · {event.kind}")
-        if event.kind in agent_store.TERMINAL:
-            view.finished = True
-            await self._run_finished(run_id)
-
-    async def _run_finished(self, run_id: int) -> None:
-        jobs = self.jobs
-        if jobs is None or jobs.db is None:
-            return
-        db = jobs.db
-        run = await db.read(lambda c: agent_store.get_run(c, run_id))
-        usage, cost, calls = await db.read(lambda c: agent_store.run_usage(c, run_id))
-        changesets = await db.read(lambda c: agent_store.changesets(c, run_id))
-        view = self.chat.runs[run_id]
-        price = f"${cost:.4f}" if cost is not None else "cost unknown"
-        view.set_header(
-            f"{view.meta} · {run.status} · {calls} calls · {usage.prompt} in / {usage.output} "
-            f"out / {usage.thoughts} thinking · {price}"
-        )
-        for cs in changesets:
-            await view.add_card(await self._changeset_view(cs))
-        self.chat.log_view.scroll_end(animate=False)
-
-    async def _changeset_view(self, cs_id: int) -> ChangesetView:
-        from engine.textdiff import diff_stats
-
-        ledger = await Ledger.open(self.project_root)
-        try:
-            cs = await ledger._get(cs_id)
-            files = await ledger.store.files(cs_id)
-            calls = await ledger.store.tool_events(cs_id)
-        finally:
-            await ledger.close()
-        diffs = [FileDiff(f.path, f.diff, *diff_stats(f.diff)) for f in files]
-        ops = [
-            {"summary": c["audit"]["meta"]["summary"], "op": c["audit"]["meta"]["op"]}
-            for c in calls
-            if c["ok"] and "op" in (c["audit"].get("meta") or {})
-        ]
-        return ChangesetView(cs_id, cs.status, diffs, ops)
-
-    def _changeset_event(self, event: Event) -> None:
-        cs_id = event.data.get("changeset")
-        status = event.data.get("status")
-        for view in self.chat.runs.values():
-            card = view.cards.get(int(cs_id)) if cs_id is not None else None
-            if card is not None and isinstance(status, str):
-                card.refresh_view(status=status)
-
-    async def on_changeset_card_act(self, message: ChangesetCard.Act) -> None:
-        card: ChangesetCard | None = message.card
-        cs_id = message.changeset_id
-        if message.action == "diff":
-            view = await self._changeset_view(cs_id)
-            self.push_screen(DiffScreen(f"Changeset {cs_id}", "".join(f.diff for f in view.files)))
-            return
-        if message.action == "replay":
-            self.run_worker(self._replay(cs_id), group="replay", exclusive=True)
-            return
-        ledger = await Ledger.open(self.project_root)
-        try:
-            if message.action == "apply":
-                done = await ledger.apply(cs_id, force=message.force)
-            else:
-                done = await ledger.revert(cs_id, force=message.force)
-        except HashMismatch as exc:
-            note = (
-                f"{exc.path} changed since: expected {(exc.expected or 'no file')[:12]}, found "
-                f"{(exc.actual or 'no file')[:12]}; f then {message.action[0]} to force"
-            )
-            if card is not None:
-                card.refresh_view(note=note)
-            self.flash(f"not {message.action}ed: {exc}")
-            return
-        except ReelcutError as exc:
-            if card is not None:
-                card.refresh_view(note=str(exc))
-            self.flash(f"changeset {cs_id}: {exc}")
-            return
-        finally:
-            await ledger.close()
-        if card is not None:
-            card.refresh_view(status=done.status, note="")
-        self.flash(f"changeset {cs_id} {done.status}")
-        await self._poll_disk()  # the panes, the tree and the timeline now
-
-    async def _replay(self, cs_id: int) -> None:
-        """The changeset's timeline operations one by one on the timeline (from the project as
-        it was before them), the playhead and the page following each; then back to now."""
-        from engine.ops import decode_op
-        from engine.store import PROJECT_FILE as PJ
-        from engine.store import decode_project
-
-        ledger = await Ledger.open(self.project_root)
-        try:
-            files = {f.path: f for f in await ledger.store.files(cs_id)}
-            calls = await ledger.store.tool_events(cs_id)
-        finally:
-            await ledger.close()
-        ops = [c["audit"]["meta"] for c in calls if c["ok"] and "op" in c["audit"].get("meta", {})]
-        before = files.get(PJ)
-        if not ops or before is None or before.before_text is None:
-            self.flash(f"changeset {cs_id} has no timeline operations to replay")
-            return
-        project = decode_project(before.before_text.encode("utf-8"), trusted=True)
-        try:
-            for i, meta in enumerate(ops, 1):
-                op = decode_op(meta["op"])
-                result = op.apply(project)
-                project = result.project
-                # where it happened: the op's own frame (a cut), else its first touched clip
-                at = getattr(op, "at", None)
-                if not isinstance(at, int):
-                    starts = [
-                        c.start for t in project.tracks for c in t.clips if c.id in result.touched
-                    ]
-                    at = min(starts) if starts else None
-                self.timeline.set_project(project, -i)
-                self._replaying = project
-                await self._page_reload("replay", i)
-                if at is not None:
-                    self.timeline.set_playhead(at)
-                    self._last_sent = 0.0  # the seek goes now, after the reload
-                    self._tell_page("seek", at)
-                self.flash(f"replay {i}/{len(ops)}: {meta['summary']}")
-                await asyncio.sleep(REPLAY_STEP)
-        finally:
-            self._replaying = None
-            with contextlib.suppress(Exception):
-                await asyncio.shield(self._page_reload("replay-end", 0))
-            with contextlib.suppress(NoMatches):
-                self.timeline.set_project(self._view_project(), self.session.revision)
-                self.timeline.set_playhead(self.playhead)
-        self.flash(f"replayed changeset {cs_id}: {len(ops)} step(s)")
-
-    async def _page_reload(self, why: str, step: int) -> None:
-        """Make the page fetch the project again (a replay step, or the end of one)."""
-        events = self.jobs.events if self.jobs is not None else None
-        if events is not None and self.preview is not None:
-            await events.publish("project", why, {"step": step})
 
     # -- the preview page ------------------------------------------------------------------
 

@@ -1,7 +1,6 @@
-"""The project tree and the script panes.
+"""The script panes.
 
-`ProjectTree` lists the project's text files (`engine.scripts.script_files`); Enter opens one,
-``n`` makes a new file, ``r``/F2 renames and ``d``/Delete deletes (asking first).
+The project tree is in `tui.project_tree`; the pure text helpers are in `tui.text_ops`.
 
 `ScriptPanes` shows up to four `ScriptPane` views side by side, or 2x2 when there is room
 for it. A file open in two panes is one `Doc`: an edit in one view appears in the other, and
@@ -35,7 +34,7 @@ from textual.binding import Binding
 from textual.containers import Container, Horizontal, Vertical
 from textual.events import Resize
 from textual.message import Message
-from textual.widgets import Input, Label, TextArea, Tree
+from textual.widgets import Input, Label, TextArea
 from textual.widgets.text_area import Selection
 
 from engine.errors import ReelcutError
@@ -48,10 +47,10 @@ from engine.scripts import (
     read_text,
     rename_text,
     save_text,
-    script_files,
 )
 from engine.store import PROJECT_FILE
 from engine.textmerge import merge3
+from tui.project_tree import ProjectTree
 from tui.script_dialogs import (
     MERGED,
     MINE,
@@ -62,6 +61,7 @@ from tui.script_dialogs import (
     PaneKeysScreen,
     PromptScreen,
 )
+from tui.text_ops import common_ends, count_matches, find, location, offset_of
 
 MAX_PANES = 4
 GRID_MIN_ROWS = 20  # the panes' region needs this many rows for 2x2
@@ -99,74 +99,6 @@ def _tsx() -> tuple[Any, str] | None:
 
 def language_for(path: str) -> str | None:
     return LANGUAGES.get(PurePosixPath(path).suffix.lower())
-
-
-# -- text helpers (pure) ----------------------------------------------------------------------
-
-
-def common_ends(a: str, b: str) -> tuple[int, int]:
-    """(length of the common prefix, length of the common suffix not overlapping it), by
-    halving with slice compares (fast in C for long texts)."""
-    n = min(len(a), len(b))
-    lo, hi = 0, n
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if a[:mid] == b[:mid]:
-            lo = mid
-        else:
-            hi = mid - 1
-    prefix = lo
-    lo, hi = 0, n - prefix
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if a[len(a) - mid :] == b[len(b) - mid :]:
-            lo = mid
-        else:
-            hi = mid - 1
-    return prefix, lo
-
-
-def location(text: str, offset: int) -> tuple[int, int]:
-    """(row, column) of a character offset."""
-    row = text.count("\n", 0, offset)
-    return row, offset - (text.rfind("\n", 0, offset) + 1)
-
-
-def offset_of(text: str, loc: tuple[int, int]) -> int:
-    row, col = loc
-    start = 0
-    for _ in range(row):
-        nl = text.find("\n", start)
-        if nl < 0:
-            return len(text)
-        start = nl + 1
-    end = text.find("\n", start)
-    return min(start + col, len(text) if end < 0 else end)
-
-
-def find(text: str, query: str, start: int, *, backwards: bool = False) -> tuple[int, int] | None:
-    """The next match of ``query`` from ``start`` (wrapping around); smart case: a query with a
-    capital letter matches case exactly, else case is ignored."""
-    if not query:
-        return None
-    hay, needle = (text, query) if query != query.lower() else (text.lower(), query.lower())
-    if backwards:
-        i = hay.rfind(needle, 0, max(0, start))
-        if i < 0:
-            i = hay.rfind(needle)
-    else:
-        i = hay.find(needle, start)
-        if i < 0:
-            i = hay.find(needle)
-    return None if i < 0 else (i, i + len(query))
-
-
-def count_matches(text: str, query: str) -> int:
-    if not query:
-        return 0
-    return (text if query != query.lower() else text.lower()).count(
-        query if query != query.lower() else query.lower()
-    )
 
 
 # -- the document -----------------------------------------------------------------------------
@@ -925,95 +857,3 @@ class ScriptPanes(Container, can_focus=True):
             self._arrange()
         self.say(f"deleted {rel}")
         self.post_message(ProjectTree.Changed())
-
-
-class ProjectTree(Tree[str]):
-    """The project's text files by folder; the data of a file node is its relative path."""
-
-    BINDINGS = [
-        Binding("n", "new_file", "New file", id="tree.new"),
-        Binding("r,f2", "rename_file", "Rename", id="tree.rename"),
-        Binding("d,delete", "delete_file", "Delete", id="tree.delete"),
-    ]
-
-    class OpenRequested(Message):
-        def __init__(self, path: str) -> None:
-            super().__init__()
-            self.path = path
-
-    class FileRequested(Message):
-        """New (``path`` is the folder), rename or delete."""
-
-        def __init__(self, action: str, path: str) -> None:
-            super().__init__()
-            self.action, self.path = action, path
-
-    class Changed(Message):
-        """Files were created, renamed or deleted: list them again."""
-
-    def __init__(self, root: Path, **kwargs: Any) -> None:
-        super().__init__("Project", **kwargs)
-        self.project_root = root
-        self.show_root = False
-        self.files: list[str] = []
-
-    async def reload(self) -> None:
-        """List the files again (only redrawn when the list changed; the cursor stays on the
-        same file)."""
-        files = await asyncio.to_thread(script_files, self.project_root)
-        if files == self.files:
-            return
-        self.files = files
-        node = self.cursor_node
-        keep = node.data if node is not None else None
-        self.clear()
-        folders: dict[str, Any] = {"": self.root}
-        for rel in files:
-            parts = rel.split("/")
-            parent = self.root
-            for depth in range(1, len(parts)):
-                key = "/".join(parts[:depth])
-                if key not in folders:
-                    folders[key] = parent.add(parts[depth - 1] + "/", data=None, expand=True)
-                parent = folders[key]
-            parent.add_leaf(parts[-1], data=rel)
-        self.root.expand_all()
-        if keep is not None:
-            for candidate in self._tree_nodes.values():
-                if candidate.data == keep:
-                    self.move_cursor(candidate)
-                    break
-
-    def on_tree_node_selected(self, event: Tree.NodeSelected[str]) -> None:
-        if event.node.data:
-            self.post_message(self.OpenRequested(event.node.data))
-
-    def _cursor_file(self) -> str | None:
-        node = self.cursor_node
-        return node.data if node is not None and node.data else None
-
-    def _cursor_folder(self) -> str:
-        node = self.cursor_node
-        if node is None:
-            return "scripts"
-        if node.data:
-            parent = str(PurePosixPath(node.data).parent)
-            return "" if parent == "." else parent
-        parts: list[str] = []
-        while node is not None and node is not self.root:
-            parts.append(str(node.label).rstrip("/"))
-            node = node.parent
-        return "/".join(reversed(parts))
-
-    def action_new_file(self) -> None:
-        self.post_message(self.FileRequested("new", self._cursor_folder()))
-
-    def action_rename_file(self) -> None:
-        rel = self._cursor_file()
-        if rel is not None:
-            self.post_message(self.FileRequested("rename", rel))
-
-    def action_delete_file(self) -> None:
-        rel = self._cursor_file()
-        if rel is not None:
-            self.post_message(self.FileRequested("delete", rel))

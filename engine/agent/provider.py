@@ -85,9 +85,6 @@ class Step:
     finish: str = ""
     model_version: str = ""
 
-    def text(self, *, thoughts: bool = False) -> str:
-        return "".join(p.get("text", "") for p in self.parts if bool(p.get("thought")) == thoughts)
-
 
 def _usage(meta: types.GenerateContentResponseUsageMetadata | None) -> Usage:
     if meta is None:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -361,7 +360,3 @@ def handlers(db: AsyncDB, events: EventStream, **kwargs: Any) -> dict[str, Handl
         return await execute(db, events, ctx.root, run_id, **kwargs)
 
     return {KIND: handle}
-
-
-def dumps(data: Any) -> str:
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)

@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 from textual.widgets import Input, Label, Static
 
-import tui.app
+import tui.agent_actions
 from engine.session import Session
 from tests.fakes.gemini import FakeGemini, Stream, call, chunk, text, thought, usage_metadata
-from tui.app import DiffScreen, ReelcutApp
+from tui.agent_actions import DiffScreen
+from tui.app import ReelcutApp
 from tui.chat import ChangesetCard, ChatPanel, RunView
 from tui.scripts import ScriptPane, ScriptPanes
 
@@ -27,7 +28,7 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> Any:
         monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
         monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", server.url)
         monkeypatch.setenv("REELCUT_MODEL", "gemini-2.5-flash")
-        monkeypatch.setattr(tui.app, "REPLAY_STEP", 0.05)
+        monkeypatch.setattr(tui.agent_actions, "REPLAY_STEP", 0.05)
         yield server
 
 

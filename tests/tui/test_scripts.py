@@ -19,17 +19,10 @@ from textual.widgets import Input, Label, Static, TextArea
 from engine.changes.ledger import Ledger
 from engine.session import Session
 from tui.app import ReelcutApp
+from tui.project_tree import ProjectTree
 from tui.script_dialogs import ConfirmScreen, ConflictScreen, GoToLineScreen, PromptScreen
-from tui.scripts import (
-    ProjectTree,
-    ScriptPane,
-    ScriptPanes,
-    common_ends,
-    count_matches,
-    find,
-    location,
-    offset_of,
-)
+from tui.scripts import ScriptPane, ScriptPanes
+from tui.text_ops import common_ends, count_matches, find, location, offset_of
 
 Scenario = Callable[[ReelcutApp, object, ScriptPanes], Awaitable[None]]
 
