@@ -59,15 +59,43 @@ _log = logging.getLogger(__name__)
 COALESCE_SECONDS = 0.002
 PRUNE_SECONDS = 300.0
 _PAGE = 500
+_LIVE_PAGE = 100  # the tail reads on the event loop (a quick read): small pages
 
 
-@dataclass(frozen=True)
 class Event:
-    id: int
-    topic: str
-    kind: str
-    data: dict[str, Any]
-    at: float
+    """One event. Events read from the table keep their data as the stored JSON text and
+    decode it on first use (a listener that only looks at the topic and kind never pays for
+    it), and `encoded` builds the event's JSON once around that text, however many clients it
+    is sent to."""
+
+    __slots__ = ("_data", "_encoded", "_raw", "at", "id", "kind", "topic")
+
+    def __init__(
+        self,
+        id: int,
+        topic: str,
+        kind: str,
+        data: dict[str, Any] | None,
+        at: float,
+        *,
+        raw: str | None = None,
+    ) -> None:
+        if data is None and raw is None:
+            raise ValueError("an event needs its data")
+        self.id = id
+        self.topic = topic
+        self.kind = kind
+        self.at = at
+        self._data = data
+        self._raw = raw
+        self._encoded: str | None = None
+
+    @property
+    def data(self) -> dict[str, Any]:
+        if self._data is None:
+            assert self._raw is not None
+            self._data = json.loads(self._raw)
+        return self._data
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -77,6 +105,34 @@ class Event:
             "data": self.data,
             "at": self.at,
         }
+
+    def encoded(self) -> str:
+        """``to_json()`` as compact JSON, built once."""
+        if self._encoded is None:
+            raw = self._raw
+            if raw is None:
+                raw = json.dumps(self._data, separators=(",", ":"))
+            head = json.dumps(
+                {"id": self.id, "topic": self.topic, "kind": self.kind}, separators=(",", ":")
+            )
+            self._encoded = f'{head[:-1]},"data":{raw},"at":{json.dumps(self.at)}}}'
+        return self._encoded
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Event):
+            return NotImplemented
+        return (self.id, self.topic, self.kind, self.data, self.at) == (
+            other.id,
+            other.topic,
+            other.kind,
+            other.data,
+            other.at,
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Event(id={self.id}, topic={self.topic!r}, kind={self.kind!r}, data={self.data!r})"
 
 
 class SubscriberDropped(ReelcutError):
@@ -139,7 +195,7 @@ def _rows_after(conn: sqlite3.Connection, after: int, limit: int) -> list[Event]
         "SELECT id, topic, kind, data, at FROM events WHERE id > ? ORDER BY id LIMIT ?",
         (after, limit),
     ).fetchall()
-    return [Event(r[0], r[1], r[2], json.loads(r[3]), r[4]) for r in rows]
+    return [Event(r[0], r[1], r[2], None, r[4], raw=r[3]) for r in rows]
 
 
 def _bounds(conn: sqlite3.Connection) -> tuple[int, int]:
@@ -188,7 +244,7 @@ class EventStream:
     async def start(self) -> None:
         _, newest = await self.db.read(_bounds)
         self._last = newest
-        self._version = await self.db.read(_data_version)
+        self._version = await self.db.read(_data_version, quick=True)
         self._tail = asyncio.create_task(self._run_tail(), name="reelcut-event-tail")
 
     async def close(self) -> None:
@@ -206,7 +262,7 @@ class EventStream:
 
     async def publish(self, topic: Topic, kind: str, data: dict[str, Any] | None = None) -> int:
         payload = data or {}
-        event_id = await self.db.write(lambda c: insert_event(c, topic, kind, payload))
+        event_id = await self.db.write(lambda c: insert_event(c, topic, kind, payload), quick=True)
         self.committed()
         return event_id
 
@@ -308,7 +364,7 @@ class EventStream:
                 await asyncio.sleep(self.coalesce)
             self._kick.clear()
             if not kicked:
-                version = await self.db.read(_data_version)
+                version = await self.db.read(_data_version, quick=True)
                 if version == self._version:
                     continue
                 self._version = version
@@ -316,7 +372,9 @@ class EventStream:
 
     async def _fan_out(self) -> None:
         while True:
-            page = await self.db.read(functools.partial(_rows_after, after=self._last, limit=_PAGE))
+            page = await self.db.read(
+                functools.partial(_rows_after, after=self._last, limit=_LIVE_PAGE), quick=True
+            )
             for event in page:
                 self._last = event.id
                 for fn in list(self._listeners):
@@ -339,7 +397,7 @@ class EventStream:
                         with contextlib.suppress(ValueError):
                             self._subs.remove(sub)
                     sub.wake.set()
-            if len(page) < _PAGE:
+            if len(page) < _LIVE_PAGE:
                 return
 
 

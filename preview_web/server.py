@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
-import json
 import os
 import re
 import secrets
@@ -419,7 +418,7 @@ async def sse(
                 return
             finally:
                 pending = None
-            data = json.dumps(event.to_json(), separators=(",", ":"))
+            data = event.encoded()
             yield f"id: {event.id}\nevent: {event.topic}\ndata: {data}\n\n".encode()
     finally:
         if pending is not None:

@@ -6,7 +6,8 @@ poll of the database), when a back-off ends, and every ``reap_every`` seconds to
 whose worker died. Handlers are coroutines; blocking work in them belongs in subprocesses or
 threads, never on the event loop.
 
-While a handler runs, a heartbeat renews the job's lease and records its latest progress. It
+While handlers run, one heartbeat task renews their leases and records their latest progress
+(one transaction for all of them per round). It
 stops the handler (cancelling its task) when the job's cancellation is requested, from this
 process at once or from another at the next heartbeat, or when the lease was lost. A handler
 that raises `JobFailed` fails the job for good (bad input); any other exception is retried with
@@ -61,6 +62,7 @@ Handler = Callable[[JobContext], Awaitable[Any]]
 class _Running:
     job: Job
     task: asyncio.Task[None] | None = None
+    ctx: JobContext | None = None
     why_stopped: str | None = None  # "cancel" | "lost" | "shutdown"
     finishing: bool = False  # the handler is done; the outcome is being recorded
 
@@ -102,6 +104,7 @@ class Runner:
         self._running: dict[int, _Running] = {}
         self._wake = asyncio.Event()
         self._main: asyncio.Task[None] | None = None
+        self._beat_task: asyncio.Task[None] | None = None
         self._stopping = False
         self._unlisten: Callable[[], None] | None = None
         self._idle = asyncio.Event()
@@ -112,6 +115,7 @@ class Runner:
     async def start(self) -> None:
         self._unlisten = self.events.listen(self._on_event)
         self._main = asyncio.create_task(self._loop(), name=f"reelcut-jobs-{self.worker}")
+        self._beat_task = asyncio.create_task(self._beats(), name=f"reelcut-beats-{self.worker}")
 
     async def stop(self) -> None:
         """Stop claiming, cancel running handlers and release their jobs to the queue."""
@@ -119,11 +123,12 @@ class Runner:
         if self._unlisten is not None:
             self._unlisten()
             self._unlisten = None
-        if self._main is not None:
-            self._main.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._main
-            self._main = None
+        for task in (self._main, self._beat_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._main = self._beat_task = None
         running = list(self._running.values())
         for r in running:
             r.stop("shutdown")
@@ -142,7 +147,8 @@ class Runner:
         max_attempts: int = 3,
     ) -> Job:
         job, _ = await self.db.write(
-            lambda c: store.enqueue(c, kind, payload or {}, key=key, max_attempts=max_attempts)
+            lambda c: store.enqueue(c, kind, payload or {}, key=key, max_attempts=max_attempts),
+            quick=True,
         )
         self.events.committed()
         self._wake.set()
@@ -157,13 +163,13 @@ class Runner:
         def go(conn: Any) -> list[Job]:
             return [store.enqueue(conn, kind, p, max_attempts=max_attempts)[0] for p in payloads]
 
-        jobs = await self.db.write(go)
+        jobs = await self.db.write(go, quick=len(payloads) <= 50)
         self.events.committed()
         self._wake.set()
         return jobs
 
     async def cancel(self, job_id: int) -> Job | None:
-        job = await self.db.write(lambda c: store.request_cancel(c, job_id))
+        job = await self.db.write(lambda c: store.request_cancel(c, job_id), quick=True)
         self.events.committed()
         r = self._running.get(job_id)
         if r is not None and job is not None and job.cancel_requested:
@@ -176,16 +182,18 @@ class Runner:
         while True:
             kinds = list(self.handlers)
 
-            def busy(conn: Any, kinds: list[str] = kinds) -> int:
+            def busy(conn: Any, kinds: list[str] = kinds) -> bool:
+                # Two lookups on the partial indexes (queued, running), not a count.
                 marks = ",".join("?" * len(kinds))
                 row = conn.execute(
-                    f"SELECT count(*) FROM jobs WHERE kind IN ({marks}) "
-                    "AND status IN ('queued', 'running')",
-                    kinds,
+                    f"SELECT EXISTS (SELECT 1 FROM jobs WHERE status = 'queued' "
+                    f"AND kind IN ({marks})) OR EXISTS (SELECT 1 FROM jobs "
+                    f"WHERE status = 'running' AND kind IN ({marks}))",
+                    kinds + kinds,
                 ).fetchone()
-                return int(row[0])
+                return bool(row[0])
 
-            if not self._running and await self.db.read(busy) == 0:
+            if not self._running and not await self.db.read(busy, quick=True):
                 return
             if deadline is not None and time.monotonic() > deadline:
                 raise TimeoutError("jobs still running")
@@ -218,12 +226,20 @@ class Runner:
             claimed, due = await self._schedule(claim=True, reap=reap)
             for job in claimed:
                 self._spawn(job)
+            if not self._running:
+                self._idle.set()  # wake `wait_idle` only when nothing runs here
             if claimed:
                 continue  # more may be waiting
             timeout = max(0.0, next_reap - time.monotonic())
             if due is not None:
                 timeout = min(timeout, max(0.01, due - time.time()))
-            await wait_event(self._wake, timeout)
+            if not self._wake.is_set():
+                # A timer that sets the wake-up flag: cheaper than a timeout scope per wait.
+                timer = asyncio.get_running_loop().call_later(timeout, self._wake.set)
+                try:
+                    await self._wake.wait()
+                finally:
+                    timer.cancel()
 
     async def _schedule(self, *, claim: bool, reap: bool = False) -> tuple[list[Job], float | None]:
         """One transaction: record the outcomes of finished handlers, re-queue expired leases
@@ -268,32 +284,29 @@ class Runner:
             return jobs, due, wrote or bool(jobs)
 
         try:
-            jobs, due, wrote = await self.db.write(go)
+            jobs, due, wrote = await self.db.write(go, quick=True)
         finally:
             for f in finished:
                 self._running.pop(f.job_id, None)
-            if finished:
-                self._idle.set()
+            if finished and not claim:
+                self._idle.set()  # (`_loop` says so itself, after spawning what it claimed)
         if wrote:
             self.events.committed()
         return jobs, due
 
     def _spawn(self, job: Job) -> None:
-        r = _Running(job)
+        ctx = JobContext(job, self.root)
+        r = _Running(job, ctx=ctx)
         self._running[job.id] = r
-        r.task = asyncio.create_task(
-            self._run(JobContext(job, self.root), r), name=f"reelcut-job-{job.id}"
-        )
+        r.task = asyncio.create_task(self._run(ctx, r), name=f"reelcut-job-{job.id}")
 
     async def _run(self, ctx: JobContext, r: _Running) -> None:
         job = ctx.job
-        beat: asyncio.Task[None] | None = None
         outcome: Any = "released"
         result: Any = None
         error: str | None = None
         try:
             try:
-                beat = asyncio.create_task(self._beat(ctx, r))
                 result = await self.handlers[job.kind](ctx)
                 outcome = "succeeded"
             except asyncio.CancelledError:
@@ -314,10 +327,6 @@ class Runner:
                     str(exc) if isinstance(exc, ReelcutError) else f"{type(exc).__name__}: {exc}"
                 )
             r.finishing = True
-            if beat is not None:
-                beat.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await beat
             message = None
             if outcome == "succeeded":
                 last = ctx._progress
@@ -331,30 +340,47 @@ class Runner:
             self._idle.set()
             raise
         finally:
-            if beat is not None and not beat.done():
-                beat.cancel()
             self._wake.set()
 
-    async def _beat(self, ctx: JobContext, r: _Running) -> None:
+    async def _beats(self) -> None:
+        """The heartbeat of every running job, in one transaction per round: every ``tick`` the
+        progress reported since the last round is recorded, and every ``heartbeat`` seconds all
+        leases are renewed. A job whose cancellation was requested (from another process) or
+        whose lease was lost is stopped."""
         last_renewal = time.monotonic()
         while True:
             await asyncio.sleep(self.tick)
-            progress = ctx._progress if ctx._progress != ctx._reported else None
-            if progress is None and time.monotonic() - last_renewal < self.heartbeat:
+            renew = time.monotonic() - last_renewal >= self.heartbeat
+            beats: list[tuple[_Running, JobContext, tuple[float, str] | None]] = []
+            for r in list(self._running.values()):
+                if r.finishing or r.ctx is None:
+                    continue
+                ctx = r.ctx
+                progress = ctx._progress if ctx._progress != ctx._reported else None
+                if progress is not None or renew:
+                    beats.append((r, ctx, progress))
+            if renew:
+                last_renewal = time.monotonic()
+            if not beats:
                 continue
-            state = await self.db.write(
-                functools.partial(
-                    store.heartbeat,
-                    job_id=ctx.job.id,
-                    worker=self.worker,
-                    progress=progress,
-                    lease=self.lease,
-                )
+            states = await self.db.write(
+                functools.partial(_renew, beats=beats, worker=self.worker, lease=self.lease),
+                quick=True,
             )
-            last_renewal = time.monotonic()
-            if progress is not None:
-                ctx._reported = progress
+            if any(progress is not None for _, _, progress in beats):
                 self.events.committed()
-            if state != "ok":
-                r.stop(state)
-                return
+            for (r, ctx, progress), state in zip(beats, states, strict=True):
+                if progress is not None:
+                    ctx._reported = progress
+                if state != "ok":
+                    r.stop(state)
+
+
+def _renew(
+    conn: Any,
+    beats: list[tuple[_Running, JobContext, tuple[float, str] | None]],
+    worker: str,
+    lease: float,
+) -> list[str]:
+    """One heartbeat round's transaction: each job's lease renewed (and progress recorded)."""
+    return [store.heartbeat(conn, c.job.id, worker, progress, lease) for _, c, progress in beats]

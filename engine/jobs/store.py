@@ -1,12 +1,14 @@
 """The job queue's SQL: enqueue, claim, heartbeat, progress, finish, cancel, reap.
 
-Every state change is one transaction that also appends its ``job`` event, so the stream and
-the table never disagree. Claiming is ``BEGIN IMMEDIATE`` + ``UPDATE ... RETURNING`` over the
-oldest claimable rows, so two workers (in any processes) never claim the same job. A claim
-counts an attempt and takes a lease (``lease_until``) that the worker renews with heartbeats;
-`reap` re-queues jobs whose lease ran out (their worker died) or makes them ``dead`` when they
-have no attempts left. Finishing checks the lease is still the worker's: a worker that lost
-its lease (it stalled past it and the job was re-claimed) cannot overwrite the new attempt.
+Every state change is one transaction that also appends its ``job`` event, so the stream and the
+table never disagree: the event is written by a trigger (migration 0007) when a statement sets
+the ``event`` column to the event's kind, in that same statement. Claiming is ``BEGIN
+IMMEDIATE`` + ``UPDATE ... RETURNING`` over the oldest claimable rows, so two workers (in any
+processes) never claim the same job. A claim counts an attempt and takes a lease
+(``lease_until``) that the worker renews with heartbeats; `reap` re-queues jobs whose lease ran
+out (their worker died) or makes them ``dead`` when they have no attempts left. Finishing checks
+the lease is still the worker's: a worker that lost its lease (it stalled past it and the job
+was re-claimed) cannot overwrite the new attempt.
 
 Statuses: ``queued`` -> ``running`` -> ``succeeded`` | ``failed`` (the handler said the input
 can never work) | ``cancelled``; a ``running`` job whose attempt raised goes back to ``queued``
@@ -21,8 +23,6 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
-
-from engine.events import insert_event
 
 Status = Literal["queued", "running", "succeeded", "failed", "cancelled", "dead"]
 FINISHED: frozenset[str] = frozenset({"succeeded", "failed", "cancelled", "dead"})
@@ -72,7 +72,7 @@ class Job:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
     def brief(self) -> dict[str, Any]:
-        """What a job event carries."""
+        """What a job event carries (the triggers of migration 0007 build the same object)."""
         return {
             "job": self.id,
             "kind": self.kind,
@@ -87,10 +87,6 @@ class Job:
 def _get(conn: sqlite3.Connection, job_id: int) -> Job | None:
     row = conn.execute(f"SELECT {_COLUMNS} FROM jobs WHERE id = ?", (job_id,)).fetchone()
     return Job.of(row) if row else None
-
-
-def _event(conn: sqlite3.Connection, kind: str, job: Job, **extra: Any) -> None:
-    insert_event(conn, "job", kind, {**job.brief(), **extra})
 
 
 # -- enqueueing ---------------------------------------------------------------------------------
@@ -117,25 +113,21 @@ def enqueue(
             old = Job.of(row)
             if old.status in ("queued", "running") or (old.status == "succeeded" and not again):
                 return old, False
-            conn.execute(
+            row = conn.execute(
                 "UPDATE jobs SET status = 'queued', payload = ?, progress = 0, message = '', "
                 "attempts = 0, max_attempts = ?, worker = NULL, lease_until = NULL, "
                 "not_before = 0, cancel_requested = 0, result = NULL, error = NULL, "
-                "updated_at = ?, started_at = NULL, finished_at = NULL WHERE id = ?",
+                "updated_at = ?, started_at = NULL, finished_at = NULL, event = 'queued' "
+                f"WHERE id = ? RETURNING {_COLUMNS}",
                 (json.dumps(payload), max_attempts, now, old.id),
-            )
-            job = _get(conn, old.id)
-            assert job is not None
-            _event(conn, "queued", job)
-            return job, True
+            ).fetchone()
+            return Job.of(row), True
     row = conn.execute(
         "INSERT INTO jobs (kind, payload, max_attempts, idempotency_key, created_at, updated_at) "
         f"VALUES (?, ?, ?, ?, ?, ?) RETURNING {_COLUMNS}",
         (kind, json.dumps(payload), max_attempts, key, now, now),
     ).fetchone()
-    job = Job.of(row)
-    _event(conn, "queued", job)
-    return job, True
+    return Job.of(row), True
 
 
 # -- working ------------------------------------------------------------------------------------
@@ -155,15 +147,13 @@ def claim(
     marks = ",".join("?" * len(kinds))
     rows = conn.execute(
         f"UPDATE jobs SET status = 'running', worker = ?, lease_until = ?, heartbeat_at = ?, "
-        f"attempts = attempts + 1, updated_at = ?, started_at = coalesce(started_at, ?) "
+        f"attempts = attempts + 1, updated_at = ?, started_at = coalesce(started_at, ?), "
+        f"event = 'running' "
         f"WHERE id IN (SELECT id FROM jobs WHERE status = 'queued' AND kind IN ({marks}) "
         f"AND not_before <= ? ORDER BY id LIMIT ?) RETURNING {_COLUMNS}",
         (worker, now + lease, now, now, now, *kinds, now, limit),
     ).fetchall()
-    jobs = sorted((Job.of(r) for r in rows), key=lambda j: j.id)
-    for job in jobs:
-        _event(conn, "running", job)
-    return jobs
+    return sorted((Job.of(r) for r in rows), key=lambda j: j.id)
 
 
 def heartbeat(
@@ -186,14 +176,10 @@ def heartbeat(
         fraction, message = progress
         row = conn.execute(
             "UPDATE jobs SET lease_until = ?, heartbeat_at = ?, progress = ?, message = ?, "
-            "updated_at = ? WHERE id = ? AND worker = ? AND status = 'running' "
-            "RETURNING cancel_requested",
+            "updated_at = ?, event = 'progress' WHERE id = ? AND worker = ? "
+            "AND status = 'running' RETURNING cancel_requested",
             (now + lease, now, min(1.0, max(0.0, fraction)), message, now, job_id, worker),
         ).fetchone()
-        if row is not None:
-            job = _get(conn, job_id)
-            assert job is not None
-            _event(conn, "progress", job)
     if row is None:
         return "lost"
     return "cancel" if row[0] else "ok"
@@ -210,10 +196,33 @@ def finish(
     backoff: Sequence[float] = BACKOFF_SECONDS,
     message: str | None = None,
 ) -> Job | None:
-    """``released``: the worker is shutting down; the job goes back to the queue at once and
-    the attempt does not count."""
-    """Record how an attempt ended; None if the lease is no longer ``worker``'s."""
+    """Record how an attempt ended; None if the lease is no longer ``worker``'s.
+
+    ``released``: the worker is shutting down; the job goes back to the queue at once and the
+    attempt does not count. ``retry``: back to the queue after a back-off, or ``dead`` when
+    the attempts are used up."""
     now = time.time()
+    if outcome in ("succeeded", "failed", "cancelled"):
+        # The common case, in one statement: no read first.
+        row = conn.execute(
+            "UPDATE jobs SET status = :status, worker = NULL, lease_until = NULL, "
+            "result = :result, error = :error, "
+            "progress = CASE :status WHEN 'succeeded' THEN 1 ELSE progress END, "
+            "message = coalesce(:message, message), not_before = 0, updated_at = :now, "
+            "finished_at = :now, event = :status "
+            "WHERE id = :id AND status = 'running' AND worker = :worker "
+            f"RETURNING {_COLUMNS}",
+            {
+                "status": outcome,
+                "result": json.dumps(result) if result is not None else None,
+                "error": error,
+                "message": message,
+                "now": now,
+                "id": job_id,
+                "worker": worker,
+            },
+        ).fetchone()
+        return Job.of(row) if row is not None else None
     job = _get(conn, job_id)
     if job is None or job.status != "running" or job.worker != worker:
         return None
@@ -222,36 +231,31 @@ def finish(
     if outcome == "released":
         status: Status = "queued"
         attempts -= 1
-    elif outcome == "retry":
+        event = "released"
+    else:
         status = "dead" if job.attempts >= job.max_attempts else "queued"
         delay = backoff[min(job.attempts, len(backoff)) - 1] if backoff else 0.0
-    else:
-        status = outcome
+        event = "retrying" if status == "queued" else status
     row = conn.execute(
         "UPDATE jobs SET status = :status, worker = NULL, lease_until = NULL, "
-        "result = :result, error = :error, attempts = :attempts, "
-        "progress = CASE :status WHEN 'succeeded' THEN 1 WHEN 'queued' THEN 0 ELSE progress END, "
+        "result = NULL, error = :error, attempts = :attempts, "
+        "progress = CASE :status WHEN 'queued' THEN 0 ELSE progress END, "
         "message = CASE :status WHEN 'queued' THEN '' ELSE coalesce(:message, message) END, "
-        "not_before = :not_before, updated_at = :now, finished_at = :finished "
+        "not_before = :not_before, updated_at = :now, finished_at = :finished, event = :event "
         f"WHERE id = :id RETURNING {_COLUMNS}",
         {
             "status": status,
-            "result": json.dumps(result) if result is not None else None,
             "error": error,
             "attempts": attempts,
             "message": message,
             "not_before": now + delay if status == "queued" else 0,
             "now": now,
             "finished": now if status in FINISHED else None,
+            "event": event,
             "id": job_id,
         },
     ).fetchone()
-    done = Job.of(row)
-    if outcome == "released":
-        _event(conn, "released", done)
-    else:
-        _event(conn, "retrying" if status == "queued" else status, done)
-    return done
+    return Job.of(row)
 
 
 def request_cancel(conn: sqlite3.Connection, job_id: int) -> Job | None:
@@ -262,20 +266,18 @@ def request_cancel(conn: sqlite3.Connection, job_id: int) -> Job | None:
         return job
     now = time.time()
     if job.status == "queued":
-        conn.execute(
-            "UPDATE jobs SET status = 'cancelled', updated_at = ?, finished_at = ? WHERE id = ?",
-            (now, now, job_id),
+        sql = (
+            "UPDATE jobs SET status = 'cancelled', updated_at = ?, finished_at = ?, "
+            f"event = 'cancelled' WHERE id = ? RETURNING {_COLUMNS}"
         )
-        kind = "cancelled"
+        row = conn.execute(sql, (now, now, job_id)).fetchone()
     else:
-        conn.execute(
-            "UPDATE jobs SET cancel_requested = 1, updated_at = ? WHERE id = ?", (now, job_id)
+        sql = (
+            "UPDATE jobs SET cancel_requested = 1, updated_at = ?, event = 'cancelling' "
+            f"WHERE id = ? RETURNING {_COLUMNS}"
         )
-        kind = "cancelling"
-    job = _get(conn, job_id)
-    assert job is not None
-    _event(conn, kind, job)
-    return job
+        row = conn.execute(sql, (now, job_id)).fetchone()
+    return Job.of(row)
 
 
 def reap(conn: sqlite3.Connection) -> list[Job]:
@@ -294,15 +296,19 @@ def reap(conn: sqlite3.Connection) -> list[Job]:
             status = "dead"
         else:
             status = "queued"
-        conn.execute(
+        row = conn.execute(
             "UPDATE jobs SET status = ?, worker = NULL, lease_until = NULL, error = ?, "
-            "updated_at = ?, finished_at = ? WHERE id = ?",
-            (status, last, now, now if status in FINISHED else None, job.id),
-        )
-        again = _get(conn, job.id)
-        assert again is not None
-        _event(conn, "reclaimable" if status == "queued" else status, again)
-        out.append(again)
+            f"updated_at = ?, finished_at = ?, event = ? WHERE id = ? RETURNING {_COLUMNS}",
+            (
+                status,
+                last,
+                now,
+                now if status in FINISHED else None,
+                "reclaimable" if status == "queued" else status,
+                job.id,
+            ),
+        ).fetchone()
+        out.append(Job.of(row))
     return out
 
 
