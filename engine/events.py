@@ -56,7 +56,10 @@ WINDOW = 10_000
 QUEUE_SIZE = 1_000
 POLL_SECONDS = 0.02
 _log = logging.getLogger(__name__)
-COALESCE_SECONDS = 0.002
+# How long the tail waits after a commit before reading, so a burst lands in one read. 0: one
+# turn of the event loop (commits made in the same turn, such as a job finishing and the next
+# claimed, are read together; a lone event is fanned out at once).
+COALESCE_SECONDS = 0.0
 PRUNE_SECONDS = 300.0
 _PAGE = 500
 _LIVE_PAGE = 100  # the tail reads on the event loop (a quick read): small pages
@@ -296,6 +299,19 @@ class EventStream:
         self, after: int | None = None, topics: Collection[str] | None = None
     ) -> AsyncIterator[Event]:
         """Every event after ``after`` (None: from now on), then live events, in id order."""
+        async for event in self.watch(after, topics):
+            assert event is not None  # no ``idle``: never a quiet marker
+            yield event
+
+    async def watch(
+        self,
+        after: int | None = None,
+        topics: Collection[str] | None = None,
+        idle: float | None = None,
+    ) -> AsyncIterator[Event | None]:
+        """`subscribe`, and with ``idle`` also ``None`` after every ``idle`` seconds without
+        an event (an SSE keep-alive, a check that the client is still there), without a task
+        or a timer per event."""
         sub = _Subscriber(frozenset(topics) if topics is not None else None)
         self._subs.append(sub)
         self._kick.set()  # start polling other processes' writes promptly
@@ -335,7 +351,10 @@ class EventStream:
                             f"behind; resume from id {last}"
                         )
                     sub.wake.clear()
-                    await sub.wake.wait()
+                    if idle is None:
+                        await sub.wake.wait()
+                    elif not await wait_event(sub.wake, idle):
+                        yield None
                 event = sub.queue.get_nowait()
                 if event.id <= last:
                     continue
@@ -358,7 +377,7 @@ class EventStream:
             timeout = self.poll if (self._subs or self._listeners) else 1.0
             await wait_event(self._kick, timeout)
             kicked = self._kick.is_set()
-            if kicked and self.coalesce > 0:
+            if kicked:
                 # Let a burst of commits (a job finishing and the next claimed, an import
                 # queueing dozens) land first, then read them in one trip.
                 await asyncio.sleep(self.coalesce)

@@ -400,31 +400,18 @@ async def sse(
     ``keepalive`` seconds of quiet; ends when the client goes or is dropped for falling
     behind (it reconnects with Last-Event-ID and loses nothing)."""
     yield b"retry: 1000\n\n"
-    events = stream.subscribe(after=after)
-    pending: asyncio.Task[Any] | None = None
+    events = stream.watch(after=after, idle=keepalive)
     try:
-        while True:
-            if pending is None:
-                pending = asyncio.ensure_future(anext(events))
-            done, _ = await asyncio.wait({pending}, timeout=keepalive)
-            if not done:
+        async for event in events:
+            if event is None:  # quiet for ``keepalive`` seconds
                 if await request.is_disconnected():
                     return
                 yield b": keep-alive\n\n"
                 continue
-            try:
-                event = pending.result()
-            except (StopAsyncIteration, SubscriberDropped):
-                return
-            finally:
-                pending = None
-            data = event.encoded()
-            yield f"id: {event.id}\nevent: {event.topic}\ndata: {data}\n\n".encode()
+            yield f"id: {event.id}\nevent: {event.topic}\ndata: {event.encoded()}\n\n".encode()
+    except SubscriberDropped:
+        return
     finally:
-        if pending is not None:
-            pending.cancel()
-            with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration, SubscriberDropped):
-                await pending
         await events.aclose()  # type: ignore[attr-defined]
 
 
