@@ -9,7 +9,9 @@ Run: ``.venv/bin/python bench/bench_preview.py [--seeks 200] [--pages 10]``
    frame exact.
 2. SSE fan-out: ``--pages`` pages connected; the time from the engine publishing an event to
    the last page receiving it (page clocks and ours are the same machine's), 100 events.
-   Target: p99 <= 20 ms.
+   Target: p99 <= 20 ms. For information (no target), the same with ``--pages`` plain SSE
+   clients in another process (``bench/sse_clients.py``): what the server takes, without the
+   browser's share.
 
 Exit status 1 if a target is missed. Needs chromium and the built page (``./dev setup``).
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import shutil
@@ -144,10 +147,38 @@ async def run(seeks: int, pages: int) -> bool:
                         f"(target p99 <= 20 ms)  {verdict}"
                     )
                     await browser.close()
+                raw_spread = await plain_clients(jobs, server.url, pages, Path(tmp))
+                print(
+                    f"  the same to {pages} plain SSE clients (no browser): p50 "
+                    f"{statistics.median(raw_spread):5.1f} ms  p99 {pct(raw_spread, 99):5.1f} ms"
+                )
             finally:
                 await server.stop()
                 await jobs.stop()
     return ok
+
+
+async def plain_clients(jobs: BackgroundJobs, url: str, n: int, tmp: Path) -> list[float]:
+    """Publish-to-last-arrival times of 100 pings read by ``n`` plain SSE clients."""
+    assert jobs.events is not None
+    out = tmp / "arrivals.json"
+    clients = Path(__file__).with_name("sse_clients.py")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, str(clients), url, str(n), "100", str(out), stdout=asyncio.subprocess.PIPE
+    )
+    assert proc.stdout is not None
+    for _ in range(n):
+        await proc.stdout.readline()  # "open": every client has its response headers
+    await asyncio.sleep(0.5)  # and the server has registered their subscriptions
+    sent: dict[int, float] = {}
+    for i in range(100):
+        sent[i] = time.time() * 1000
+        await jobs.events.publish("playback", "ping", {"i": i})
+        await asyncio.sleep(0.02)
+    if await proc.wait() != 0:
+        raise SystemExit("the plain SSE clients failed")
+    arrivals = json.loads(out.read_text())
+    return [arrivals[str(i)] - sent[i] for i in range(100)]
 
 
 def main() -> int:
