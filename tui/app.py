@@ -63,6 +63,7 @@ from tui.script_dialogs import PaneKeysScreen
 from tui.scripts import FindBar, ScriptArea, ScriptPanes
 from tui.serve_cli import start_preview
 from tui.span_writes import install as install_span_writes
+from tui.timeline.thumbnails import load_filmstrips
 from tui.timeline.waveform import load_waveforms
 from tui.timeline.widget import TimelineView
 
@@ -222,6 +223,7 @@ class ReelcutApp(AgentActions, App[int]):
         if self.background_jobs:
             self.run_worker(self._start_jobs(), exclusive=True, group="jobs")
         self.run_worker(self._load_waveforms(), group="waveforms")
+        self.run_worker(self._load_thumbnails(), group="thumbnails", exclusive=True)
         self.run_worker(self._chat_pump(), group="chat-pump")
         self._show_agent_settings()
 
@@ -231,6 +233,17 @@ class ReelcutApp(AgentActions, App[int]):
         waves = await asyncio.to_thread(load_waveforms, root, project)
         with contextlib.suppress(NoMatches):  # the editor closed meanwhile
             self.timeline.set_waveforms(waves)
+
+    async def _load_thumbnails(self) -> None:
+        """Decode the new thumbnail strips off the event loop; video clips then draw them."""
+        root, project = self.session.dir.root, self.session.project
+        try:
+            known = self.timeline.thumbnails  # decoded already: kept, not decoded again
+        except NoMatches:
+            return
+        strips = await asyncio.to_thread(load_filmstrips, root, project, known)
+        with contextlib.suppress(NoMatches):  # the editor closed meanwhile
+            self.timeline.set_thumbnails(strips)
 
     async def _start_jobs(self) -> None:
         self.jobs = BackgroundJobs(self.session.dir.root, self._job_event)
@@ -816,3 +829,5 @@ class ReelcutApp(AgentActions, App[int]):
         self._show_status()
         if event.kind == "succeeded" and event.data.get("kind") == "peaks":
             self.run_worker(self._load_waveforms(), group="waveforms")
+        if event.kind == "succeeded" and event.data.get("kind") == "thumbs":
+            self.run_worker(self._load_thumbnails(), group="thumbnails", exclusive=True)

@@ -40,7 +40,8 @@ CASES = {
         120,
         "160x48 at 4 frames per column: the Midpoint marker (◆) on the ruler over the "
         "playhead at 00:00:04:00; the title on V2 has ended, the gap after it is empty; "
-        "two lines per track (name, then length).",
+        "two lines per track (name, then length), three on V1, which holds footage (the third "
+        "line plain: no filmstrip without the thumbnail derivative).",
     ),
     "160x48_fit": (
         (160, 48),

@@ -134,6 +134,9 @@ class Run(NamedTuple):
     """Inside the in/out marks (ruler runs)."""
     color: str | None = None
     """A marker's own colour (``#rrggbb``), drawn over the marker style."""
+    pixels: bytes | None = None
+    """Per-cell colours (filmstrip runs, see ``tui.timeline.thumbnails``): six bytes a cell,
+    the RGB of its top then its bottom half; ``text`` is then half blocks (``▀``)."""
 
     @property
     def width(self) -> int:
@@ -336,6 +339,19 @@ def detail_runs(runs: Sequence[Run], index: TrackIndex, vp: Viewport, rate: Rate
     return out
 
 
+def plain_runs(runs: Sequence[Run], index: TrackIndex, vp: Viewport) -> list[Run]:
+    """A further line of a tall track: the same blocks, with nothing but their edge marks."""
+    out: list[Run] = []
+    f0, fpc = vp.first_frame, vp.frames_per_col
+    for run in runs:
+        if run.kind != "clip":
+            out.append(run)
+            continue
+        edge = index.clips[run.clip_index].start > f0 + (run.start - 1) * fpc
+        out.append(run._replace(text=fit_label(EDGE if edge else "", "", run.width)))
+    return out
+
+
 def clip_at_col(index: TrackIndex, vp: Viewport, col: int) -> Clip | None:
     """The clip a click on column ``col`` means: the one drawn there, or for a dense cell the
     first clip hidden in it; None over a gap. Agrees with ``track_runs`` cell for cell."""
@@ -346,6 +362,54 @@ def clip_at_col(index: TrackIndex, vp: Viewport, col: int) -> Clip | None:
     if i < 0:
         i = index.hidden(a, a + vp.frames_per_col)
     return index.clips[i] if i >= 0 else None
+
+
+# -- track heights -----------------------------------------------------------------------------
+
+TALL_LINES = 3
+"""Lines of a track that holds footage when there is room: the label, then two lines of
+filmstrip."""
+
+
+@dataclass(frozen=True, slots=True)
+class TrackRows:
+    """Which track each line under the ruler belongs to: track ``t`` has the lines
+    ``[tops[t], tops[t + 1])`` (``tops[0] == 0``, ``tops[-1]`` is the total)."""
+
+    tops: tuple[int, ...]
+
+    @property
+    def total(self) -> int:
+        """Lines of all the tracks together."""
+        return self.tops[-1]
+
+    def lines(self, t: int) -> int:
+        """How many lines track ``t`` has."""
+        return self.tops[t + 1] - self.tops[t]
+
+    def locate(self, row: int) -> tuple[int, int] | None:
+        """``(track, line within that track)`` of line ``row`` under the ruler, or None."""
+        if not 0 <= row < self.tops[-1]:
+            return None
+        t = bisect_right(self.tops, row) - 1
+        return t, row - self.tops[t]
+
+
+def track_rows(tall: Sequence[bool], room: int, forced: int | None = None) -> TrackRows:
+    """Lines per track for ``room`` lines under the ruler, where ``tall[t]`` says track ``t``
+    holds footage (video that has a filmstrip): ``forced`` lines each when given; else, when
+    every track fits that way, ``TALL_LINES`` for those tracks (a filmstrip two lines tall
+    under the label) and two for the others; else two each when they fit; else one each (the
+    view scrolls)."""
+    lines = [TALL_LINES if t else 2 for t in tall]
+    if forced is not None:
+        lines = [forced] * len(tall)
+    elif sum(lines) > room:
+        lines = [2 if 2 * len(tall) <= room else 1] * len(tall)
+    tops = [0]
+    for n in lines:
+        tops.append(tops[-1] + n)
+    return TrackRows(tuple(tops))
 
 
 # -- ruler -------------------------------------------------------------------------------------

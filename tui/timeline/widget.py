@@ -8,8 +8,10 @@ drawn over them at paint time, and moving it refreshes two one-column regions, s
 step sends the terminal two columns instead of the whole timeline.
 
 Rows, top to bottom: the ruler (two lines, one when short of room), which stays put while the
-tracks scroll, then each track (two lines when they all fit, else one), each with a fixed header
-column on the left. Horizontally the widget scrolls in columns: ``scroll_x`` columns of
+tracks scroll, then each track, each with a fixed header column on the left. A track has two
+lines when they all fit (its clips' names, then their lengths, a waveform or a filmstrip), and
+a video track with footage three when that fits too (a filmstrip two lines tall); else one
+line each. Horizontally the widget scrolls in columns: ``scroll_x`` columns of
 ``frames_per_col`` frames each is the first frame on screen.
 
 The view never changes the project. The screen feeds it with ``set_project`` and
@@ -21,8 +23,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import ClassVar, Literal
 
+from rich.color import Color
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -33,29 +37,36 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from engine.model import Clip, Project, Track
+from engine.model import Asset, Clip, Project, Track
 from engine.timebase import format_timecode
 from tui.timeline.layout import (
     HEADER_COLS,
     Run,
     TrackIndex,
+    TrackRows,
     Viewport,
     clip_at_col,
     detail_runs,
     fit_frames_per_col,
     fit_text,
     keep_visible,
+    plain_runs,
     ruler_lines,
     short_duration,
+    track_rows,
     track_runs,
     zoom_by,
     zoom_to,
     zoom_to_fit,
 )
+from tui.timeline.thumbnails import HALF_BLOCK, Filmstrip, filmstrip_runs
 from tui.timeline.waveform import Waveform, waveform_runs
 
+_ASSET_ID = attrgetter("asset_id")
 ZOOM_FACTOR = 2.0
 """Each zoom step halves or doubles the frames per column."""
+PIXEL_CELLS = 16384
+"""At most this many filmstrip cells are kept styled (a screen full of strips has ~2,000)."""
 PLAYHEAD_RULER = "▼"
 PLAYHEAD_TRACK = "┃"
 KIND_GLYPH = {"video": "▣", "audio": "♪"}
@@ -94,7 +105,7 @@ class _Paint:
     viewport: Viewport
     width: int
     ruler_lines: int
-    track_lines: int
+    rows: TrackRows
     scroll_y: int
     playhead_col: int | None
 
@@ -231,7 +242,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         classes: str | None = None,
         disabled: bool = False,
     ) -> None:
-        """``track_lines`` forces one or two lines per track (None: two when they all fit)."""
+        """``track_lines`` forces that many lines on every track (None: as many as fit)."""
         super().__init__(name=name, id=id, classes=classes, disabled=disabled)
         self._project: Project | None = None
         self._revision: int | None = None
@@ -255,11 +266,28 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         self._line_cache: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
         """Strips without the playhead, keyed on (row kind, track id and version | ruler
         version, line, lines per row, viewport, selection version, style version)."""
+        self._playhead_cache: LRUCache[tuple[object, ...], Strip] = LRUCache(256)
+        """Track strips with the playhead drawn over them, keyed on (their ``_line_cache`` key,
+        the playhead's x): a repaint where the playhead stays in its column joins no strip."""
         self._runs_cache: LRUCache[tuple[object, ...], list[Run]] = LRUCache(64)
         """A track's runs, shared by its two lines; keyed on (track id and version, viewport,
         selection version)."""
         self._waves: Mapping[str, Waveform] = {}
         self._waves_version = 0
+        self._strips: Mapping[str, Filmstrip] = {}
+        self._strips_version = 0
+        self._pixel_cells: tuple[dict[bytes, Segment], dict[bytes, Segment]] = ({}, {})
+        """One-cell filmstrip segments by six colour bytes, for unselected then selected clips
+        (made once: a cold repaint of a screen of strips makes no segment for a lone cell);
+        emptied past ``PIXEL_CELLS`` entries, when the strips change and on a CSS change."""
+        self._rows_key: tuple[object, ...] = ()
+        self._rows = TrackRows((0,))
+        """Lines per track, for ``_rows_key`` (which tracks hold footage, room, forced lines)."""
+        self._footage_of: dict[str, tuple[Track, tuple[Asset, ...], bool]] = {}
+        """Per track id: the Track object and asset list last looked at, and whether the track
+        holds footage (see ``_footage``)."""
+        self._video_assets: tuple[tuple[Asset, ...] | None, frozenset[str]] = (None, frozenset())
+        """The ids of the video assets, for the asset list they were taken from."""
         self._paint: _Paint | None = None
         self._drag: _Drag | None = None
         self.stats = RenderStats()
@@ -312,6 +340,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         for gone in set(self._track_versions) - seen:
             del self._track_versions[gone]
             self._indexes.pop(gone, None)
+            self._footage_of.pop(gone, None)
         ruler_key = (project.markers, ed.mark_in, ed.mark_out, project.rate)
         if ruler_key != self._ruler_key:
             self._ruler_key = ruler_key
@@ -338,6 +367,19 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         draw it on their track's second line."""
         self._waves = waves
         self._waves_version += 1
+        self.refresh()
+
+    @property
+    def thumbnails(self) -> Mapping[str, Filmstrip]:
+        """The filmstrips by asset id (set with ``set_thumbnails``)."""
+        return self._strips
+
+    def set_thumbnails(self, strips: Mapping[str, Filmstrip]) -> None:
+        """Filmstrips by asset id (`tui.timeline.thumbnails.load_filmstrips`): video clips with
+        one draw it on their track's lines under the label."""
+        self._strips = strips
+        self._strips_version += 1
+        self._clear_pixel_cells()
         self.refresh()
 
     def set_playhead(self, frame: int, *, follow: bool = True) -> None:
@@ -457,11 +499,10 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         header = _header_cols(width)
         area = max(0, width - header)
         content = -(-max(self._duration(), self._playhead + 1) // self._fpc)
-        rulers, per_track = self._row_lines()
-        tracks = len(self._project.tracks) if self._project is not None else 0
+        rulers, rows = self._row_lines()
         # One screen of slack past the end: the end can scroll to the left edge, and a zoom
         # anchored near the end never needs a scroll position the view does not have.
-        self.virtual_size = Size(header + content + area, rulers + tracks * per_track)
+        self.virtual_size = Size(header + content + area, rulers + rows.total)
 
     # -- geometry --------------------------------------------------------------------------
 
@@ -469,31 +510,51 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         region = self.scrollable_content_region
         return region.width, region.height
 
-    def _row_lines(self) -> tuple[int, int]:
-        """(ruler lines, lines per track) for the current height."""
+    def _row_lines(self) -> tuple[int, TrackRows]:
+        """(ruler lines, the tracks' lines) for the current height."""
         _width, height = self._content_size()
         rulers = 2 if height >= 8 else 1
-        if self._forced_track_lines is not None:
-            return rulers, self._forced_track_lines
-        tracks = len(self._project.tracks) if self._project is not None else 0
-        return rulers, 2 if tracks and height - rulers >= 2 * tracks else 1
+        tracks = self._project.tracks if self._project is not None else ()
+        key = (tuple(self._footage(t) for t in tracks), height - rulers, self._forced_track_lines)
+        if key != self._rows_key:
+            self._rows_key = key
+            self._rows = track_rows(key[0], height - rulers, self._forced_track_lines)
+        return rulers, self._rows
+
+    def _footage(self, track: Track) -> bool:
+        """Whether ``track`` is a video track holding a clip of a video asset, so that it may
+        draw a filmstrip (and be drawn taller for it)."""
+        project = self._project
+        if project is None or track.kind != "video":
+            return False
+        known = self._footage_of.get(track.id)
+        if known is not None and known[0] is track and known[1] is project.assets:
+            return known[2]
+        if self._video_assets[0] is not project.assets:
+            ids = frozenset(a.id for a in project.assets if a.kind == "video")
+            self._video_assets = (project.assets, ids)
+        videos = self._video_assets[1]
+        # Stops at the first clip of a video asset; a track without one costs a pass over its
+        # clips once per Track object, as its TrackIndex does.
+        footage = bool(videos) and not videos.isdisjoint(map(_ASSET_ID, track.clips))
+        self._footage_of[track.id] = (track, project.assets, footage)
+        return footage
 
     def hit_test(self, x: int, y: int) -> TimelineHit | None:
         """What is at content offset ``(x, y)`` (as a mouse event's content offset)."""
         if self._project is None:
             return None
         vp = self.viewport
-        rulers, per_track = self._row_lines()
+        rulers, rows = self._row_lines()
         col = vp.col_at_x(x)
         if y < rulers:
             if col is None:
                 return TimelineHit("header")
             return TimelineHit("ruler", frame=vp.frame_of(col))
-        t = (self.scroll_offset.y + y - rulers) // per_track
-        tracks = self._project.tracks
-        if not 0 <= t < len(tracks):
+        at = rows.locate(self.scroll_offset.y + y - rulers)
+        if at is None:
             return None
-        track = tracks[t]
+        track = self._project.tracks[at[0]]
         if col is None:
             return TimelineHit("header", track_id=track.id)
         clip = clip_at_col(self._index(track), vp, col)
@@ -544,12 +605,12 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         if not drag.moved:
             return
         delta = (offset.x - drag.x) * self._fpc
-        rulers, per_track = self._row_lines()
+        rulers, rows = self._row_lines()
         track_id = drag.track_id
         if self._project is not None and offset.y >= rulers:
-            t = (self.scroll_offset.y + offset.y - rulers) // per_track
-            if 0 <= t < len(self._project.tracks):
-                track_id = self._project.tracks[t].id
+            at = rows.locate(self.scroll_offset.y + offset.y - rulers)
+            if at is not None:
+                track_id = self._project.tracks[at[0]].id
         start = max(0, drag.clip.start + delta)
         if start == drag.clip.start and track_id == drag.track_id:
             return
@@ -576,6 +637,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         """Forget every cached strip and run list: the next paint lays out every row afresh,
         as after a scroll or a zoom. Track indexes stay: they depend on the tracks alone."""
         self._line_cache.clear()
+        self._playhead_cache.clear()
         self._runs_cache.clear()
 
     def notify_style_update(self) -> None:
@@ -583,6 +645,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         self._style_version += 1
         self._styles.clear()
         self._run_styles.clear()
+        self._clear_pixel_cells()
 
     def render_lines(self, crop: Region) -> list[Strip]:
         self._paint = self._capture_paint()
@@ -594,10 +657,8 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
     def _capture_paint(self) -> _Paint:
         vp = self.viewport
         width, _height = self._content_size()
-        rulers, per_track = self._row_lines()
-        return _Paint(
-            vp, width, rulers, per_track, self.scroll_offset.y, vp.visible_col(self._playhead)
-        )
+        rulers, rows = self._row_lines()
+        return _Paint(vp, width, rulers, rows, self.scroll_offset.y, vp.visible_col(self._playhead))
 
     def render_line(self, y: int) -> Strip:
         self.stats.lines += 1
@@ -608,20 +669,25 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         vp = paint.viewport
         if y < paint.ruler_lines:
             strip = Strip.join([self._ruler_header(y, paint), self._ruler_body(y, paint, project)])
-            glyph = PLAYHEAD_RULER if y == 0 else PLAYHEAD_TRACK
-            over_text = y == 0 and paint.ruler_lines == 2
-        else:
-            row = paint.scroll_y + y - paint.ruler_lines
-            t, line = divmod(row, paint.track_lines)
-            if t >= len(project.tracks):
-                return Strip.blank(paint.width, self._style("gap"))
-            strip = self._track_strip(project.tracks[t], line, paint, project)
-            glyph = PLAYHEAD_TRACK
-            over_text = False
-        if paint.playhead_col is not None:
-            x = vp.header_cols + paint.playhead_col
-            strip = self._with_playhead(strip, x, glyph, over_text=over_text)
-        return strip
+            if paint.playhead_col is not None:
+                glyph = PLAYHEAD_RULER if y == 0 else PLAYHEAD_TRACK
+                over_text = y == 0 and paint.ruler_lines == 2
+                x = vp.header_cols + paint.playhead_col
+                strip = self._with_playhead(strip, x, glyph, over_text=over_text)
+            return strip
+        at = paint.rows.locate(paint.scroll_y + y - paint.ruler_lines)
+        if at is None:
+            return Strip.blank(paint.width, self._style("gap"))
+        t, line = at
+        key, strip = self._track_strip(project.tracks[t], line, paint.rows.lines(t), paint, project)
+        if paint.playhead_col is None:
+            return strip
+        x = vp.header_cols + paint.playhead_col
+        over = self._playhead_cache.get((key, x))
+        if over is None:
+            over = self._with_playhead(strip, x, PLAYHEAD_TRACK, over_text=False)
+            self._playhead_cache[(key, x)] = over
+        return over
 
     def _with_playhead(self, strip: Strip, x: int, glyph: str, *, over_text: bool) -> Strip:
         """``strip`` with the playhead drawn at ``x``: ``glyph`` in the playhead colour on the
@@ -663,19 +729,26 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             self._line_cache[key] = strip
         return strip
 
-    def _track_strip(self, track: Track, line: int, paint: _Paint, project: Project) -> Strip:
+    def _track_strip(
+        self, track: Track, line: int, lines: int, paint: _Paint, project: Project
+    ) -> tuple[tuple[object, ...], Strip]:
+        """Line ``line`` of ``track``, drawn ``lines`` tall (names, then lengths or a waveform
+        or a filmstrip over every line after the first, then plain blocks), and its cache key."""
         vp = paint.viewport
         version = self._track_versions[track.id][1]
+        derived = 0
+        if line:
+            derived = self._waves_version if track.kind == "audio" else self._strips_version
         key = (
             "track",
             track.id,
             version,
             line,
-            paint.track_lines,
+            lines,
             vp,
             self._selection_version,
             self._style_version,
-            self._waves_version if line == 1 else 0,
+            derived,
         )
         strip = self._line_cache.get(key)
         if strip is None:
@@ -689,18 +762,26 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
                 runs = detail_runs(runs, index, vp, project.rate)
                 if track.kind == "audio" and self._waves:
                     runs = waveform_runs(runs, index, vp, project.rate, self._waves)
+            elif line > 1:
+                runs = plain_runs(runs, index, vp)
+            if line and track.kind == "video" and self._strips:
+                strip_rows = lines - 1
+                runs = filmstrip_runs(
+                    runs, index, vp, project.rate, self._strips, line - 1, strip_rows
+                )
             header = self._track_header(track, line, vp.header_cols)
             strip = self._build(runs, paint.width, header)
             self._line_cache[key] = strip
-        return strip
+        return key, strip
 
     def _track_header(self, track: Track, line: int, width: int) -> list[Segment]:
         """The header cells of a track line: name, kind glyph and lock/mute/solo flags on the
-        first line, the kind spelled out on the second."""
+        first line, the kind spelled out on the second, blank after that."""
         if width <= 0:
             return []
-        if line == 1:
-            return [Segment(fit_text(f"  {track.kind}", width), self._style("header"))]
+        if line:
+            text = f"  {track.kind}" if line == 1 else ""
+            return [Segment(fit_text(text, width), self._style("header"))]
         if width < 6:
             return [Segment(fit_text(track.name, width), self._style(f"header-{track.kind}"))]
         name = fit_text(" " + track.name, width - 4) + KIND_GLYPH.get(track.kind, " ")
@@ -719,11 +800,50 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         styles = self._run_styles
         segments = head or []
         for run in runs:
+            if run.pixels is not None:
+                self._add_pixels(segments, run.pixels, run.selected)
+                continue
             style = styles.get((run.style, run.selected, run.in_range, run.color))
             segments.append(Segment(run.text, style or self._run_style(run)))
         self.stats.strips_built += 1
         self.stats.segments_built += len(segments)
         return Strip(segments, width)
+
+    def _add_pixels(self, segments: list[Segment], pixels: bytes, selected: bool) -> None:
+        """Half-block cells, one segment per stretch of equal cells (six bytes a cell)."""
+        known = self._pixel_cells[selected]
+        n = len(pixels)
+        i = 0
+        while i < n:
+            cell = pixels[i : i + 6]
+            j = i + 6
+            while j < n and pixels[j : j + 6] == cell:
+                j += 6
+            one = known.get(cell) or self._pixel_cell(cell, selected)
+            segments.append(one if j - i == 6 else Segment(HALF_BLOCK * ((j - i) // 6), one.style))
+            i = j
+
+    def _pixel_cell(self, cell: bytes, selected: bool) -> Segment:
+        """A filmstrip cell: its top pixel as the colour, its bottom one as the background; a
+        selected clip's pixels lean halfway to the selection colour."""
+        top, bottom = cell[:3], cell[3:]
+        if selected:
+            accent = self._style("clip-selected").bgcolor
+            if accent is not None:
+                mix = accent.get_truecolor()
+                top = bytes((a + b) // 2 for a, b in zip(top, mix, strict=True))
+                bottom = bytes((a + b) // 2 for a, b in zip(bottom, mix, strict=True))
+        known = self._pixel_cells[selected]
+        if len(known) >= PIXEL_CELLS:
+            known.clear()
+        one = known[cell] = Segment(
+            HALF_BLOCK, Style(color=Color.from_rgb(*top), bgcolor=Color.from_rgb(*bottom))
+        )
+        return one
+
+    def _clear_pixel_cells(self) -> None:
+        for known in self._pixel_cells:
+            known.clear()
 
     def _run_style(self, run: Run) -> Style:
         key = (run.style, run.selected, run.in_range, run.color)
