@@ -197,6 +197,12 @@ def _open_editor(pd: ProjectDir) -> int:
     # A broken project.json or a project open elsewhere is reported here, before the screen
     # switches; the session holds the writer lock while the editor runs.
     with Session(pd.root, purpose="reelcut open") as session:
+        if not (sys.stdin.isatty() and sys.stdout.isatty()):
+            # Without a terminal the screen has nowhere to go and the key reader spins on EOF.
+            raise ReelcutError(
+                f"the editor needs a terminal (stdin and stdout are not a TTY); run "
+                f"`reelcut open {pd.root}` in one, or use `reelcut info`/`serve`/`jobs` in scripts"
+            )
         from tui.app import ReelcutApp
 
         app = ReelcutApp(session)

@@ -141,6 +141,14 @@ def test_broken_project_json_is_reported_and_kept(demo_dir: Path) -> None:
         assert path.read_bytes() == broken
 
 
+def test_editor_without_a_terminal_says_so(demo_dir: Path) -> None:
+    """`open` with stdin and stdout not a TTY: one line naming the terminal, not a spinning app."""
+    before = (demo_dir / "project.json").read_bytes()
+    res = reelcut("open", demo_dir)
+    assert_one_line_error(res, 1, "the editor needs a terminal", "reelcut info")
+    assert res.stdout == "" and (demo_dir / "project.json").read_bytes() == before
+
+
 def test_demo_json_creates_once(tmp_path: Path) -> None:
     """`demo DIR --json` makes the project the first time and reuses it the second."""
     first = json.loads(reelcut("demo", tmp_path / "d", "--json").stdout)
