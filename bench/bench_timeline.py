@@ -21,12 +21,17 @@ The anchor is the naive design at 1k clips: one ``Static`` per clip in a horizon
 per track (margins for gaps), timed through the same compositor calls for a full repaint and
 for a zoom step (every clip widget resized, then a layout and a repaint).
 
+The filmstrip case repeats the largest size with every video media clip showing a thumbnail
+strip (8 video assets, random tile colours: the worst case, every cell its own style) and the
+video tracks drawn three lines tall, as in the editor once the thumbnails are built.
+
 Targets (exit 1 when missed): warm full repaint <= 4 ms at 100k clips and at most 2x the 1k
 figure at each zoom; cold full repaint within one 60 Hz frame (16.7 ms); a one-frame playhead
 move changes <= 10% of the bytes and builds <= 10% of the segments of a full repaint (the bytes
-Textual actually writes for it are printed too; see ``span_bytes``).
+Textual actually writes for it are printed too; see ``span_bytes``); the same warm, cold and
+playhead targets with filmstrips on every video clip.
 
-    .venv/bin/python bench/bench_timeline.py [--sizes 1000,10000,100000] [--reps 30]
+    .venv/bin/python bench/bench_timeline.py [--sizes 1000,10000,100000] [--reps 30] [--no-strips]
 
 Uses two private Textual calls for the compositor-level figures (``Screen._refresh_layout``,
 ``Screen._compositor``); they are read-only here.
@@ -57,9 +62,10 @@ from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import Static
 
-from engine.model import Clip, Project, Track, TrackKind, new_project
+from engine.model import Asset, Clip, Project, Track, TrackKind, new_project
 from engine.timebase import Rate
 from tui.span_writes import install as install_span_writes
+from tui.timeline.thumbnails import Filmstrip, StripSize
 from tui.timeline.widget import TimelineView
 
 SIZE = (200, 50)
@@ -112,6 +118,42 @@ def build_project(n: int, seed: int = 7) -> Project:
         tracks.append(Track(id=f"t_{t}", kind=kind, name=name, clips=tuple(clips)))
     project = new_project("bench", rate=Rate(FPS))
     return msgspec.structs.replace(project, tracks=tuple(tracks))
+
+
+STRIP_ASSETS = 8
+
+
+def with_footage(project: Project) -> Project:
+    """``project`` with every video media clip on one of ``STRIP_ASSETS`` video assets."""
+    tracks = []
+    for track in project.tracks:
+        if track.kind == "video":
+            clips = tuple(
+                msgspec.structs.replace(c, asset_id=f"a_{i % STRIP_ASSETS}")
+                if c.kind == "media"
+                else c
+                for i, c in enumerate(track.clips)
+            )
+            track = msgspec.structs.replace(track, clips=clips)
+        tracks.append(track)
+    assets = tuple(Asset(id=f"a_{i}", kind="video", name=f"v{i}") for i in range(STRIP_ASSETS))
+    return msgspec.structs.replace(project, tracks=tuple(tracks), assets=assets)
+
+
+def random_filmstrips(seed: int = 3) -> dict[str, Filmstrip]:
+    """A strip of 100 one-second tiles per asset, every pixel a random colour (the sizes the
+    editor decodes: 4 cells across for one row, 8 for two)."""
+    rnd = random.Random(seed)
+    count = 100
+
+    def size(rows: int, width: int) -> StripSize:
+        cells = tuple(rnd.randbytes(6 * width) for _ in range(count * rows))
+        return StripSize(rows, width, cells)
+
+    return {
+        f"a_{i}": Filmstrip(count, 1000, {1: size(1, 4), 2: size(2, 8)})
+        for i in range(STRIP_ASSETS)
+    }
 
 
 def median_ms(samples: list[float]) -> float:
@@ -222,12 +264,16 @@ async def set_zoom(view: TimelineView, pilot: Pilot[None], zoom: str) -> None:
     await settle(pilot)
 
 
-async def bench_timeline(n: int, reps: int) -> dict[str, dict[str, float]]:
+async def bench_timeline(n: int, reps: int, *, strips: bool = False) -> dict[str, dict[str, float]]:
     project = build_project(n)
+    if strips:
+        project = with_footage(project)
     app = TimelineHost(project)
     rows: dict[str, dict[str, float]] = {}
     async with app.run_test(size=SIZE) as pilot:
         view = app.query_one(TimelineView)
+        if strips:
+            view.set_thumbnails(random_filmstrips())
         await settle(pilot)
         width, height = view.scrollable_content_region.size
         region = Region(0, 0, width, height)
@@ -380,12 +426,17 @@ def main() -> int:
         action="store_true",
         help="measure Textual's own line writes (without the editor's span-exact ones)",
     )
+    parser.add_argument(
+        "--no-strips", action="store_true", help="skip the case with filmstrips on every clip"
+    )
     args = parser.parse_args()
     if not args.textual_writes:
         assert install_span_writes()  # as the editor does (tui/app.py)
     sizes = [int(s) for s in args.sizes.split(",")]
 
     results = {n: asyncio.run(bench_timeline(n, args.reps)) for n in sizes}
+    lo, hi = min(sizes), max(sizes)
+    stripped = None if args.no_strips else asyncio.run(bench_timeline(hi, args.reps, strips=True))
     width, height = SIZE
     print(
         f"TimelineView full repaint, {width}x{height} screen, {TRACKS} tracks "
@@ -404,7 +455,6 @@ def main() -> int:
             )
 
     failures: list[str] = []
-    lo, hi = min(sizes), max(sizes)
     print(f"\nwarm repaint growth from {lo:,} to {hi:,} clips (x{hi // lo}):")
     for zoom in ZOOMS:
         growth = results[hi][zoom]["warm"] / results[lo][zoom]["warm"]
@@ -445,6 +495,29 @@ def main() -> int:
         "  Textual 8 sends for them (each dirty line from the widget's left edge to the span's\n"
         "  end, Textual issue #5625); segs: segments the view built (its strips are cached)."
     )
+
+    if stripped is not None:
+        print(
+            f"\nfilmstrips on every video media clip ({hi:,} clips, random tile colours, "
+            f"video tracks 3 lines tall; median ms):"
+        )
+        print(
+            f"  {'zoom':>8} {'cold':>7} {'warm':>7} {'warm/frame':>10} {'segs full':>9} "
+            f"{'bytes full':>10} {'move':>7} {'ratio':>6}"
+        )
+        for zoom, r in stripped.items():
+            ratio = r["move_written"] / r["full_bytes"]
+            print(
+                f"  {zoom:>8} {r['cold']:>7.2f} {r['warm']:>7.2f} "
+                f"{r['warm'] / FRAME_MS:>10.0%} {int(r['full_segments']):>9,} "
+                f"{int(r['full_bytes']):>10,} {int(r['move_written']):>7,} {ratio:>6.1%}"
+            )
+            if hi >= 100_000 and r["warm"] > WARM_TARGET_MS:
+                failures.append(f"warm repaint {r['warm']:.2f} ms with filmstrips, {zoom}")
+            if r["cold"] > FRAME_MS:
+                failures.append(f"cold repaint {r['cold']:.2f} ms with filmstrips, {zoom}")
+            if ratio > PLAYHEAD_TARGET and not args.textual_writes:
+                failures.append(f"playhead move with filmstrips at {zoom}: {ratio:.1%} bytes")
 
     anchor_n = lo
     naive = asyncio.run(bench_naive(anchor_n))

@@ -13,6 +13,8 @@ from pathlib import Path
 import msgspec
 import pytest
 from textual.app import App, ComposeResult
+from textual.filter import ANSIToTruecolor
+from textual.geometry import Region
 from textual.message import Message
 from textual.pilot import Pilot
 
@@ -249,3 +251,48 @@ def test_a_theme_change_restyles_the_cached_lines(demo: Project) -> None:
         assert [s.style for s in after] != [s.style for s in before]
 
     run(demo, (80, 24), scenario)
+
+
+class AnsiHost(Host):
+    """A user stylesheet that gives video clips an ANSI colour (a terminal palette entry)."""
+
+    CSS = "TimelineView > .timeline--clip-video { color: ansi_bright_red; }"
+
+
+@pytest.mark.parametrize("theme", ["textual-dark", "ansi-dark"])
+def test_styles_arrive_converted_so_the_truecolor_filter_is_skipped(
+    demo: Project, theme: str
+) -> None:
+    """The view leaves out the app's ANSI-to-truecolor line filter because it converts its
+    styles when it makes them: applying the filter to what it draws changes nothing, and an
+    ANSI colour from a stylesheet arrives as the theme's truecolor (or stays ANSI when the
+    theme draws native ANSI colours and the filter is off)."""
+
+    async def main() -> None:
+        app = AnsiHost(demo)
+        async with app.run_test(size=(80, 24)) as pilot:
+            app.theme = theme
+            await pilot.pause()
+            view = app.query_one(TimelineView)
+            raw = view.get_component_rich_style("timeline--clip-video")
+            assert raw.color is not None and raw.color.triplet is None  # ANSI in the CSS
+            truecolor = next(
+                (f for f in app.get_line_filters() if isinstance(f, ANSIToTruecolor)), None
+            )
+            assert (truecolor is None) == (theme == "ansi-dark")
+            width, height = view.size
+            region = Region(0, 0, width, height)
+            view.render_lines(region)  # the first pass notices the filter
+            await pilot.pause()
+            drawn = view.render_lines(region)
+            assert truecolor not in view.get_line_filters()
+            _x, y = find(view, "Test pattern")
+            clip = next(s for s in drawn[y] if "Test pattern" in s.text)
+            assert clip.style is not None and clip.style.color is not None
+            assert (clip.style.color.triplet is None) == (truecolor is None)
+            if truecolor is not None:
+                background = view.background_colors[1]
+                for strip in drawn:
+                    assert strip.apply_filter(truecolor, background) == strip
+
+    asyncio.run(main())

@@ -32,6 +32,8 @@ from rich.style import Style
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
+from textual.color import Color as TextualColor
+from textual.filter import ANSIToTruecolor, LineFilter
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
@@ -259,6 +261,9 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         self._ruler_version = 0
         self._selection_version = 0
         self._style_version = 0
+        self._truecolor: tuple[ANSIToTruecolor | None, object] = (None, None)
+        """The app's ANSI-to-truecolor filter (and the background) every cached style was
+        converted with; see ``get_line_filters``."""
         self._styles: dict[tuple[str, bool], Style] = {}
         """Rich styles per (component, partial); cleared on a CSS change."""
         self._run_styles: dict[tuple[str, bool, bool, str | None], Style] = {}
@@ -647,6 +652,30 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         self._run_styles.clear()
         self._clear_pixel_cells()
 
+    def get_line_filters(self) -> list[LineFilter]:
+        """The app's line filters less its ANSI-to-truecolor one: every style this view
+        draws was converted by that filter when it was made (``_converted``), so applying it
+        again per segment and per repaint changes nothing and costs a lookup in a 1,024-entry
+        cache that a screen of filmstrip cells (a style each) thrashes. When the filter or
+        the background changes, this pass keeps the filter and the styles are made again."""
+        filters = list(super().get_line_filters())
+        truecolor = next((f for f in filters if isinstance(f, ANSIToTruecolor)), None)
+        key = (truecolor, self.background_colors[1])
+        if key != self._truecolor:
+            self._truecolor = key
+            self.notify_style_update()
+            self.clear_caches()
+            self.refresh()
+            return filters
+        return [f for f in filters if f is not truecolor]
+
+    def _converted(self, style: Style) -> Style:
+        """``style`` as the app's ANSI-to-truecolor filter would draw it."""
+        truecolor, background = self._truecolor
+        if truecolor is None or not isinstance(background, TextualColor):
+            return style
+        return truecolor.truecolor_style(style, background.rich_color)
+
     def render_lines(self, crop: Region) -> list[Strip]:
         self._paint = self._capture_paint()
         try:
@@ -855,7 +884,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             if run.in_range:
                 style += self._style("ruler-range", partial=True)
             if run.color is not None:
-                style += Style(color=run.color)
+                style = self._converted(style + Style(color=run.color))
             self._run_styles[key] = style
         return style
 
@@ -863,7 +892,9 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         key = (name, partial)
         style = self._styles.get(key)
         if style is None:
-            style = self.get_component_rich_style(f"timeline--{name}", partial=partial)
+            style = self._converted(
+                self.get_component_rich_style(f"timeline--{name}", partial=partial)
+            )
             self._styles[key] = style
         return style
 
