@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
@@ -21,7 +23,6 @@ from textual.css.query import NoMatches
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
-from engine.agent import run as agent_run
 from engine.agent import store as agent_store
 from engine.changes.ledger import HashMismatch, Ledger
 from engine.errors import ReelcutError
@@ -42,6 +43,13 @@ if TYPE_CHECKING:
     _Base = App[int]  # what the mixin is mixed into, for the type checker
 else:
     _Base = object
+
+
+def _agent_run() -> ModuleType:
+    """``engine.agent.run``; loaded after the first paint by the background jobs (see
+    ``tui.background``), so by the time a key asks for it, it is there."""
+    return importlib.import_module("engine.agent.run")
+
 
 REPLAY_STEP = 1.0  # seconds each replayed timeline operation stays on screen
 
@@ -114,7 +122,7 @@ class AgentActions(_Base):
             self.chat.show_settings(" · ".join(parts))
 
     def action_agent_model(self) -> None:
-        models = [None, *agent_run.MODELS]
+        models = [None, *_agent_run().MODELS]
         self.agent_model = (
             models[(models.index(self.agent_model) + 1) % len(models)]
             if (self.agent_model in models)
@@ -124,7 +132,7 @@ class AgentActions(_Base):
         self.flash(f"agent model: {self.agent_model or 'from the workflow'}")
 
     def action_agent_thinking(self) -> None:
-        levels = [None, *agent_run.THINKING_LEVELS]
+        levels = [None, *_agent_run().THINKING_LEVELS]
         self.agent_thinking = levels[(levels.index(self.agent_thinking) + 1) % len(levels)]
         self._show_agent_settings()
         self.flash(f"agent thinking: {self.agent_thinking or 'from the workflow'}")
@@ -221,7 +229,7 @@ class AgentActions(_Base):
             await self.chat.say("the agent needs the background jobs (still starting?)", "red")
             return
         try:
-            run = await agent_run.start_run(
+            run = await _agent_run().start_run(
                 jobs.db,
                 jobs.events,
                 self.project_root,

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import os
 import signal
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 from textual.app import App, ComposeResult, SystemCommand
@@ -51,7 +52,6 @@ from engine.ops import (
 from engine.session import Change, Session
 from engine.store import PROJECT_FILE
 from engine.timebase import format_timecode, parse_position
-from preview_web.server import PreviewServer
 from tui import navigate as nav
 from tui.agent_actions import AgentActions, _NewRun
 from tui.background import BackgroundJobs
@@ -61,11 +61,13 @@ from tui.keys import KEYS, TIMELINE_ACTIONS, bindings, display, load_keymap
 from tui.project_tree import ProjectTree
 from tui.script_dialogs import PaneKeysScreen
 from tui.scripts import FindBar, ScriptArea, ScriptPanes
-from tui.serve_cli import start_preview
 from tui.span_writes import install as install_span_writes
 from tui.timeline.thumbnails import load_filmstrips
 from tui.timeline.waveform import load_waveforms
 from tui.timeline.widget import TimelineView
+
+if TYPE_CHECKING:
+    from preview_web.server import PreviewServer
 
 STYLES = Path(__file__).resolve().parent.parent / "styles"
 SAVE_STATE_AFTER = 1.0  # seconds of quiet before the playhead and selection are saved
@@ -248,6 +250,9 @@ class ReelcutApp(AgentActions, App[int]):
     async def _start_jobs(self) -> None:
         self.jobs = BackgroundJobs(self.session.dir.root, self._job_event)
         await self.jobs.start(self.session.project)
+        # The server's modules (Starlette) load after the first paint, off the event loop.
+        serve_cli = await asyncio.to_thread(importlib.import_module, "tui.serve_cli")
+        start_preview = serve_cli.start_preview
         try:
             self.preview = await start_preview(
                 self.session, self.jobs, project=lambda: self._replaying or self.session.project

@@ -3,10 +3,11 @@ on the app's own event loop (handlers run ffmpeg as subprocesses; SQLite runs on
 
 from __future__ import annotations
 
+import asyncio
+import importlib
 from collections.abc import Callable
 from pathlib import Path
 
-from engine.agent import run as agent_run
 from engine.events import Event, EventStream
 from engine.jobs import Runner, media
 from engine.model import Project
@@ -29,6 +30,9 @@ class BackgroundJobs:
         self.events = EventStream(self.db)
         await self.events.start()
         self._unlisten = self.events.listen(self.on_event)
+        # The agent's modules (the tool registry, JSON schema) load off the event loop: the
+        # editor starts this after its first paint and goes on drawing meanwhile.
+        agent_run = await asyncio.to_thread(importlib.import_module, "engine.agent.run")
         handlers = {**media.handlers(), **agent_run.handlers(self.db, self.events)}
         limits = {**media.limits(), agent_run.KIND: 2}
         self.runner = Runner(self.db, self.events, self.root, handlers, limits)

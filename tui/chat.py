@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from rich.markdown import Markdown
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -172,6 +171,8 @@ class RunView(Vertical):
             self.query_one(".run-thought", Static).update(Text(self.thought, style="dim"))
         for step in self._dirty:
             # answers are markdown; drawn as such, at most every DRAW_EVERY seconds
+            from rich.markdown import Markdown  # markdown-it loads with the first answer
+
             self._answer_widgets[step].update(Markdown(self.answers[step]))
         self._dirty.clear()
 

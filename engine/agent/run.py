@@ -20,23 +20,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import importlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
-from google import genai
-from google.genai import types
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from engine.agent import store
 from engine.agent.pricing import cost, prices
-from engine.agent.provider import (
-    DEFAULT_POLICY,
-    RetryPolicy,
-    Step,
-    make_client,
-    stream_step,
-    with_retries,
-)
 from engine.changes.ledger import Ledger
 from engine.errors import ReelcutError
 from engine.events import EventStream, insert_event
@@ -45,6 +36,11 @@ from engine.jobs.runner import Handler, JobContext, JobFailed
 from engine.state.adb import AsyncDB
 from engine.tools import REGISTRY, run_tool
 from engine.workflows import Workflow, list_workflows, load_workflow
+
+if TYPE_CHECKING:
+    from google import genai
+
+    from engine.agent.provider import RetryPolicy, Step
 
 KIND = "agent.run"
 DEFAULT_MODEL = "gemini-3-flash-preview"
@@ -81,7 +77,15 @@ def pick_workflow(root: Path, workflow: str | None) -> str:
     raise RunRefused("no workflow file: add one under scripts/workflows/ (see the demo's)")
 
 
+async def _provider() -> ModuleType:
+    """``engine.agent.provider``, imported off the event loop the first time: google-genai
+    takes about half a second to import, which the editor does not pay at start-up."""
+    return await asyncio.to_thread(importlib.import_module, "engine.agent.provider")
+
+
 def generation_config(workflow: Workflow, model: str, thinking: str | None) -> Any:
+    from google.genai import types
+
     declarations = [
         types.FunctionDeclaration(
             name=t.name, description=t.description, parameters_json_schema=t.schema
@@ -127,7 +131,7 @@ async def start_run(
         raise RunRefused("an empty message: say what the agent should do")
     rel = pick_workflow(root, workflow)
     wf = await asyncio.to_thread(load_workflow, root, rel)
-    make_client()  # a missing key fails here, before the run exists
+    (await _provider()).make_client()  # a missing key fails here, before the run exists
     chosen = model or wf.model or DEFAULT_MODEL
     if thinking is not None and thinking not in THINKING_LEVELS:
         raise RunRefused(f"thinking level {thinking!r}: one of {', '.join(THINKING_LEVELS)}")
@@ -180,9 +184,13 @@ async def execute(
     root: Path,
     run_id: int,
     *,
-    client_factory: Callable[[], genai.Client] = make_client,
-    policy: RetryPolicy = DEFAULT_POLICY,
+    client_factory: Callable[[], genai.Client] | None = None,
+    policy: RetryPolicy | None = None,
 ) -> dict[str, Any]:
+    provider = await _provider()
+    stream_step, with_retries = provider.stream_step, provider.with_retries
+    client_factory = client_factory or provider.make_client
+    policy = policy or provider.DEFAULT_POLICY
     run = await db.read(lambda c: store.get_run(c, run_id))
     if run.status in store.TERMINAL:
         return {"run": run_id, "status": run.status}
@@ -227,7 +235,8 @@ async def execute(
                 )
 
             async def once(contents: list[dict[str, Any]] = contents) -> Step:
-                return await stream_step(client, run.model, contents, config, delta)
+                step: Step = await stream_step(client, run.model, contents, config, delta)
+                return step
 
             answer = await with_retries(once, retrying, policy)
             spent = cost(run.model, answer.usage, table)
