@@ -8,9 +8,11 @@ describe where there is one (a job's status and its event commit together), so t
 the one order every client sees.
 
 Delivery: one tail task reads new rows (``id > last``) whenever this process publishes or,
-for writes from other processes (a CLI command, a worker elsewhere), when SQLite's
-``data_version`` changes, checked every ``poll`` seconds while anyone is subscribed. It puts
-each event on every matching subscriber's bounded queue.
+for writes from other processes (a CLI command, a worker elsewhere), when the database's
+write-ahead log is written (`engine.state.walwatch`, at most once per ``poll`` seconds) and
+SQLite's ``data_version`` says another connection committed, checked every ``poll`` seconds
+while anyone is subscribed where the log cannot be watched, else every ``WATCHED_POLL``
+seconds as a safety net. It puts each event on every matching subscriber's bounded queue.
 
 ``subscribe(after=N)`` yields every event with ``id > N`` exactly once, in order, then live
 ones: the subscriber is registered before the stored backlog is read, and anything that
@@ -48,6 +50,7 @@ from typing import Any, Literal
 
 from engine.errors import ReelcutError
 from engine.state.adb import AsyncDB
+from engine.state.walwatch import WalWatch
 
 Topic = Literal["project", "playback", "job", "run", "changeset"]
 TOPICS: frozenset[str] = frozenset({"project", "playback", "job", "run", "changeset"})
@@ -55,6 +58,8 @@ TOPICS: frozenset[str] = frozenset({"project", "playback", "job", "run", "change
 WINDOW = 10_000
 QUEUE_SIZE = 1_000
 POLL_SECONDS = 0.02
+WATCHED_POLL = 1.0
+"""The data_version poll while the write-ahead log is watched: only for what a watch misses."""
 _log = logging.getLogger(__name__)
 # How long the tail waits after a commit before reading, so a burst lands in one read. 0: one
 # turn of the event loop (commits made in the same turn, such as a job finishing and the next
@@ -243,12 +248,20 @@ class EventStream:
         self._kick = asyncio.Event()
         self._tail: asyncio.Task[None] | None = None
         self._published = 0
+        self._watch: WalWatch | None = None
 
     async def start(self) -> None:
         _, newest = await self.db.read(_bounds)
         self._last = newest
         self._version = await self.db.read(_data_version, quick=True)
+        wal = self.db.path.with_name(self.db.path.name + "-wal")
+        self._watch = WalWatch.open(wal, self._kick.set, min_interval=self.poll)
         self._tail = asyncio.create_task(self._run_tail(), name="reelcut-event-tail")
+
+    @property
+    def watching(self) -> bool:
+        """Whether other processes' commits wake the tail (else it polls every ``poll``)."""
+        return self._watch is not None
 
     async def close(self) -> None:
         if self._tail is not None:
@@ -256,6 +269,9 @@ class EventStream:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._tail
             self._tail = None
+        if self._watch is not None:
+            self._watch.close()
+            self._watch = None
         for sub in self._subs:
             sub.dropped = True
             sub.wake.set()
@@ -374,7 +390,9 @@ class EventStream:
                 with contextlib.suppress(sqlite3.OperationalError):  # busy: next time
                     await self.prune()
             # Wait for our own commits, or poll for other processes' while anyone listens.
-            timeout = self.poll if (self._subs or self._listeners) else 1.0
+            timeout = 1.0
+            if self._subs or self._listeners:
+                timeout = WATCHED_POLL if self._watch is not None else self.poll
             await wait_event(self._kick, timeout)
             kicked = self._kick.is_set()
             if kicked:

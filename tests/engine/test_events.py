@@ -144,9 +144,21 @@ def test_a_subscriber_that_never_reads_is_dropped_without_stalling_the_others(
     asyncio.run(go())
 
 
-def test_events_written_by_another_process_reach_subscribers_here(tmp_path: Path) -> None:
+@pytest.mark.parametrize("wake", ["watch", "poll"])
+def test_events_written_by_another_process_reach_subscribers_here(
+    tmp_path: Path, wake: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process's commits wake the tail through the watched write-ahead log (the
+    safety-net poll pushed out to a minute, so only the watch can deliver within the test's
+    waits), or, where the log cannot be watched, through the ``data_version`` poll."""
+    if wake == "watch":
+        monkeypatch.setattr(events_mod, "WATCHED_POLL", 60.0)
+    else:
+        monkeypatch.setattr(events_mod.WalWatch, "open", lambda *a, **k: None)
+
     async def go() -> None:
         adb, stream = await opened(tmp_path)
+        assert stream.watching == (wake == "watch")
         it = stream.subscribe(topics=["playback"])
         first = asyncio.ensure_future(anext(it))
         await asyncio.sleep(0.05)
