@@ -9,7 +9,7 @@ The watch only wakes; it never decides. After a wake the caller reads what is ne
 a slow poll of ``PRAGMA data_version`` for what a watch can miss (the log replaced under it, a
 platform without inotify). Under a stream of commits it wakes at most once per
 ``min_interval``: it stops reading until then, and whatever arrived meanwhile makes it readable
-again at once.
+again at once. A commit missed mid-write is thus seen at most ``min_interval`` later.
 """
 
 from __future__ import annotations
@@ -24,6 +24,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 IN_MODIFY = 0x00000002
+SETTLE = 0.002
+"""Seconds between the first write to the log and the wake-up: a commit is several writes, and
+a wake in the middle of one finds nothing new (the next wake, ``min_interval`` later, would)."""
 _libc: ctypes.CDLL | None = None
 
 
@@ -72,7 +75,11 @@ class WalWatch:
                 pass
         self.wakes += 1
         self._loop.remove_reader(self._fd)
-        self._timer = self._loop.call_later(self._min_interval, self._rearm)
+        # The first write of a commit wakes us, often before its last one: let it finish.
+        self._timer = self._loop.call_later(SETTLE, self._fire)
+
+    def _fire(self) -> None:
+        self._timer = self._loop.call_later(max(0.0, self._min_interval - SETTLE), self._rearm)
         self._on_change()
 
     def _rearm(self) -> None:
