@@ -26,13 +26,11 @@ from dataclasses import dataclass
 from operator import attrgetter
 from typing import ClassVar, Literal
 
-from rich.color import Color
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
-from textual.color import Color as TextualColor
 from textual.filter import ANSIToTruecolor, LineFilter
 from textual.geometry import Region, Size
 from textual.message import Message
@@ -61,14 +59,14 @@ from tui.timeline.layout import (
     zoom_to,
     zoom_to_fit,
 )
-from tui.timeline.thumbnails import HALF_BLOCK, Filmstrip, filmstrip_runs
+from tui.timeline.mouse import MouseGestures
+from tui.timeline.palette import Palette
+from tui.timeline.thumbnails import Filmstrip, filmstrip_runs
 from tui.timeline.waveform import Waveform, waveform_runs
 
 _ASSET_ID = attrgetter("asset_id")
 ZOOM_FACTOR = 2.0
 """Each zoom step halves or doubles the frames per column."""
-PIXEL_CELLS = 16384
-"""At most this many filmstrip cells are kept styled (a screen full of strips has ~2,000)."""
 PLAYHEAD_RULER = "▼"
 PLAYHEAD_TRACK = "┃"
 KIND_GLYPH = {"video": "▣", "audio": "♪"}
@@ -261,13 +259,12 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         self._ruler_version = 0
         self._selection_version = 0
         self._style_version = 0
-        self._truecolor: tuple[ANSIToTruecolor | None, object] = (None, None)
-        """The app's ANSI-to-truecolor filter (and the background) every cached style was
-        converted with; see ``get_line_filters``."""
-        self._styles: dict[tuple[str, bool], Style] = {}
-        """Rich styles per (component, partial); cleared on a CSS change."""
-        self._run_styles: dict[tuple[str, bool, bool, str | None], Style] = {}
-        """Rich styles per (run style, selected, in range, colour); cleared with ``_styles``."""
+        self._palette = Palette(
+            lambda name, partial: self.get_component_rich_style(
+                f"timeline--{name}", partial=partial
+            )
+        )
+        """The styles it draws with; cleared on a CSS change."""
         self._line_cache: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
         """Strips without the playhead, keyed on (row kind, track id and version | ruler
         version, line, lines per row, viewport, selection version, style version)."""
@@ -281,10 +278,6 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         self._waves_version = 0
         self._strips: Mapping[str, Filmstrip] = {}
         self._strips_version = 0
-        self._pixel_cells: tuple[dict[bytes, Segment], dict[bytes, Segment]] = ({}, {})
-        """One-cell filmstrip segments by six colour bytes, for unselected then selected clips
-        (made once: a cold repaint of a screen of strips makes no segment for a lone cell);
-        emptied past ``PIXEL_CELLS`` entries, when the strips change and on a CSS change."""
         self._rows_key: tuple[object, ...] = ()
         self._rows = TrackRows((0,))
         """Lines per track, for ``_rows_key`` (which tracks hold footage, room, forced lines)."""
@@ -294,7 +287,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         self._video_assets: tuple[tuple[Asset, ...] | None, frozenset[str]] = (None, frozenset())
         """The ids of the video assets, for the asset list they were taken from."""
         self._paint: _Paint | None = None
-        self._drag: _Drag | None = None
+        self._mouse = MouseGestures(self)
         self.stats = RenderStats()
         if project is not None:
             self.set_project(project, revision)
@@ -384,7 +377,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         one draw it on their track's lines under the label."""
         self._strips = strips
         self._strips_version += 1
-        self._clear_pixel_cells()
+        self._palette.clear_pixel_cells()
         self.refresh()
 
     def set_playhead(self, frame: int, *, follow: bool = True) -> None:
@@ -565,72 +558,22 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         clip = clip_at_col(self._index(track), vp, col)
         return TimelineHit("track", frame=vp.frame_of(col), track_id=track.id, clip=clip)
 
-    # -- mouse -----------------------------------------------------------------------------
+    # -- mouse (tui/timeline/mouse.py) ------------------------------------------------------
 
     def on_mouse_down(self, event: events.MouseDown) -> None:
-        offset = event.get_content_offset(self)
-        if offset is None or event.button != 1:
-            return
-        hit = self.hit_test(offset.x, offset.y)
-        if hit is None or hit.area == "header":
-            return
-        if hit.area == "ruler" and hit.frame is not None:
-            self.post_message(self.SeekRequested(self, hit.frame))
-            self._drag = _Drag("scrub", offset.x)
-            self.capture_mouse()
-            return
-        extend = event.shift or event.ctrl
-        clip = hit.clip
-        self.post_message(self.SelectRequested(self, clip.id if clip else None, extend))
-        if clip is not None and hit.track_id is not None:
-            self._drag = _Drag("move", offset.x, clip, hit.track_id, offset.y)
-            self.capture_mouse()
+        self._mouse.down(event)
 
     def on_mouse_move(self, event: events.MouseMove) -> None:
-        drag = self._drag
-        if drag is None:
-            return
-        offset = event.get_content_offset_capture(self)
-        if drag.kind == "scrub":
-            vp = self.viewport
-            col = min(max(offset.x - vp.header_cols, 0), max(vp.width_cols - 1, 0))
-            self.post_message(self.SeekRequested(self, vp.frame_of(col)))
-        elif (offset.x, offset.y) != (drag.x, drag.y):
-            drag.moved = True
+        self._mouse.move(event)
 
     def on_mouse_up(self, event: events.MouseUp) -> None:
-        drag = self._drag
-        if drag is None:
-            return
-        self._drag = None
-        self.release_mouse()
-        if drag.kind != "move" or drag.clip is None or drag.track_id is None:
-            return
-        offset = event.get_content_offset_capture(self)
-        if not drag.moved:
-            return
-        delta = (offset.x - drag.x) * self._fpc
-        rulers, rows = self._row_lines()
-        track_id = drag.track_id
-        if self._project is not None and offset.y >= rulers:
-            at = rows.locate(self.scroll_offset.y + offset.y - rulers)
-            if at is not None:
-                track_id = self._project.tracks[at[0]].id
-        start = max(0, drag.clip.start + delta)
-        if start == drag.clip.start and track_id == drag.track_id:
-            return
-        self.post_message(self.MoveRequested(self, drag.clip.id, track_id, start))
+        self._mouse.up(event)
 
     def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
-        # With every track on screen there is nothing to scroll down to: scroll time instead.
-        if self.max_scroll_y == 0 and not (event.ctrl or event.shift):
-            event.prevent_default()
-            self._scroll_to_col(self.scroll_offset.x + max(1, self.viewport.width_cols // 8))
+        self._mouse.scroll_down(event)
 
     def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
-        if self.max_scroll_y == 0 and not (event.ctrl or event.shift):
-            event.prevent_default()
-            self._scroll_to_col(self.scroll_offset.x - max(1, self.viewport.width_cols // 8))
+        self._mouse.scroll_up(event)
 
     def on_resize(self, event: events.Resize) -> None:
         self._update_virtual_size()
@@ -648,33 +591,24 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._style_version += 1
-        self._styles.clear()
-        self._run_styles.clear()
-        self._clear_pixel_cells()
+        self._palette.clear()
 
     def get_line_filters(self) -> list[LineFilter]:
         """The app's line filters less its ANSI-to-truecolor one: every style this view
-        draws was converted by that filter when it was made (``_converted``), so applying it
+        draws was converted by that filter when it was made (see ``palette``), so applying it
         again per segment and per repaint changes nothing and costs a lookup in a 1,024-entry
         cache that a screen of filmstrip cells (a style each) thrashes. When the filter or
         the background changes, this pass keeps the filter and the styles are made again."""
         filters = list(super().get_line_filters())
         truecolor = next((f for f in filters if isinstance(f, ANSIToTruecolor)), None)
         key = (truecolor, self.background_colors[1])
-        if key != self._truecolor:
-            self._truecolor = key
+        if key != self._palette.truecolor:
+            self._palette.truecolor = key
             self.notify_style_update()
             self.clear_caches()
             self.refresh()
             return filters
         return [f for f in filters if f is not truecolor]
-
-    def _converted(self, style: Style) -> Style:
-        """``style`` as the app's ANSI-to-truecolor filter would draw it."""
-        truecolor, background = self._truecolor
-        if truecolor is None or not isinstance(background, TextualColor):
-            return style
-        return truecolor.truecolor_style(style, background.rich_color)
 
     def render_lines(self, crop: Region) -> list[Strip]:
         self._paint = self._capture_paint()
@@ -694,7 +628,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         paint = self._paint or self._capture_paint()
         project = self._project
         if project is None or paint.width <= 0:
-            return Strip.blank(paint.width, self._style("gap"))
+            return Strip.blank(paint.width, self._palette.style("gap"))
         vp = paint.viewport
         if y < paint.ruler_lines:
             strip = Strip.join([self._ruler_header(y, paint), self._ruler_body(y, paint, project)])
@@ -706,7 +640,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             return strip
         at = paint.rows.locate(paint.scroll_y + y - paint.ruler_lines)
         if at is None:
-            return Strip.blank(paint.width, self._style("gap"))
+            return Strip.blank(paint.width, self._palette.style("gap"))
         t, line = at
         key, strip = self._track_strip(project.tracks[t], line, paint.rows.lines(t), paint, project)
         if paint.playhead_col is None:
@@ -723,9 +657,8 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         cell's own background (or, with ``over_text``, the cell's own character recoloured
         unless it is blank, so ruler labels stay legible)."""
         under = next(iter(strip.crop(x, x + 1)), None)
-        style = (under.style if under is not None and under.style else Style()) + self._style(
-            "playhead", partial=True
-        )
+        playhead = self._palette.style("playhead", partial=True)
+        style = (under.style if under is not None and under.style else Style()) + playhead
         if over_text and under is not None and under.text.strip():
             glyph = under.text
         return Strip.join([strip.crop(0, x), Strip([Segment(glyph, style)], 1), strip.crop(x + 1)])
@@ -736,9 +669,9 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         header = paint.viewport.header_cols
         if line == 0:
             text = fit_text(" " + format_timecode(self._playhead, project.rate), header)
-            return Strip([Segment(text, self._style("ruler-header"))], header)
+            return Strip([Segment(text, self._palette.style("ruler-header"))], header)
         text = fit_text(f" {short_duration(self._fpc, project.rate)}/col", header)
-        return Strip([Segment(text, self._style("ruler"))], header)
+        return Strip([Segment(text, self._palette.style("ruler"))], header)
 
     def _ruler_body(self, line: int, paint: _Paint, project: Project) -> Strip:
         vp = paint.viewport
@@ -810,9 +743,10 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             return []
         if line:
             text = f"  {track.kind}" if line == 1 else ""
-            return [Segment(fit_text(text, width), self._style("header"))]
+            return [Segment(fit_text(text, width), self._palette.style("header"))]
         if width < 6:
-            return [Segment(fit_text(track.name, width), self._style(f"header-{track.kind}"))]
+            style = self._palette.style(f"header-{track.kind}")
+            return [Segment(fit_text(track.name, width), style)]
         name = fit_text(" " + track.name, width - 4) + KIND_GLYPH.get(track.kind, " ")
         flags = (
             ("L" if track.locked else " ")
@@ -820,83 +754,24 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             + ("S" if track.solo else " ")
         )
         return [
-            Segment(name, self._style(f"header-{track.kind}")),
-            Segment(flags, self._style("header-flag")),
+            Segment(name, self._palette.style(f"header-{track.kind}")),
+            Segment(flags, self._palette.style("header-flag")),
         ]
 
     def _build(self, runs: list[Run], width: int, head: list[Segment] | None = None) -> Strip:
         """One strip of ``width`` cells: ``head`` segments, then a segment per run."""
-        styles = self._run_styles
+        palette = self._palette
+        styles = palette.runs
         segments = head or []
         for run in runs:
             if run.pixels is not None:
-                self._add_pixels(segments, run.pixels, run.selected)
+                palette.add_pixels(segments, run.pixels, run.selected)
                 continue
             style = styles.get((run.style, run.selected, run.in_range, run.color))
-            segments.append(Segment(run.text, style or self._run_style(run)))
+            segments.append(Segment(run.text, style or palette.run(run)))
         self.stats.strips_built += 1
         self.stats.segments_built += len(segments)
         return Strip(segments, width)
-
-    def _add_pixels(self, segments: list[Segment], pixels: bytes, selected: bool) -> None:
-        """Half-block cells, one segment per stretch of equal cells (six bytes a cell)."""
-        known = self._pixel_cells[selected]
-        n = len(pixels)
-        i = 0
-        while i < n:
-            cell = pixels[i : i + 6]
-            j = i + 6
-            while j < n and pixels[j : j + 6] == cell:
-                j += 6
-            one = known.get(cell) or self._pixel_cell(cell, selected)
-            segments.append(one if j - i == 6 else Segment(HALF_BLOCK * ((j - i) // 6), one.style))
-            i = j
-
-    def _pixel_cell(self, cell: bytes, selected: bool) -> Segment:
-        """A filmstrip cell: its top pixel as the colour, its bottom one as the background; a
-        selected clip's pixels lean halfway to the selection colour."""
-        top, bottom = cell[:3], cell[3:]
-        if selected:
-            accent = self._style("clip-selected").bgcolor
-            if accent is not None:
-                mix = accent.get_truecolor()
-                top = bytes((a + b) // 2 for a, b in zip(top, mix, strict=True))
-                bottom = bytes((a + b) // 2 for a, b in zip(bottom, mix, strict=True))
-        known = self._pixel_cells[selected]
-        if len(known) >= PIXEL_CELLS:
-            known.clear()
-        one = known[cell] = Segment(
-            HALF_BLOCK, Style(color=Color.from_rgb(*top), bgcolor=Color.from_rgb(*bottom))
-        )
-        return one
-
-    def _clear_pixel_cells(self) -> None:
-        for known in self._pixel_cells:
-            known.clear()
-
-    def _run_style(self, run: Run) -> Style:
-        key = (run.style, run.selected, run.in_range, run.color)
-        style = self._run_styles.get(key)
-        if style is None:
-            style = self._style(run.style)
-            if run.selected:
-                style += self._style("clip-selected", partial=True)
-            if run.in_range:
-                style += self._style("ruler-range", partial=True)
-            if run.color is not None:
-                style = self._converted(style + Style(color=run.color))
-            self._run_styles[key] = style
-        return style
-
-    def _style(self, name: str, *, partial: bool = False) -> Style:
-        key = (name, partial)
-        style = self._styles.get(key)
-        if style is None:
-            style = self._converted(
-                self.get_component_rich_style(f"timeline--{name}", partial=partial)
-            )
-            self._styles[key] = style
-        return style
 
     def _index(self, track: Track) -> TrackIndex:
         index = self._indexes.get(track.id)
@@ -904,18 +779,6 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             index = TrackIndex(track)
             self._indexes[track.id] = index
         return index
-
-
-@dataclass(slots=True)
-class _Drag:
-    """A mouse drag in progress: scrubbing the ruler, or moving a clip."""
-
-    kind: Literal["scrub", "move"]
-    x: int
-    clip: Clip | None = None
-    track_id: str | None = None
-    y: int = 0
-    moved: bool = False
 
 
 def _header_cols(width: int) -> int:
