@@ -175,3 +175,23 @@ def test_info_into_a_closed_pipe_is_quiet(tmp_path: Path) -> None:
     )
     assert res.stdout.startswith("t:"), res.stdout
     assert "Traceback" not in res.stderr and "BrokenPipe" not in res.stderr, res.stderr
+
+
+def test_the_editor_module_leaves_heavy_imports_for_later() -> None:
+    """Opening the editor imports neither the Gemini SDK, the tool registry's JSON Schema, the
+    preview server's Starlette nor markdown-it: they load when first used (after the first
+    paint), which keeps `reelcut open` near a bare Textual app's start-up."""
+    code = (
+        "import sys; import tui.app, engine.session; "
+        "print(' '.join(m for m in ('google.genai', 'jsonschema', 'starlette', 'markdown_it') "
+        "if m in sys.modules))"
+    )
+    res = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split() == []
