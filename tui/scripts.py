@@ -411,7 +411,9 @@ class ScriptPanes(Container, can_focus=True):
 
     @property
     def panes(self) -> list[ScriptPane]:
-        return list(self.query_children(ScriptPane))
+        """The panes in order, less one being removed (its ``display`` is false from the
+        moment ``remove()`` is called, while its title and text are already going)."""
+        return [p for p in self.query_children(ScriptPane) if p.display]
 
     def unsaved(self) -> list[str]:
         """The open files with edits not on disk."""
@@ -760,6 +762,9 @@ class ScriptPanes(Container, can_focus=True):
             if not views:
                 continue
             now = await asyncio.to_thread(current_hash, self.project_root, doc.path)
+            views = self.views(doc)  # a pane may have closed meanwhile (its file deleted)
+            if not views:
+                continue
             if now == doc.base_hash:
                 if doc.conflict and now is not None:  # the disk came back to the base
                     doc.conflict = doc.deleted = False
