@@ -765,10 +765,15 @@ class ReelcutApp(AgentActions, App[int]):
         """project.json changed outside (an applied changeset, another editor): reload it.
         The status only says when to look; `Session.reload` compares hashes. Open script
         panes are checked by hash."""
-        await self.editor.query_one(ScriptPanes).poll()
+        try:
+            panes = self.editor.query_one(ScriptPanes)
+            tree = self.editor.query_one(ProjectTree)
+        except NoMatches:  # the screen is being torn down (quitting): nothing to look at
+            return
+        await panes.poll()
         self._polls += 1
         if self._polls % TREE_EVERY_POLLS == 0:  # files made by the agent, the CLI, a shell
-            await self.editor.query_one(ProjectTree).reload()
+            await tree.reload()
         now = self._stat()
         if now == self._disk_stat or self._edit_lock.locked():
             return
