@@ -33,7 +33,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Footer, Header, Input, Label, Static, TextArea
+from textual.widgets import DataTable, Header, Input, Label, Static, TextArea
 
 from engine.errors import ReelcutError
 from engine.events import Event, publish_file_changed
@@ -57,6 +57,7 @@ from tui.agent_actions import AgentActions, _NewRun
 from tui.background import BackgroundJobs
 from tui.chat import ChatPanel
 from tui.finder import FileCommands, FileFinder
+from tui.keybar import KeyBar
 from tui.keys import KEYS, TIMELINE_ACTIONS, bindings, display, load_keymap
 from tui.project_tree import ProjectTree
 from tui.script_dialogs import PaneKeysScreen
@@ -144,9 +145,12 @@ class GoToScreen(ModalScreen[int | None]):
 class EditorScreen(Screen[None]):
     BINDINGS = bindings()
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, project: Project | None = None, revision: int = 0) -> None:
+        """``project`` (at session ``revision``) is on the timeline from its first paint."""
         super().__init__()
         self.root = root
+        self._project = project
+        self._revision = revision
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -154,9 +158,9 @@ class EditorScreen(Screen[None]):
             yield ProjectTree(self.root, id="tree", classes="region")
             yield ScriptPanes(self.root, id="panes", classes="region")
             yield ChatPanel(id="chat", classes="region")
-        yield TimelineView(id="timeline")
+        yield TimelineView(self._project, self._revision, id="timeline")
         yield Static(id="status")
-        yield Footer()
+        yield KeyBar(id="keys")
 
 
 class ReelcutApp(AgentActions, App[int]):
@@ -201,11 +205,17 @@ class ReelcutApp(AgentActions, App[int]):
 
     # -- lifecycle -------------------------------------------------------------------------
 
+    def get_default_screen(self) -> Screen[Any]:
+        """The editor is the base of the screen stack, so it is composed and sized with the
+        app (a screen pushed on top of Textual's default one is laid out twice at start)."""
+        self.editor = EditorScreen(
+            self.session.dir.root, self._view_project(), self.session.revision
+        )
+        return self.editor
+
     def on_mount(self) -> None:
         if self._keymap:
             self.set_keymap(self._keymap)
-        self.editor = EditorScreen(self.session.dir.root)
-        self.push_screen(self.editor)
         self.sub_title = self.session.project.name
         with contextlib.suppress(NotImplementedError, RuntimeError):
             asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, self._on_sigterm)
