@@ -31,14 +31,14 @@ from engine.projectdir import ProjectDir
 REELCUT = """
 import sys
 from engine.session import Session
-from tui.app import ReelcutApp
+from tui.app import ReelcutApp, run_editor
 
 class FirstPaint(ReelcutApp):
     def on_ready(self) -> None:
         self.call_after_refresh(self.exit, 0)
 
 with Session(sys.argv[1], purpose="bench") as session:
-    FirstPaint(session, background_jobs=False).run(headless=True, size=(200, 50))
+    run_editor(FirstPaint(session, background_jobs=False), headless=True, size=(200, 50))
 """
 
 HELLO = """

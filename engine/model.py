@@ -31,8 +31,13 @@ TrackKind = Literal["video", "audio"]
 ClipKind = Literal["media", "text", "remotion"]
 
 
-class _Struct(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    pass
+class _Struct(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False):
+    """The model's base: frozen, and untracked by the cycle collector (``gc=False``, inherited).
+
+    Its fields hold only scalars, strings, tuples and other model structs, so no instance can
+    be part of a reference cycle. A 10,000-clip project is some 50,000 objects; tracked, every
+    full collection walked them all (a 20-30 ms pause at start-up and again at exit).
+    """
 
 
 class MediaInfo(_Struct, frozen=True, forbid_unknown_fields=True):

@@ -18,7 +18,7 @@ import msgspec
 from engine.errors import ReelcutError
 
 
-class Rate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class Rate(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False):
     """A frame rate as a fraction, e.g. ``Rate(30, 1)`` or ``Rate(30000, 1001)``."""
 
     # Positive on decode, so a hand-edited project.json cannot bring a division by zero.

@@ -203,11 +203,9 @@ def _open_editor(pd: ProjectDir) -> int:
                 f"the editor needs a terminal (stdin and stdout are not a TTY); run "
                 f"`reelcut open {pd.root}` in one, or use `reelcut info`/`serve`/`jobs` in scripts"
             )
-        from tui.app import ReelcutApp
+        from tui.app import ReelcutApp, run_editor
 
-        app = ReelcutApp(session)
-        app.run()
-    return app.return_code or 0
+        return run_editor(ReelcutApp(session))
 
 
 def cmd_import(args: argparse.Namespace) -> int:

@@ -300,3 +300,30 @@ def test_the_file_list_is_read_off_the_event_loop_and_brackets_survive(
             assert readers and threading.get_ident() not in readers
 
     asyncio.run(go())
+
+
+def test_ctrl_o_lists_the_files_on_disk_even_before_the_tree_has(demo_dir: Path) -> None:
+    """Ctrl+O pressed the moment the editor shows (the project tree's first listing still on
+    its way, or a file made since its last one) offers what is on disk now."""
+    from engine.session import Session
+    from tui.app import ReelcutApp
+    from tui.project_tree import ProjectTree
+
+    (demo_dir / "scripts" / "late.md").write_text("made after the listing\n")
+
+    async def go() -> None:
+        with Session(demo_dir) as session:
+            app = ReelcutApp(session, background_jobs=False)
+            async with app.run_test(size=(160, 48)) as pilot:
+                await pilot.pause()
+                tree = app.editor.query_one(ProjectTree)
+                tree.files = []  # as before the first listing lands
+                await pilot.press("ctrl+o")
+                await pilot.pause()
+                finder = app.screen
+                assert isinstance(finder, FileFinder)
+                assert "scripts/script.md" in finder.paths
+                assert "scripts/late.md" in finder.paths
+                assert "scripts/late.md" in tree.files  # the tree caught up too
+
+    asyncio.run(go())
