@@ -65,6 +65,11 @@ _log = logging.getLogger(__name__)
 # turn of the event loop (commits made in the same turn, such as a job finishing and the next
 # claimed, are read together; a lone event is fanned out at once).
 COALESCE_SECONDS = 0.0
+# Under load (the previous read was less than BUSY_WITHIN ago) the tail waits BURST_SECONDS
+# instead, so a busy queue is read once per couple of milliseconds rather than once per commit
+# (a read, a page of events and a wake each); an isolated event still goes out at once.
+BUSY_WITHIN = 0.005
+BURST_SECONDS = 0.002
 PRUNE_SECONDS = 300.0
 _PAGE = 500
 _LIVE_PAGE = 100  # the tail reads on the event loop (a quick read): small pages
@@ -232,12 +237,15 @@ class EventStream:
         poll: float = POLL_SECONDS,
         snapshot: Snapshot | None = None,
         coalesce: float = COALESCE_SECONDS,
+        burst: float = BURST_SECONDS,
         prune_every: float = PRUNE_SECONDS,
     ) -> None:
         self.db = adb
         self.window = window
         self.poll = poll
         self.coalesce = coalesce
+        self.burst = burst
+        self._read_at = float("-inf")  # monotonic time of the tail's last read
         self.prune_every = prune_every
         self._next_prune = 0.0  # monotonic; the tail prunes the table when this passes
         self.snapshot = snapshot
@@ -398,7 +406,8 @@ class EventStream:
             if kicked:
                 # Let a burst of commits (a job finishing and the next claimed, an import
                 # queueing dozens) land first, then read them in one trip.
-                await asyncio.sleep(self.coalesce)
+                busy = time.monotonic() - self._read_at < BUSY_WITHIN
+                await asyncio.sleep(self.burst if busy else self.coalesce)
             self._kick.clear()
             if not kicked:
                 version = await self.db.read(_data_version, quick=True)
@@ -406,6 +415,7 @@ class EventStream:
                     continue
                 self._version = version
             await self._fan_out()
+            self._read_at = time.monotonic()
 
     async def _fan_out(self) -> None:
         while True:
