@@ -109,6 +109,7 @@ class Runner:
         self._unlisten: Callable[[], None] | None = None
         self._idle = asyncio.Event()
         self._finished: list[_Outcome] = []  # outcomes not yet written
+        self._alarm: asyncio.TimerHandle | None = None  # see `_alarm_at`
 
     # -- control ---------------------------------------------------------------------------
 
@@ -129,6 +130,9 @@ class Runner:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         self._main = self._beat_task = None
+        if self._alarm is not None:
+            self._alarm.cancel()
+            self._alarm = None
         running = list(self._running.values())
         for r in running:
             r.stop("shutdown")
@@ -234,12 +238,22 @@ class Runner:
             if due is not None:
                 timeout = min(timeout, max(0.01, due - time.time()))
             if not self._wake.is_set():
-                # A timer that sets the wake-up flag: cheaper than a timeout scope per wait.
-                timer = asyncio.get_running_loop().call_later(timeout, self._wake.set)
-                try:
-                    await self._wake.wait()
-                finally:
-                    timer.cancel()
+                self._alarm_at(time.monotonic() + timeout)
+                await self._wake.wait()
+
+    def _alarm_at(self, when: float) -> None:
+        """Make sure the loop wakes by ``when`` (monotonic): one timer that sets the wake-up
+        flag, moved only when it must ring earlier. A timer that rings after a wake for
+        another reason costs one idle turn of the loop; a timer made and cancelled on every
+        wait cost more, once per job."""
+        loop = asyncio.get_running_loop()
+        at = loop.time() + max(0.0, when - time.monotonic())
+        alarm = self._alarm
+        if alarm is not None and not alarm.cancelled() and loop.time() <= alarm.when() <= at:
+            return  # it rings in time (and has not rung yet)
+        if alarm is not None:
+            alarm.cancel()
+        self._alarm = loop.call_at(at, self._wake.set)
 
     async def _schedule(self, *, claim: bool, reap: bool = False) -> tuple[list[Job], float | None]:
         """One transaction: record the outcomes of finished handlers, re-queue expired leases
@@ -272,6 +286,7 @@ class Runner:
                     error=f.error,
                     backoff=backoff,
                     message=f.message,
+                    returning=False,
                 )
             if reap and store.reap(conn):
                 wrote = True

@@ -63,7 +63,7 @@ class Job:
     @classmethod
     def of(cls, row: Sequence[Any]) -> Job:
         r = list(row)
-        r[2] = json.loads(r[2])
+        r[2] = {} if r[2] == "{}" else json.loads(r[2])
         r[12] = bool(r[12])
         r[13] = json.loads(r[13]) if r[13] is not None else None
         return cls(*r)
@@ -195,8 +195,11 @@ def finish(
     error: str | None = None,
     backoff: Sequence[float] = BACKOFF_SECONDS,
     message: str | None = None,
+    returning: bool = True,
 ) -> Job | None:
-    """Record how an attempt ended; None if the lease is no longer ``worker``'s.
+    """Record how an attempt ended; None if the lease is no longer ``worker``'s. With
+    ``returning=False`` a success, failure or cancellation is not read back (None either way;
+    the runner has no use for the row).
 
     ``released``: the worker is shutting down; the job goes back to the queue at once and the
     attempt does not count. ``retry``: back to the queue after a back-off, or ``dead`` when
@@ -210,8 +213,8 @@ def finish(
             "progress = CASE :status WHEN 'succeeded' THEN 1 ELSE progress END, "
             "message = coalesce(:message, message), not_before = 0, updated_at = :now, "
             "finished_at = :now, event = :status "
-            "WHERE id = :id AND status = 'running' AND worker = :worker "
-            f"RETURNING {_COLUMNS}",
+            "WHERE id = :id AND status = 'running' AND worker = :worker"
+            + (f" RETURNING {_COLUMNS}" if returning else ""),
             {
                 "status": outcome,
                 "result": json.dumps(result) if result is not None else None,

@@ -189,7 +189,11 @@ def test_a_job_that_keeps_failing_is_dead_after_max_attempts_with_its_last_error
                 tries.append(ctx.job.attempts)
                 raise RuntimeError(f"attempt {ctx.job.attempts} broke")
 
-            runner = Runner(adb, events, tmp_path, {"x": broken}, backoff=(0.05, 0.05))
+            # The reaper's period is far away: only the alarm set for the back-off's end can
+            # bring the retries within the wait.
+            runner = Runner(
+                adb, events, tmp_path, {"x": broken}, backoff=(0.05, 0.05), reap_every=60
+            )
             await runner.start()
             job = await runner.enqueue("x", max_attempts=3)
             await runner.wait_idle(timeout=20)
