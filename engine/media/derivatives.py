@@ -78,9 +78,9 @@ _LABELS = {"proxy": "proxy", "thumbs": "thumbnails", "peaks": "waveform"}
 def derivative_paths(root: Path, asset: Asset) -> dict[str, Path]:
     """The derivatives that apply to ``asset`` in the project at ``root``, by kind.
 
-    Video gets ``proxy`` and ``thumbs`` (plus ``peaks`` when it has sound), audio gets ``peaks``.
-    Images (the browser shows the file itself), text, callouts and Remotion clips get none, and
-    so does an asset without stored bytes.
+    Video gets ``proxy`` and ``thumbs`` (plus ``peaks`` when it has sound), audio gets ``peaks``,
+    an image gets ``thumbs`` (one tile, for the timeline; the browser shows the file itself).
+    Text, callouts and Remotion clips get none, and so does an asset without stored bytes.
     """
     media = asset.media
     if asset.hash is None or asset.ext is None or media is None:
@@ -89,6 +89,8 @@ def derivative_paths(root: Path, asset: Asset) -> dict[str, Path]:
     paths: dict[str, Path] = {}
     if asset.kind == "video":
         paths["proxy"] = root / "proxies" / f"{sha}.p{PROXY_RECIPE}.mp4"
+        paths["thumbs"] = root / "previews" / f"{sha}.t{THUMBS_RECIPE}.jpg"
+    elif asset.kind == "image":
         paths["thumbs"] = root / "previews" / f"{sha}.t{THUMBS_RECIPE}.jpg"
     has_audio = media.audio_codec is not None or media.audio_channels > 0
     if asset.kind == "audio" or (asset.kind == "video" and has_audio):
@@ -252,7 +254,8 @@ async def make_thumbnails(
 
     Tile ``i`` (row-major, ``i < count``) is 160 pixels wide and shows the frame nearest to
     ``i * seconds_per_tile``; tiles are at least a second apart and spread evenly over
-    ``duration_s``. Tiles after the end of the video stream, if any, are black.
+    ``duration_s``. Tiles after the end of the video stream, if any, are black. A still image
+    (``duration_s`` None or 0) gets one tile.
     """
     interval_ms, count = tile_plan(duration_s)
     columns = min(count, THUMB_COLUMNS)
@@ -275,8 +278,10 @@ async def make_thumbnails(
             "-map",
             "0:V:0",
             "-vf",
-            f"fps=1000/{interval_ms},scale={THUMB_WIDTH}:-2,"
-            f"tile={columns}x{rows}:nb_frames={count}",
+            # A still (no duration) is one frame with no successor, which the fps filter
+            # would hold back for ever: it is tiled as it is.
+            (f"fps=1000/{interval_ms}," if duration_s else "")
+            + f"scale={THUMB_WIDTH}:-2,tile={columns}x{rows}:nb_frames={count}",
             "-frames:v",
             "1",
             "-update",

@@ -167,7 +167,7 @@ def asset(kind: str, *, audio: bool = True, hash: str | None = SHA) -> Asset:
             {"proxy": f"proxies/{SHA}.p1.mp4", "thumbs": f"previews/{SHA}.t1.jpg"},
         ),
         (asset("audio"), {"peaks": f"previews/{SHA}.w1.json"}),
-        (asset("image", audio=False), {}),
+        (asset("image", audio=False), {"thumbs": f"previews/{SHA}.t1.jpg"}),
         (asset("remotion", audio=False, hash=None), {}),
         (asset("text", audio=False, hash=None), {}),
     ],
@@ -270,6 +270,20 @@ def test_thumbnail_strip_is_one_jpeg_described_by_its_sidecar(media: Media, tmp_
     assert probed["codec_name"] == "mjpeg"
     assert (probed["width"], probed["height"]) == (160 * 3, 120)
     assert jpeg_size(dst.read_bytes()) == (480, 120)
+    assert is_fresh(dst)
+
+
+def test_a_still_image_gets_a_one_tile_strip(tmp_path: Path) -> None:
+    """A still has no duration: ffmpeg's fps filter would hold its only frame back for ever
+    (and write nothing); the strip is that frame, tiled as it is."""
+    still = tmp_path / "still.png"
+    ffmpeg("-f", "lavfi", "-i", "smptehdbars=s=640x360:d=1", "-frames:v", "1", still)
+    dst = tmp_path / "previews" / "s.jpg"
+    run(make_thumbnails(still, dst, duration_s=None))
+    index = json.loads(thumbs_index_path(dst).read_bytes())
+    assert (index["count"], index["columns"], index["rows"]) == (1, 1, 1)
+    assert (index["tile_width"], index["tile_height"]) == (160, 90)
+    assert jpeg_size(dst.read_bytes()) == (160, 90)
     assert is_fresh(dst)
 
 

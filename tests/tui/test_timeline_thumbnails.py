@@ -370,28 +370,43 @@ def test_the_view_draws_a_video_clip_as_coloured_half_blocks(demo: Project) -> N
 
 def test_the_editor_draws_the_strip_the_background_job_builds(demo_dir: Path) -> None:
     """The real path: the editor opens with no strip (plain blocks), its background jobs build
-    the demo's thumbnails, the ``thumbs`` job's success reloads them and V1's test pattern is
-    drawn in colour."""
+    the demo's thumbnails, the ``thumbs`` jobs' success reloads them and V1's test pattern and
+    still image are drawn in colour."""
     from tui.app import ReelcutApp
 
     project = ProjectDir(demo_dir).load()
     video = next(a for a in project.assets if a.kind == "video")
+    image = next(a for a in project.assets if a.kind == "image")
+    still = next(c for t in project.tracks for c in t.clips if c.asset_id == image.id)
     assert not derivative_paths(demo_dir, video)["thumbs"].exists()
+    assert not derivative_paths(demo_dir, image)["thumbs"].exists()
+    Colours = set[tuple[tuple[int, ...], tuple[int, ...]]]
 
-    async def go() -> set[tuple[tuple[int, ...], tuple[int, ...]]]:
+    async def go() -> tuple[Colours, Colours]:
         with Session(demo_dir) as session:
             app = ReelcutApp(session, background_jobs=True)
             async with app.run_test(size=(160, 48)) as pilot:
                 for _ in range(1500):
-                    if app.timeline.thumbnails:
+                    if {video.id, image.id} <= set(app.timeline.thumbnails):
                         break
                     await pilot.pause(0.04)
-                assert video.id in app.timeline.thumbnails, "the strip never came"
+                assert video.id in app.timeline.thumbnails, "the video's strip never came"
+                assert image.id in app.timeline.thumbnails, "the still's strip never came"
                 await pilot.pause()
                 view = app.timeline
-                label = row_of(view, "Test pattern")
-                return colours_of(list(view.render_line(label + 1)))
+                head = view.viewport.header_cols
+                first = view.render_line(row_of(view, "V1") + 1).crop(head + 1, head + 40)
+                pattern = colours_of(list(first))  # the test pattern's first 80 frames or so
+                view.set_playhead(still.start + 10)  # the still on screen, wherever the zoom
+                await pilot.pause()
+                vp = view.viewport
+                col = vp.visible_col(still.start)
+                assert col is not None
+                x = vp.header_cols + col + 1  # after the clip's edge mark
+                line = view.render_line(row_of(view, "V1") + 1)  # the track of both clips
+                return pattern, colours_of(list(line.crop(x, x + 12)))
 
-    drawn_colours = asyncio.run(go())
-    # testsrc2's colour bars: many distinct colours, not one flat block.
-    assert len(drawn_colours) > 5
+    pattern_colours, still_colours = asyncio.run(go())
+    # testsrc2's colour bars, and the still's SMPTE bars: many colours, not one flat block.
+    assert len(pattern_colours) > 5
+    assert len(still_colours) > 5

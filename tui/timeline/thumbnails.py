@@ -1,4 +1,5 @@
-"""Filmstrips for video clips, from the thumbnail derivative (``previews/<sha>.t1.jpg``).
+"""Filmstrips for video and still-image clips, from the thumbnail derivative
+(``previews/<sha>.t1.jpg``; a still's has one tile, repeated along its clips).
 
 The derivative is one JPEG of up to 100 tiles, 160 pixels wide, in a grid described by its JSON
 sidecar (``engine.media.derivatives.make_thumbnails``). A terminal shows a tile as a handful of
@@ -167,7 +168,8 @@ def _cell_rows(pixels: bytes, count: int, width: int, height: int) -> tuple[byte
 def load_filmstrips(
     root: Path, project: Project, known: Mapping[str, Filmstrip] | None = None
 ) -> dict[str, Filmstrip]:
-    """Every video asset's filmstrip whose thumbnail strip is there and complete, by asset id.
+    """Every video or image asset's filmstrip whose thumbnail strip is there and complete, by
+    asset id.
 
     Strips in ``known`` (a previous result) are kept, not decoded again: an asset's bytes never
     change, so neither does its strip. Blocking (reads files, runs ffmpeg once per new strip):

@@ -520,8 +520,8 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         return rulers, self._rows
 
     def _footage(self, track: Track) -> bool:
-        """Whether ``track`` is a video track holding a clip of a video asset, so that it may
-        draw a filmstrip (and be drawn taller for it)."""
+        """Whether ``track`` is a video track holding a clip of a video or image asset, so that
+        it may draw a filmstrip (and be drawn taller for it)."""
         project = self._project
         if project is None or track.kind != "video":
             return False
@@ -529,7 +529,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         if known is not None and known[0] is track and known[1] is project.assets:
             return known[2]
         if self._video_assets[0] is not project.assets:
-            ids = frozenset(a.id for a in project.assets if a.kind == "video")
+            ids = frozenset(a.id for a in project.assets if a.kind in ("video", "image"))
             self._video_assets = (project.assets, ids)
         videos = self._video_assets[1]
         # Stops at the first clip of a video asset; a track without one costs a pass over its
