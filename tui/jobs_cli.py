@@ -1,4 +1,4 @@
-"""`reelcut jobs DIR list|show ID|cancel ID|queue|work` and `reelcut events DIR`."""
+"""`reelcut jobs DIR list|show ID|cancel ID|retry ID|queue|run` and `reelcut events DIR`."""
 
 from __future__ import annotations
 
@@ -21,8 +21,12 @@ from engine.state.adb import AsyncDB
 def add_jobs_parsers(sub: Any) -> None:
     p = sub.add_parser("jobs", help="background jobs: proxies, thumbnails, waveforms")
     p.add_argument("dir", type=Path)
-    p.add_argument("action", choices=("list", "show", "cancel", "queue", "work"))
-    p.add_argument("id", type=int, nargs="?", help="the job (show, cancel)")
+    p.add_argument(
+        "action",
+        choices=("list", "show", "cancel", "retry", "queue", "run", "work"),
+        help="run: process the queue headless until it is empty (`work` is the same)",
+    )
+    p.add_argument("id", type=int, nargs="?", help="the job (show, cancel, retry)")
     p.add_argument("--all", action="store_true", help="list: finished jobs too")
     p.add_argument("--json", action="store_true", help="print JSON")
     p = sub.add_parser("events", help="the event stream (JSON lines), from an id on")
@@ -34,7 +38,7 @@ def add_jobs_parsers(sub: Any) -> None:
 
 def cmd_jobs(args: argparse.Namespace) -> int:
     ProjectDir(args.dir).load()  # a clear error when DIR is not a project
-    if args.action in ("show", "cancel") and args.id is None:
+    if args.action in ("show", "cancel", "retry") and args.id is None:
         print(f"reelcut: jobs {args.action} needs a job id", file=sys.stderr)
         return 2
     return asyncio.run(_jobs(args))
@@ -82,6 +86,20 @@ async def _jobs(args: argparse.Namespace) -> int:
                 print(f"job {job.id} is stopping (its worker stops it within a second)")
             else:
                 print(f"job {job.id} had already finished: {job.status}")
+            return 0
+        if args.action == "retry":
+            job, queued_again = await adb.write(lambda c: store.retry(c, args.id))
+            if job is None:
+                raise ReelcutError(f"no job {args.id}; `reelcut jobs DIR list --all` shows them")
+            if not queued_again:
+                raise ReelcutError(
+                    f"job {job.id} is {job.status}: only failed, dead or cancelled jobs are "
+                    "retried (`reelcut jobs DIR queue` rebuilds a missing derivative)"
+                )
+            if args.json:
+                _print_json(job.to_json())
+            else:
+                print(f"job {job.id} queued again; `reelcut jobs {root} run` runs it")
             return 0
         project = ProjectDir(root).load()
         queued = await media.queue_derivatives(adb, root, project)

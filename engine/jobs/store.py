@@ -283,6 +283,25 @@ def request_cancel(conn: sqlite3.Connection, job_id: int) -> Job | None:
     return Job.of(row)
 
 
+RETRYABLE: frozenset[str] = frozenset({"failed", "dead", "cancelled"})
+
+
+def retry(conn: sqlite3.Connection, job_id: int) -> tuple[Job | None, bool]:
+    """Queue a failed, dead or cancelled job again with a fresh count of attempts; return it
+    and whether it was queued. Any other job comes back unchanged (None if there is none)."""
+    job = _get(conn, job_id)
+    if job is None or job.status not in RETRYABLE:
+        return job, False
+    row = conn.execute(
+        "UPDATE jobs SET status = 'queued', progress = 0, message = '', attempts = 0, "
+        "worker = NULL, lease_until = NULL, heartbeat_at = NULL, not_before = 0, "
+        "cancel_requested = 0, result = NULL, error = NULL, updated_at = ?, started_at = NULL, "
+        f"finished_at = NULL, event = 'queued' WHERE id = ? RETURNING {_COLUMNS}",
+        (time.time(), job_id),
+    ).fetchone()
+    return Job.of(row), True
+
+
 def reap(conn: sqlite3.Connection) -> list[Job]:
     """Re-queue (or bury) running jobs whose lease ran out; return them as they now are."""
     now = time.time()

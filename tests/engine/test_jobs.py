@@ -202,6 +202,15 @@ def test_a_job_that_keeps_failing_is_dead_after_max_attempts_with_its_last_error
             assert dead is not None and dead.status == "dead" and dead.attempts == 3
             assert dead.error == "RuntimeError: attempt 3 broke"
             assert tries == [1, 2, 3]
+            # `reelcut jobs DIR retry ID`: queued again with a fresh count; an unfinished or
+            # succeeded job is left alone.
+            again, queued = await adb.write(lambda c: store.retry(c, job.id))
+            assert queued and again is not None
+            assert (again.status, again.attempts, again.error) == ("queued", 0, None)
+            same, queued = await adb.write(lambda c: store.retry(c, job.id))
+            assert not queued and same == again
+            cancelled = await adb.write(lambda c: store.request_cancel(c, job.id))
+            assert cancelled is not None and cancelled.status == "cancelled"
 
             async def bad_input(ctx: JobContext) -> None:
                 raise JobFailed("not a video")

@@ -98,9 +98,26 @@ def test_import_queues_derivatives_and_jobs_work_builds_them(tmp_path: Path, cli
     assert again[0]["id"] in {j["id"] for j in done}
     show = reelcut("jobs", proj, "show", str(again[0]["id"]))
     assert "status    queued" in show.stdout
-    assert reelcut("jobs", proj, "cancel", str(again[0]["id"])).stdout.strip().endswith("cancelled")
+    job_id = str(again[0]["id"])
+    assert reelcut("jobs", proj, "cancel", job_id).stdout.strip().endswith("cancelled")
     missing = reelcut("jobs", proj, "show", "999")
     assert missing.returncode != 0 and "no job 999" in missing.stderr
+
+    # A cancelled job is queued again by `retry` and built by `run` (the headless runner).
+    retried = reelcut("jobs", proj, "retry", job_id, "--json")
+    assert retried.returncode == 0, retried.stderr
+    assert (json.loads(retried.stdout)["status"], json.loads(retried.stdout)["attempts"]) == (
+        "queued",
+        0,
+    )
+    refused = reelcut("jobs", proj, "retry", job_id)  # queued: nothing to retry
+    assert refused.returncode == 1
+    assert refused.stderr.count("\n") == 1 and "only failed, dead or cancelled" in refused.stderr
+    ran = reelcut("jobs", proj, "run")
+    assert ran.returncode == 0, ran.stderr
+    assert proxy.exists()
+    assert "is succeeded" in reelcut("jobs", proj, "retry", job_id).stderr
+    assert "no job 999" in reelcut("jobs", proj, "retry", "999").stderr
 
 
 HANG = """#!/bin/sh
