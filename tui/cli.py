@@ -260,11 +260,12 @@ def _queue_derivatives(pd: ProjectDir, project: Any, asset_ids: set[str]) -> lis
 def cmd_info(args: argparse.Namespace) -> int:
     from tui.info import describe, render_text
 
-    project = ProjectDir(args.dir).load()
+    pd = ProjectDir(args.dir)
+    project = pd.load()
     if args.json:
-        _print_json(describe(project))
+        _print_json(describe(project, pd.root))
     else:
-        print(render_text(project))
+        print(render_text(project, pd.root))
     return 0
 
 

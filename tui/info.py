@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from engine.model import Project
+from engine.media import derivatives
+from engine.model import Asset, Project
 from engine.timebase import format_timecode
 
 
-def describe(project: Project) -> dict[str, Any]:
-    """Frame-exact description of the timeline (with derived timecodes for humans)."""
+def derivative_state(root: Path, asset: Asset) -> dict[str, dict[str, Any]]:
+    """The derivatives ``asset`` has (proxy, thumbs, peaks), each with its path in the project
+    and whether a complete one is there (``ready``); a missing or stale one is rebuilt by
+    ``reelcut jobs DIR queue`` / ``run`` or the open editor."""
+    return {
+        kind: {"path": path.relative_to(root).as_posix(), "ready": derivatives.is_fresh(path)}
+        for kind, path in derivatives.derivative_paths(root, asset).items()
+    }
+
+
+def describe(project: Project, root: Path | None = None) -> dict[str, Any]:
+    """Frame-exact description of the timeline (with derived timecodes for humans); with the
+    project's ``root``, each asset also says which of its derivatives are ready."""
     rate = project.rate
 
     def tc(frame: int) -> str:
@@ -57,14 +70,15 @@ def describe(project: Project) -> dict[str, Any]:
                 "file": a.filename,
                 "duration_frames": a.media.duration_frames if a.media else None,
                 "derived_from": a.derived_from,
+                **({"derivatives": derivative_state(root, a)} if root is not None else {}),
             }
             for a in project.assets
         ],
     }
 
 
-def render_text(project: Project) -> str:
-    d = describe(project)
+def render_text(project: Project, root: Path | None = None) -> str:
+    d = describe(project, root)
     rate = project.rate
     lines = [
         f"{d['name']}: {d['width']}x{d['height']} at {rate} fps, "
@@ -95,5 +109,7 @@ def render_text(project: Project) -> str:
         ]
     lines += ["", f"assets ({len(d['assets'])}):"]
     for a in d["assets"]:
-        lines.append(f"  {a['id']:<6}{a['kind']:<7}{a['name']}")
+        made = a.get("derivatives") or {}
+        state = ", ".join(f"{k} {'ready' if v['ready'] else 'missing'}" for k, v in made.items())
+        lines.append(f"  {a['id']:<6}{a['kind']:<7}{a['name']}" + (f"  ({state})" if state else ""))
     return "\n".join(lines)

@@ -76,6 +76,17 @@ def test_import_queues_derivatives_and_jobs_work_builds_them(tmp_path: Path, cli
     listed = json.loads(reelcut("jobs", proj, "list", "--json").stdout)
     assert {j["status"] for j in listed["jobs"]} == {"queued"}
 
+    def ready() -> dict[str, dict[str, bool]]:
+        """What `reelcut info --json` says of each asset's derivatives."""
+        info = json.loads(reelcut("info", proj, "--json").stdout)
+        return {
+            a["name"]: {k: v["ready"] for k, v in a["derivatives"].items()} for a in info["assets"]
+        }
+
+    before = ready()
+    assert sorted(len(kinds) for kinds in before.values()) == [1, 3]  # audio; video
+    assert not any(r for kinds in before.values() for r in kinds.values())
+
     work = reelcut("jobs", proj, "work")
     assert work.returncode == 0, work.stderr
     assert "4 succeeded" in work.stdout
@@ -88,6 +99,8 @@ def test_import_queues_derivatives_and_jobs_work_builds_them(tmp_path: Path, cli
     project = ProjectDir(proj).load()
     paths = [p for a in project.assets for p in derivatives.derivative_paths(proj, a).values()]
     assert len(paths) == 4 and all(derivatives.is_fresh(p) for p in paths)
+    assert all(r for kinds in ready().values() for r in kinds.values())
+    assert "(proxy ready, thumbs ready, peaks ready)" in reelcut("info", proj).stdout
 
     # Queueing again finds nothing to do; a deleted proxy is queued again (same job row).
     assert json.loads(reelcut("jobs", proj, "queue", "--json").stdout)["queued"] == []
