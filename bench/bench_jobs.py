@@ -278,7 +278,7 @@ def main() -> int:
     parser.add_argument("--sources", type=int, default=10)
     parser.add_argument("--samples", type=int, default=200)
     parser.add_argument(
-        "--rounds", type=int, default=6, help="proxy rounds (queue and direct, alternating order)"
+        "--rounds", type=int, default=10, help="proxy rounds (queue and direct, alternating order)"
     )
     parser.add_argument(
         "--throughput-rounds", type=int, default=3, help="no-op rounds (reelcut, then huey)"

@@ -31,10 +31,10 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.css.query import NoMatches
-from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Header, Input, Label, Static, TextArea
+from textual.screen import Screen
+from textual.widgets import Header, Input, Static, TextArea
 
 from engine.errors import ReelcutError
 from engine.events import Event, publish_file_changed
@@ -52,7 +52,7 @@ from engine.ops import (
 )
 from engine.session import Change, Session
 from engine.store import PROJECT_FILE
-from engine.timebase import format_timecode, parse_position
+from engine.timebase import format_timecode
 from tui import navigate as nav
 from tui.agent_actions import AgentActions, _NewRun
 from tui.background import BackgroundJobs
@@ -61,8 +61,7 @@ from tui.finder import FileCommands, FileFinder
 from tui.keybar import KeyBar
 from tui.keys import KEYS, TIMELINE_ACTIONS, bindings, display, load_keymap
 from tui.project_tree import ProjectTree
-from tui.script_dialogs import PaneKeysScreen
-from tui.scripts import FindBar, ScriptArea, ScriptPanes
+from tui.scripts import ScriptPanes
 from tui.span_writes import install as install_span_writes
 from tui.timeline.thumbnails import load_filmstrips
 from tui.timeline.waveform import load_waveforms
@@ -79,68 +78,6 @@ POLL_DISK_EVERY = 1.0
 install_span_writes()
 QUIT_AGAIN_WITHIN = 3.0
 TREE_EVERY_POLLS = 5
-
-
-def help_rows() -> list[tuple[str, str, str]]:
-    """(area, keys, what) for every editor key, then the keys of the tree and the panes."""
-    rows = [(k.area, display(k.keys) if k.keys else "(palette)", k.title) for k in KEYS]
-    for area, widget in (
-        ("Scripts", ScriptPanes),
-        ("Scripts", ScriptArea),
-        ("Scripts", FindBar),
-        ("Scripts", PaneKeysScreen),
-        ("Project tree", ProjectTree),
-    ):
-        for b in widget.BINDINGS:
-            if isinstance(b, Binding) and b.description and (b.id or widget is PaneKeysScreen):
-                keys = display(b.key)
-                rows.append(
-                    (area, f"Ctrl+W {keys}" if widget is PaneKeysScreen else keys, b.description)
-                )
-    return rows
-
-
-class HelpScreen(ModalScreen[None]):
-    """Every key, by area (built from `tui.keys.KEYS`, so it cannot drift)."""
-
-    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close")]
-
-    def compose(self) -> ComposeResult:
-        table: DataTable[str] = DataTable(id="help-table", cursor_type="row", zebra_stripes=True)
-        table.add_columns("area", "keys", "action")
-        for row in help_rows():
-            table.add_row(*row)
-        with Vertical(id="help-box"):
-            yield Label("Keys (Esc closes; Ctrl+P finds every action by name)", id="help-title")
-            yield table
-
-
-class GoToScreen(ModalScreen[int | None]):
-    """A timecode (or frame number) to jump to."""
-
-    BINDINGS = [Binding("escape", "dismiss_none", "Cancel")]
-
-    def __init__(self, rate: Any, current: int) -> None:
-        super().__init__()
-        self.rate = rate
-        self.current = current
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="goto-box"):
-            yield Label("Go to timecode (HH:MM:SS:FF) or frame:", id="goto-title")
-            yield Input(format_timecode(self.current, self.rate), id="goto-input")
-            yield Label("", id="goto-error")
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        try:
-            frame = parse_position(event.value.strip(), self.rate)
-        except ReelcutError as exc:
-            self.query_one("#goto-error", Label).update(str(exc))
-            return
-        self.dismiss(max(0, frame))
-
-    def action_dismiss_none(self) -> None:
-        self.dismiss(None)
 
 
 class EditorScreen(Screen[None]):
@@ -563,6 +500,8 @@ class ReelcutApp(AgentActions, App[int]):
                 self.seek(frame)
                 self.timeline.show_playhead()
 
+        from tui.screens import GoToScreen  # loaded when first asked for
+
         self.push_screen(GoToScreen(self.project.rate, self.playhead), done)
 
     def action_play_pause(self) -> None:
@@ -670,6 +609,8 @@ class ReelcutApp(AgentActions, App[int]):
         self.editor.query_one(f"#{order[(i + step) % len(order)]}").focus()
 
     def action_help(self) -> None:
+        from tui.screens import HelpScreen  # loaded when first asked for (a DataTable)
+
         self.push_screen(HelpScreen())
 
     # -- the project tree and the script panes ---------------------------------------------

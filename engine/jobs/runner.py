@@ -93,7 +93,9 @@ class Runner:
     limits: dict[str, int] = field(default_factory=dict)
     lease: float = store.LEASE_SECONDS
     heartbeat: float = 1.0
-    tick: float = 0.25
+    tick: float = 0.5
+    """How often reported progress is recorded: ffmpeg reports twice a second, so a faster
+    tick only adds writes and wake-ups while the jobs run."""
     reap_every: float = 5.0
     backoff: Sequence[float] = store.BACKOFF_SECONDS
     worker: str = field(
@@ -110,6 +112,7 @@ class Runner:
         self._idle = asyncio.Event()
         self._finished: list[_Outcome] = []  # outcomes not yet written
         self._alarm: asyncio.TimerHandle | None = None  # see `_alarm_at`
+        self._busy = asyncio.Event()  # set when a job is spawned: the heartbeat task wakes
 
     # -- control ---------------------------------------------------------------------------
 
@@ -314,6 +317,7 @@ class Runner:
         r = _Running(job, ctx=ctx)
         self._running[job.id] = r
         r.task = asyncio.create_task(self._run(ctx, r), name=f"reelcut-job-{job.id}")
+        self._busy.set()
 
     async def _run(self, ctx: JobContext, r: _Running) -> None:
         job = ctx.job
@@ -364,6 +368,11 @@ class Runner:
         whose lease was lost is stopped."""
         last_renewal = time.monotonic()
         while True:
+            if not self._running:
+                # Nothing to beat for: sleep until a job is spawned, not tick by tick.
+                self._busy.clear()
+                await self._busy.wait()
+                last_renewal = time.monotonic()  # a fresh claim carries a fresh lease
             await asyncio.sleep(self.tick)
             renew = time.monotonic() - last_renewal >= self.heartbeat
             beats: list[tuple[_Running, JobContext, tuple[float, str] | None]] = []

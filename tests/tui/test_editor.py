@@ -18,8 +18,9 @@ from textual.widgets import DataTable, Input, Label, Static
 from engine.model import Clip, Project
 from engine.projectdir import ProjectDir
 from engine.session import Session
-from tui.app import HelpScreen, ReelcutApp, help_rows
+from tui.app import ReelcutApp
 from tui.keys import KEYS
+from tui.screens import HelpScreen, help_rows
 from tui.timeline.widget import TimelineView
 
 Scenario = Callable[[ReelcutApp, object], Awaitable[None]]
