@@ -230,7 +230,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         if queued:
             print(
                 f"queued {len(queued)} derivative job(s) (proxies, thumbnails, waveforms); the "
-                f"editor runs them while open, or `reelcut jobs {args.dir} work`"
+                f"editor runs them while open, or `reelcut jobs {args.dir} run`"
             )
     for r in failed:
         print(f"reelcut: {r.error}", file=sys.stderr)

@@ -33,7 +33,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from engine.atomic import fsync_dir, temp_name
+from engine.atomic import fsync_dir, remove_stale_temps, temp_name
 from engine.errors import MediaError
 from engine.media.tools import FFMPEG_TIMEOUT, PROTOCOLS, local_path, require, stderr_tail
 from engine.model import Asset
@@ -416,6 +416,9 @@ async def _produce(
     tmp = temp_name(dst)
     try:
         dst.parent.mkdir(parents=True, exist_ok=True)
+        # A worker killed mid-job left its half-written output (its ffmpeg dies at its next
+        # progress write); the job runs again, under a new temp name, once its lease ran out.
+        await asyncio.to_thread(remove_stale_temps, dst.parent, dst.name)
         await build(tmp)
         await asyncio.to_thread(_commit, tmp, dst)
     except OSError as exc:

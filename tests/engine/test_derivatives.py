@@ -390,6 +390,21 @@ def test_building_twice_leaves_one_file(media: Media, tmp_path: Path) -> None:
     assert is_fresh(dst)
 
 
+def test_the_half_output_of_a_killed_worker_goes_when_the_job_runs_again(
+    media: Media, tmp_path: Path
+) -> None:
+    """A worker killed mid-job leaves its temp file (nothing renames it); the next attempt at
+    the same derivative removes it. Other files' temps are not touched."""
+    dst = tmp_path / "proxies" / "p.mp4"
+    dst.parent.mkdir()
+    stale = dst.parent / ".p.mp4.0123456789ab.tmp"
+    stale.write_bytes(b"\0" * 5000)
+    other = dst.parent / ".q.mp4.0123456789ab.tmp"
+    other.write_bytes(b"\0")
+    run(make_proxy(media.silent, dst, duration_s=SECONDS))
+    assert leftovers(dst.parent) == [other.name, "p.mp4"]
+
+
 def test_build_derivative_skips_a_fresh_file_and_rebuilds_a_damaged_one(
     media: Media, tmp_path: Path
 ) -> None:
