@@ -399,6 +399,10 @@ async def sse(
     """Events as ``id:``/``event:``/``data:`` blocks, resuming after ``after``; a comment every
     ``keepalive`` seconds of quiet; ends when the client goes or is dropped for falling
     behind (it reconnects with Last-Event-ID and loses nothing)."""
+    if after is None:
+        # "From now on" means from before the client sees the stream open: an event published
+        # once its EventSource says open (a seek right after the page connects) is not missed.
+        after = await stream.newest_id()
     yield b"retry: 1000\n\n"
     events = stream.watch(after=after, idle=keepalive)
     try:

@@ -312,6 +312,35 @@ def test_sse_encodes_events_resumes_after_an_id_and_keeps_alive(demo_dir: Path) 
     assert out[-1] == b": keep-alive\n\n"
 
 
+def test_a_new_stream_gets_an_event_published_right_after_it_opened(demo_dir: Path) -> None:
+    """A client without Last-Event-ID gets events "from now on", and now is when it saw the
+    stream open (the retry line): a seek published at that moment used to fall in the gap
+    before the subscription read the newest id (seen once in CI, through Chromium)."""
+
+    class Client:
+        async def is_disconnected(self) -> bool:
+            return False
+
+    async def go() -> list[bytes]:
+        adb = await AsyncDB.open(demo_dir / ".reelcut")
+        stream = EventStream(adb)
+        await stream.start()
+        await stream.publish("playback", "frame", {"frame": 1})  # before: not for this client
+        gen = sse(stream, None, Client(), keepalive=0.2)  # type: ignore[arg-type]
+        out = [await gen.__anext__()]  # the stream is open
+        await stream.publish("playback", "seek", {"frame": 77})
+        out.append(await gen.__anext__())
+        await gen.aclose()
+        await stream.close()
+        await adb.close()
+        return out
+
+    out = asyncio.run(go())
+    assert out[0] == b"retry: 1000\n\n"
+    assert out[1].startswith(b"id: 2\nevent: playback\n"), out[1]
+    assert b'"frame":77' in out[1]
+
+
 def test_events_resume_from_last_event_id_over_http(demo_dir: Path) -> None:
     """The real route: ``Last-Event-ID: 2`` gives event 3 first."""
     project = ProjectDir(demo_dir).load()
