@@ -261,6 +261,11 @@ def create_app(state: PreviewState) -> Starlette:
             return PlainTextResponse("no event stream", 503)
         last = request.headers.get("last-event-id") or request.query_params.get("after")
         after = int(last) if last and last.isdigit() else None
+        if after is None:
+            # "From now on" means from before the client sees the stream open: the headers go
+            # out before the body's first line, and an event published as soon as the page's
+            # EventSource says open (a seek right after it connects) must not be skipped.
+            after = await state.events.newest_id()
         return StreamingResponse(
             sse(state.events, after, request),
             media_type="text/event-stream",
@@ -396,12 +401,11 @@ async def _read(path: Path, spans: list[Span]) -> AsyncIterator[bytes]:
 async def sse(
     stream: EventStream, after: int | None, request: Request, keepalive: float = KEEPALIVE_SECONDS
 ) -> AsyncIterator[bytes]:
-    """Events as ``id:``/``event:``/``data:`` blocks, resuming after ``after``; a comment every
+    """Events as ``id:``/``event:``/``data:`` blocks, resuming after ``after`` (None: the
+    newest id now; the route reads it before the headers go out); a comment every
     ``keepalive`` seconds of quiet; ends when the client goes or is dropped for falling
     behind (it reconnects with Last-Event-ID and loses nothing)."""
     if after is None:
-        # "From now on" means from before the client sees the stream open: an event published
-        # once its EventSource says open (a seek right after the page connects) is not missed.
         after = await stream.newest_id()
     yield b"retry: 1000\n\n"
     events = stream.watch(after=after, idle=keepalive)

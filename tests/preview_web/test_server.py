@@ -4,6 +4,7 @@ media names and the Range table, the project, playback reports, and the SSE enco
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from preview_web.server import (
     PreviewServer,
     PreviewState,
     build,
+    create_app,
     host_allowed,
     new_token,
     sse,
@@ -312,33 +314,63 @@ def test_sse_encodes_events_resumes_after_an_id_and_keeps_alive(demo_dir: Path) 
     assert out[-1] == b": keep-alive\n\n"
 
 
-def test_a_new_stream_gets_an_event_published_right_after_it_opened(demo_dir: Path) -> None:
-    """A client without Last-Event-ID gets events "from now on", and now is when it saw the
-    stream open (the retry line): a seek published at that moment used to fall in the gap
-    before the subscription read the newest id (seen once in CI, through Chromium)."""
+def test_a_new_stream_gets_an_event_published_as_soon_as_it_opened(demo_dir: Path) -> None:
+    """A client without Last-Event-ID gets events "from now on", and now is when it sees the
+    stream open: its headers. Here the event is published the moment the headers are sent,
+    as a test (or the editor) does when the page's EventSource says open. The starting id
+    used to be read after that, in the body, and the event was skipped (seen in CI through
+    Chromium: a seek sent as the page connected never arrived)."""
+    project = ProjectDir(demo_dir).load()
 
-    class Client:
-        async def is_disconnected(self) -> bool:
-            return False
-
-    async def go() -> list[bytes]:
+    async def go() -> bytes:
         adb = await AsyncDB.open(demo_dir / ".reelcut")
         stream = EventStream(adb)
         await stream.start()
         await stream.publish("playback", "frame", {"frame": 1})  # before: not for this client
-        gen = sse(stream, None, Client(), keepalive=0.2)  # type: ignore[arg-type]
-        out = [await gen.__anext__()]  # the stream is open
-        await stream.publish("playback", "seek", {"frame": 77})
-        out.append(await gen.__anext__())
-        await gen.aclose()
+        app = create_app(PreviewState(demo_dir, lambda: project, stream, TOKEN))
+        body = bytearray()
+        got = asyncio.Event()
+
+        async def receive() -> dict[str, Any]:
+            await asyncio.sleep(30)
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                await stream.publish("playback", "seek", {"frame": 77})
+            elif message["type"] == "http.response.body":
+                body.extend(message.get("body", b""))
+                if b"\n\n" in body.split(b"retry: 1000\n\n", 1)[-1]:
+                    got.set()
+
+        scope = {
+            "type": "http",
+            "method": "GET",
+            "path": "/events",
+            "raw_path": b"/events",
+            "query_string": b"",
+            "headers": [],
+            "scheme": "http",
+            "server": ("127.0.0.1", 8123),
+            "client": ("127.0.0.1", 5555),
+            "http_version": "1.1",
+            "root_path": "",
+        }
+        task = asyncio.ensure_future(app(scope, receive, send))
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(3):  # without the fix, only keep-alives would follow
+                await got.wait()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
         await stream.close()
         await adb.close()
-        return out
+        return bytes(body)
 
-    out = asyncio.run(go())
-    assert out[0] == b"retry: 1000\n\n"
-    assert out[1].startswith(b"id: 2\nevent: playback\n"), out[1]
-    assert b'"frame":77' in out[1]
+    body = asyncio.run(go())
+    first = body.split(b"retry: 1000\n\n", 1)[-1]
+    assert first.startswith(b"id: 2\nevent: playback\n"), body
+    assert b'"frame":77' in first
 
 
 def test_events_resume_from_last_event_id_over_http(demo_dir: Path) -> None:
