@@ -123,7 +123,12 @@ class KeyBar(Widget, can_focus=False):
         for item in self.items:
             entry = self._entry(item, key_style, text_style)
             if line.cell_len + entry.cell_len > room:
-                if line.cell_len < room:
+                left = room - line.cell_len
+                if left >= len(item.keys) + 6:  # the key and a few letters of what it does
+                    entry.truncate(left, overflow="ellipsis")
+                    spans.append((line.cell_len, line.cell_len + entry.cell_len, item))
+                    line.append_text(entry)
+                elif left > 0:
                     line.append("…", style=text_style)
                 break
             spans.append((line.cell_len, line.cell_len + entry.cell_len, item))

@@ -128,3 +128,20 @@ def test_the_editor_footer_is_one_widget_that_follows_the_regions(demo_dir: Path
                 assert "New file" in line(app)
 
     asyncio.run(go())
+
+
+def test_an_entry_that_almost_fits_is_cut_short_and_still_clicks() -> None:
+    async def go() -> None:
+        app = Two()
+        async with app.run_test(size=(34, 10)) as pilot:
+            app.query_one("#left").focus()
+            await pilot.pause()
+            shown = line(app)
+            assert " x App k…" in shown  # the key whole, what it does cut with an ellipsis
+            bar = app.query_one(KeyBar)
+            x = next(s for s, _e, item in bar._spans if item.keys == "x")
+            await pilot.click(KeyBar, offset=(x + 1, 0))
+            await pilot.pause()
+            assert app.marks == ["app"]
+
+    asyncio.run(go())
