@@ -608,6 +608,18 @@ class ReelcutApp(AgentActions, App[int]):
         i = order.index(node.id) if node is not None and node.id else len(order) - 1
         self.editor.query_one(f"#{order[(i + step) % len(order)]}").focus()
 
+    def action_preview_url(self) -> None:
+        """The page's whole address, which a narrow status line cuts, in a box; also copied to
+        the terminal's clipboard (OSC 52, where the terminal allows it)."""
+        if self.preview is None:
+            self.flash(f"{self.preview_text}: no address to show yet")
+            return
+        from tui.screens import AddressScreen
+
+        url = self.preview.url
+        self.copy_to_clipboard(url)
+        self.push_screen(AddressScreen(url, self.preview.port))
+
     def action_help(self) -> None:
         from tui.screens import HelpScreen  # loaded when first asked for (a DataTable)
 

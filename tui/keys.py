@@ -76,6 +76,7 @@ KEYS: tuple[Key, ...] = (
     Key("Agent", "", "agent_cancel", "Cancel the run"),
     Key("Agent", "", "agent_thread(-1)", "Previous thread"),
     Key("Agent", "", "agent_thread(1)", "Next thread"),
+    Key("App", "", "preview_url", "Preview page: show its address (and copy it)"),
     Key("App", "", "reload", "Reload project.json from disk"),
     Key("App", "", "save_state", "Save the playhead and selection now"),
 )

@@ -1,4 +1,5 @@
-"""The editor's modal screens: the key help (``?``/F1) and the go-to-timecode prompt (G).
+"""The editor's modal screens: the key help (``?``/F1), the go-to-timecode prompt (G) and the
+preview page's address (from the command palette).
 
 Loaded when first opened: the help's table is a `DataTable`, which the first paint does not
 need.
@@ -12,7 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Input, Label
+from textual.widgets import DataTable, Input, Label, Static
 
 from engine.errors import ReelcutError
 from engine.timebase import format_timecode, parse_position
@@ -82,3 +83,24 @@ class GoToScreen(ModalScreen[int | None]):
 
     def action_dismiss_none(self) -> None:
         self.dismiss(None)
+
+
+class AddressScreen(ModalScreen[None]):
+    """The preview page's address in full (it wraps), with how to reach it over SSH."""
+
+    BINDINGS = [Binding("escape,q,enter", "dismiss", "Close")]
+
+    def __init__(self, url: str, port: int) -> None:
+        super().__init__()
+        self.url = url
+        self.port = port
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="address-box"):
+            yield Label("Preview page (Esc closes)", id="address-title")
+            yield Static(self.url, id="address-url")
+            yield Static(
+                "Copied to the clipboard where the terminal allows it (OSC 52). Over SSH, "
+                f"forward the port first: ssh -L {self.port}:127.0.0.1:{self.port} HOST",
+                id="address-hint",
+            )

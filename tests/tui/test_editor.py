@@ -395,3 +395,33 @@ def test_keys_are_remapped_from_the_keymap_file(
         assert len(clips(app.project)) == before + 3  # the old key no longer blades
 
     drive(demo_dir, scenario)
+
+
+def test_the_preview_address_is_shown_whole_and_copied(demo_dir: Path) -> None:
+    """From the palette: the page's address, which an 80-column status line cuts, in a box
+    (and on the clipboard); without a server, one line in the status bar."""
+    from types import SimpleNamespace
+
+    from tui.screens import AddressScreen
+
+    url = "http://127.0.0.1:8731/?token=" + "x" * 43
+
+    async def scenario(app: ReelcutApp, pilot: object) -> None:
+        await app.run_action("preview_url")
+        await pilot.pause()  # type: ignore[attr-defined]
+        assert not isinstance(app.screen, AddressScreen)
+        assert "no address to show yet" in status(app)
+        app.preview = SimpleNamespace(url=url, port=8731)  # type: ignore[assignment]
+        await app.run_action("preview_url")
+        await pilot.pause()  # type: ignore[attr-defined]
+        screen = app.screen
+        assert isinstance(screen, AddressScreen)
+        shown = str(screen.query_one("#address-url", Static).render())
+        assert shown.replace("\n", "") == url  # whole, wrapped if it must
+        assert "ssh -L 8731:127.0.0.1:8731" in str(screen.query_one("#address-hint").render())
+        assert app.clipboard == url
+        await pilot.press("escape")  # type: ignore[attr-defined]
+        assert not isinstance(app.screen, AddressScreen)
+        app.preview = None
+
+    drive(demo_dir, scenario, size=(80, 24))
