@@ -399,14 +399,12 @@ async def _read(path: Path, spans: list[Span]) -> AsyncIterator[bytes]:
 
 
 async def sse(
-    stream: EventStream, after: int | None, request: Request, keepalive: float = KEEPALIVE_SECONDS
+    stream: EventStream, after: int, request: Request, keepalive: float = KEEPALIVE_SECONDS
 ) -> AsyncIterator[bytes]:
-    """Events as ``id:``/``event:``/``data:`` blocks, resuming after ``after`` (None: the
-    newest id now; the route reads it before the headers go out); a comment every
+    """Events as ``id:``/``event:``/``data:`` blocks, resuming after ``after`` (a new client's
+    is the newest id, which the route reads before the headers go out); a comment every
     ``keepalive`` seconds of quiet; ends when the client goes or is dropped for falling
     behind (it reconnects with Last-Event-ID and loses nothing)."""
-    if after is None:
-        after = await stream.newest_id()
     yield b"retry: 1000\n\n"
     events = stream.watch(after=after, idle=keepalive)
     try:

@@ -111,7 +111,7 @@ class Runner:
         self._unlisten: Callable[[], None] | None = None
         self._idle = asyncio.Event()
         self._finished: list[_Outcome] = []  # outcomes not yet written
-        self._alarm: asyncio.TimerHandle | None = None  # see `_alarm_at`
+        self._alarm: asyncio.TimerHandle | None = None  # see `_alarm_in`
         self._busy = asyncio.Event()  # set when a job is spawned: the heartbeat task wakes
 
     # -- control ---------------------------------------------------------------------------
@@ -241,16 +241,16 @@ class Runner:
             if due is not None:
                 timeout = min(timeout, max(0.01, due - time.time()))
             if not self._wake.is_set():
-                self._alarm_at(time.monotonic() + timeout)
+                self._alarm_in(timeout)
                 await self._wake.wait()
 
-    def _alarm_at(self, when: float) -> None:
-        """Make sure the loop wakes by ``when`` (monotonic): one timer that sets the wake-up
+    def _alarm_in(self, delay: float) -> None:
+        """Make sure the loop wakes within ``delay`` seconds: one timer that sets the wake-up
         flag, moved only when it must ring earlier. A timer that rings after a wake for
         another reason costs one idle turn of the loop; a timer made and cancelled on every
         wait cost more, once per job."""
         loop = asyncio.get_running_loop()
-        at = loop.time() + max(0.0, when - time.monotonic())
+        at = loop.time() + delay
         alarm = self._alarm
         if alarm is not None and not alarm.cancelled() and loop.time() <= alarm.when() <= at:
             return  # it rings in time (and has not rung yet)

@@ -89,8 +89,7 @@ def derivative_paths(root: Path, asset: Asset) -> dict[str, Path]:
     paths: dict[str, Path] = {}
     if asset.kind == "video":
         paths["proxy"] = root / "proxies" / f"{sha}.p{PROXY_RECIPE}.mp4"
-        paths["thumbs"] = root / "previews" / f"{sha}.t{THUMBS_RECIPE}.jpg"
-    elif asset.kind == "image":
+    if asset.kind in ("video", "image"):
         paths["thumbs"] = root / "previews" / f"{sha}.t{THUMBS_RECIPE}.jpg"
     has_audio = media.audio_codec is not None or media.audio_channels > 0
     if asset.kind == "audio" or (asset.kind == "video" and has_audio):
