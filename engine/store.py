@@ -78,7 +78,7 @@ def _decode(data: bytes, label: str) -> Project:
     except msgspec.ValidationError as exc:
         return _decode_older(data, exc, label)
     except msgspec.DecodeError as exc:
-        raise ProjectInvalid(f"{label}: not valid JSON: {_decode_reason(data, exc)}") from None
+        raise _not_json(data, exc, label) from None
     except UnicodeDecodeError:
         raise _not_utf8(data, label) from None
     except RecursionError:
@@ -140,7 +140,7 @@ def _decode_older(data: bytes, error: msgspec.ValidationError | None, label: str
     except msgspec.ValidationError as exc:  # a number too large for any type; name its path
         raise ProjectInvalid(f"{label}: {_explain(error or exc, None)}") from None
     except msgspec.DecodeError as exc:
-        raise ProjectInvalid(f"{label}: not valid JSON: {_decode_reason(data, exc)}") from None
+        raise _not_json(data, exc, label) from None
     except UnicodeDecodeError:
         raise _not_utf8(data, label) from None
     except RecursionError:
@@ -215,6 +215,22 @@ def _json_type(value: Any) -> str:
     if value is None:
         return "null"
     return {int: "an integer", float: "a number", str: "a string"}.get(type(value), "an object")
+
+
+def _not_json(data: bytes, exc: msgspec.DecodeError, label: str) -> ProjectInvalid:
+    """The error for a DecodeError: bad UTF-8 is named as such, with its file offset.
+
+    msgspec before 0.23 raised UnicodeDecodeError for invalid UTF-8 in a string; 0.23 raises
+    its own ``DecodeError("Invalid UTF-8 encoded string")`` with no position. Either way the
+    user is told which byte, line and column to fix.
+    """
+    found = re.search(r"byte (\d+)", str(exc))
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as bad:
+        if "UTF-8" in str(exc) or found is None or int(found.group(1)) >= bad.start:
+            return ProjectInvalid(f"{label}: not valid UTF-8 at {_position(data, bad.start)}")
+    return ProjectInvalid(f"{label}: not valid JSON: {_decode_reason(data, exc)}")
 
 
 def _not_utf8(data: bytes, label: str) -> ProjectInvalid:

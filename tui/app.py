@@ -76,8 +76,6 @@ STYLES = Path(__file__).resolve().parent.parent / "styles"
 SAVE_STATE_AFTER = 1.0  # seconds of quiet before the playhead and selection are saved
 POLL_DISK_EVERY = 1.0
 
-# Partly changed lines are written from their dirty span only (Textual issue #5625).
-install_span_writes()
 QUIT_AGAIN_WITHIN = 3.0
 TREE_EVERY_POLLS = 5
 
@@ -118,6 +116,9 @@ def run_editor(app: ReelcutApp, **run_args: Any) -> int:
     collection would walk those ~45,000 objects again, a 20-35 ms pause each time (one during
     start-up, one at exit, more while editing).
     """
+    # Partly changed lines are written from their dirty span only (Textual issue #5625). Done
+    # here, not when the module is imported, so importing the editor changes nothing in Textual.
+    install_span_writes()
     gc.freeze()
     app.run(**run_args)
     return app.return_code or 0

@@ -83,7 +83,7 @@ def decode_op(data: bytes | dict[str, Any]) -> Op:
     """An op from JSON (``{"op": "move", ...}``); raise OpError naming the bad field."""
     try:
         if isinstance(data, bytes):
-            return msgspec.json.decode(data, type=AnyOp)  # type: ignore[no-any-return]
+            return msgspec.json.decode(data, type=AnyOp)
         return msgspec.convert(data, AnyOp)  # type: ignore[no-any-return]
     except msgspec.ValidationError as exc:
         raise OpError(f"invalid operation: {exc}") from None
