@@ -35,3 +35,9 @@ class ToolMissing(ReelcutError):
     """A system program (ffmpeg, ffprobe, espeak-ng) is not installed."""
 
     exit_code = 6
+
+
+class UsageError(ReelcutError):
+    """The command line itself is wrong: a missing or malformed argument, an unknown option."""
+
+    exit_code = 2

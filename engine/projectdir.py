@@ -61,20 +61,51 @@ class ProjectDir:
         pd.root.mkdir(parents=True, exist_ok=True)
         for sub in SUBDIRS:
             (pd.root / sub).mkdir(exist_ok=True)
-        with pd.writer("reelcut new"):
+        with pd._take_lock("reelcut new"):
             pd.save(project)
         return pd
 
     def load(self) -> Project:
-        if not self.root.is_dir():
-            raise ProjectInvalid(f"{self.root}: no such project folder")
+        self.require()
         return load_project(self.root)
+
+    def require(self) -> None:
+        """Raise ProjectInvalid, saying what to do, unless ``root`` holds a project.json.
+
+        Checked before anything is created, so a command aimed at a folder that is not a
+        project leaves that folder exactly as it was.
+        """
+        if not self.root.exists():
+            raise ProjectInvalid(
+                f"{self.root}: no such folder; create a project there with "
+                f"`reelcut new {self.root}` (or `reelcut demo {self.root}` for the demo)"
+            )
+        if not self.root.is_dir():
+            raise ProjectInvalid(f"{self.root}: is a file, not a project folder")
+        if self.project_json.exists() and not self.project_json.is_file():
+            raise ProjectInvalid(
+                f"{self.project_json}: is not a file; a project keeps its timeline there"
+            )
+        if not self.project_json.exists():
+            empty = not any(self.root.iterdir())
+            make = (
+                f"`reelcut new {self.root}`"
+                if empty
+                else "`reelcut new NEWDIR` and `reelcut import NEWDIR FILE...`"
+            )
+            raise ProjectInvalid(
+                f"{self.root}: not a reelcut project (no {PROJECT_FILE}); create one with "
+                f"{make}, or try `reelcut demo`"
+            )
 
     def writer(self, purpose: str = "") -> WriterLock:
         """Take the writer lock (ProjectLocked names the holder); tidy up after crashes."""
         if self._lock is None or not self._lock.held:
-            if not self.root.is_dir():
-                raise ProjectInvalid(f"{self.root}: no such project folder")
+            self.require()
+        return self._take_lock(purpose)
+
+    def _take_lock(self, purpose: str) -> WriterLock:
+        if self._lock is None or not self._lock.held:
             self._lock = WriterLock(self.root, purpose=purpose).acquire()
             remove_stale_temps(self.root, PROJECT_FILE)
             remove_stale_temps(self.state, Path(LAST_WRITE_FILE).name)

@@ -47,6 +47,10 @@ class Rate(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False):
 
 MIN_RATE = 1
 MAX_RATE = 1000
+# The last frame any position, duration or offset may name: 2**31 - 1 is 828 days at 30 fps
+# and 24 days at the highest rate, and keeps every sum of two far inside project.json's
+# 64-bit integers.
+MAX_FRAMES = 2**31 - 1
 """Frame rates reelcut accepts for a project, in frames per second (inclusive)."""
 
 _RATE_RE = re.compile(r"^\s*(\d+)(?:\s*/\s*(\d+)|\.(\d+))?\s*$")
@@ -141,8 +145,12 @@ def parse_timecode(text: str, rate: Rate) -> int:
 def parse_position(text: str, rate: Rate) -> int:
     """A frame position given as frames (``150``) or timecode (``00:00:05:00``)."""
     text = text.strip()
-    if re.fullmatch(r"\d+", text):
-        return int(text)
     if re.fullmatch(r"-\d+", text):
         raise ReelcutError(f"position {text!r} is negative; positions start at frame 0")
-    return parse_timecode(text, rate)
+    frame = int(text) if re.fullmatch(r"\d+", text) else parse_timecode(text, rate)
+    if frame > MAX_FRAMES:
+        raise ReelcutError(
+            f"position {text!r} is beyond the longest timeline ({MAX_FRAMES} frames, "
+            f"{format_timecode(MAX_FRAMES, rate)})"
+        )
+    return frame

@@ -10,15 +10,17 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from engine.changes.ledger import HashMismatch, Ledger
+from engine.changes.ledger import Ledger
+from engine.errors import UsageError
 from engine.projectdir import ProjectDir
+from tui.cli_args import id_arg
 
 
 def add_changes_parser(sub: Any) -> None:
     p = sub.add_parser("changes", help="review, apply and revert changesets (agent edits)")
     p.add_argument("dir", type=Path)
     p.add_argument("action", choices=("list", "show", "diff", "apply", "revert"))
-    p.add_argument("id", type=int, nargs="?", help="the changeset (all but list)")
+    p.add_argument("id", type=id_arg("changeset"), nargs="?", help="the changeset (all but list)")
     p.add_argument("--force", action="store_true", help="overwrite files that changed since")
     p.add_argument("--json", action="store_true", help="print JSON")
 
@@ -26,22 +28,18 @@ def add_changes_parser(sub: Any) -> None:
 def cmd_changes(args: argparse.Namespace) -> int:
     ProjectDir(args.dir).load()  # a clear error when DIR is not a project
     if args.action != "list" and args.id is None:
-        print(f"reelcut: changes {args.action} needs a changeset id", file=sys.stderr)
-        return 2
+        raise UsageError(
+            f"changes {args.action} needs a changeset id: reelcut changes DIR {args.action} ID "
+            "(`reelcut changes DIR list` shows them)"
+        )
     return asyncio.run(_run(args))
 
 
 async def _run(args: argparse.Namespace) -> int:
-    ledger = await Ledger.open(Path(args.dir))
+    reading = args.action in ("list", "show", "diff")
+    ledger = await Ledger.open(Path(args.dir), reconcile=not reading)
     try:
         return await _action(ledger, args)
-    except HashMismatch as exc:
-        if args.json:
-            print(json.dumps({"error": str(exc), "mismatch": exc.to_json()}, indent=2))
-        print(f"reelcut: {exc}", file=sys.stderr)
-        print(f"  expected {exc.expected or 'no file'}", file=sys.stderr)
-        print(f"  actual   {exc.actual or 'no file'}", file=sys.stderr)
-        return exc.exit_code
     finally:
         await ledger.close()
 
@@ -52,17 +50,22 @@ async def _action(ledger: Ledger, args: argparse.Namespace) -> int:
         rows = await store.recent()
         if args.json:
             print(json.dumps([asdict(cs) for cs in rows], indent=2))
+            return 0
         for cs in rows:
             files = await store.files(cs.id)
             print(f"{cs.id:>5}  {cs.status:<8} {cs.author:<8} {len(files)} file(s)  {cs.reason}")
-        if not rows and not args.json:
+        if not rows:
             print("no changesets yet")
         return 0
     cs = await ledger._get(args.id)
     if args.action in ("show", "diff"):
         files = await store.files(cs.id)
         if args.action == "diff":
-            sys.stdout.write("".join(f.diff for f in files))
+            diff = "".join(f.diff for f in files)
+            if args.json:
+                print(json.dumps({"id": cs.id, "diff": diff}, indent=2, ensure_ascii=False))
+            else:
+                sys.stdout.write(diff)
             return 0
         events = await store.tool_events(cs.id)
         if args.json:
@@ -104,7 +107,9 @@ def add_tool_parsers(sub: Any) -> None:
     p.add_argument("name")
     p.add_argument("arguments", nargs="?", default="{}", help="the arguments as JSON")
     p.add_argument("--apply", action="store_true", help="apply the changeset now")
-    p.add_argument("--changeset", type=int, help="add to this changeset (default: a new one)")
+    p.add_argument(
+        "--changeset", type=id_arg("changeset"), help="add to this changeset (default: a new one)"
+    )
     p.add_argument("--json", action="store_true", help="print JSON (the default output)")
 
 
@@ -146,14 +151,9 @@ def cmd_tool(args: argparse.Namespace) -> int:
         finally:
             await ledger.close()
 
-    try:
-        out = asyncio.run(go())
-    except HashMismatch as exc:
-        print(json.dumps({"ok": False, "error": str(exc), "mismatch": exc.to_json()}, indent=2))
-        print(f"reelcut: {exc}", file=sys.stderr)
-        return exc.exit_code
+    out = asyncio.run(go())  # a HashMismatch is reported by main, as JSON: it is the default
     print(json.dumps(out, indent=2, ensure_ascii=False))
     if not out["ok"]:
-        print(f"reelcut: {out['error']}", file=sys.stderr)
+        print(f"reelcut: {' '.join(str(out['error']).split())}", file=sys.stderr)
         return ToolError.exit_code
     return 0

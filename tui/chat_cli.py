@@ -3,9 +3,10 @@
 The run is queued as a job like any other and worked by a runner in this process (serving only
 agent runs), so it is the same run the editor would show: the same events, the same changeset
 left for `reelcut changes`. Text streams as it arrives; thoughts are shown dimmed on a
-terminal (left out when piped, unless ``--thoughts``); each tool call is one line. ``--json``
-prints the run's events as JSON lines instead. Ctrl+C cancels the run (nothing of an unfinished
-step is applied) and exits 130.
+terminal (left out when piped, unless ``--thoughts``); each tool call is one line. ``--jsonl``
+prints the run's events as JSON lines as they come; ``--json`` prints one document when the run
+ends: the run, its events, usage, cost and changesets. Ctrl+C cancels the run (nothing of an
+unfinished step is applied) and exits 130.
 """
 
 from __future__ import annotations
@@ -15,42 +16,52 @@ import asyncio
 import json
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO
 
 from engine.agent import run as agent_run
 from engine.agent import store
+from engine.errors import UsageError
 from engine.events import Event, EventStream
 from engine.jobs import Runner
 from engine.projectdir import ProjectDir
 from engine.state.adb import AsyncDB
+from tui.cli_args import id_arg, int_between
+
+MAX_STEPS_LIMIT = 200
 
 
 def add_chat_parser(sub: Any) -> None:
     p = sub.add_parser("chat", help="ask the agent (Gemini); the changes wait for review")
     p.add_argument("dir", type=Path)
     p.add_argument("message", nargs="?", help="what to do (omit with --list)")
-    p.add_argument("--thread", type=int, help="continue this thread")
+    p.add_argument("--thread", type=id_arg("thread"), help="continue this thread")
     p.add_argument("--model", help=f"one of {', '.join(agent_run.MODELS)} (or any Gemini model)")
     p.add_argument("--workflow", help="a file in scripts/workflows/ (name or path)")
     p.add_argument("--thinking", choices=agent_run.THINKING_LEVELS, help="thinking level")
     p.add_argument("--auto-apply", action="store_true", help="apply each change as it is made")
-    p.add_argument("--max-steps", type=int, default=agent_run.MAX_STEPS)
+    p.add_argument(
+        "--max-steps",
+        type=int_between(1, MAX_STEPS_LIMIT),
+        default=agent_run.MAX_STEPS,
+        help=f"model turns at most (1 to {MAX_STEPS_LIMIT}; default {agent_run.MAX_STEPS})",
+    )
     p.add_argument("--thoughts", action="store_true", help="print thoughts even when piped")
     p.add_argument("--list", action="store_true", help="list threads and runs")
     p.add_argument(
         "--attach",
-        type=int,
+        type=id_arg("run"),
         metavar="RUN",
         help="show run RUN from its start and follow it to its end (another process runs it)",
     )
-    p.add_argument("--json", action="store_true", help="print the run's events as JSON lines")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="print one JSON document at the end")
+    out.add_argument("--jsonl", action="store_true", help="print the run's events as JSON lines")
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
     ProjectDir(args.dir).load()  # a clear error when DIR is not a project
     if not args.list and not args.message and args.attach is None:
-        print('reelcut: chat needs a message: reelcut chat DIR "what to do"', file=sys.stderr)
-        return 2
+        raise UsageError('chat needs a message: reelcut chat DIR "what to do"')
     return asyncio.run(_chat(args))
 
 
@@ -61,7 +72,7 @@ async def _chat(args: argparse.Namespace) -> int:
     await events.start()
     try:
         if args.list:
-            return await _list(db, args.json)
+            return await _list(db, args.json or args.jsonl)
         if args.attach is not None:
             return await _attach(db, events, root, args)
         return await _run(db, events, root, args)
@@ -93,7 +104,7 @@ async def _list(db: AsyncDB, as_json: bool) -> int:
 
 async def _run(db: AsyncDB, events: EventStream, root: Path, args: argparse.Namespace) -> int:
     out = sys.stdout
-    printer = Printer(out, args.json, thoughts=args.thoughts or out.isatty())
+    printer = Printer(out, _format(args), thoughts=args.thoughts or out.isatty())
     runner = Runner(db, events, root, agent_run.handlers(db, events), {agent_run.KIND: 1})
     # Listen before the run exists: its first events are not missed.
     feed = events.subscribe(topics=["run"])
@@ -129,6 +140,7 @@ async def _run(db: AsyncDB, events: EventStream, root: Path, args: argparse.Name
         if run.job_id is not None:
             await runner.cancel(run.job_id)
         printer.line("cancelled")
+        printer.interrupted(run.id)
         return 130
     finally:
         await runner.stop()
@@ -144,7 +156,7 @@ async def _attach(db: AsyncDB, events: EventStream, root: Path, args: argparse.N
     """A run from its first event (the stream keeps them; older than its window, a reset says
     so), then live until it ends: what a client that reconnects sees."""
     run = await db.read(lambda c: store.get_run(c, args.attach))
-    printer = Printer(sys.stdout, args.json, thoughts=args.thoughts or sys.stdout.isatty())
+    printer = Printer(sys.stdout, _format(args), thoughts=args.thoughts or sys.stdout.isatty())
     feed = events.subscribe(after=0, topics=["run", "project"])
     try:
         async for event in feed:
@@ -161,6 +173,7 @@ async def _attach(db: AsyncDB, events: EventStream, root: Path, args: argparse.N
             if event.kind in store.TERMINAL:
                 break
     except (KeyboardInterrupt, asyncio.CancelledError):
+        printer.interrupted(run.id)
         return 130
     finally:
         await feed.aclose()  # type: ignore[attr-defined]
@@ -171,14 +184,23 @@ async def _attach(db: AsyncDB, events: EventStream, root: Path, args: argparse.N
     return 0 if final.status == "complete" else 1
 
 
-class Printer:
-    """The run on a terminal (or JSON lines)."""
+def _format(args: argparse.Namespace) -> Format:
+    return "json" if args.json else "jsonl" if args.jsonl else "text"
 
-    def __init__(self, out: TextIO, as_json: bool, *, thoughts: bool) -> None:
-        self.out, self.as_json, self.thoughts = out, as_json, thoughts
+
+Format = Literal["text", "json", "jsonl"]
+
+
+class Printer:
+    """The run on a terminal, as JSON lines (``jsonl``) or as one document at its end (``json``)."""
+
+    def __init__(self, out: TextIO, fmt: Format, *, thoughts: bool) -> None:
+        self.out, self.fmt, self.thoughts = out, fmt, thoughts
+        self.as_json = fmt != "text"
         self.tty = out.isatty()
         self.mid_line = False
         self.in_thought = False
+        self.events: list[dict[str, Any]] = []  # kept for the ``json`` document
 
     def _write(self, text: str) -> None:
         self.out.write(text)
@@ -194,7 +216,10 @@ class Printer:
 
     def show(self, event: Event) -> None:
         d = event.data
-        if self.as_json:
+        if self.fmt == "json":
+            self.events.append(event.to_json())
+            return
+        if self.fmt == "jsonl":
             self._write(json.dumps(event.to_json(), ensure_ascii=False) + "\n")
             return
         if event.kind == "streaming":
@@ -229,6 +254,12 @@ class Printer:
         elif event.kind == "error":
             self.line(f"error: {d.get('error')}")
 
+    def interrupted(self, run_id: int) -> None:
+        """With ``json``, the one document of a run the user stopped (exit 130)."""
+        if self.fmt == "json":
+            doc = {"error": f"run {run_id} cancelled", "exit_code": 130, "events": self.events}
+            self._write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+
     def summary(
         self,
         run: store.Run,
@@ -238,6 +269,22 @@ class Printer:
         changesets: list[int],
         root: Path,
     ) -> None:
+        if self.fmt == "json":
+            doc = {
+                "run": run.to_json(),
+                "events": self.events,
+                "usage": {
+                    "prompt": usage.prompt,
+                    "cached": usage.cached,
+                    "output": usage.output,
+                    "thoughts": usage.thoughts,
+                },
+                "cost_usd": cost,
+                "calls": calls,
+                "changesets": changesets,
+            }
+            self._write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+            return
         if self.as_json:
             return
         price = f"${cost:.4f}" if cost is not None else "cost unknown (no price for the model)"

@@ -1,8 +1,11 @@
 """The ``reelcut`` command line: the substrate's door, one subcommand per capability.
 
-Every command takes ``--json`` for machine-readable output. User errors print one line to stderr
-(``reelcut: what failed; what to do``) and exit non-zero with the error's own code; only bugs
-show a traceback. Textual is imported only when the editor opens, so scripted commands start fast.
+``--json`` means exactly one JSON document on stdout, errors included: an error is
+``{"error": "<the one line>", "exit_code": N}`` (a hash mismatch adds ``"mismatch"``). Without
+it, an error is one line on stderr (``reelcut: what failed; what to do``). Either way the exit
+status is the error's own code (see `EXIT_CODES`), and no traceback reaches the user: a bug is
+one line too (exit 70), with the traceback shown only under ``REELCUT_DEBUG=1``. Textual is
+imported only when the editor opens, so scripted commands start fast.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Any
 
 from engine.errors import MediaError, ReelcutError
 from engine.projectdir import ProjectDir
+from tui.cli_args import Parser, int_between
 
 COMMANDS = (
     "new",
@@ -39,12 +43,46 @@ COMMANDS = (
 )
 
 
+# Every exit status the command line uses; documented in the README.
+EXIT_CODES = {
+    0: "done",
+    1: "failed (the line says why)",
+    2: "the command line is wrong (a missing or malformed argument)",
+    3: "not a project, or project.json is invalid",
+    4: "the project is open for writing in another process",
+    5: "media cannot be read or imported",
+    6: "a system program is missing",
+    7: "the timeline operation does not fit",
+    8: "undo/redo refused: project.json changed outside the history",
+    9: "a path outside the project, or one reelcut keeps to itself",
+    10: "a changeset cannot be applied or reverted as asked",
+    11: "a file changed since the changeset was made (hash mismatch)",
+    12: "a tool call failed",
+    13: "the AI provider refused or failed",
+    70: "a bug in reelcut (REELCUT_DEBUG=1 shows the traceback)",
+    130: "interrupted (Ctrl+C)",
+    141: "the reader of stdout went away",
+}
+INTERNAL_ERROR = 70
+
+
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
+
+    try:
+        return dist_version("reelcut")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="reelcut",
         description="A terminal-first video editor that is also a substrate for AI agents.",
         epilog="`reelcut DIR` is short for `reelcut open DIR`.",
     )
+    parser.add_argument("--version", action="version", version=f"reelcut {version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("new", help="create a project")
@@ -81,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
         _json(p)
     p = sub.add_parser("history", help="the undo history, oldest first")
     p.add_argument("dir", type=Path)
-    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--limit", type=int_between(1, 1_000_000), default=50, help="newest N steps")
     _json(p)
     from tui.changes_cli import add_changes_parser, add_tool_parsers
 
@@ -108,18 +146,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args_list and args_list[0] not in COMMANDS and not args_list[0].startswith("-"):
         args_list.insert(0, "open")
     args_list = _attach_negative_values(args_list)
-    parser = build_parser()
-    args = parser.parse_args(args_list)
-    if args.command is None:
-        parser.print_help()
-        return 2
+    # Decided before parsing, so a command line that does not parse still answers in JSON.
+    # `tool` prints JSON whether or not it is asked to.
+    as_json = "--json" in args_list or args_list[:1] == ["tool"]
     try:
+        parser = build_parser()
+        args = parser.parse_args(args_list)
+        if args.command is None:
+            parser.print_help()
+            return 2
         return int(globals()[f"cmd_{args.command}"](args))
     except ReelcutError as exc:
-        if getattr(args, "json", False):
-            _print_json({"error": str(exc), "exit_code": exc.exit_code})
-        print(f"reelcut: {exc}", file=sys.stderr)
-        return exc.exit_code
+        return _fail(exc, as_json)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
@@ -127,6 +165,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 141
+    except Exception as exc:
+        if os.environ.get("REELCUT_DEBUG"):
+            raise
+        bug = ReelcutError(
+            f"internal error ({type(exc).__name__}: {exc}); this is a bug in reelcut "
+            f"{version()}: rerun with REELCUT_DEBUG=1 for the traceback and report it"
+        )
+        bug.exit_code = INTERNAL_ERROR
+        return _fail(bug, as_json)
+
+
+def _fail(exc: ReelcutError, as_json: bool) -> int:
+    """Report ``exc``: one line on stderr, and with ``--json`` the one JSON document on stdout."""
+    message = " ".join(str(exc).split()) or type(exc).__name__
+    if as_json:
+        doc: dict[str, Any] = {"error": message, "exit_code": exc.exit_code}
+        from engine.changes.ledger import HashMismatch
+
+        if isinstance(exc, HashMismatch):
+            doc["mismatch"] = exc.to_json()
+        _print_json(doc)
+    print(f"reelcut: {message}", file=sys.stderr)
+    return exc.exit_code
 
 
 _NEGATIVE_POSITION = re.compile(r"^-\d+(:\d+)*([:;]\d+)?$")
@@ -218,8 +279,16 @@ def cmd_import(args: argparse.Namespace) -> int:
             pd.save(project)
     failed = [r for r in results if r.error]
     queued = _queue_derivatives(pd, project, {a for r in results for a in r.assets})
+    # The files that could be imported are in; the exit status still says that some were not,
+    # in one line that names each of them.
+    error = "; ".join(str(r.error) for r in failed)
+    if len(failed) > 1:
+        error = f"{len(failed)} of {len(results)} files were not imported: {error}"
     if args.json:
-        _print_json({"results": [r.__dict__ for r in results], "jobs_queued": queued})
+        doc: dict[str, Any] = {"results": [r.__dict__ for r in results], "jobs_queued": queued}
+        if failed:
+            doc |= {"error": error, "exit_code": MediaError.exit_code}
+        _print_json(doc)
     else:
         for r in results:
             if r.error:
@@ -232,9 +301,8 @@ def cmd_import(args: argparse.Namespace) -> int:
                 f"queued {len(queued)} derivative job(s) (proxies, thumbnails, waveforms); the "
                 f"editor runs them while open, or `reelcut jobs {args.dir} run`"
             )
-    for r in failed:
-        print(f"reelcut: {r.error}", file=sys.stderr)
-    # The files that could be imported are in; the exit status still says that some were not.
+    if failed:
+        print(f"reelcut: {' '.join(error.split())}", file=sys.stderr)
     return MediaError.exit_code if failed else 0
 
 
@@ -346,10 +414,17 @@ def cmd_tool(args: argparse.Namespace) -> int:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    from engine.session import Session
+    from engine.state import db
+    from engine.state.history import History
 
-    with Session(args.dir, purpose="reelcut history") as session:
-        steps = session.steps(args.limit)
+    # Read-only: no writer lock, so it works while the editor has the project open.
+    pd = ProjectDir(args.dir)
+    pd.require()
+    conn = db.connect(pd.state / db.STATE_FILE)
+    try:
+        steps = History(conn).steps(args.limit)
+    finally:
+        conn.close()
     if args.json:
         _print_json(
             [

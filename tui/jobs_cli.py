@@ -10,12 +10,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from engine.errors import ReelcutError
-from engine.events import EventStream
+from engine.errors import ReelcutError, UsageError
+from engine.events import TOPICS, EventStream
 from engine.jobs import Runner, media, store
 from engine.jobs.store import Job
 from engine.projectdir import ProjectDir
 from engine.state.adb import AsyncDB
+from tui.cli_args import MAX_ID, id_arg, int_between
 
 
 def add_jobs_parsers(sub: Any) -> None:
@@ -26,21 +27,29 @@ def add_jobs_parsers(sub: Any) -> None:
         choices=("list", "show", "cancel", "retry", "queue", "run", "work"),
         help="run: process the queue headless until it is empty (`work` is the same)",
     )
-    p.add_argument("id", type=int, nargs="?", help="the job (show, cancel, retry)")
+    p.add_argument("id", type=id_arg("job"), nargs="?", help="the job (show, cancel, retry)")
     p.add_argument("--all", action="store_true", help="list: finished jobs too")
-    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument(
+        "--json", action="store_true", help="print JSON (run: one document when the queue is done)"
+    )
     p = sub.add_parser("events", help="the event stream (JSON lines), from an id on")
     p.add_argument("dir", type=Path)
-    p.add_argument("--after", type=int, default=0, help="print events after this id")
+    p.add_argument(
+        "--after", type=int_between(0, MAX_ID), default=0, help="print events after this id"
+    )
     p.add_argument("--follow", action="store_true", help="keep printing new events")
-    p.add_argument("--topic", action="append", help="only this topic (repeatable)")
+    p.add_argument(
+        "--topic", action="append", choices=sorted(TOPICS), help="only this topic (repeatable)"
+    )
 
 
 def cmd_jobs(args: argparse.Namespace) -> int:
     ProjectDir(args.dir).load()  # a clear error when DIR is not a project
     if args.action in ("show", "cancel", "retry") and args.id is None:
-        print(f"reelcut: jobs {args.action} needs a job id", file=sys.stderr)
-        return 2
+        raise UsageError(
+            f"jobs {args.action} needs a job id: reelcut jobs DIR {args.action} ID "
+            "(`reelcut jobs DIR list --all` shows them)"
+        )
     return asyncio.run(_jobs(args))
 
 
@@ -120,12 +129,13 @@ async def _work(adb: AsyncDB, root: Path, as_json: bool) -> int:
     await events.start()
     runner = Runner(adb, events, root, media.handlers(), media.limits())
     last_line: dict[int, float] = {}
+    seen: list[dict[str, Any]] = []
 
     def show(event: Any) -> None:
         if event.topic != "job":
             return
         if as_json:
-            print(json.dumps(event.to_json()), flush=True)
+            seen.append(event.to_json())
             return
         d = event.data
         now = time.monotonic()
@@ -145,7 +155,9 @@ async def _work(adb: AsyncDB, root: Path, as_json: bool) -> int:
         await events.close()
     counts = await adb.read(store.counts)
     bad = counts.get("failed", 0) + counts.get("dead", 0)
-    if not as_json:
+    if as_json:
+        _print_json({"events": seen, "counts": counts})
+    else:
         print(", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no jobs")
     return 5 if bad else 0
 
@@ -155,11 +167,13 @@ async def _events(args: argparse.Namespace) -> int:
     events = EventStream(adb)
     await events.start()
     try:
-        newest = await events.newest_id()
-        async for event in events.subscribe(after=args.after, topics=args.topic):
-            print(json.dumps(event.to_json()), flush=True)
-            if not args.follow and event.id >= newest:
+        # Without --follow: what is stored now, then exit. The stream goes quiet (idle 0) once
+        # its backlog is read, whatever topic the newest event has.
+        idle = None if args.follow else 0.0
+        async for event in events.watch(after=args.after, topics=args.topic, idle=idle):
+            if event is None:
                 break
+            print(json.dumps(event.to_json()), flush=True)
         return 0
     finally:
         await events.close()

@@ -24,6 +24,7 @@ from engine.session import Session
 from engine.store import PROJECT_FILE
 from preview_web.server import PreviewServer, PreviewState, new_token
 from tui.background import BackgroundJobs
+from tui.cli_args import int_between
 
 DEFAULT_PORT = 8731
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -32,7 +33,12 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 def add_serve_parser(sub: Any) -> None:
     p = sub.add_parser("serve", help="serve the preview page (no editor); prints its URL")
     p.add_argument("dir", type=Path)
-    p.add_argument("--port", type=int, default=None, help=f"default {DEFAULT_PORT}, else any")
+    p.add_argument(
+        "--port",
+        type=int_between(0, 65535, "a port number"),
+        default=None,
+        help=f"default {DEFAULT_PORT}, else any free one; 0: any free one",
+    )
     p.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1 (this machine only)")
 
 

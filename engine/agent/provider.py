@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx2
 from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
@@ -71,7 +72,18 @@ def make_client() -> genai.Client:
             "no Gemini API key: set GEMINI_API_KEY (or GOOGLE_API_KEY) to a key from "
             "https://aistudio.google.com/apikey"
         )
-    return genai.Client()
+    return genai.Client(http_options=http_options())
+
+
+def http_options() -> types.HttpOptions:
+    """httpx2 for the async client, whatever else is installed.
+
+    google-genai switches its async client to aiohttp whenever aiohttp can be imported (and
+    textual-dev, for one, brings it), unless a transport is given. aiohttp reports errors,
+    cut streams and Retry-After in its own types, so the run's retries and messages would
+    depend on what happens to be installed beside reelcut.
+    """
+    return types.HttpOptions(async_client_args={"transport": httpx2.AsyncHTTPTransport()})
 
 
 @dataclass

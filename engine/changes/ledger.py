@@ -146,9 +146,12 @@ class Ledger:
         self.store = store
 
     @classmethod
-    async def open(cls, root: Path) -> Ledger:
+    async def open(cls, root: Path, *, reconcile: bool = True) -> Ledger:
+        """The project's ledger. ``reconcile=False`` is for readers: finishing a crashed apply
+        is a writer's job, and a reader in another process could meet an apply in flight."""
         ledger = cls(root, await ChangeStore.open(root / ".reelcut"))
-        await ledger.reconcile()
+        if reconcile:
+            await ledger.reconcile()
         return ledger
 
     async def close(self) -> None:

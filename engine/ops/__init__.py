@@ -16,6 +16,7 @@ from engine.ops.move import Move, Nudge
 from engine.ops.place import AddText, EditText, Insert, Overwrite
 from engine.ops.tracks import AddTrack, RemoveTrack, ReorderTrack, SetTrackFlags
 from engine.ops.trim import RippleTrim, Roll, Slide, Slip, Trim
+from engine.timebase import MAX_FRAMES
 
 ALL: tuple[type[Op], ...] = (
     Insert,
@@ -83,10 +84,28 @@ def decode_op(data: bytes | dict[str, Any]) -> Op:
     """An op from JSON (``{"op": "move", ...}``); raise OpError naming the bad field."""
     try:
         if isinstance(data, bytes):
-            return msgspec.json.decode(data, type=AnyOp)
-        return msgspec.convert(data, AnyOp)  # type: ignore[no-any-return]
+            op: Op = msgspec.json.decode(data, type=AnyOp)
+        else:
+            op = msgspec.convert(data, AnyOp)
     except msgspec.ValidationError as exc:
         raise OpError(f"invalid operation: {exc}") from None
+    _check_bounds(op)
+    return op
+
+
+def _check_bounds(op: Op) -> None:
+    """Refuse a frame number or count beyond `MAX_FRAMES` in any field.
+
+    msgspec takes any integer, but project.json stores 64-bit ones only: a marker put at frame
+    10**30 was saved, and the project could not be opened again.
+    """
+    for field in msgspec.structs.fields(op):
+        value = getattr(op, field.name)
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_FRAMES:
+            raise OpError(
+                f"invalid operation: {field.name} {value} is beyond the longest timeline "
+                f"({MAX_FRAMES} frames)"
+            )
 
 
 __all__ = [

@@ -196,6 +196,6 @@ def test_an_unreadable_holder_record_is_described_vaguely(project: Path, content
 
 
 def test_a_lock_on_a_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(Exception, match="no such project folder"):
+    with pytest.raises(Exception, match="no such folder; create a project there"):
         ProjectDir(tmp_path / "nowhere").writer()
     assert not (tmp_path / "nowhere").exists()

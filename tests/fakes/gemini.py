@@ -38,6 +38,8 @@ from urllib.parse import parse_qsl, urlsplit
 from google import genai
 from google.genai import types
 
+from engine.agent import provider
+
 Part = dict[str, Any]
 """One ``Part`` of a ``Content``, in wire form (``{"text": ...}``, ``{"functionCall": ...}``)."""
 
@@ -444,6 +446,8 @@ class FakeGemini:
 
     def client(self, api_key: str = "test-key", **http_options: Any) -> genai.Client:
         """A real ``genai.Client`` pointed at this server."""
+        # The product's transport (httpx2 even where aiohttp is installed), as make_client().
+        http_options.setdefault("async_client_args", provider.http_options().async_client_args)
         options = types.HttpOptions(base_url=self.url, **http_options)
         return genai.Client(api_key=api_key, http_options=options)
 

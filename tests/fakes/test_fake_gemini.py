@@ -34,6 +34,7 @@ import pytest
 from google import genai
 from google.genai import errors, types
 
+from engine.agent import provider
 from tests.fakes.gemini import (
     NO_REPLY,
     Error,
@@ -377,7 +378,7 @@ def test_env_vars_point_a_bare_client_at_the_fake(
     async def go(client: genai.Client) -> None:
         assert [c.text for c in await collect(client)] == ["via env"]
 
-    run(go, genai.Client())
+    run(go, genai.Client(http_options=provider.http_options()))
     assert fake.requests[0].api_key == "env-key"
 
 
@@ -388,7 +389,7 @@ def test_google_api_key_wins_over_gemini_api_key(
     monkeypatch.setenv("GEMINI_API_KEY", "gemini-key")
     monkeypatch.setenv("GOOGLE_API_KEY", "google-key")
     fake.queue(Json(response(text("x"))))
-    with genai.Client() as client:
+    with genai.Client(http_options=provider.http_options()) as client:
         client.models.generate_content(model=MODEL, contents="x")
     assert fake.requests[0].api_key == "google-key"
 
@@ -405,12 +406,21 @@ def test_no_api_key_is_a_value_error_at_construction(
     assert fake.requests == []
 
 
-def test_the_async_transport_is_httpx2() -> None:
+def test_the_async_transport_is_httpx2_even_with_aiohttp_installed(
+    fake: FakeGemini, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The SDK takes aiohttp whenever it can import it (textual-dev installs it); reelcut's
+    client names its transport, so errors and streams always come back in httpx2's types."""
     from google.genai import _api_client
 
-    assert not _api_client.has_aiohttp
-    client = genai.Client(api_key="k", http_options=types.HttpOptions(base_url="http://x"))
+    assert _api_client.has_aiohttp  # the dev environment has it: this test can fail
+    assert genai.Client(api_key="k")._api_client._use_aiohttp()  # a bare client takes it
+    monkeypatch.setenv("GEMINI_API_KEY", "k")
+    monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", fake.url)  # still honoured with the transport
+    client = provider.make_client()
+    assert not client._api_client._use_aiohttp()
     assert isinstance(client._api_client._async_httpx_client, httpx2.AsyncClient)
+    assert client._api_client._http_options.base_url.rstrip("/") == fake.url.rstrip("/")
 
 
 def test_parameters_json_schema_is_the_raw_schema_field() -> None:

@@ -48,8 +48,9 @@ def test_review_apply_and_revert_from_the_command_line(tmp_path: Path) -> None:
     res = reelcut("changes", root, "revert", str(cs))
     assert res.returncode == HashMismatch.exit_code
     applied = sha256(b"# Intro\nA short opening.\n")
-    assert f"expected {applied}" in res.stderr
-    assert f"actual   {sha256(script.read_bytes())}" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1, res.stderr
+    assert f"expected sha256 {applied}" in res.stderr
+    assert f"found sha256 {sha256(script.read_bytes())}" in res.stderr
     assert "Traceback" not in res.stderr
     assert script.read_text() == "# Intro\nA short opening. Mine now.\n"
 

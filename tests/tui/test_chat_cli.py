@@ -1,6 +1,7 @@
 """`reelcut chat` headless, as a user runs it (a subprocess), against the fake Gemini server:
 the answer streams to stdout, tool calls are one line each, the changeset is left for
-`reelcut changes`; --json prints the run's events; no key and a bad workflow fail in one line."""
+`reelcut changes`; --jsonl prints the run's events as they come, --json one document at the end;
+no key and a bad workflow fail in one line."""
 
 from __future__ import annotations
 
@@ -65,10 +66,10 @@ def test_chat_streams_and_leaves_the_changeset_for_review(demo_dir: Path) -> Non
     assert "run 1: complete (gemini-2.5-flash, Editor, 2 steps)" in listed.stdout
 
 
-def test_chat_json_prints_the_events(demo_dir: Path) -> None:
+def test_chat_jsonl_prints_the_events(demo_dir: Path) -> None:
     with FakeGemini() as fake:
         fake.queue(Stream([chunk(text("Hello."))], usage=usage_metadata(10, 1)))
-        res = chat(demo_dir, fake, "Say hello", "--json", "--model", "gemini-2.5-flash")
+        res = chat(demo_dir, fake, "Say hello", "--jsonl", "--model", "gemini-2.5-flash")
     assert res.returncode == 0, res.stderr
     events = [json.loads(line) for line in res.stdout.splitlines()]
     kinds = [e["kind"] for e in events]
@@ -77,6 +78,19 @@ def test_chat_json_prints_the_events(demo_dir: Path) -> None:
         "".join(e["data"].get("text", "") for e in events if e["kind"] == "streaming") == "Hello."
     )
     assert all(e["topic"] == "run" for e in events)
+
+
+def test_chat_json_is_one_document_with_the_run_its_events_and_cost(demo_dir: Path) -> None:
+    with FakeGemini() as fake:
+        fake.queue(Stream([chunk(text("Hello."))], usage=usage_metadata(10, 1)))
+        res = chat(demo_dir, fake, "Say hello", "--json", "--model", "gemini-2.5-flash")
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(res.stdout)  # the whole of stdout is one document
+    assert doc["run"]["status"] == "complete" and doc["calls"] == 1
+    assert doc["usage"]["prompt"] == 10 and doc["usage"]["output"] == 1
+    assert doc["cost_usd"] is not None and doc["changesets"] == []
+    kinds = [e["kind"] for e in doc["events"]]
+    assert kinds[0] == "pending" and kinds[-1] == "complete"
 
 
 def test_chat_refuses_without_a_key_or_with_a_bad_workflow(demo_dir: Path) -> None:

@@ -109,7 +109,7 @@ def test_import_reports_each_file(demo_dir: Path, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
-        (("info", "{missing}"), "no such project folder"),
+        (("info", "{missing}"), "no such folder"),
         (("new", "{existing}"), "already a project"),
         (("new", "{fresh}", "--fps", "abc"), "frame rate 'abc'"),
         (("new", "{fresh}", "--size", "big"), "WIDTHxHEIGHT"),
