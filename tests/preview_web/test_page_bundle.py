@@ -128,3 +128,24 @@ def test_page_reports_a_missing_project(tmp_path: Path) -> None:
         server.server_close()
     assert 'data-state="error"' in dom
     assert "project.json: HTTP 404" in dom
+
+
+def test_npm_dependencies_are_exact_and_remotion_is_one_version() -> None:
+    """package.json names exact versions (no ranges) and the lock resolves every `remotion`
+    and `@remotion/*` package, nested ones included, to one version: two copies make the page
+    throw "Multiple versions of Remotion detected" and render nothing."""
+    import json
+
+    manifest = json.loads((WEB_DIR / "package.json").read_text())
+    for section in ("dependencies", "devDependencies"):
+        for name, spec in manifest.get(section, {}).items():
+            assert re.fullmatch(r"\d+\.\d+\.\d+", spec), f"{name}: {spec} is not an exact version"
+    lock = json.loads((WEB_DIR / "package-lock.json").read_text())
+    remotion = {
+        path: entry["version"]
+        for path, entry in lock["packages"].items()
+        if re.search(r"node_modules/(remotion|@remotion/[^/]+)$", path)
+    }
+    assert "node_modules/remotion" in remotion and "node_modules/@remotion/player" in remotion
+    assert len(set(remotion.values())) == 1, remotion
+    assert manifest["dependencies"]["remotion"] == remotion["node_modules/remotion"]

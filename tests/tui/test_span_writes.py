@@ -5,6 +5,8 @@ wide characters is written Textual's way."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 from rich.console import Console
 from rich.segment import Segment
@@ -73,3 +75,23 @@ def test_a_line_with_wide_characters_is_written_from_its_start() -> None:
 def test_install_patches_textual_once() -> None:
     assert span_writes.install() and span_writes.install()
     assert ChopsUpdate.render_segments is span_writes.render_segments
+
+
+def test_importing_the_editor_changes_nothing_in_textual() -> None:
+    """The patch is installed by `run_editor`, not as a side effect of an import (a test or a
+    tool that imports `tui.app` gets Textual as shipped)."""
+    code = (
+        "from textual._compositor import ChopsUpdate\n"
+        "before = ChopsUpdate.render_segments\n"
+        "import tui.app\n"
+        "assert ChopsUpdate.render_segments is before, 'patched on import'\n"
+        "from textual.app import App\n"
+        "class Quit(App):\n"
+        "    def on_mount(self):\n"
+        "        self.exit(0)\n"
+        "tui.app.run_editor(Quit(), headless=True)\n"
+        "from tui import span_writes\n"
+        "assert ChopsUpdate.render_segments is span_writes.render_segments, 'not installed'\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
