@@ -73,16 +73,8 @@ if TYPE_CHECKING:
     from preview_web.server import PreviewServer
 
 # Installed from a wheel the stylesheets are tui/styles/; in a checkout, styles/ at the top.
-STYLES = next(
-    (
-        d
-        for d in (
-            Path(__file__).resolve().parent / "styles",
-            Path(__file__).resolve().parents[1] / "styles",
-        )
-        if d.is_dir()
-    )
-)
+_HERE = Path(__file__).resolve().parent
+STYLES = _HERE / "styles" if (_HERE / "styles").is_dir() else _HERE.parent / "styles"
 SAVE_STATE_AFTER = 1.0  # seconds of quiet before the playhead and selection are saved
 POLL_DISK_EVERY = 1.0
 
