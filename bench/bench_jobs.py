@@ -307,7 +307,7 @@ async def _proxies_paired(
     pairs: list[tuple[float, float]] = []
     for round_no in range(rounds):
         for i, asset in enumerate(videos):
-            derivatives.derivative_paths(root, asset)["proxy"].unlink()
+            derivatives.derivative_paths(root, asset, project.rate)["proxy"].unlink()
             if (round_no + i) % 2:
                 d = direct(commands[i])
                 q = await queued(asset.id)

@@ -65,7 +65,9 @@ KEEPALIVE_SECONDS = 15.0
 CHUNK = 256 * 1024
 ALLOWED_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
 # assets/<sha256>.<ext> and proxies/<sha256>.p<recipe>.mp4
-MEDIA_NAME = re.compile(r"^[0-9a-f]{64}(\.p[0-9]+)?\.[a-z0-9]{1,8}$")
+# An asset (``<sha256>.<ext>``) or a proxy (``<sha256>.p<recipe>r<num>[d<den>].mp4``).
+MEDIA_NAME = re.compile(r"^[0-9a-f]{64}(\.p[0-9]+r[0-9]+(d[0-9]+)?)?\.[a-z0-9]{1,8}$")
+PROXY_NAME = re.compile(r"\.p[0-9]+r[0-9]+(d[0-9]+)?\.mp4$")
 STATIC_FILES = {
     "bundle.js": "text/javascript; charset=utf-8",
     "compiler.js": "text/javascript; charset=utf-8",
@@ -222,7 +224,7 @@ def create_app(state: PreviewState) -> Starlette:
         def find() -> dict[str, str]:
             out = {}
             for asset in project.assets:
-                path = derivatives.derivative_paths(state.root, asset).get("proxy")
+                path = derivatives.derivative_paths(state.root, asset, project.rate).get("proxy")
                 if path is not None and derivatives.is_fresh(path):
                     out[asset.id] = f"proxies/{path.name}"
             return out
@@ -246,7 +248,7 @@ def create_app(state: PreviewState) -> Starlette:
     async def media(request: Request) -> Response:
         name = request.path_params["name"]
         folder = request.url.path.split("/")[1]  # "assets" or "proxies"
-        proxy = re.search(r"\.p[0-9]+\.mp4$", name) is not None
+        proxy = PROXY_NAME.search(name) is not None
         if not MEDIA_NAME.match(name) or proxy != (folder == "proxies"):
             return PlainTextResponse("not found: media names are content hashes", 404)
         path = state.root / folder / name

@@ -7,16 +7,16 @@ from typing import Any
 
 from engine.media import derivatives
 from engine.model import Asset, Project
-from engine.timebase import format_timecode
+from engine.timebase import Rate, format_timecode
 
 
-def derivative_state(root: Path, asset: Asset) -> dict[str, dict[str, Any]]:
+def derivative_state(root: Path, asset: Asset, rate: Rate) -> dict[str, dict[str, Any]]:
     """The derivatives ``asset`` has (proxy, thumbs, peaks), each with its path in the project
     and whether a complete one is there (``ready``); a missing or stale one is rebuilt by
     ``reelcut jobs DIR queue`` / ``run`` or the open editor."""
     return {
         kind: {"path": path.relative_to(root).as_posix(), "ready": derivatives.is_fresh(path)}
-        for kind, path in derivatives.derivative_paths(root, asset).items()
+        for kind, path in derivatives.derivative_paths(root, asset, rate).items()
     }
 
 
@@ -70,7 +70,11 @@ def describe(project: Project, root: Path | None = None) -> dict[str, Any]:
                 "file": a.filename,
                 "duration_frames": a.media.duration_frames if a.media else None,
                 "derived_from": a.derived_from,
-                **({"derivatives": derivative_state(root, a)} if root is not None else {}),
+                **(
+                    {"derivatives": derivative_state(root, a, project.rate)}
+                    if root is not None
+                    else {}
+                ),
             }
             for a in project.assets
         ],

@@ -108,8 +108,9 @@ class PlaybackActions(_Base):
         self.seek(0)
 
     def action_go_end(self) -> None:
+        """To the timeline's last frame (``duration - 1``): the frame the page shows there."""
         self._stop_playing()
-        self.seek(self.project.duration)
+        self.seek(max(0, self.project.duration - 1))
 
     def action_goto(self) -> None:
         def done(frame: int | None) -> None:
@@ -166,7 +167,7 @@ class PlaybackActions(_Base):
         start, frame0 = self._play_origin
         rate = self.project.rate
         frame = frame0 + int((time.monotonic() - start) * rate.num / rate.den * self.speed)
-        end = self.project.duration
+        end = max(0, self.project.duration - 1)  # the last frame
         if (self.speed > 0 and frame >= end) or (self.speed < 0 and frame <= 0):
             frame = min(max(frame, 0), end)
             self._stop_playing()

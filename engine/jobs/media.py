@@ -46,7 +46,9 @@ def _handler(kind: str) -> Handler:
         asset = next((a for a in project.assets if a.id == asset_id), None)
         if asset is None:
             raise JobFailed(f"asset {asset_id} is no longer in the project")
-        path = await derivatives.build_derivative(ctx.root, asset, kind, on_progress=ctx.report)
+        path = await derivatives.build_derivative(
+            ctx.root, asset, kind, project.rate, on_progress=ctx.report
+        )
         return {"asset": asset.id, "path": path.relative_to(ctx.root).as_posix()}
 
     return build
@@ -60,7 +62,7 @@ def wanted(
     for asset in project.assets:
         if asset_ids is not None and asset.id not in asset_ids:
             continue
-        for kind, path in derivatives.derivative_paths(root, asset).items():
+        for kind, path in derivatives.derivative_paths(root, asset, project.rate).items():
             if not derivatives.is_fresh(path):
                 out.append((kind, asset.id, path.name))
     return out

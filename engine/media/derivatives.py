@@ -4,7 +4,9 @@ Derivatives live beside the project's assets and are always rebuildable. Their n
 by the source's content hash and by a recipe number, so building is idempotent and changing a
 recipe (bump its ``*_RECIPE``) makes every older file stale instead of silently reused::
 
-    proxies/<sha256>.p<PROXY_RECIPE>.mp4     H.264 preview, <= 540 lines, a keyframe every 0.5 s
+    proxies/<sha256>.p<PROXY_RECIPE>r<num>[d<den>].mp4
+                                             H.264 preview at the project's frame rate (frame k
+                                             is project frame k of the source), <= 540 lines
     previews/<sha256>.t<THUMBS_RECIPE>.jpg   every thumbnail tiled into one JPEG
     previews/<sha256>.t<THUMBS_RECIPE>.json  the tile grid of that JPEG (see make_thumbnails)
     previews/<sha256>.w<PEAKS_RECIPE>.json   waveform peaks (see make_peaks)
@@ -37,11 +39,12 @@ from engine.atomic import fsync_dir, remove_stale_temps, temp_name
 from engine.errors import MediaError
 from engine.media.tools import FFMPEG_TIMEOUT, PROTOCOLS, local_path, require, stderr_tail
 from engine.model import Asset
+from engine.timebase import Rate
 
 ProgressCallback = Callable[[float, str], None]
 """``on_progress(fraction, message)``: fraction in 0..1, never decreasing, 1.0 once at the end."""
 
-PROXY_RECIPE = 1
+PROXY_RECIPE = 2
 THUMBS_RECIPE = 1
 PEAKS_RECIPE = 1
 """Recipe versions, part of each derivative's file name: bump one when its output changes."""
@@ -75,8 +78,9 @@ _LABELS = {"proxy": "proxy", "thumbs": "thumbnails", "peaks": "waveform"}
 # --- names and freshness ------------------------------------------------------------------------
 
 
-def derivative_paths(root: Path, asset: Asset) -> dict[str, Path]:
-    """The derivatives that apply to ``asset`` in the project at ``root``, by kind.
+def derivative_paths(root: Path, asset: Asset, rate: Rate) -> dict[str, Path]:
+    """The derivatives that apply to ``asset`` in the project at ``root`` (at frame ``rate``),
+    by kind.
 
     Video gets ``proxy`` and ``thumbs`` (plus ``peaks`` when it has sound), audio gets ``peaks``,
     an image gets ``thumbs`` (one tile, for the timeline; the browser shows the file itself).
@@ -88,13 +92,20 @@ def derivative_paths(root: Path, asset: Asset) -> dict[str, Path]:
     sha = asset.hash
     paths: dict[str, Path] = {}
     if asset.kind == "video":
-        paths["proxy"] = root / "proxies" / f"{sha}.p{PROXY_RECIPE}.mp4"
+        paths["proxy"] = root / "proxies" / proxy_name(sha, rate)
     if asset.kind in ("video", "image"):
         paths["thumbs"] = root / "previews" / f"{sha}.t{THUMBS_RECIPE}.jpg"
     has_audio = media.audio_codec is not None or media.audio_channels > 0
     if asset.kind == "audio" or (asset.kind == "video" and has_audio):
         paths["peaks"] = root / "previews" / f"{sha}.w{PEAKS_RECIPE}.json"
     return paths
+
+
+def proxy_name(sha: str, rate: Rate) -> str:
+    """``<sha>.p<recipe>r<num>[d<den>].mp4``: the proxy is made at the project's rate, so the
+    rate is part of its name (``r30``, ``r30000d1001``)."""
+    den = f"d{rate.den}" if rate.den != 1 else ""
+    return f"{sha}.p{PROXY_RECIPE}r{rate.num}{den}.mp4"
 
 
 def thumbs_index_path(thumbs: Path) -> Path:
@@ -128,6 +139,7 @@ async def build_derivative(
     root: Path,
     asset: Asset,
     kind: str,
+    rate: Rate,
     *,
     on_progress: ProgressCallback | None = None,
     timeout: float | None = None,
@@ -135,7 +147,7 @@ async def build_derivative(
 ) -> Path:
     """Build ``asset``'s derivative ``kind`` (a key of ``derivative_paths``) unless a fresh one
     is already there (or ``force``); return its path. The job handler's one entry point."""
-    paths = derivative_paths(root, asset)
+    paths = derivative_paths(root, asset, rate)
     if kind not in paths:
         raise MediaError(f"{asset.name}: {asset.kind} assets have no {kind} derivative")
     dst = paths[kind]
@@ -150,9 +162,8 @@ async def build_derivative(
     media = asset.media
     duration = media.duration_us / 1_000_000 or None
     if kind == "proxy":
-        fps = float(media.rate.fraction) if media.rate else None
         await make_proxy(
-            src, dst, duration_s=duration, fps=fps, on_progress=on_progress, timeout=timeout
+            src, dst, rate, duration_s=duration, on_progress=on_progress, timeout=timeout
         )
     elif kind == "thumbs":
         await make_thumbnails(
@@ -166,25 +177,30 @@ async def build_derivative(
 async def make_proxy(
     src: Path,
     dst: Path,
+    rate: Rate,
     *,
     duration_s: float | None,
-    fps: float | None = None,
     on_progress: ProgressCallback | None = None,
     timeout: float | None = None,
 ) -> None:
-    """Write ``dst``: an H.264 preview of ``src`` that a browser seeks smoothly.
+    """Write ``dst``: an H.264 preview of ``src`` at the project's ``rate``, frame-exact.
+
+    The source is conformed to ``rate`` at a constant frame rate, so the proxy's frame ``k``
+    (presented at ``k / rate``) is what project frame ``k`` of the source shows: the last
+    source frame whose time is at or before ``k / rate``, counted from the first video frame
+    (``setpts=PTS-STARTPTS``, then ffmpeg's ``fps`` filter with ``round=up``: a source frame
+    at time ``t`` first appears at tick ``ceil(t * rate)``). That holds for any source rate and
+    for variable-rate footage, and the page seeks to the middle of frame ``k``, never to a
+    boundary a decoder may round to either side.
 
     At most 540 lines tall (never upscaled), aspect kept, even dimensions, rotation applied;
-    libx264 veryfast CRF 28, yuv420p, a keyframe every 0.5 s of source time (forced by time, so
-    variable frame rates work too; ``fps`` also sets x264's GOP to match), no scene-cut
-    keyframes, ``moov`` up front; AAC stereo when the source has sound. ``timeout`` defaults to
-    10 minutes plus four times the duration.
+    libx264 veryfast CRF 28, yuv420p, a keyframe every 0.5 s, no scene-cut keyframes, ``moov``
+    up front; AAC stereo when the source has sound. ``timeout`` defaults to 10 minutes plus
+    four times the duration.
     """
     progress = _Progress("proxy", duration_s, on_progress)
-    gop: list[str] = []
-    if fps and fps > 0:
-        frames = str(max(1, round(fps * KEYFRAME_SECONDS)))
-        gop = ["-g", frames, "-keyint_min", frames]
+    frames = str(max(1, round(float(rate.fraction) * KEYFRAME_SECONDS)))
+    gop = ["-g", frames, "-keyint_min", frames]
 
     async def build(tmp: Path) -> None:
         args = [
@@ -194,7 +210,10 @@ async def make_proxy(
             "-map",
             "0:a:0?",
             "-vf",
+            f"setpts=PTS-STARTPTS,fps=fps={rate.num}/{rate.den}:round=up,"
             f"scale=-2:'min({PROXY_MAX_HEIGHT},trunc(ih/2)*2)',format=yuv420p",
+            "-fps_mode",
+            "cfr",
             "-c:v",
             "libx264",
             "-preset",

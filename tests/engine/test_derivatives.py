@@ -32,6 +32,7 @@ from engine.media.derivatives import (
     make_peaks,
     make_proxy,
     make_thumbnails,
+    proxy_name,
     thumbs_index_path,
     tile_plan,
 )
@@ -42,6 +43,7 @@ from engine.timebase import Rate
 
 SECONDS = 3.0
 SHA = "ab" * 32
+R30 = Rate(30, 1)
 
 # --- media made once per module ---------------------------------------------------------------
 
@@ -126,6 +128,24 @@ def keyframe_gaps(path: Path) -> list[float]:
     return [b - a for a, b in itertools.pairwise(float(f["pts_time"]) for f in frames)]
 
 
+def count_frames(path: Path) -> int:
+    """How many frames ``path``'s video stream decodes to."""
+    (stream,) = ffprobe(
+        path,
+        *("-select_streams", "v:0", "-count_frames", "-show_entries", "stream=nb_read_frames"),
+    )["streams"]
+    return int(stream["nb_read_frames"])
+
+
+def first_pts_time(path: Path) -> float:
+    """The presentation time of the first frame of ``path``'s video, in seconds."""
+    frames = ffprobe(
+        path,
+        *("-select_streams", "v:0", "-read_intervals", "%+#1", "-show_entries", "frame=pts_time"),
+    )["frames"]
+    return float(frames[0]["pts_time"])
+
+
 def streams(path: Path) -> dict[str, dict[str, Any]]:
     return {s["codec_type"]: s for s in ffprobe(path, "-show_streams")["streams"]}
 
@@ -159,12 +179,12 @@ def asset(kind: str, *, audio: bool = True, hash: str | None = SHA) -> Asset:
     [
         (
             asset("video"),
-            {"proxy": f"proxies/{SHA}.p1.mp4", "thumbs": f"previews/{SHA}.t1.jpg"}
+            {"proxy": f"proxies/{SHA}.p2r30.mp4", "thumbs": f"previews/{SHA}.t1.jpg"}
             | {"peaks": f"previews/{SHA}.w1.json"},
         ),
         (
             asset("video", audio=False),
-            {"proxy": f"proxies/{SHA}.p1.mp4", "thumbs": f"previews/{SHA}.t1.jpg"},
+            {"proxy": f"proxies/{SHA}.p2r30.mp4", "thumbs": f"previews/{SHA}.t1.jpg"},
         ),
         (asset("audio"), {"peaks": f"previews/{SHA}.w1.json"}),
         (asset("image", audio=False), {"thumbs": f"previews/{SHA}.t1.jpg"}),
@@ -176,10 +196,29 @@ def asset(kind: str, *, audio: bool = True, hash: str | None = SHA) -> Asset:
 def test_derivative_paths_are_content_keyed_and_recipe_versioned(
     tmp_path: Path, a: Asset, expected: dict[str, str]
 ) -> None:
-    paths = derivative_paths(tmp_path, a)
+    paths = derivative_paths(tmp_path, a, R30)
     assert {k: str(p.relative_to(tmp_path)) for k, p in paths.items()} == expected
     if "thumbs" in paths:
         assert thumbs_index_path(paths["thumbs"]).name == f"{SHA}.t1.json"
+
+
+@pytest.mark.parametrize(
+    ("rate", "name"),
+    [
+        (Rate(30, 1), f"{SHA}.p2r30.mp4"),
+        (Rate(25), f"{SHA}.p2r25.mp4"),
+        (Rate(30000, 1001), f"{SHA}.p2r30000d1001.mp4"),
+        (Rate(24000, 1001), f"{SHA}.p2r24000d1001.mp4"),
+    ],
+)
+def test_the_proxy_name_carries_the_project_rate(tmp_path: Path, rate: Rate, name: str) -> None:
+    assert proxy_name(SHA, rate) == name
+    paths = derivative_paths(tmp_path, asset("video"), rate)
+    assert paths.pop("proxy") == tmp_path / "proxies" / name
+    # Only the proxy depends on the rate.
+    at_30 = derivative_paths(tmp_path, asset("video"), R30)
+    del at_30["proxy"]
+    assert paths == at_30
 
 
 @pytest.mark.parametrize(
@@ -212,7 +251,7 @@ def test_proxy_is_small_h264_with_a_keyframe_every_half_second(
     src = getattr(media, which)
     dst = tmp_path / "proxies" / "p.mp4"
     progress = Recorder()
-    run(make_proxy(src, dst, duration_s=SECONDS, fps=30, on_progress=progress))
+    run(make_proxy(src, dst, R30, duration_s=SECONDS, on_progress=progress))
 
     progress.check()
     assert leftovers(dst.parent) == ["p.mp4"]
@@ -220,6 +259,8 @@ def test_proxy_is_small_h264_with_a_keyframe_every_half_second(
     video = got["video"]
     assert video["codec_name"] == "h264" and video["pix_fmt"] == "yuv420p"
     assert (video["width"], video["height"]) == (320, 240)  # never upscaled
+    assert video["r_frame_rate"] == "30/1"
+    assert abs(count_frames(dst) - round(SECONDS * 30)) <= 1
     assert ("audio" in got) == (which == "av")
     if which == "av":
         assert got["audio"]["codec_name"] == "aac"
@@ -236,13 +277,33 @@ def test_proxy_of_a_rotated_hd_source_is_540_lines_upright_with_even_sides(
     media: Media, tmp_path: Path
 ) -> None:
     dst = tmp_path / "p.mp4"
-    run(make_proxy(media.rotated, dst, duration_s=1.0, fps=None))
+    run(make_proxy(media.rotated, dst, R30, duration_s=1.0))
     video = streams(dst)["video"]
     # Shown 720x1280: scaled to 540 tall, width 720 * 540 / 1280 = 303.75, made even.
     assert (video["width"], video["height"]) == (304, 540)
     assert "audio" not in streams(dst)
     gaps = keyframe_gaps(dst)
     assert gaps and all(abs(g - 0.5) < 0.04 for g in gaps), gaps
+
+
+def test_proxy_of_a_25_fps_source_is_conformed_to_the_project_rate(tmp_path: Path) -> None:
+    """Frame k of the proxy is project frame k: a 25 fps source made at 30 fps is a constant
+    30 fps stream that starts at 0, 2 s of it being 60 frames."""
+    src = tmp_path / "src 25: fps.mp4"
+    ffmpeg(
+        *("-f", "lavfi", "-i", "testsrc2=size=160x90:rate=25:duration=2"),
+        *("-c:v", "libx264", "-pix_fmt", "yuv420p"),
+        src,
+    )
+    assert streams(src)["video"]["r_frame_rate"] == "25/1"
+    dst = tmp_path / "proxies" / "p.mp4"
+    run(make_proxy(src, dst, R30, duration_s=2.0))
+
+    video = streams(dst)["video"]
+    assert video["r_frame_rate"] == "30/1"
+    assert abs(count_frames(dst) - 60) <= 1
+    assert first_pts_time(dst) == 0.0
+    assert is_fresh(dst)
 
 
 # --- thumbnails -------------------------------------------------------------------------------
@@ -367,13 +428,13 @@ def test_every_derivative_of_imported_assets_with_colons_and_spaces(
     async def build_all() -> list[Path]:
         built = []
         for a in (video, audio):
-            for kind in derivative_paths(pd.root, a):
-                built.append(await build_derivative(pd.root, a, kind))
+            for kind in derivative_paths(pd.root, a, project.rate):
+                built.append(await build_derivative(pd.root, a, kind, project.rate))
         return built
 
     built = run(build_all())
     assert [p.relative_to(pd.root).as_posix() for p in built] == [
-        f"proxies/{video.hash}.p1.mp4",
+        f"proxies/{video.hash}.p2r30.mp4",
         f"previews/{video.hash}.t1.jpg",
         f"previews/{video.hash}.w1.json",
         f"previews/{audio.hash}.w1.json",
@@ -384,8 +445,8 @@ def test_every_derivative_of_imported_assets_with_colons_and_spaces(
 
 def test_building_twice_leaves_one_file(media: Media, tmp_path: Path) -> None:
     dst = tmp_path / "proxies" / "p.mp4"
-    run(make_proxy(media.silent, dst, duration_s=SECONDS))
-    run(make_proxy(media.silent, dst, duration_s=SECONDS))
+    run(make_proxy(media.silent, dst, R30, duration_s=SECONDS))
+    run(make_proxy(media.silent, dst, R30, duration_s=SECONDS))
     assert leftovers(dst.parent) == ["p.mp4"]
     assert is_fresh(dst)
 
@@ -401,7 +462,7 @@ def test_the_half_output_of_a_killed_worker_goes_when_the_job_runs_again(
     stale.write_bytes(b"\0" * 5000)
     other = dst.parent / ".q.mp4.0123456789ab.tmp"
     other.write_bytes(b"\0")
-    run(make_proxy(media.silent, dst, duration_s=SECONDS))
+    run(make_proxy(media.silent, dst, R30, duration_s=SECONDS))
     assert leftovers(dst.parent) == [other.name, "p.mp4"]
 
 
@@ -412,27 +473,28 @@ def test_build_derivative_skips_a_fresh_file_and_rebuilds_a_damaged_one(
     pd.root.mkdir()
     project, _ = import_files(pd, new_project("p", rate=Rate(30)), [media.tone])
     (tone,) = project.assets
-    dst = derivative_paths(pd.root, tone)["peaks"]
+    rate = project.rate
+    dst = derivative_paths(pd.root, tone, rate)["peaks"]
 
-    run(build_derivative(pd.root, tone, "peaks"))
+    run(build_derivative(pd.root, tone, "peaks", rate))
     stamp = dst.stat().st_mtime_ns
     progress = Recorder()
-    run(build_derivative(pd.root, tone, "peaks", on_progress=progress))
+    run(build_derivative(pd.root, tone, "peaks", rate, on_progress=progress))
     assert dst.stat().st_mtime_ns == stamp
     assert progress.calls == [(1.0, "waveform up to date")]
 
     dst.write_bytes(dst.read_bytes()[:100])
     assert not is_fresh(dst)
-    run(build_derivative(pd.root, tone, "peaks"))
+    run(build_derivative(pd.root, tone, "peaks", rate))
     assert is_fresh(dst) and leftovers(dst.parent) == [dst.name]
 
     with pytest.raises(MediaError, match="audio assets have no proxy derivative"):
-        run(build_derivative(pd.root, tone, "proxy"))
+        run(build_derivative(pd.root, tone, "proxy", rate))
 
 
 def test_is_fresh_refuses_missing_empty_and_truncated_files(media: Media, tmp_path: Path) -> None:
     proxy, thumbs = tmp_path / "p.mp4", tmp_path / "t.jpg"
-    run(make_proxy(media.silent, proxy, duration_s=SECONDS))
+    run(make_proxy(media.silent, proxy, R30, duration_s=SECONDS))
     run(make_thumbnails(media.silent, thumbs, duration_s=SECONDS))
     assert is_fresh(proxy) and is_fresh(thumbs)
 
@@ -486,7 +548,7 @@ def stub_ffmpeg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str) -> P
 
 Builder = Callable[[Path, Path], Coroutine[Any, Any, None]]
 BUILDERS: dict[str, tuple[str, Builder]] = {
-    "proxy": ("p.mp4", lambda s, d: make_proxy(s, d, duration_s=SECONDS, timeout=20)),
+    "proxy": ("p.mp4", lambda s, d: make_proxy(s, d, R30, duration_s=SECONDS, timeout=20)),
     "thumbs": ("t.jpg", lambda s, d: make_thumbnails(s, d, duration_s=SECONDS, timeout=20)),
     "peaks": ("w.json", lambda s, d: make_peaks(s, d, duration_s=SECONDS, timeout=20)),
 }
@@ -515,7 +577,7 @@ def test_a_stub_failure_names_the_output_by_its_final_name(
 ) -> None:
     stub_ffmpeg(tmp_path, monkeypatch, FAIL)
     with pytest.raises(MediaError) as err:
-        run(make_proxy(media.av, tmp_path / "p.mp4", duration_s=SECONDS))
+        run(make_proxy(media.av, tmp_path / "p.mp4", R30, duration_s=SECONDS))
     assert str(err.value).endswith(
         "moov atom not found / p.mp4: Invalid data found when processing input"
     )
@@ -538,7 +600,7 @@ def test_ffmpeg_missing_raises_tool_missing(
 ) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(ToolMissing, match="ffmpeg is not installed"):
-        run(make_proxy(media.av, tmp_path / "p.mp4", duration_s=SECONDS))
+        run(make_proxy(media.av, tmp_path / "p.mp4", R30, duration_s=SECONDS))
     assert leftovers(tmp_path) == []
 
 
@@ -594,7 +656,7 @@ def test_a_timeout_kills_ffmpeg_and_raises_media_error(
     pids = stub_ffmpeg(tmp_path, monkeypatch, HANG)
     out = tmp_path / "out"
     with pytest.raises(MediaError) as err:
-        run(make_proxy(media.av, out / "p.mp4", duration_s=SECONDS, timeout=1.5))
+        run(make_proxy(media.av, out / "p.mp4", R30, duration_s=SECONDS, timeout=1.5))
     assert str(err.value) == (
         "scene 1:take 2.mp4: could not make its proxy: ffmpeg took longer than 1.5s and was stopped"
     )

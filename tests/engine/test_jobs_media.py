@@ -97,7 +97,11 @@ def test_import_queues_derivatives_and_jobs_work_builds_them(tmp_path: Path, cli
         ("peaks", "succeeded", 1.0),
     }
     project = ProjectDir(proj).load()
-    paths = [p for a in project.assets for p in derivatives.derivative_paths(proj, a).values()]
+    paths = [
+        path
+        for a in project.assets
+        for path in derivatives.derivative_paths(proj, a, project.rate).values()
+    ]
     assert len(paths) == 4 and all(derivatives.is_fresh(p) for p in paths)
     assert all(r for kinds in ready().values() for r in kinds.values())
     assert "(proxy ready, thumbs ready, peaks ready)" in reelcut("info", proj).stdout

@@ -188,7 +188,9 @@ def asset(demo_dir: Path) -> tuple[str, bytes]:
         "..%2fproject.json",
         "ABC" + "0" * 61 + ".mp4",
         "0" * 64 + ".mp4",
-        "0" * 64 + ".p1.mp4",
+        "0" * 64 + ".p2r30.mp4",
+        "0" * 64 + ".p2r30000d1001.mp4",
+        "0" * 64 + ".p1.mp4",  # the old recipe's name
     ],
 )
 def test_media_names_must_be_content_hashes_that_exist(
@@ -218,19 +220,27 @@ def test_links_out_of_the_project_are_never_served(
     (demo_dir / "proxies").rename(demo_dir / "proxies-real")
     outside = tmp_path / "proxies"
     outside.mkdir()
-    proxy = "cd" * 32 + ".p1.mp4"
+    proxy = "cd" * 32 + ".p2r30.mp4"
     (outside / proxy).write_bytes(b"outside")
     (demo_dir / "proxies").symlink_to(outside)
     assert client.get(f"/proxies/{proxy}").status_code == 404
 
 
 def test_a_proxy_name_is_only_found_under_proxies(
-    served: tuple[TestClient, PreviewState, list[int]], asset: tuple[str, bytes]
+    served: tuple[TestClient, PreviewState, list[int]], asset: tuple[str, bytes], demo_dir: Path
 ) -> None:
     client = authed(served[0])
-    name, _ = asset
+    name, data = asset
     assert client.get(f"/proxies/{name}").status_code == 404
     assert client.get(f"/assets/{name}").status_code == 200
+    # Proxies are named by the project's rate: <sha>.p<recipe>r<num>[d<den>].mp4.
+    sha = name.split(".")[0]
+    for proxy in (f"{sha}.p2r30.mp4", f"{sha}.p2r30000d1001.mp4"):
+        (demo_dir / "proxies" / proxy).write_bytes(data)
+        (demo_dir / "assets" / proxy).write_bytes(data)
+        got = client.get(f"/proxies/{proxy}")
+        assert (got.status_code, got.content) == (200, data)
+        assert client.get(f"/assets/{proxy}").status_code == 404
 
 
 def test_range_table(

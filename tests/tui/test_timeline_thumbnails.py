@@ -261,7 +261,7 @@ def test_load_filmstrips_by_asset_skips_missing_and_damaged_strips(
     project, _results = import_files(pd, pd.load(), [colours])
     asset = next(a for a in project.assets if a.kind == "video")
     assert load_filmstrips(root, project) == {}  # not built yet
-    thumbs = derivative_paths(root, asset)["thumbs"]
+    thumbs = derivative_paths(root, asset, project.rate)["thumbs"]
     asyncio.run(make_thumbnails(colours, thumbs, duration_s=3.5))
     strips = load_filmstrips(root, project)
     assert list(strips) == [asset.id] and strips[asset.id].count == 4
@@ -378,8 +378,8 @@ def test_the_editor_draws_the_strip_the_background_job_builds(demo_dir: Path) ->
     video = next(a for a in project.assets if a.kind == "video")
     image = next(a for a in project.assets if a.kind == "image")
     still = next(c for t in project.tracks for c in t.clips if c.asset_id == image.id)
-    assert not derivative_paths(demo_dir, video)["thumbs"].exists()
-    assert not derivative_paths(demo_dir, image)["thumbs"].exists()
+    assert not derivative_paths(demo_dir, video, project.rate)["thumbs"].exists()
+    assert not derivative_paths(demo_dir, image, project.rate)["thumbs"].exists()
     Colours = set[tuple[tuple[int, ...], tuple[int, ...]]]
 
     async def go() -> tuple[Colours, Colours]:

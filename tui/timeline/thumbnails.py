@@ -177,7 +177,7 @@ def load_filmstrips(
     """
     out: dict[str, Filmstrip] = {}
     for asset in project.assets:
-        path = derivatives.derivative_paths(root, asset).get("thumbs")
+        path = derivatives.derivative_paths(root, asset, project.rate).get("thumbs")
         if path is None:
             continue
         if known is not None and asset.id in known:

@@ -86,7 +86,7 @@ def load_waveforms(root: Path, project: Project) -> dict[str, Waveform]:
     """Every audio asset's waveform whose peaks file is there and complete, by asset id."""
     out: dict[str, Waveform] = {}
     for asset in project.assets:
-        path = derivatives.derivative_paths(root, asset).get("peaks")
+        path = derivatives.derivative_paths(root, asset, project.rate).get("peaks")
         if path is None or not derivatives.is_fresh(path):
             continue
         try:

@@ -1,11 +1,13 @@
 // The composition: the project's tracks and clips mapped onto Remotion Sequences.
 //
 // Video tracks stack the way the editor lists them: project.tracks runs top-down (V2 above
-// V1), so the first video track is drawn last and ends up in front; audio tracks play their clips with <Audio>. A clip plays its asset from
-// ``source_in`` for ``duration`` frames starting at ``start``.
+// V1), so the first video track is drawn last and ends up in front; audio tracks play their
+// clips with <Audio>. A clip plays its asset from ``source_in`` for ``duration`` frames
+// starting at ``start``; video through `ExactVideo`, which seeks inside the frame it wants.
 
 import React from "react";
-import { AbsoluteFill, Audio, Img, Sequence, Video } from "remotion";
+import { AbsoluteFill, Audio, Img, Sequence } from "remotion";
+import { ExactVideo } from "./ExactVideo";
 import type { Asset, Clip, MediaMap, Project, Track } from "./project";
 import { assetUrl } from "./project";
 import { RemotionClip } from "./RemotionClip";
@@ -66,8 +68,14 @@ function MediaClip({
   const from = clip.source_in ?? 0;
   if (asset.kind === "video") {
     return (
-      <AbsoluteFill style={transformStyle(clip)} data-clip={clip.id}>
-        <Video src={src} startFrom={from} muted style={{ width: "100%", height: "100%" }} />
+      <AbsoluteFill style={transformStyle(clip)}>
+        <ExactVideo
+          src={src}
+          clipId={clip.id}
+          start={clip.start}
+          sourceIn={from}
+          exact={Boolean(media[asset.id])}
+        />
       </AbsoluteFill>
     );
   }

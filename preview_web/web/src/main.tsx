@@ -12,9 +12,10 @@
 // ``#root`` carries ``data-state`` (loading | ready | error), the frame count
 // (``data-frames``) and the frame shown (``data-frame``), for tests and tools.
 
-import React, { useCallback, useEffect, useRef, useState } from "react";
+import React, { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { createRoot } from "react-dom/client";
 import { Player, type PlayerRef } from "@remotion/player";
+import { Readout } from "./Readout";
 import { fileChanged } from "./RemotionClip";
 import { Timeline } from "./Timeline";
 import type { MediaMap, Project } from "./project";
@@ -72,6 +73,8 @@ function App() {
   // What the terminal last asked for. Events can arrive before the Player exists (the stream
   // opens while the project is still loading); the Player takes this up when it mounts.
   const wanted = useRef<{ frame: number | null; playing: boolean }>({ frame: null, playing: false });
+  // The terminal's last seek and when it arrived, for the readout's latency.
+  const seekAsked = useRef<{ frame: number; at: number } | null>(null);
   const root = document.getElementById("root");
 
   const reload = useCallback(() => {
@@ -109,7 +112,10 @@ function App() {
         root.dataset.eventAt = String(Date.now());
       }
       if (event.data.from === "page") return;
-      if (event.kind === "seek") wanted.current.frame = event.data.frame;
+      if (event.kind === "seek") {
+        wanted.current.frame = event.data.frame;
+        seekAsked.current = { frame: event.data.frame, at: performance.now() };
+      }
       else if (event.kind === "play") wanted.current.playing = true;
       else if (event.kind === "pause") wanted.current.playing = false;
       const p = player.current;
@@ -154,12 +160,27 @@ function App() {
   }, [load.state, root]);
 
   if (root) root.dataset.state = load.state;
+  const ready = load.state === "ready" ? load : null;
+  const inputProps = useMemo(
+    () => (ready ? { project: ready.project, media: ready.media } : null),
+    [ready?.project, ready?.media],
+  );
 
   if (load.state === "loading") return <p className="status">Loading the project…</p>;
   if (load.state === "error") return <p className="status error">{load.message}</p>;
 
   const { project, media } = load;
   const fps = project.rate.num / project.rate.den;
+  const videoAssets = new Set(
+    project.assets.filter((a) => a.kind === "video").map((a) => a.id),
+  );
+  const proxiesPending = new Set(
+    project.tracks.flatMap((t) =>
+      t.clips
+        .filter((c) => c.asset_id && videoAssets.has(c.asset_id) && !media[c.asset_id])
+        .map((c) => c.asset_id),
+    ),
+  ).size;
   const frames = projectDuration(project);
   if (root) root.dataset.frames = String(frames);
   return (
@@ -174,13 +195,19 @@ function App() {
       <Player
         ref={player}
         component={Timeline}
-        inputProps={{ project, media }}
+        inputProps={inputProps ?? { project, media }}
         durationInFrames={frames}
         fps={fps}
         compositionWidth={project.width}
         compositionHeight={project.height}
         controls
         style={{ width: "100%", aspectRatio: `${project.width} / ${project.height}` }}
+      />
+      <Readout
+        player={player}
+        rate={project.rate}
+        seekAsked={seekAsked}
+        proxiesPending={proxiesPending}
       />
     </main>
   );
