@@ -33,6 +33,9 @@ from tui.serve_cli import start_preview
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ROOT = "document.getElementById('root')"
 CLIP_FRAMES = 150
+VIDEOS_JS = """() => [...document.querySelectorAll('video')].map((v) => ({
+  clip: v.dataset.clip, asked: v.dataset.asked, presented: v.dataset.presented,
+  time: v.currentTime, seeking: v.seeking, ready: v.readyState}))"""
 
 
 @dataclass
@@ -196,7 +199,10 @@ async def measure(
                     result.seeks += 1
                     result.attribute_exact += presented == str(n)
                     if presented != str(n):
-                        result.attribute_misses.append(f"frame {n}: the page says {presented}")
+                        videos = await page.evaluate(VIDEOS_JS)
+                        result.attribute_misses.append(
+                            f"frame {n}: the page says {presented}; videos {videos}"
+                        )
                     ok = True
                     for clip in clips_at(project, n):
                         assert clip.asset_id is not None

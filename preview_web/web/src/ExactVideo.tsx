@@ -50,6 +50,7 @@ export function ExactVideo({ src, clipId, start, sourceIn, exact, style }: Exact
   const target = useRef((k + 0.5) / fps); // where the element is sent (seconds)
   const moving = useRef(false); // playing: no seek target to wait for
   const shown = useRef<number | null>(null); // the source frame presented last
+  const retries = useRef(0); // seeks repeated for the current target (see `report`)
 
   // Read back every presented frame.
   useEffect(() => {
@@ -57,6 +58,7 @@ export function ExactVideo({ src, clipId, start, sourceIn, exact, style }: Exact
     if (!v || !v.requestVideoFrameCallback) return;
     let alive = true;
     let handle = 0;
+    let settle = 0;
     const onFrame: FrameCallback = (_now, meta) => {
       if (!alive) return;
       shown.current = Math.round(meta.mediaTime * fps);
@@ -66,21 +68,39 @@ export function ExactVideo({ src, clipId, start, sourceIn, exact, style }: Exact
       const arrived =
         moving.current ||
         (!v.seeking && Math.abs(v.currentTime - target.current) <= 0.5 / fps);
-      const presented = arrived ? start + shown.current - sourceIn : null;
-      reportClip(clipId, asked.current, presented);
+      const want = Math.round(target.current * fps - 0.5);
+      if (arrived && (moving.current || shown.current === want)) {
+        reportClip(clipId, asked.current, start + shown.current - sourceIn);
+      } else {
+        // Not there yet, or another frame than asked: `report` decides, after a retry.
+        reportClip(clipId, asked.current, null);
+        if (arrived) {
+          window.clearTimeout(settle);
+          settle = window.setTimeout(report, 250);
+        }
+      }
       handle = v.requestVideoFrameCallback!(onFrame);
     };
     handle = v.requestVideoFrameCallback(onFrame);
     // A seek that lands on the frame already presented brings no frame callback; one whose
     // frame never comes (a decoder showing another frame) must not leave the readout waiting.
-    let settle = 0;
     const report = () => {
       if (!alive || v.seeking || shown.current === null) return;
       if (!moving.current && Math.abs(v.currentTime - target.current) > 0.5 / fps) return;
+      const want = Math.round(target.current * fps - 0.5);
+      if (!moving.current && shown.current !== want && retries.current < 2) {
+        // Seen in headless Chromium, about one seek in 200 of a newly loaded element: the
+        // picture is right but the last frame callback carried the first frame's time and
+        // no other came. Seeking again presents the frame again, with its callback.
+        retries.current += 1;
+        v.currentTime = target.current;
+        return;
+      }
       reportClip(clipId, asked.current, start + shown.current - sourceIn);
     };
     const onSeeked = () => {
-      if (shown.current === Math.round(target.current * fps - 0.5)) report();
+      const want = Math.round(target.current * fps - 0.5);
+      if (shown.current === want) report();
       window.clearTimeout(settle);
       settle = window.setTimeout(report, 250);
     };
@@ -103,6 +123,7 @@ export function ExactVideo({ src, clipId, start, sourceIn, exact, style }: Exact
     const presented = shown.current === null ? null : start + shown.current - sourceIn;
     reportClip(clipId, asked.current, presented);
     target.current = (k + 0.5) / fps;
+    retries.current = 0;
     if (playing && playbackRate > 0) {
       moving.current = true;
       v.playbackRate = playbackRate;
