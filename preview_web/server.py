@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import hmac
 import os
 import re
@@ -59,7 +60,6 @@ from engine.store import encode_project
 from preview_web.build import STATIC_DIR
 from preview_web.ranges import Span, Unsatisfiable, parse
 
-COOKIE = "reelcut_preview"
 MAX_BODY = 16 * 1024
 KEEPALIVE_SECONDS = 15.0
 CHUNK = 256 * 1024
@@ -74,6 +74,12 @@ STATIC_FILES = {
     "build.json": "application/json",
 }
 ASSET_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def cookie_name(token: str) -> str:
+    """The cookie of one project's server: named after its token, so two projects served on
+    one host (cookies ignore ports) never overwrite each other's."""
+    return f"reelcut_{hashlib.sha256(token.encode()).hexdigest()[:16]}"
 
 
 def new_token() -> str:
@@ -106,6 +112,9 @@ class PreviewState:
     token: str
     # (frame, hello): hello is the page's first report after it loaded
     on_frame: Callable[[int, bool], Awaitable[None]] | None = None
+    # How many pages hold the event stream open, called each time that changes.
+    on_pages: Callable[[int], Awaitable[None]] | None = None
+    pages: int = 0
 
 
 class Guard:
@@ -120,6 +129,7 @@ class Guard:
     ) -> None:
         self.app = app
         self.token = token.encode()
+        self.cookie = cookie_name(token)
         self.max_body = max_body
         self.extra_hosts = extra_hosts
 
@@ -133,7 +143,7 @@ class Guard:
             return
         request = Request(scope)
         given = request.query_params.get("token")
-        cookie = request.cookies.get(COOKIE)
+        cookie = request.cookies.get(self.cookie)
         if given is not None and self._ok(given):
             # Trade the token for a cookie and drop it from the address bar.
             query = "&".join(
@@ -142,7 +152,7 @@ class Guard:
             target = scope["path"] + (f"?{query}" if query else "")
             response = RedirectResponse(target, 303)
             response.set_cookie(
-                COOKIE, given, httponly=True, samesite="strict", path="/", secure=False
+                self.cookie, given, httponly=True, samesite="strict", path="/", secure=False
             )
             await response(scope, receive, send)
             return
@@ -269,7 +279,7 @@ def create_app(state: PreviewState) -> Starlette:
             # EventSource says open (a seek right after it connects) must not be skipped.
             after = await state.events.newest_id()
         return StreamingResponse(
-            sse(state.events, after, request),
+            _counted(state, sse(state.events, after, request)),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
@@ -398,6 +408,21 @@ async def _read(path: Path, spans: list[Span]) -> AsyncIterator[bytes]:
                 yield chunk
     finally:
         await anyio.to_thread.run_sync(f.close)
+
+
+async def _counted(state: PreviewState, body: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """``body``, with ``state.pages`` counting it while it runs (and ``on_pages`` told)."""
+    state.pages += 1
+    try:
+        if state.on_pages is not None:
+            await state.on_pages(state.pages)
+        async for chunk in body:
+            yield chunk
+    finally:
+        state.pages -= 1
+        if state.on_pages is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(state.on_pages(state.pages))
 
 
 async def sse(

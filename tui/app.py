@@ -154,6 +154,7 @@ class ReelcutApp(AgentActions, PlaybackActions, App[int]):
         self.preview: PreviewServer | None = None
         self.preview_text = "preview: off"
         self._page_seen = 0.0  # when the page last reported a frame
+        self.pages_open = 0  # preview pages holding the event stream open (the server counts)
         self._page_driven = False  # playing, and the page's frames move the playhead
         self._last_sent = -1.0
         self._pending_seek: int | None = None
@@ -335,8 +336,9 @@ class ReelcutApp(AgentActions, PlaybackActions, App[int]):
             parts.append(f"in {i} out {o}")
         if self.speed:
             parts.append(f"{'▶' if self.speed > 0 else '◀'} {abs(self.speed)}x")
-        connected = time.monotonic() - self._page_seen < 5
-        parts.append(self.preview_text + (" (page connected)" if connected else ""))
+        pages = self.pages_open
+        shown = "" if not pages else " (page connected)" if pages == 1 else f" ({pages} pages)"
+        parts.append(self.preview_text + shown)
         if self._job_text:
             parts.append(self._job_text)
         line = "  ".join(parts)
@@ -667,6 +669,11 @@ class ReelcutApp(AgentActions, PlaybackActions, App[int]):
             return
         if event.topic == "playback" and event.kind == "shown":
             self._page_shown(int(event.data.get("frame", 0)), bool(event.data.get("hello")))
+            return
+        if event.topic == "playback" and event.kind == "pages":
+            # A tab opened or closed (or the connection dropped): the status line says so now.
+            self.pages_open = int(event.data.get("count", 0))
+            self._show_status()
             return
         if event.topic != "job" or self.jobs is None:
             return

@@ -27,6 +27,8 @@ from tui.background import BackgroundJobs
 from tui.cli_args import int_between
 
 DEFAULT_PORT = 8731
+TOKEN_FILE = "preview-token"
+PORT_FILE = "preview-port"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
@@ -73,12 +75,22 @@ async def start_preview(
             data["hello"] = True
         await events.publish("playback", "shown", data)
 
+    async def on_pages(count: int) -> None:
+        await events.publish("playback", "pages", {"count": count})
+
     current = project if project is not None else (lambda: session.project)
-    state = PreviewState(session.dir.root, current, events, new_token(), on_frame)
-    for candidate in [port] if port is not None else [DEFAULT_PORT, 0]:
+    state_dir = session.dir.state
+    token = await asyncio.to_thread(project_token, state_dir)
+    state = PreviewState(session.dir.root, current, events, token, on_frame, on_pages)
+    last = _last_port(state_dir)
+    candidates = [port] if port is not None else list(dict.fromkeys([last, DEFAULT_PORT, 0]))
+    for candidate in [c for c in candidates if c is not None]:
         server = PreviewServer(state, host, candidate)
         try:
             await server.start()
+            if port is None:
+                with contextlib.suppress(OSError):
+                    _write_private(state_dir / PORT_FILE, f"{server.port}\n")
             return server
         except OSError as exc:
             await server.stop()
@@ -115,6 +127,41 @@ async def _serve(session: Session, host: str, port: int | None) -> int:
         await server.stop()
         await jobs.stop()
     return 0
+
+
+def project_token(state_dir: Path) -> str:
+    """The project's preview token, kept in ``.reelcut/preview-token`` (owner-only) so the URL
+    of an open tab stays valid when the editor is restarted; made on first use."""
+    path = state_dir / TOKEN_FILE
+    try:
+        token = path.read_text("ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        token = ""
+    if len(token) >= 32 and all(c.isalnum() or c in "-_" for c in token):
+        return token
+    token = new_token()
+    _write_private(path, token + "\n")
+    return token
+
+
+def _last_port(state_dir: Path) -> int | None:
+    try:
+        port = int((state_dir / PORT_FILE).read_text("ascii").strip())
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    return port if 1024 <= port <= 65535 else None
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically, readable by its owner only."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, text.encode("ascii"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
 
 
 def _stat(path: Path) -> tuple[int, int, int] | None:

@@ -411,3 +411,79 @@ def test_a_remotion_clip_recompiles_in_place_when_its_manifest_changes(
                 await jobs.stop()
 
     asyncio.run(go())
+
+
+def test_an_open_tab_survives_the_editor_quitting_and_coming_back(
+    demo_dir: Path, demo_master: Path, tmp_path: Path
+) -> None:
+    """The project's token and port are kept in its state folder: after the editor quits the
+    tab shows an overlay, and when the project is opened again it reconnects by itself (same
+    URL, no reload) and follows the new session. Another project's server, in the same
+    browser, neither opens this one with its token nor disturbs its cookie."""
+    from playwright.async_api import async_playwright
+
+    other = tmp_path / "other"
+    shutil.copytree(demo_master, other)
+
+    async def serve(root: Path) -> tuple[Session, BackgroundJobs, object]:
+        session = Session(root)
+        jobs = BackgroundJobs(root, lambda event: None)
+        await jobs.start(session.project)
+        return session, jobs, await start_preview(session, jobs)
+
+    async def stop(session: Session, jobs: BackgroundJobs, server: object) -> None:
+        await server.stop()  # type: ignore[attr-defined]
+        await jobs.stop()
+        session.close()
+
+    async def go() -> None:
+        async with async_playwright() as pw:
+            args = ["--no-sandbox"] if os.geteuid() == 0 else []
+            browser = await pw.chromium.launch(executable_path=CHROMIUM, args=args)
+            context = await browser.new_context(viewport={"width": 1280, "height": 900})
+            page = await context.new_page()
+            first = await serve(demo_dir)
+            url = first[2].url  # type: ignore[attr-defined]
+            await page.goto(url)
+            await _wait(page, "document.getElementById('root').dataset.events === 'open'")
+            await page.evaluate("window.__same_page = 1")
+
+            # Another project, served at the same time and opened in the same browser.
+            b = await serve(other)
+            b_url = b[2].url  # type: ignore[attr-defined]
+            assert b_url.split("?")[0] != url.split("?")[0]
+            b_page = await context.new_page()
+            await b_page.goto(b_url)
+            await _wait(b_page, "document.getElementById('root').dataset.state === 'ready'")
+            wrong = url.split("?")[0] + "?token=" + b_url.split("token=")[1]
+            stranger = await browser.new_context()  # without this project's cookie
+            refused = await (await stranger.new_page()).goto(wrong)
+            assert refused is not None and refused.status == 401
+            await stranger.close()
+
+            await stop(*first)
+            await _wait(page, "!!document.getElementById('offline')")
+            await page.screenshot(path=str(tmp_path / "offline.png"))
+
+            second = await serve(demo_dir)
+            try:
+                assert second[2].url == url  # type: ignore[attr-defined]
+                await _wait(page, "!document.getElementById('offline')", timeout=30_000)
+                await _wait(page, "document.getElementById('root').dataset.events === 'open'")
+                events = second[1].events
+                assert events is not None
+                await events.publish("playback", "seek", {"frame": 123, "from": "editor"})
+                await _wait(page, "document.getElementById('root').dataset.frame === '123'")
+                assert await page.evaluate("window.__same_page") == 1  # never reloaded
+                await page.screenshot(path=str(tmp_path / "back.png"))
+                # The other project's tab still has its own cookie and follows its own server.
+                b_events = b[1].events
+                assert b_events is not None
+                await b_events.publish("playback", "seek", {"frame": 45, "from": "editor"})
+                await _wait(b_page, "document.getElementById('root').dataset.frame === '45'")
+            finally:
+                await stop(*second)
+                await stop(*b)
+                await browser.close()
+
+    asyncio.run(go())

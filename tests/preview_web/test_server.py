@@ -17,10 +17,10 @@ from engine.projectdir import ProjectDir
 from engine.state.adb import AsyncDB
 from preview_web.ranges import MAX_RANGES
 from preview_web.server import (
-    COOKIE,
     PreviewServer,
     PreviewState,
     build,
+    cookie_name,
     create_app,
     host_allowed,
     new_token,
@@ -28,6 +28,7 @@ from preview_web.server import (
 )
 
 TOKEN = "t" * 32
+COOKIE = cookie_name(TOKEN)
 
 
 @pytest.fixture

@@ -68,6 +68,9 @@ function frameReporter(): (frame: number) => void {
 
 function App() {
   const [load, setLoad] = useState<Load>({ state: "loading" });
+  // The event stream is down (the editor quit or restarts): an overlay says so.
+  const [offline, setOffline] = useState(false);
+  const [connection, setConnection] = useState(0); // bumped to open a new stream
   const player = useRef<PlayerRef>(null);
   const report = useRef(frameReporter());
   // What the terminal last asked for. Events can arrive before the Player exists (the stream
@@ -124,14 +127,35 @@ function App() {
       else if (event.kind === "play") p.play();
       else if (event.kind === "pause") p.pause();
     });
+    let retry = 0;
     source.onerror = () => {
       if (root) root.dataset.events = "reconnecting";
+      setOffline(true);
+      // The browser retries a dropped stream by itself, but gives up for good after an
+      // answer that is not a stream (the server starting up, a proxy's error page): then
+      // open a new one, once a second, until the editor is back.
+      if (source.readyState === EventSource.CLOSED && !retry) {
+        retry = window.setTimeout(() => setConnection((n) => n + 1), 1000);
+      }
     };
     source.onopen = () => {
       if (root) root.dataset.events = "open";
+      setOffline((was) => {
+        if (was) {
+          // The editor is back (a restart keeps the project's address): take its project
+          // and say hello, so it sends its playhead; no page reload.
+          reload();
+          const p = player.current;
+          if (p) postFrame(p.getCurrentFrame(), true);
+        }
+        return false;
+      });
     };
-    return () => source.close();
-  }, [reload, root]);
+    return () => {
+      window.clearTimeout(retry);
+      source.close();
+    };
+  }, [reload, root, connection]);
 
   useEffect(() => {
     const p = player.current;
@@ -209,6 +233,12 @@ function App() {
         seekAsked={seekAsked}
         proxiesPending={proxiesPending}
       />
+      {offline ? (
+        <div id="offline" className="offline">
+          <strong>The editor is not running.</strong> This tab reconnects by itself when the
+          project is opened again: its address stays the same.
+        </div>
+      ) : null}
     </main>
   );
 }
