@@ -156,6 +156,7 @@ class ReelcutApp(AgentActions, PlaybackActions, App[int]):
         self._page_seen = 0.0  # when the page last reported a frame
         self.pages_open = 0  # preview pages holding the event stream open (the server counts)
         self._page_driven = False  # playing, and the page's frames move the playhead
+        self._page_playing = False  # the page was told to play (and not yet to pause)
         self._last_sent = -1.0
         self._pending_seek: int | None = None
         self._quit_asked = float("-inf")

@@ -38,6 +38,7 @@ class PlaybackActions(_Base):
         _play_origin: tuple[float, int]
         _play_timer: Timer
         _page_seen: float
+        _page_playing: bool
         _page_driven: bool
         _last_sent: float
         _pending_seek: int | None
@@ -147,6 +148,12 @@ class PlaybackActions(_Base):
         self._play_timer.resume()
         if speed == 1:
             self._tell_page("play", self.playhead)
+            self._page_playing = True
+        elif self._page_playing:
+            # From 1x to 2x, 4x or reverse: the page stops playing and follows the seeks
+            # (it went on at 1x, and a stop's seek then landed in a playing page).
+            self._tell_page("pause", self.playhead)
+            self._page_playing = False
         self._show_status()
 
     def _stop_playing(self) -> None:
@@ -155,8 +162,9 @@ class PlaybackActions(_Base):
             self.speed = 0
             self._page_driven = False
             self._play_timer.pause()
-            if was == 1:
+            if was == 1 or self._page_playing:
                 self._tell_page("pause", self.playhead)
+                self._page_playing = False
             self._last_sent = 0.0
             self._tell_page("seek", self.playhead)
             self._show_status()

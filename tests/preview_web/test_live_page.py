@@ -487,3 +487,69 @@ def test_an_open_tab_survives_the_editor_quitting_and_coming_back(
                 await browser.close()
 
     asyncio.run(go())
+
+
+def test_a_remotion_clip_renders_the_frame_of_the_timeline_it_is_at(
+    demo_dir: Path, tmp_path: Path
+) -> None:
+    """Its useCurrentFrame() is the timeline frame counted from the clip's start plus its
+    in-point: after a blade the right half goes on from where the left half stopped (it used
+    to start again at 0). Checked on the text the clip renders, at random frames."""
+    import json
+
+    import msgspec
+    from playwright.async_api import async_playwright
+
+    from engine.model import Asset
+    from engine.ops import Overwrite
+    from engine.projectdir import ProjectDir
+
+    pd = ProjectDir(demo_dir)
+    with pd.writer("test"):
+        p = pd.load()
+        extra = (Asset(id="a_90", kind="remotion", name="hello"),)
+        pd.save(msgspec.structs.replace(p, assets=p.assets + extra, next_id=92))
+    folder = demo_dir / "remotion" / "a_90"
+    folder.mkdir(parents=True)
+    (folder / "manifest.json").write_text(json.dumps({"source": GOOD, "props": {"greeting": "hi"}}))
+
+    async def go() -> None:
+        with Session(demo_dir) as session:
+            session.apply(Overwrite(asset_id="a_90", at=90, track="V2", duration=60))
+            session.apply(Blade(at=102))
+            halves = sorted(
+                (c for t in session.project.tracks for c in t.clips if c.asset_id == "a_90"),
+                key=lambda c: c.start,
+            )
+            assert [(c.start, c.source_in) for c in halves] == [(90, 0), (102, 12)]
+            jobs = BackgroundJobs(demo_dir, lambda event: None)
+            await jobs.start(session.project)
+            server = await start_preview(session, jobs, port=0)
+            assert jobs.events is not None
+            try:
+                async with async_playwright() as pw:
+                    args = ["--no-sandbox"] if os.geteuid() == 0 else []
+                    browser = await pw.chromium.launch(executable_path=CHROMIUM, args=args)
+                    page = await browser.new_page(viewport={"width": 1280, "height": 900})
+                    await page.goto(server.url)
+                    await _wait(page, "document.getElementById('root').dataset.events === 'open'")
+                    rng = random.Random(3)
+                    frames = [90, 101, 102, 149] + [rng.randrange(90, 150) for _ in range(20)]
+                    for n in frames:
+                        clip = halves[0] if n < 102 else halves[1]
+                        want = n - clip.start + clip.source_in
+                        await jobs.events.publish("playback", "seek", {"frame": n})
+                        await _wait(
+                            page, f"document.getElementById('root').dataset.frame === '{n}'"
+                        )
+                        await _wait(
+                            page,
+                            "(document.getElementById('remotion-hello') || {}).textContent"
+                            f" === 'hi at {want}'",
+                        )
+                    await browser.close()
+            finally:
+                await server.stop()
+                await jobs.stop()
+
+    asyncio.run(go())

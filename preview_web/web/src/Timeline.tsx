@@ -116,7 +116,11 @@ function TrackLayer({
             {clip.kind === "text" ? (
               <TextClip clip={clip} />
             ) : clip.kind === "remotion" && clip.asset_id ? (
-              <RemotionClip clipId={clip.id} assetId={clip.asset_id} />
+              // Its useCurrentFrame() counts from the clip's in-point: a clip bladed or
+              // slipped to start at source frame 12 renders its frame 12 there.
+              <Sequence from={-(clip.source_in ?? 0)} layout="none">
+                <RemotionClip clipId={clip.id} assetId={clip.asset_id} />
+              </Sequence>
             ) : asset ? (
               <MediaClip clip={clip} asset={asset} muted={Boolean(track.muted)} media={media} />
             ) : null}
