@@ -83,7 +83,7 @@ def test_cut_the_demo_with_the_keyboard_alone(editor: tuple[Tmux, Path]) -> None
     text = json.dumps(info)
     assert text.count('"id": "c_') == 10  # six clips, four of them cut in two
     assert '"c_12"' in text
-    assert ProjectDirEditor(root).playhead == 330
+    assert ProjectDirEditor(root).playhead == 329  # End: the last frame
 
 
 class ProjectDirEditor:
