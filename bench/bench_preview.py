@@ -29,9 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
-import shutil
 import statistics
 import sys
 import tempfile
@@ -42,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine.demo import make_demo
 from engine.session import Session
+from tests import chromium
 from tests.preview_web import exactness
 from tui.background import BackgroundJobs
 from tui.serve_cli import start_preview
@@ -62,8 +61,7 @@ def pct(values: list[float], q: float) -> float:
 async def run(seeks: int, pages: int) -> bool:
     from playwright.async_api import async_playwright
 
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
+    if chromium.CHROMIUM is None:
         raise SystemExit("chromium is not installed")
     ok = True
     with tempfile.TemporaryDirectory(prefix="bench-preview-") as tmp:
@@ -77,8 +75,7 @@ async def run(seeks: int, pages: int) -> bool:
             server = await start_preview(session, jobs, port=0)
             try:
                 async with async_playwright() as pw:
-                    args = ["--no-sandbox"] if os.geteuid() == 0 else []
-                    browser = await pw.chromium.launch(executable_path=chromium, args=args)
+                    browser = await chromium.launch(pw)
                     page = await browser.new_page(viewport={"width": 1280, "height": 900})
                     await page.goto(server.url)
                     await page.wait_for_function(f"{ROOT}.dataset.events === 'open'")

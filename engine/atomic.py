@@ -32,11 +32,12 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def atomic_write(target: Path, data: bytes) -> None:
-    """Replace ``target`` with ``data`` atomically and durably; raise ReelcutError on failure."""
+def atomic_write(target: Path, data: bytes, *, mode: int = 0o666) -> None:
+    """Replace ``target`` with ``data`` atomically and durably; raise ReelcutError on failure.
+    ``mode`` (less the umask) is the new file's permissions: 0o600 for a secret."""
     tmp = temp_name(target)
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
         try:
             view = memoryview(data)
             while view:

@@ -76,13 +76,25 @@ def version() -> str:
         return "unknown (not installed)"
 
 
+class _PrintVersion(argparse.Action):
+    """``--version``, looked up only when asked: reading the installed metadata costs about
+    25 ms, which every command would pay if argparse's own version action were used."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> None:
+        print(f"reelcut {version()}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="reelcut",
         description="A terminal-first video editor that is also a substrate for AI agents.",
         epilog="`reelcut DIR` is short for `reelcut open DIR`.",
     )
-    parser.add_argument("--version", action="version", version=f"reelcut {version()}")
+    parser.add_argument("--version", action=_PrintVersion, help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("new", help="create a project")

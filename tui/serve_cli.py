@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from engine.atomic import atomic_write
 from engine.errors import ReelcutError
 from engine.model import Project
 from engine.session import Session
@@ -88,9 +89,9 @@ async def start_preview(
         server = PreviewServer(state, host, candidate)
         try:
             await server.start()
-            if port is None:
-                with contextlib.suppress(OSError):
-                    _write_private(state_dir / PORT_FILE, f"{server.port}\n")
+            if port is None:  # a port that cannot be recorded is only a new URL next time
+                with contextlib.suppress(ReelcutError):
+                    atomic_write(state_dir / PORT_FILE, f"{server.port}\n".encode("ascii"))
             return server
         except OSError as exc:
             await server.stop()
@@ -140,7 +141,7 @@ def project_token(state_dir: Path) -> str:
     if len(token) >= 32 and all(c.isalnum() or c in "-_" for c in token):
         return token
     token = new_token()
-    _write_private(path, token + "\n")
+    atomic_write(path, token.encode("ascii") + b"\n", mode=0o600)
     return token
 
 
@@ -150,18 +151,6 @@ def _last_port(state_dir: Path) -> int | None:
     except (OSError, ValueError, UnicodeDecodeError):
         return None
     return port if 1024 <= port <= 65535 else None
-
-
-def _write_private(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically, readable by its owner only."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, text.encode("ascii"))
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
 
 
 def _stat(path: Path) -> tuple[int, int, int] | None:

@@ -6,22 +6,20 @@ playhead moved starts where the terminal is."""
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import shutil
 import sys
 from pathlib import Path
 
 import pytest
 
 from preview_web.build import STATIC_DIR
+from tests import chromium
 from tests.e2e.tmux import Tmux
 
 REELCUT = str(Path(sys.executable).with_name("reelcut"))
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 pytestmark = [
-    pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (./dev setup)"),
+    pytest.mark.skipif(chromium.CHROMIUM is None, reason="chromium is not installed (./dev setup)"),
     pytest.mark.skipif(
         not (STATIC_DIR / "bundle.js").exists(), reason="the page is not built (./dev setup)"
     ),
@@ -43,8 +41,7 @@ def test_terminal_keys_drive_the_page(tmp_path: Path) -> None:
 
         async def go() -> None:
             async with async_playwright() as pw:
-                args = ["--no-sandbox"] if os.geteuid() == 0 else []
-                browser = await pw.chromium.launch(executable_path=CHROMIUM, args=args)
+                browser = await chromium.launch(pw)
                 page = await browser.new_page(viewport={"width": 1280, "height": 900})
                 # The playhead moves before the page is open: the page starts where it is.
                 tmux.keys("S-Right", "S-Right", "S-Right")  # frame 90

@@ -6,9 +6,7 @@ source frame carries. Closing the tab clears "(page connected)" on the status li
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import shutil
 import subprocess
 import sys
 from fractions import Fraction
@@ -18,17 +16,17 @@ import pytest
 
 from engine.timebase import Rate, parse_timecode
 from preview_web.build import STATIC_DIR
+from tests import chromium
 from tests.e2e.tmux import Tmux
 from tests.preview_web import framecode
 
 REELCUT = str(Path(sys.executable).with_name("reelcut"))
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 URL = re.compile(r"http://127\.0\.0\.1:\d+/\?token=[A-Za-z0-9_-]+")
 TIMECODE = re.compile(r"^\s*(\d\d:\d\d:\d\d[:;]\d\d)\s", re.M)
 ROOT = "document.getElementById('root')"
 
 pytestmark = [
-    pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (./dev setup)"),
+    pytest.mark.skipif(chromium.CHROMIUM is None, reason="chromium is not installed (./dev setup)"),
     pytest.mark.skipif(not (STATIC_DIR / "bundle.js").exists(), reason="the page is not built"),
     pytest.mark.timeout(240),
 ]
@@ -60,8 +58,7 @@ def test_the_page_shows_the_playhead_frame_after_every_kind_of_move(tmp_path: Pa
 
         async def go() -> None:
             async with async_playwright() as pw:
-                args = ["--no-sandbox"] if os.geteuid() == 0 else []
-                browser = await pw.chromium.launch(executable_path=CHROMIUM, args=args)
+                browser = await chromium.launch(pw)
                 page = await browser.new_page(viewport={"width": 1280, "height": 900})
                 await page.goto(match.group())
                 await page.wait_for_function(f"{ROOT}.dataset.state === 'ready'")

@@ -11,8 +11,6 @@ timeline must show there. Shared by `test_frame_exact.py` and `bench/bench_previ
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
 import time
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -26,11 +24,11 @@ from engine.ops import AddTrack, Blade, Overwrite, RippleDelete, Slip
 from engine.projectdir import ProjectDir
 from engine.session import Session
 from engine.timebase import parse_rate
+from tests import chromium
 from tests.preview_web import framecode
 from tui.background import BackgroundJobs
 from tui.serve_cli import start_preview
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ROOT = "document.getElementById('root')"
 CLIP_FRAMES = 150
 VIDEOS_JS = """() => [...document.querySelectorAll('video')].map((v) => ({
@@ -164,7 +162,6 @@ async def measure(
     """Seek the page to the frames of `frames_to_check` and compare pictures."""
     from playwright.async_api import async_playwright
 
-    assert CHROMIUM is not None
     result = Result()
     with Session(built.root) as session:
         jobs = BackgroundJobs(built.root, lambda event: None)
@@ -177,8 +174,7 @@ async def measure(
         rate = project.rate.fraction
         try:
             async with async_playwright() as pw:
-                args = ["--no-sandbox"] if os.geteuid() == 0 else []
-                browser = await pw.chromium.launch(executable_path=CHROMIUM, args=args)
+                browser = await chromium.launch(pw)
                 page = await browser.new_page(viewport={"width": 1280, "height": 900})
                 await page.goto(server.url)
                 await page.wait_for_function(f"{ROOT}.dataset.state === 'ready'")

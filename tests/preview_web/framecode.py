@@ -52,15 +52,16 @@ def _ffmpeg(*args: str | Path) -> None:
     )
 
 
-def make_cfr(path: Path, rate: str, seconds: float) -> Path:
-    """A constant-rate file at ``rate`` (``30``, ``30000/1001``...) with bar-coded frames."""
+def _encode(path: Path, rate: str, seconds: float, filters: str, *extra: str) -> Path:
+    """Bar-coded black frames at ``rate`` through ``filters``, nearly lossless H.264."""
     _ffmpeg(
         "-f",
         "lavfi",
         "-i",
         f"color=c=black:s={WIDTH}x{HEIGHT}:r={rate}:d={seconds}",
         "-vf",
-        _BARS,
+        filters,
+        *extra,
         "-c:v",
         "libx264",
         "-preset",
@@ -72,31 +73,18 @@ def make_cfr(path: Path, rate: str, seconds: float) -> Path:
         path,
     )
     return path
+
+
+def make_cfr(path: Path, rate: str, seconds: float) -> Path:
+    """A constant-rate file at ``rate`` (``30``, ``30000/1001``...) with bar-coded frames."""
+    return _encode(path, rate, seconds, _BARS)
 
 
 def make_vfr(path: Path, seconds: float) -> Path:
     """Variable frame rate, like a phone's: 60 fps frames, dropping frames 1, 2 and 4 of every
     seven (gaps of 1/60 s to 3/60 s), timestamps kept."""
-    _ffmpeg(
-        "-f",
-        "lavfi",
-        "-i",
-        f"color=c=black:s={WIDTH}x{HEIGHT}:r={VFR_BASE}:d={seconds}",
-        "-vf",
-        f"{_BARS},select='not(eq(mod(n\\,7)\\,1)+eq(mod(n\\,7)\\,2)+eq(mod(n\\,7)\\,4))'",
-        "-fps_mode",
-        "vfr",
-        "-c:v",
-        "libx264",
-        "-preset",
-        "ultrafast",
-        "-qp",
-        "10",
-        "-pix_fmt",
-        "yuv420p",
-        path,
-    )
-    return path
+    drop = "select='not(eq(mod(n\\,7)\\,1)+eq(mod(n\\,7)\\,2)+eq(mod(n\\,7)\\,4))'"
+    return _encode(path, str(VFR_BASE), seconds, f"{_BARS},{drop}", "-fps_mode", "vfr")
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,6 @@ exactly that frame, and an edit in the session appearing without a reload."""
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import shutil
 import urllib.request
@@ -17,13 +16,12 @@ from engine.jobs import store as jobs_store
 from engine.ops import Blade
 from engine.session import Session
 from preview_web.build import STATIC_DIR
+from tests import chromium
 from tui.background import BackgroundJobs
 from tui.serve_cli import start_preview
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
 pytestmark = [
-    pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (./dev setup)"),
+    pytest.mark.skipif(chromium.CHROMIUM is None, reason="chromium is not installed (./dev setup)"),
     pytest.mark.skipif(
         not (STATIC_DIR / "bundle.js").exists(), reason="the page is not built (./dev setup)"
     ),
@@ -64,8 +62,7 @@ def test_the_page_follows_the_engine(demo_dir: Path, tmp_path: Path) -> None:
                 assert refused.value.code == 401
 
                 async with async_playwright() as pw:
-                    args = ["--no-sandbox"] if os.geteuid() == 0 else []
-                    browser = await pw.chromium.launch(executable_path=CHROMIUM, args=args)
+                    browser = await chromium.launch(pw)
                     page = await browser.new_page(viewport={"width": 1280, "height": 900})
                     await page.goto(server.url)
                     assert "token=" not in page.url  # traded for the cookie
@@ -127,8 +124,7 @@ def test_a_seek_that_arrives_while_the_project_is_loading_is_not_lost(
             assert jobs.events is not None
             try:
                 async with async_playwright() as pw:
-                    args = ["--no-sandbox"] if os.geteuid() == 0 else []
-                    browser = await pw.chromium.launch(executable_path=CHROMIUM, args=args)
+                    browser = await chromium.launch(pw)
                     page = await browser.new_page(viewport={"width": 1280, "height": 900})
                     release = asyncio.Event()
 
@@ -180,35 +176,42 @@ export default function Hello({ greeting }: Props) {
 BROKEN = "export default function Broken( { return <div>; }"
 
 
+def add_remotion_assets(root: Path, manifests: dict[str, str | None], greeting: str) -> None:
+    """Remotion assets by id (named after it) into the project at ``root``, each with a
+    manifest of that TSX source and ``{"greeting": greeting}`` (None: no manifest written)."""
+    import json
+
+    import msgspec
+
+    from engine.model import Asset
+    from engine.projectdir import ProjectDir
+
+    pd = ProjectDir(root)
+    with pd.writer("test"):
+        p = pd.load()
+        extra = tuple(Asset(id=i, kind="remotion", name=i) for i in manifests)
+        pd.save(msgspec.structs.replace(p, assets=p.assets + extra, next_id=92))
+    for asset_id, source in manifests.items():
+        folder = root / "remotion" / asset_id
+        folder.mkdir(parents=True)
+        if source is not None:
+            (folder / "manifest.json").write_text(
+                json.dumps({"source": source, "props": {"greeting": greeting}})
+            )
+
+
 def test_remotion_clips_compile_in_the_page_and_a_broken_one_shows_its_overlay(
     demo_dir: Path, tmp_path: Path
 ) -> None:
     """Two Remotion clips over the demo: one compiles and renders with its props, the other
     has a syntax error and shows an overlay naming it, while the video underneath still
     plays."""
-    import json
 
-    import msgspec
     from playwright.async_api import async_playwright
 
-    from engine.model import Asset
     from engine.ops import Overwrite
-    from engine.projectdir import ProjectDir
 
-    pd = ProjectDir(demo_dir)
-    with pd.writer("test"):
-        p = pd.load()
-        extra = (
-            Asset(id="a_90", kind="remotion", name="hello"),
-            Asset(id="a_91", kind="remotion", name="broken"),
-        )
-        pd.save(msgspec.structs.replace(p, assets=p.assets + extra, next_id=92))
-    for asset_id, source in (("a_90", GOOD), ("a_91", BROKEN)):
-        folder = demo_dir / "remotion" / asset_id
-        folder.mkdir(parents=True)
-        (folder / "manifest.json").write_text(
-            json.dumps({"source": source, "props": {"greeting": "hello from remotion"}})
-        )
+    add_remotion_assets(demo_dir, {"a_90": GOOD, "a_91": BROKEN}, "hello from remotion")
 
     async def go() -> None:
         with Session(demo_dir) as session:
@@ -220,8 +223,7 @@ def test_remotion_clips_compile_in_the_page_and_a_broken_one_shows_its_overlay(
             assert jobs.events is not None
             try:
                 async with async_playwright() as pw:
-                    args = ["--no-sandbox"] if os.geteuid() == 0 else []
-                    browser = await pw.chromium.launch(executable_path=CHROMIUM, args=args)
+                    browser = await chromium.launch(pw)
                     page = await browser.new_page(viewport={"width": 1280, "height": 900})
                     await page.goto(server.url)
                     await _wait(page, "document.getElementById('root').dataset.events === 'open'")
@@ -272,23 +274,15 @@ def test_a_remotion_clip_recompiles_in_place_when_its_manifest_changes(
     import hashlib
     import json
 
-    import msgspec
     from playwright.async_api import async_playwright
 
     from engine.changes.ledger import Ledger
     from engine.events import publish_file_changed
-    from engine.model import Asset
     from engine.ops import Overwrite
-    from engine.projectdir import ProjectDir
 
-    pd = ProjectDir(demo_dir)
-    with pd.writer("test"):
-        p = pd.load()
-        extra = (Asset(id="a_90", kind="remotion", name="hello"),)
-        pd.save(msgspec.structs.replace(p, assets=p.assets + extra, next_id=92))
+    add_remotion_assets(demo_dir, {"a_90": None}, "hello from remotion")
     rel = "remotion/a_90/manifest.json"
     manifest = demo_dir / rel
-    manifest.parent.mkdir(parents=True)
 
     def manifest_text(source: str) -> str:
         return json.dumps({"source": source, "props": {"greeting": "hello from remotion"}})
@@ -316,8 +310,7 @@ def test_a_remotion_clip_recompiles_in_place_when_its_manifest_changes(
             assert events is not None
             try:
                 async with async_playwright() as pw:
-                    args = ["--no-sandbox"] if os.geteuid() == 0 else []
-                    browser = await pw.chromium.launch(executable_path=CHROMIUM, args=args)
+                    browser = await chromium.launch(pw)
                     page = await browser.new_page(viewport={"width": 1280, "height": 900})
                     fetched: list[str] = []
                     page.on("request", lambda r: fetched.append(r.url.split("?")[0]))
@@ -438,8 +431,7 @@ def test_an_open_tab_survives_the_editor_quitting_and_coming_back(
 
     async def go() -> None:
         async with async_playwright() as pw:
-            args = ["--no-sandbox"] if os.geteuid() == 0 else []
-            browser = await pw.chromium.launch(executable_path=CHROMIUM, args=args)
+            browser = await chromium.launch(pw)
             context = await browser.new_context(viewport={"width": 1280, "height": 900})
             page = await context.new_page()
             first = await serve(demo_dir)
@@ -495,23 +487,12 @@ def test_a_remotion_clip_renders_the_frame_of_the_timeline_it_is_at(
     """Its useCurrentFrame() is the timeline frame counted from the clip's start plus its
     in-point: after a blade the right half goes on from where the left half stopped (it used
     to start again at 0). Checked on the text the clip renders, at random frames."""
-    import json
 
-    import msgspec
     from playwright.async_api import async_playwright
 
-    from engine.model import Asset
     from engine.ops import Overwrite
-    from engine.projectdir import ProjectDir
 
-    pd = ProjectDir(demo_dir)
-    with pd.writer("test"):
-        p = pd.load()
-        extra = (Asset(id="a_90", kind="remotion", name="hello"),)
-        pd.save(msgspec.structs.replace(p, assets=p.assets + extra, next_id=92))
-    folder = demo_dir / "remotion" / "a_90"
-    folder.mkdir(parents=True)
-    (folder / "manifest.json").write_text(json.dumps({"source": GOOD, "props": {"greeting": "hi"}}))
+    add_remotion_assets(demo_dir, {"a_90": GOOD}, "hi")
 
     async def go() -> None:
         with Session(demo_dir) as session:
@@ -528,8 +509,7 @@ def test_a_remotion_clip_renders_the_frame_of_the_timeline_it_is_at(
             assert jobs.events is not None
             try:
                 async with async_playwright() as pw:
-                    args = ["--no-sandbox"] if os.geteuid() == 0 else []
-                    browser = await pw.chromium.launch(executable_path=CHROMIUM, args=args)
+                    browser = await chromium.launch(pw)
                     page = await browser.new_page(viewport={"width": 1280, "height": 900})
                     await page.goto(server.url)
                     await _wait(page, "document.getElementById('root').dataset.events === 'open'")

@@ -370,7 +370,7 @@ def test_any_value_of_a_numeric_option_is_taken_or_refused_in_one_line(
     assert flag in res.one_line()
 
 
-def test_version_and_help_exit_zero(capsys: pytest.CaptureFixture[str]) -> None:
+def test_version_exits_zero_and_names_the_version(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exc:
         main(["--version"])
     assert exc.value.code == 0

@@ -47,7 +47,10 @@ export function ExactVideo({ src, clipId, start, sourceIn, exact, style }: Exact
   const ref = useRef<WithFrameCallbacks>(null);
   const k = sourceIn + frame; // the source (proxy) frame to show
   const asked = useRef(start + frame);
-  const target = useRef((k + 0.5) / fps); // where the element is sent (seconds)
+  const wanted = useRef(k); // the source frame the element is sent to
+  // The middle of the wanted frame, where it is seeked, and whether it is there.
+  const middle = () => (wanted.current + 0.5) / fps;
+  const near = (v: HTMLVideoElement) => Math.abs(v.currentTime - middle()) <= 0.5 / fps;
   const moving = useRef(false); // playing: no seek target to wait for
   const shown = useRef<number | null>(null); // the source frame presented last
   const retries = useRef(0); // seeks repeated for the current target (see `report`)
@@ -65,11 +68,8 @@ export function ExactVideo({ src, clipId, start, sourceIn, exact, style }: Exact
       v.dataset.presented = String(shown.current);
       // A frame presented on the way (the first one after loading, before the seek to the
       // asked time has begun) says nothing about the seek: wait for the element to be there.
-      const arrived =
-        moving.current ||
-        (!v.seeking && Math.abs(v.currentTime - target.current) <= 0.5 / fps);
-      const want = Math.round(target.current * fps - 0.5);
-      if (arrived && (moving.current || shown.current === want)) {
+      const arrived = moving.current || (!v.seeking && near(v));
+      if (arrived && (moving.current || shown.current === wanted.current)) {
         reportClip(clipId, asked.current, start + shown.current - sourceIn);
       } else {
         // Not there yet, or another frame than asked: `report` decides, after a retry.
@@ -86,21 +86,19 @@ export function ExactVideo({ src, clipId, start, sourceIn, exact, style }: Exact
     // frame never comes (a decoder showing another frame) must not leave the readout waiting.
     const report = () => {
       if (!alive || v.seeking || shown.current === null) return;
-      if (!moving.current && Math.abs(v.currentTime - target.current) > 0.5 / fps) return;
-      const want = Math.round(target.current * fps - 0.5);
-      if (!moving.current && shown.current !== want && retries.current < 2) {
+      if (!moving.current && !near(v)) return;
+      if (!moving.current && shown.current !== wanted.current && retries.current < 2) {
         // Seen in headless Chromium, about one seek in 200 of a newly loaded element: the
         // picture is right but the last frame callback carried the first frame's time and
         // no other came. Seeking again presents the frame again, with its callback.
         retries.current += 1;
-        v.currentTime = target.current;
+        v.currentTime = middle();
         return;
       }
       reportClip(clipId, asked.current, start + shown.current - sourceIn);
     };
     const onSeeked = () => {
-      const want = Math.round(target.current * fps - 0.5);
-      if (shown.current === want) report();
+      if (shown.current === wanted.current) report();
       window.clearTimeout(settle);
       settle = window.setTimeout(report, 250);
     };
@@ -122,30 +120,30 @@ export function ExactVideo({ src, clipId, start, sourceIn, exact, style }: Exact
     v.dataset.asked = String(k);
     const presented = shown.current === null ? null : start + shown.current - sourceIn;
     reportClip(clipId, asked.current, presented);
-    target.current = (k + 0.5) / fps;
+    wanted.current = k;
     retries.current = 0;
     if (playing && playbackRate > 0) {
       moving.current = true;
       v.playbackRate = playbackRate;
-      if (Math.abs(v.currentTime - target.current) > DRIFT_SECONDS) v.currentTime = target.current;
+      if (Math.abs(v.currentTime - middle()) > DRIFT_SECONDS) v.currentTime = middle();
       if (v.paused) v.play().catch(() => undefined);
       return;
     }
     moving.current = false;
     if (!v.paused) v.pause();
-    if (shown.current !== k || Math.abs(v.currentTime - target.current) > 0.5 / fps) {
+    if (shown.current !== k || !near(v)) {
       // Not known to be on screen until its frame is presented (the frame callback).
       reportClip(clipId, asked.current, null);
       if (v.readyState === 0) {
         // Before its metadata a new element only remembers the time and reads it back as its
         // currentTime while it shows its first frame: seek for real once it can.
         const seekWhenLoaded = () => {
-          v.currentTime = target.current;
+          v.currentTime = middle();
         };
         v.addEventListener("loadedmetadata", seekWhenLoaded, { once: true });
         return () => v.removeEventListener("loadedmetadata", seekWhenLoaded);
       }
-      v.currentTime = target.current;
+      v.currentTime = middle();
     }
   }, [k, frame, start, sourceIn, fps, playing, playbackRate, clipId]);
 
