@@ -13,7 +13,8 @@ The script area is every project file outside ``assets/``, ``proxies/``, ``previ
 `check_text` finds the first problem in a file's text for the pane to mark: JSON syntax (with
 the line and column json reports), a key repeated in one object, and the shape of workflow
 prompt files (`engine.workflows`) and Remotion manifests, each at the line and column of the
-offending value (`locate` maps a JSON path to a position in the text).
+offending value (`locate` maps a JSON path to a position in the text); the project's
+``pricing.json`` and ``scripts/Scenario_TTS.json`` are checked against their formats too.
 """
 
 from __future__ import annotations
@@ -278,8 +279,10 @@ def check_text(rel: str, text: str) -> Problem | None:
 
     Every ``.json`` file must parse, without NaN or Infinity and without a key repeated in one
     object (json keeps the last silently, so an earlier value would vanish without a word).
-    ``scripts/workflows/*.json`` must also match the workflow schema and
-    ``remotion/*/manifest.json`` the manifest's. Other files have no checks.
+    ``scripts/workflows/*.json`` must also match the workflow schema,
+    ``remotion/*/manifest.json`` the manifest's, ``pricing.json`` the price table's
+    (`engine.agent.pricing`) and ``scripts/Scenario_TTS.json`` the scenario's (`engine.scenario`).
+    Other files have no checks.
     """
     parts = [p for p in rel.split("/") if p not in ("", ".")]
     if not parts or not parts[-1].lower().endswith(".json"):
@@ -289,11 +292,16 @@ def check_text(rel: str, text: str) -> Problem | None:
         return problem
     if len(parts) == 3 and parts[0] == "remotion" and parts[2] == "manifest.json":
         return schema_problem(_manifest_validator(), doc, text)
-    # engine.workflows reads its files through this module, so it is imported here, not above.
-    from engine import workflows
+    # These modules read their files through this one, so they are imported here, not above.
+    from engine import scenario, workflows
+    from engine.agent import pricing
 
     if workflows.is_workflow_path(rel):
         return workflows.check_workflow(text, doc)
+    if parts == [pricing.PRICING_FILE]:
+        return pricing.check_pricing(text, doc)
+    if scenario.is_scenario_path(rel):
+        return scenario.check_scenario(text, doc)
     return None
 
 

@@ -8,12 +8,16 @@ this API.
 Undo and redo survive restarts: each step stores the primitives it applied, their exact inverse,
 and the sha256 of project.json before and after. Undo only runs when the file on disk is the
 one the step produced (saves that are not steps, like a moved playhead or an undo, move those
-hashes along), so an edit made outside reelcut is never silently overwritten.
+hashes along), so an edit made outside reelcut is never silently overwritten. When the file on
+disk is what an applied changeset made it, the refusal says so and names the revert that brings
+undo back (`way_back`), also when that changeset left the file invalid.
 """
 
 from __future__ import annotations
 
 import hashlib
+import shlex
+import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -258,10 +262,11 @@ class Session:
     def _check_history(self, expected: str, action: str, label: str) -> None:
         actual = self._disk_hash()
         if actual != expected or self._hash != expected:
+            hint = _changeset_hint(self._conn, self.dir.root, actual, action)
             raise HistoryConflict(
                 f"cannot {action} '{label}': {PROJECT_FILE} is not the version that edit "
                 f"{'produced' if action == 'undo' else 'started from'} (it was changed outside "
-                f"this session); nothing was written"
+                f"this session); nothing was written" + (f"; {hint}" if hint else "")
             )
 
     def _meta(self, key: str) -> str | None:
@@ -274,6 +279,53 @@ class Session:
             "DO UPDATE SET value = excluded.value",
             (key, value),
         )
+
+
+def way_back(root: Path | str, action: str) -> str | None:
+    """How to make ``action`` (undo, redo) possible again when ``root``'s project.json is the file
+    an applied changeset wrote: that changeset and the command that reverts it. None when no
+    applied changeset wrote the file on disk, or the state database cannot say.
+
+    For a session that could not open (project.json invalid); an open one says it by itself."""
+    pd = ProjectDir(root)
+    path = pd.state / db.STATE_FILE
+    try:
+        disk = _sha(pd.project_json.read_bytes())
+        if not path.is_file():
+            return None  # no changeset ever ran here; and a refusal must not create anything
+        conn = db.connect(path)
+    except (OSError, ReelcutError):
+        return None  # only a hint: the error it would be added to says what matters
+    try:
+        return _changeset_hint(conn, pd.root, disk, action)
+    finally:
+        conn.close()
+
+
+def _changeset_hint(
+    conn: sqlite3.Connection, root: Path, disk_hash: str, action: str
+) -> str | None:
+    # The applied changeset that changed project.json last; only if the file is still what it
+    # wrote does reverting it lead back (else something changed the file since, and a revert
+    # would throw that away).
+    try:
+        row = conn.execute(
+            "SELECT c.id, c.author, f.after_hash FROM changesets c "
+            "JOIN file_changes f ON f.changeset_id = c.id "
+            "WHERE c.status = 'applied' AND f.path = ? "
+            "ORDER BY c.applied_order DESC LIMIT 1",
+            (PROJECT_FILE,),
+        ).fetchone()
+    except sqlite3.Error:
+        return None
+    if row is None or row[2] != disk_hash:
+        return None
+    changeset, author, _after = row
+    return (
+        f"{PROJECT_FILE} was last changed by changeset {changeset} ({author}); "
+        f"`reelcut changes {shlex.quote(str(root))} revert {changeset}` undoes that, then "
+        f"{action} works again"
+    )
 
 
 def _sha(data: bytes) -> str:

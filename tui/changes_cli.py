@@ -1,4 +1,4 @@
-"""`reelcut changes DIR list|show ID|diff ID|apply ID [--force]|revert ID [--force]`."""
+"""`reelcut changes DIR list|show ID|diff ID|replay ID|apply ID [--force]|revert ID [--force]`."""
 
 from __future__ import annotations
 
@@ -11,22 +11,28 @@ from pathlib import Path
 from typing import Any
 
 from engine.changes.ledger import Ledger
+from engine.changes.replay import read_replay
 from engine.errors import UsageError
 from engine.projectdir import ProjectDir
+from engine.timebase import Rate, format_timecode
 from tui.cli_args import id_arg
 
 
 def add_changes_parser(sub: Any) -> None:
-    p = sub.add_parser("changes", help="review, apply and revert changesets (agent edits)")
+    p = sub.add_parser(
+        "changes", help="review, replay (timeline steps), apply and revert changesets (agent edits)"
+    )
     p.add_argument("dir", type=Path)
-    p.add_argument("action", choices=("list", "show", "diff", "apply", "revert"))
+    p.add_argument("action", choices=("list", "show", "diff", "replay", "apply", "revert"))
     p.add_argument("id", type=id_arg("changeset"), nargs="?", help="the changeset (all but list)")
     p.add_argument("--force", action="store_true", help="overwrite files that changed since")
     p.add_argument("--json", action="store_true", help="print JSON")
 
 
 def cmd_changes(args: argparse.Namespace) -> int:
-    ProjectDir(args.dir).load()  # a clear error when DIR is not a project
+    # A clear error when DIR is not a project, without parsing project.json: review and revert
+    # must work when a changeset (or anything else) left it invalid.
+    ProjectDir(args.dir).require()
     if args.action != "list" and args.id is None:
         raise UsageError(
             f"changes {args.action} needs a changeset id: reelcut changes DIR {args.action} ID "
@@ -36,7 +42,7 @@ def cmd_changes(args: argparse.Namespace) -> int:
 
 
 async def _run(args: argparse.Namespace) -> int:
-    reading = args.action in ("list", "show", "diff")
+    reading = args.action in ("list", "show", "diff", "replay")
     ledger = await Ledger.open(Path(args.dir), reconcile=not reading)
     try:
         return await _action(ledger, args)
@@ -58,6 +64,8 @@ async def _action(ledger: Ledger, args: argparse.Namespace) -> int:
             print("no changesets yet")
         return 0
     cs = await ledger._get(args.id)
+    if args.action == "replay":
+        return await _replay(ledger, cs.id, args)
     if args.action in ("show", "diff"):
         files = await store.files(cs.id)
         if args.action == "diff":
@@ -97,6 +105,40 @@ async def _action(ledger: Ledger, args: argparse.Namespace) -> int:
     else:
         print(f"changeset {done.id}: {done.status}")
     return 0
+
+
+async def _replay(ledger: Ledger, cs_id: int, args: argparse.Namespace) -> int:
+    """The changeset's timeline steps as the editor's `p` replays them; a report, so exit 0
+    whether they fit or not."""
+    replay = await read_replay(ledger, cs_id)
+    if args.json:
+        print(json.dumps(replay.to_json(), indent=2, ensure_ascii=False))
+        return 0
+    if not replay.steps:
+        print(f"changeset {cs_id} has no timeline operations to replay")
+        return 0
+    n = len(replay.steps)
+    for step in replay.steps:
+        where = _where(step.frame, replay.rate)
+        if step.fits or step is replay.failed:
+            print(f"{step.index}/{n}{where}: {step.summary}")
+        else:
+            print(f"{step.index}/{n}{where} (not replayed): {step.summary}")
+        if step is replay.failed:
+            print(
+                f"step {step.index}/{n} does not fit: {step.error}; "
+                f"`reelcut changes {args.dir} diff {cs_id}` shows the file changes"
+            )
+    return 0
+
+
+def _where(frame: int | None, rate: Rate | None) -> str:
+    """Where a step happens (` at 00:00:02:05 (frame 65)`), in timecode when the rate is known."""
+    if frame is None:
+        return ""
+    if rate is None:
+        return f" at frame {frame}"
+    return f" at {format_timecode(frame, rate)} (frame {frame})"
 
 
 def add_tool_parsers(sub: Any) -> None:
@@ -152,6 +194,8 @@ def cmd_tool(args: argparse.Namespace) -> int:
             await ledger.close()
 
     out = asyncio.run(go())  # a HashMismatch is reported by main, as JSON: it is the default
+    if not out["ok"]:  # a failure document like every other command's (the call is on record)
+        out = {**out, "exit_code": ToolError.exit_code}
     print(json.dumps(out, indent=2, ensure_ascii=False))
     if not out["ok"]:
         print(f"reelcut: {' '.join(str(out['error']).split())}", file=sys.stderr)

@@ -368,10 +368,19 @@ def cmd_redo(args: argparse.Namespace) -> int:
 
 
 def _undo_redo(args: argparse.Namespace, action: str) -> int:
-    from engine.session import Session
+    from engine.errors import ProjectInvalid
+    from engine.session import Session, way_back
     from tui.edit_cli import print_change
 
-    with Session(args.dir, purpose=f"reelcut {action}") as session:
+    try:
+        session = Session(args.dir, purpose=f"reelcut {action}")
+    except ProjectInvalid as exc:
+        # A changeset that left project.json invalid: say which one to revert to get back.
+        hint = way_back(args.dir, action)
+        if hint is None:
+            raise
+        raise ProjectInvalid(f"{exc}; {hint}") from None
+    with session:
         change = session.undo() if action == "undo" else session.redo()
     if change is None:
         if args.json:

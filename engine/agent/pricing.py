@@ -3,17 +3,31 @@
 Prices are US dollars per million tokens, from Google's published Gemini API price list
 (paid tier, prompts up to 200k tokens; `LONG` applies above). Thought tokens are billed as
 output; cached prompt tokens at the cache price (they are part of the prompt count). A project
-can override or add models in ``pricing.json`` at its root, in the same shape as `PRICES`.
+can override or add models in ``pricing.json`` at its root::
+
+    {"gemini-2.5-flash": {"input": 0.30, "output": 2.50, "cached": 0.03},
+     "my-tuned-model": {"input": 1, "output": 4}}
+
+Each model needs ``input`` and ``output``; ``cached`` (else the input price) and the ``_long``
+prices (else the short ones) are optional; every price is a finite number >= 0. `check_pricing`
+says what is wrong with such a file at its line and column (the script panes and changeset apply
+use it through `engine.scripts.check_text`); `prices` refuses a broken one with `BadPricing`.
+A model without an entry of its own is priced by the longest entry its name starts with.
 """
 
 from __future__ import annotations
 
-import json
+import functools
+import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from engine import sandbox
+from engine import sandbox, scripts
 from engine.errors import ReelcutError
+
+if TYPE_CHECKING:
+    import jsonschema
 
 AS_OF = "2026-11"
 LONG_PROMPT = 200_000
@@ -58,24 +72,102 @@ class BadPricing(ReelcutError):
     """pricing.json is not a table of prices."""
 
 
+PRICING_FILE = "pricing.json"
+_PRICE = {"type": "number", "minimum": 0, "description": "US dollars per million tokens"}
+PRICING_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": f"reelcut model prices ({PRICING_FILE})",
+    "type": "object",
+    "additionalProperties": {
+        "type": "object",
+        "required": ["input", "output"],
+        "additionalProperties": False,
+        "properties": {
+            "input": {**_PRICE, "description": "prompt tokens, $ per million"},
+            "output": {**_PRICE, "description": "answer and thought tokens, $ per million"},
+            "cached": {**_PRICE, "description": "cached prompt tokens (default: input)"},
+            "input_long": {**_PRICE, "description": f"input above {LONG_PROMPT} prompt tokens"},
+            "output_long": {**_PRICE, "description": f"output above {LONG_PROMPT} prompt tokens"},
+            "cached_long": {**_PRICE, "description": f"cached above {LONG_PROMPT} prompt tokens"},
+        },
+    },
+}
+
+
+@functools.cache
+def _validator() -> jsonschema.Draft202012Validator:
+    # Imported on first use: jsonschema costs ~40 ms, and most runs never read pricing.json.
+    import jsonschema
+
+    return jsonschema.Draft202012Validator(PRICING_SCHEMA)
+
+
+def check_pricing(text: str, doc: Any) -> scripts.Problem | None:
+    """The first way ``doc`` (parsed from ``text`` by `scripts.parse_json`) is not a price table,
+    naming the model and the key, at its line and column in ``text``; None if it is one."""
+    if isinstance(doc, dict):
+        for model, entry in doc.items():
+            if not model.strip():
+                line, column = scripts.locate(text, (model,)) or (1, 1)
+                return scripts.Problem(
+                    f"{scripts.json_path((model,))}: a model name must not be empty", line, column
+                )
+            # jsonschema takes 1e999 (json reads it as infinity) for a number >= 0.
+            for key, value in entry.items() if isinstance(entry, dict) else ():
+                if isinstance(value, float) and not math.isfinite(value):
+                    line, column = scripts.locate(text, (model, key)) or (1, 1)
+                    return scripts.Problem(
+                        f"{scripts.json_path((model, key))}: must be a finite number, got {value}",
+                        line,
+                        column,
+                    )
+    problem = scripts.schema_problem(_validator(), doc, text)
+    if problem is not None and problem.message.startswith("$: expected an object"):
+        return scripts.Problem(
+            f'{problem.message}; pricing.json maps model names to {{"input": ..., "output": ...}}',
+            problem.line,
+            problem.column,
+        )
+    return problem
+
+
+def parse_pricing(text: str) -> dict[str, Price]:
+    """The prices ``text`` (the contents of pricing.json) sets; `BadPricing` naming the line,
+    column, model and key of the first problem."""
+    doc, problem = scripts.parse_json(text)
+    if problem is None:
+        problem = check_pricing(text, doc)
+    if problem is not None:
+        raise BadPricing(f"{PRICING_FILE}:{problem}")
+    return {
+        model: Price(
+            input=p["input"],
+            output=p["output"],
+            cached=p.get("cached", p["input"]),
+            input_long=p.get("input_long"),
+            output_long=p.get("output_long"),
+            cached_long=p.get("cached_long"),
+        )
+        for model, p in doc.items()
+    }
+
+
 def prices(root: Path | None = None) -> dict[str, Price]:
     """The package table, with the project's ``pricing.json`` over it when there is one."""
     table = dict(PRICES)
     if root is None:
         return table
     try:
-        data = json.loads(sandbox.read_bytes(root, "pricing.json"))
+        data = sandbox.read_bytes(root, PRICING_FILE)
     except sandbox.PathNotFound:
         return table
-    except ValueError as exc:
-        raise BadPricing(f"pricing.json is not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise BadPricing('pricing.json must map model names to {"input": ..., "output": ...}')
-    for model, p in data.items():
-        try:
-            table[model] = Price(**p)
-        except TypeError as exc:
-            raise BadPricing(f"pricing.json: {model}: {exc}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadPricing(
+            f"{PRICING_FILE} is not UTF-8 text (byte {exc.start}); save it as UTF-8"
+        ) from None
+    table.update(parse_pricing(text))
     return table
 
 
@@ -84,9 +176,11 @@ def cost(model: str, usage: Usage, table: dict[str, Price] | None = None) -> flo
     table = PRICES if table is None else table
     price = table.get(model)
     if price is None:
-        # "models/gemini-2.5-pro" and dated variants ("gemini-2.5-pro-001") price as the base
+        # "models/gemini-2.5-pro" and dated variants ("gemini-2.5-pro-001") price as the base;
+        # the longest base wins, so "gemini-2.5-flash-lite-001" is not priced as "-flash".
         base = model.removeprefix("models/")
-        price = next((p for name, p in table.items() if base.startswith(name)), None)
+        name = max((n for n in table if base.startswith(n)), key=len, default=None)
+        price = None if name is None else table[name]
     if price is None:
         return None
     long = usage.prompt > LONG_PROMPT

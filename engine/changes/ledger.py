@@ -4,17 +4,21 @@ A changeset holds one change per path: the text before (with its hash, ``base_ha
 text it should become (``after_hash``). Proposals read through an overlay of what the changeset
 already proposes, so a second edit to the same file builds on the first.
 
-**Apply** checks every file's current sha256 against ``base_hash`` before touching anything; a
-mismatch raises ``HashMismatch`` naming the path, the expected and the actual hash. Then it marks
-the changeset ``in_flight = 'apply'`` and writes the files as one `sandbox.Batch`: every new
-version goes to a temp file beside its target, one durability barrier covers them all, then each
-is renamed into place (atomic per file) and a second barrier covers the renames; then the
-changeset is marked ``applied``. If a write fails, the files already renamed are put back and the
-changeset becomes ``failed``. If the process dies part-way, ``reconcile()`` at the next start
-finds the in-flight changeset, clears the temp files it left and compares hashes: all files at
-``after`` -> applied; otherwise the written ones are put back -> ready. **Revert** is the same
-against ``after_hash``; it is refused while a changeset applied later changes one of the same
-files. Hashes only: modification times are never consulted.
+**Apply** first refuses, with ``BreaksFile``, a changeset that would leave a file reelcut reads
+itself (project.json, the JSON formats in `engine.changes.checks`) unreadable, even with
+``force``: nothing is written and the changeset stays as it was. Revert is never refused for
+this, since it brings back what was. Apply then checks every file's current sha256 against
+``base_hash`` before touching anything; a mismatch raises ``HashMismatch`` naming the path, the
+expected and the actual hash. Then it marks the changeset ``in_flight = 'apply'`` and writes
+the files as one `sandbox.Batch`: every new version goes to a temp file beside its target, one
+durability barrier covers them all, then each is renamed into place (atomic per file) and a
+second barrier covers the renames; then the changeset is marked ``applied``. If a write fails,
+the files already renamed are put back and the changeset becomes ``failed``. If the process dies
+part-way, ``reconcile()`` at the next start finds the in-flight changeset, clears the temp files
+it left and compares hashes: all files at ``after`` -> applied; otherwise the written ones are
+put back -> ready. **Revert** is the same against ``after_hash``; it is refused while a changeset
+applied later changes one of the same files. Hashes only: modification times are never
+consulted.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from pathlib import Path
 from typing import Literal
 
 from engine import sandbox
+from engine.changes import checks
 from engine.changes.store import Changeset, ChangeStore, FileChange, Status
 from engine.errors import ReelcutError
 from engine.textdiff import unified_diff
@@ -64,6 +69,18 @@ class HashMismatch(ChangesetError):
         }
 
 
+class BreaksFile(ChangesetError):
+    """Applying would leave a file reelcut reads itself invalid; nothing was written."""
+
+    def __init__(self, changeset_id: int, path: str, problem: str) -> None:
+        self.changeset_id, self.path, self.problem = changeset_id, path, problem
+        super().__init__(
+            f"changeset {changeset_id} would leave {path} invalid ({problem}); nothing was "
+            f"written; `reelcut changes DIR diff {changeset_id}` shows it, and the agent (or "
+            "you) can fix it in a new changeset"
+        )
+
+
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -77,6 +94,14 @@ def _decode(rel: str, data: bytes) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         raise ChangesetError(f"{rel} is not UTF-8 text; changesets hold text files only") from None
+
+
+def _refuse_breakage(changeset_id: int, files: list[FileChange]) -> None:
+    """Raise `BreaksFile` for the first file the changeset would leave unreadable to reelcut."""
+    for fc in files:
+        problem = checks.problem(fc.path, fc.after_text)
+        if problem is not None:
+            raise BreaksFile(changeset_id, fc.path, problem)
 
 
 def _encode(text: str | None) -> bytes | None:
@@ -214,6 +239,8 @@ class Ledger:
         if cs.status not in ("pending", "ready", "failed", "reverted"):
             raise ChangesetError(f"changeset {changeset_id} is {cs.status}; nothing to apply")
         files = await self.store.files(changeset_id)
+        # Before the hashes and before any forced rebase: a refusal leaves the record untouched.
+        await asyncio.to_thread(_refuse_breakage, changeset_id, files)
         await self._move(cs, files, "apply", force)
         return await self._get(changeset_id)
 

@@ -100,3 +100,71 @@ def test_an_agent_shaped_session_from_the_command_line(demo_dir: Path) -> None:
     bad = reelcut("tool", demo_dir, "timeline_trim", '{"clip_id": "c_10", "edge": "up"}')
     assert bad.returncode == 12
     assert bad.stderr.count("\n") == 1 and "$.edge" in bad.stderr
+
+
+def agent_changeset(root: Path, *calls: tuple[str, dict[str, object]]) -> str:
+    """Tool calls from the command line into one changeset, proposed; its id."""
+    cs: list[str] = []
+    for name, args in calls:
+        res = reelcut("tool", root, name, json.dumps(args), *(["--changeset", *cs] if cs else []))
+        assert res.returncode == 0, res.stderr
+        cs = [str(json.loads(res.stdout)["changeset"])]
+    return cs[0]
+
+
+def test_replay_lists_the_timeline_steps(demo_dir: Path) -> None:
+    cs = agent_changeset(
+        demo_dir,
+        ("timeline_blade", {"at": 65}),
+        ("timeline_move", {"clip_ids": ["c_12"], "by": 30}),
+    )
+    res = reelcut("changes", demo_dir, "replay", cs)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.splitlines() == [
+        "1/2 at 00:00:02:05 (frame 65): cut 4 clip(s) at 00:00:02:05",
+        "2/2 at 00:00:09:00 (frame 270): moved Still (c_12) from 00:00:08:00 to 00:00:09:00",
+    ]
+    res = reelcut("changes", demo_dir, "replay", cs, "--json")
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(res.stdout)
+    assert doc["id"] == int(cs) and doc["fits"] is True
+    assert [(s["index"], s["frame"], s["fits"], s["error"]) for s in doc["steps"]] == [
+        (1, 65, True, None),
+        (2, 270, True, None),
+    ]
+    assert doc["steps"][0]["op"] == {"op": "blade", "at": 65, "clip_ids": []}
+    assert doc["steps"][1]["summary"] == "moved Still (c_12) from 00:00:08:00 to 00:00:09:00"
+
+
+def test_replay_says_where_the_steps_stop_fitting(demo_dir: Path) -> None:
+    """A text edit renames c_12 in project.json, then a timeline tool moves it by its new id:
+    replayed from before the changeset, the move finds no such clip. A report, so exit 0."""
+    lines = (demo_dir / "project.json").read_text().splitlines()
+    line = next(i for i, text in enumerate(lines, 1) if text.strip() == '"id": "c_12",')
+    rename = {"path": "project.json", "first": line, "last": line, "text": '"id": "c_still",'}
+    cs = agent_changeset(
+        demo_dir,
+        ("text_replace_lines", rename),
+        ("timeline_move", {"clip_ids": ["c_still"], "by": 30}),
+        ("timeline_lift", {"clip_ids": ["c_13"]}),
+    )
+    res = reelcut("changes", demo_dir, "replay", cs)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.splitlines() == [
+        "1/2: moved Still (c_still) from 00:00:08:00 to 00:00:09:00",
+        "step 1/2 does not fit: clip 'c_still' does not exist; `reelcut info DIR` lists clip "
+        f"ids; `reelcut changes {demo_dir} diff {cs}` shows the file changes",
+        "2/2 (not replayed): lifted 1 clip(s)",
+    ]
+    res = reelcut("changes", demo_dir, "replay", cs, "--json")
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(res.stdout)
+    assert doc["fits"] is False
+    assert [(s["fits"], s["error"]) for s in doc["steps"]] == [
+        (False, "clip 'c_still' does not exist; `reelcut info DIR` lists clip ids"),
+        (False, "not replayed: step 1/2 does not fit"),
+    ]
+    # An unknown changeset is still the one-line error it is for every other action.
+    res = reelcut("changes", demo_dir, "replay", "42")
+    assert res.returncode == 10
+    assert res.stderr.strip() == "reelcut: no changeset 42; `reelcut changes DIR list` shows them"

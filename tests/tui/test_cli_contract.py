@@ -132,6 +132,7 @@ def json_cases(root: Path, media: Path, fresh: Path) -> dict[str, list[list[str 
         "changes list": [["changes", root, "list", "--json"]],
         "changes show": [["changes", root, "show", "1", "--json"]],
         "changes diff": [["changes", root, "diff", "1", "--json"]],
+        "changes replay": [["changes", root, "replay", "1", "--json"]],
         "changes apply": [["changes", root, "apply", "1", "--json"]],
         "changes revert": [["changes", root, "revert", "1", "--json"]],
         "tools": [["tools", "--json"]],
@@ -176,6 +177,8 @@ def test_every_json_command_prints_one_document(
     assert json.loads(call("changes", root, "diff", "1", "--json").out)["diff"].startswith(
         "diff --git a/scripts/script.md"
     )
+    replayed = json.loads(call("changes", root, "replay", "1", "--json").out)
+    assert replayed == {"id": 1, "steps": [], "fits": True}  # a text edit: no timeline steps
 
 
 FAILING = [
@@ -183,6 +186,7 @@ FAILING = [
     ["changes", "{root}", "show", "999", "--json"],
     ["changes", "{root}", "show", "--json"],
     ["changes", "{root}", "apply", "999", "--json"],
+    ["changes", "{root}", "replay", "999", "--json"],
     ["jobs", "{root}", "show", "999", "--json"],
     ["jobs", "{root}", "retry", "--json"],
     ["tool", "{root}", "no_such_tool", "{}", "--json"],
@@ -443,6 +447,7 @@ READERS = [
     ["changes", "{root}", "list"],
     ["changes", "{root}", "show", "1"],
     ["changes", "{root}", "diff", "1"],
+    ["changes", "{root}", "replay", "1"],
     ["jobs", "{root}", "list", "--all"],
     ["events", "{root}", "--after", "0", "--topic", "run"],
     ["chat", "{root}", "--list"],
