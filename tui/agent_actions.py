@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import importlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -160,13 +161,18 @@ class AgentActions(_Base):
 
     async def action_agent_cancel(self) -> None:
         jobs = self.jobs
-        running = [v for v in self.chat.runs.values() if not v.finished]
-        if jobs is None or jobs.runner is None or not running:
+        running = [(i, v) for i, v in self.chat.runs.items() if not v.finished]
+        if jobs is None or jobs.runner is None or jobs.db is None or jobs.events is None:
             self.flash("no agent run to cancel")
             return
-        for view in running:
-            if view.job_id is not None:
-                await jobs.runner.cancel(view.job_id)
+        if not running:
+            self.flash("no agent run to cancel")
+            return
+        for run_id, view in running:
+            if view.job_id is not None and any(j.id == view.job_id for j in jobs.runner.running):
+                await jobs.runner.cancel(view.job_id)  # ours: stops at once
+            else:  # an orphan, or another process's run
+                await _agent_run().cancel_run(jobs.db, jobs.events, run_id)
         self.flash("cancelling the agent run")
 
     async def action_agent_thread(self, step: int) -> None:
@@ -214,12 +220,21 @@ class AgentActions(_Base):
             )
             steps = [m for m in mine if m["step"]]
             meta = f"run {run.id} · {run.model} · {run.workflow_name}"
-            view = await chat.show_past_run(run.id, prompt, f"{meta} · {run.status}", steps)
+            orphan: bool = await db.read(functools.partial(_agent_run().orphaned, run=run))
+            status = f"{run.status} (orphaned)" if orphan else run.status
+            view = await chat.show_past_run(run.id, prompt, f"{meta} · {status}", steps)
             view.meta, view.job_id = meta, run.job_id
             if run.status in agent_store.TERMINAL:
                 await self._run_finished(run.id)
             else:
                 view.finished = False  # still going (or to be resumed): its events continue
+                if orphan:
+                    await chat.say(
+                        f"run {run.id} stopped when its process did; resume it with "
+                        f"`reelcut chat DIR --attach {run.id}`, or Esc here cancels it",
+                        "yellow",
+                    )
+        await self._show_thread_usage(thread_id)
         chat.log_view.scroll_end(animate=False)
         self.flash(f"agent thread {thread_id}: {len(runs)} run(s)")
 
@@ -244,6 +259,8 @@ class AgentActions(_Base):
             await self.chat.say(f"not sent: {exc}", "red")
             self.flash(f"agent: {exc}")
             return
+        if jobs.runner is not None and run.job_id is not None:
+            jobs.runner.adopt(run.job_id)  # this editor runs what it started
         # Through the pump, so the run's own events (some may already be queued) stay in order.
         self._chat_events.put_nowait(_NewRun(run, message.text))
 
@@ -298,7 +315,16 @@ class AgentActions(_Base):
         )
         for cs in changesets:
             await view.add_card(await self._changeset_view(cs))
+        await self._show_thread_usage(run.thread_id)
         self.chat.log_view.scroll_end(animate=False)
+
+    async def _show_thread_usage(self, thread_id: int) -> None:
+        jobs = self.jobs
+        if jobs is None or jobs.db is None or self.chat.thread != thread_id:
+            return
+        _, cost, calls = await jobs.db.read(lambda c: agent_store.thread_usage(c, thread_id))
+        price = f"${cost:.4f}" if cost is not None else "cost unknown"
+        self.chat.show_usage(f"{calls} calls · {price}")
 
     async def _changeset_view(self, cs_id: int) -> ChangesetView:
         from engine.textdiff import diff_stats
@@ -365,43 +391,36 @@ class AgentActions(_Base):
 
     async def _replay(self, cs_id: int) -> None:
         """The changeset's timeline operations one by one on the timeline (from the project as
-        it was before them), the playhead and the page following each; then back to now."""
-        from engine.ops import decode_op
-        from engine.store import PROJECT_FILE as PJ
-        from engine.store import decode_project
+        it was before them), the playhead and the page following each; then back to now.
+
+        A step that does not fit (the changeset was forced over a newer project.json, or a text
+        edit in it renamed a clip a later op moves) stops the replay there; the file diff, which
+        always holds, is shown instead."""
+        from engine.changes.replay import replay_steps
 
         ledger = await Ledger.open(self.project_root)
         try:
-            files = {f.path: f for f in await ledger.store.files(cs_id)}
-            calls = await ledger.store.tool_events(cs_id)
+            files = await ledger.store.files(cs_id)
+            replay = replay_steps(cs_id, files, await ledger.store.tool_events(cs_id))
         finally:
             await ledger.close()
-        ops = [c["audit"]["meta"] for c in calls if c["ok"] and "op" in c["audit"].get("meta", {})]
-        before = files.get(PJ)
-        if not ops or before is None or before.before_text is None:
+        if not replay.steps:
             self.flash(f"changeset {cs_id} has no timeline operations to replay")
             return
-        project = decode_project(before.before_text.encode("utf-8"), trusted=True)
+        n = len(replay.steps)
         try:
-            for i, meta in enumerate(ops, 1):
-                op = decode_op(meta["op"])
-                result = op.apply(project)
-                project = result.project
-                # where it happened: the op's own frame (a cut), else its first touched clip
-                at = getattr(op, "at", None)
-                if not isinstance(at, int):
-                    starts = [
-                        c.start for t in project.tracks for c in t.clips if c.id in result.touched
-                    ]
-                    at = min(starts) if starts else None
-                self.timeline.set_project(project, -i)
-                self._replaying = project
+            for step in replay.steps:
+                if step.project is None:
+                    break  # it does not fit: the diff below instead
+                i, at = step.index, step.frame
+                self.timeline.set_project(step.project, -i)
+                self._replaying = step.project
                 await self._page_reload("replay", i)
                 if at is not None:
                     self.timeline.set_playhead(at)
                     self._last_sent = 0.0  # the seek goes now, after the reload
                     self._tell_page("seek", at)
-                self.flash(f"replay {i}/{len(ops)}: {meta['summary']}")
+                self.flash(f"replay {i}/{n}: {step.summary}")
                 await asyncio.sleep(REPLAY_STEP)
         finally:
             self._replaying = None
@@ -410,7 +429,14 @@ class AgentActions(_Base):
             with contextlib.suppress(NoMatches):
                 self.timeline.set_project(self._view_project(), self.session.revision)
                 self.timeline.set_playhead(self.playhead)
-        self.flash(f"replayed changeset {cs_id}: {len(ops)} step(s)")
+        failed = replay.failed
+        if failed is None:
+            self.flash(f"replayed changeset {cs_id}: {n} step(s)")
+            return
+        self.flash(
+            f"replay stopped at step {failed.index}/{n}: {failed.error}; showing the file diff"
+        )
+        self.push_screen(DiffScreen(f"Changeset {cs_id}", "".join(f.diff for f in files)))
 
     async def _page_reload(self, why: str, step: int) -> None:
         """Make the page fetch the project again (a replay step, or the end of one)."""

@@ -35,7 +35,15 @@ class BackgroundJobs:
         agent_run = await asyncio.to_thread(importlib.import_module, "engine.agent.run")
         handlers = {**media.handlers(), **agent_run.handlers(self.db, self.events)}
         limits = {**media.limits(), agent_run.KIND: 2}
-        self.runner = Runner(self.db, self.events, self.root, handlers, limits)
+        # Agent runs are claimed only when this editor started (or resumes) them.
+        self.runner = Runner(
+            self.db,
+            self.events,
+            self.root,
+            handlers,
+            limits,
+            adopted_only=frozenset({agent_run.KIND}),
+        )
         if await media.queue_derivatives(self.db, self.root, project):
             self.events.committed()
         await self.runner.start()

@@ -231,6 +231,7 @@ class ChatPanel(Vertical, can_focus=True):
         self.runs: dict[int, RunView] = {}
         self.early: dict[int, list[Any]] = {}  # events of a run not shown yet
         self.settings = ""
+        self.usage = ""  # the thread's calls and cost so far
 
     def compose(self) -> ComposeResult:
         yield Label("Agent", id="chat-head")
@@ -247,7 +248,13 @@ class ChatPanel(Vertical, can_focus=True):
     def show_settings(self, text: str) -> None:
         self.settings = text
         thread = f"thread {self.thread}" if self.thread is not None else "new thread"
-        self.query_one("#chat-head", Label).update(f"Agent · {thread} · {text}")
+        usage = f" ({self.usage})" if self.usage and self.thread is not None else ""
+        self.query_one("#chat-head", Label).update(f"Agent · {thread}{usage} · {text}")
+
+    def show_usage(self, text: str) -> None:
+        """The thread's totals (calls, cost) beside its number in the head."""
+        self.usage = text
+        self.show_settings(self.settings)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -276,6 +283,7 @@ class ChatPanel(Vertical, can_focus=True):
     async def clear(self) -> None:
         """An empty log for a new thread (the focus stays where it is)."""
         self.thread = None
+        self.usage = ""
         self.runs.clear()
         self.early.clear()
         await self.log_view.remove_children()

@@ -7,6 +7,12 @@ terminal (left out when piped, unless ``--thoughts``); each tool call is one lin
 prints the run's events as JSON lines as they come; ``--json`` prints one document when the run
 ends: the run, its events, usage, cost and changesets. Ctrl+C cancels the run (nothing of an
 unfinished step is applied) and exits 130.
+
+``--list`` shows every thread with its usage and cost, and each run with its status; a run whose
+worker is gone (the editor quit, a process was killed) is marked *orphaned*. ``--attach RUN``
+follows a run from its start; an orphan is resumed here (nothing resumes one unasked), and a
+run another live process holds is followed, naming that process. ``--cancel RUN`` ends a run
+whoever holds it. None of these read project.json, so they work while it is broken.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from engine.projectdir import ProjectDir
 from engine.state.adb import AsyncDB
 from tui.cli_args import id_arg, int_between
 
-MAX_STEPS_LIMIT = 200
+MAX_STEPS_LIMIT = agent_run.MAX_STEPS_LIMIT
 
 
 def add_chat_parser(sub: Any) -> None:
@@ -51,7 +57,10 @@ def add_chat_parser(sub: Any) -> None:
         "--attach",
         type=id_arg("run"),
         metavar="RUN",
-        help="show run RUN from its start and follow it to its end (another process runs it)",
+        help="show run RUN from its start and follow it to its end; an orphaned run resumes here",
+    )
+    p.add_argument(
+        "--cancel", type=id_arg("run"), metavar="RUN", help="cancel run RUN, whoever runs it"
     )
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print one JSON document at the end")
@@ -59,8 +68,10 @@ def add_chat_parser(sub: Any) -> None:
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    ProjectDir(args.dir).load()  # a clear error when DIR is not a project
-    if not args.list and not args.message and args.attach is None:
+    # A clear error when DIR is not a project; project.json is not read (a broken one must not
+    # keep anyone from listing, following or cancelling runs).
+    ProjectDir(args.dir).require()
+    if args.message is None and not args.list and args.attach is None and args.cancel is None:
         raise UsageError('chat needs a message: reelcut chat DIR "what to do"')
     return asyncio.run(_chat(args))
 
@@ -73,6 +84,8 @@ async def _chat(args: argparse.Namespace) -> int:
     try:
         if args.list:
             return await _list(db, args.json or args.jsonl)
+        if args.cancel is not None:
+            return await _cancel(db, events, args)
         if args.attach is not None:
             return await _attach(db, events, root, args)
         return await _run(db, events, root, args)
@@ -82,30 +95,85 @@ async def _chat(args: argparse.Namespace) -> int:
 
 
 async def _list(db: AsyncDB, as_json: bool) -> int:
-    threads = await db.read(store.threads)
-    runs = await db.read(store.runs)
-    if as_json:
-        print(
-            json.dumps(
+    def read(conn: Any) -> list[dict[str, Any]]:
+        out = []
+        for thread_id, title, at in store.threads(conn):
+            usage, cost, calls = store.thread_usage(conn, thread_id)
+            runs = []
+            for r in store.runs(conn, thread_id):
+                r = agent_run.settle(conn, r.id)
+                r_usage, r_cost, r_calls = store.run_usage(conn, r.id)
+                runs.append(
+                    {
+                        **r.to_json(),
+                        "orphaned": agent_run.orphaned(conn, r),
+                        "usage": _usage_json(r_usage, r_cost, r_calls),
+                    }
+                )
+            out.append(
                 {
-                    "threads": [{"id": i, "title": t, "created_at": at} for i, t, at in threads],
-                    "runs": [r.to_json() for r in runs],
+                    "id": thread_id,
+                    "title": title,
+                    "created_at": at,
+                    "usage": _usage_json(usage, cost, calls),
+                    "runs": runs,
                 }
             )
-        )
+        return out
+
+    threads = await db.write(read)  # settling a run whose job ended without it writes
+    if as_json:
+        runs = [r for t in threads for r in t["runs"]]
+        print(json.dumps({"threads": threads, "runs": runs}))
         return 0
-    for thread_id, title, _ in threads:
-        print(f"thread {thread_id}: {title}")
-        for r in runs:
-            if r.thread_id == thread_id:
-                print(f"  run {r.id}: {r.status} ({r.model}, {r.workflow_name}, {r.steps} steps)")
+    for t in threads:
+        print(f"thread {t['id']}: {t['title']}  ({_usage_line(t['usage'])})")
+        for r in t["runs"]:
+            status = r["status"] + (" (orphaned)" if r["orphaned"] else "")
+            print(
+                f"  run {r['id']}: {status} ({r['model']}, {r['workflow_name']}, "
+                f"{r['steps']} steps, {_usage_line(r['usage'])})"
+            )
+            if r["orphaned"]:
+                print(
+                    f"    resume: reelcut chat DIR --attach {r['id']}; end it: --cancel {r['id']}"
+                )
+    if not threads:
+        print("no agent threads yet")
     return 0
+
+
+def _usage_json(usage: Any, cost: float | None, calls: int) -> dict[str, Any]:
+    return {
+        "calls": calls,
+        "prompt": usage.prompt,
+        "cached": usage.cached,
+        "output": usage.output,
+        "thoughts": usage.thoughts,
+        "cost_usd": cost,
+    }
+
+
+def _usage_line(u: dict[str, Any]) -> str:
+    price = "cost unknown" if u["cost_usd"] is None else f"${u['cost_usd']:.4f}"
+    return f"{u['calls']} calls, {u['prompt']} in / {u['output']} out, {price}"
+
+
+async def _cancel(db: AsyncDB, events: EventStream, args: argparse.Namespace) -> int:
+    run = await agent_run.cancel_run(db, events, args.cancel)
+    if run.status not in store.TERMINAL:  # a live worker elsewhere stops at its next beat
+        run = await agent_run.wait_for_end(db, run.id, timeout=10.0)
+    if args.json or args.jsonl:
+        print(json.dumps({"run": run.to_json()}))
+    else:
+        print(f"run {run.id}: {run.status}")
+    return 0 if run.status in store.TERMINAL else 1
 
 
 async def _run(db: AsyncDB, events: EventStream, root: Path, args: argparse.Namespace) -> int:
     out = sys.stdout
     printer = Printer(out, _format(args), thoughts=args.thoughts or out.isatty())
-    runner = Runner(db, events, root, agent_run.handlers(db, events), {agent_run.KIND: 1})
+    runner = _runner(db, events, root)
     # Listen before the run exists: its first events are not missed.
     feed = events.subscribe(topics=["run"])
     first = asyncio.ensure_future(anext(feed))
@@ -125,17 +193,12 @@ async def _run(db: AsyncDB, events: EventStream, root: Path, args: argparse.Name
     except BaseException:
         first.cancel()
         raise
+    if run.job_id is not None:
+        runner.adopt(run.job_id)
     await runner.start()
     try:
-        pending: asyncio.Future[Event] | None = first
-        while True:
-            event = await pending if pending is not None else await anext(feed)
-            pending = None
-            if event.data.get("run") != run.id:
-                continue
-            printer.show(event)
-            if event.kind in store.TERMINAL:
-                break
+        await _follow(printer, feed, first, run.id)
+        await runner.wait_idle(timeout=30)  # the job records its end before the runner stops
     except (KeyboardInterrupt, asyncio.CancelledError):
         if run.job_id is not None:
             await runner.cancel(run.job_id)
@@ -152,36 +215,92 @@ async def _run(db: AsyncDB, events: EventStream, root: Path, args: argparse.Name
     return 0 if final.status == "complete" else 1
 
 
+def _runner(db: AsyncDB, events: EventStream, root: Path) -> Runner:
+    """A runner for agent runs only, claiming only the run this command adopts."""
+    return Runner(
+        db,
+        events,
+        root,
+        agent_run.handlers(db, events),
+        {agent_run.KIND: 1},
+        adopted_only=frozenset({agent_run.KIND}),
+    )
+
+
+async def _follow(
+    printer: Printer, feed: Any, first: asyncio.Future[Event] | None, run_id: int
+) -> None:
+    """Show the run's events until its end."""
+    pending = first
+    while True:
+        event = await pending if pending is not None else await anext(feed)
+        pending = None
+        if event.topic == "project":
+            if event.kind == "reset":
+                printer.line("(earlier events of this run are no longer kept)")
+            continue
+        if event.data.get("run") != run_id:
+            continue
+        printer.show(event)
+        if event.kind in store.TERMINAL:
+            return
+
+
 async def _attach(db: AsyncDB, events: EventStream, root: Path, args: argparse.Namespace) -> int:
     """A run from its first event (the stream keeps them; older than its window, a reset says
-    so), then live until it ends: what a client that reconnects sees."""
-    run = await db.read(lambda c: store.get_run(c, args.attach))
+    so), then live until it ends: what a client that reconnects sees. An orphaned run (no live
+    worker) is resumed here; one another live process runs is followed."""
     printer = Printer(sys.stdout, _format(args), thoughts=args.thoughts or sys.stdout.isatty())
     feed = events.subscribe(after=0, topics=["run", "project"])
+    runner: Runner | None = None
     try:
-        async for event in feed:
-            if event.topic == "project":
-                if event.kind == "reset":
-                    printer.line("(earlier events of this run are no longer kept)")
-                    now = await db.read(lambda c: store.get_run(c, run.id))
-                    if now.status in store.TERMINAL:
-                        break  # its end is among what is gone
-                continue
-            if event.data.get("run") != run.id:
-                continue
-            printer.show(event)
-            if event.kind in store.TERMINAL:
-                break
+        run, job_id, held_by = await db.write(lambda c: agent_run.take_over(c, args.attach))
+        events.committed()
+        if held_by is not None:
+            printer.note(f"(run {run.id} is being run by {held_by}; following it)")
+        if run.status in store.TERMINAL:
+            # Its events, then its end (which is among them, or was before the window).
+            await _replay_ended(printer, feed, run.id)
+        else:
+            if job_id is not None:
+                printer.note(f"(resuming orphaned run {run.id} here)")
+                runner = _runner(db, events, root)
+                runner.adopt(job_id)
+                await runner.start()
+            await _follow(printer, feed, None, run.id)
+            if runner is not None:
+                await runner.wait_idle(timeout=30)
     except (KeyboardInterrupt, asyncio.CancelledError):
-        printer.interrupted(run.id)
+        if runner is not None:
+            for job in runner.running:
+                await runner.cancel(job.id)
+        printer.interrupted(args.attach)
         return 130
     finally:
+        if runner is not None:
+            await runner.stop()
         await feed.aclose()  # type: ignore[attr-defined]
-    final = await db.read(lambda c: store.get_run(c, run.id))
-    usage, cost, calls = await db.read(lambda c: store.run_usage(c, run.id))
-    changesets = await db.read(lambda c: store.changesets(c, run.id))
+    final = await db.read(lambda c: store.get_run(c, args.attach))
+    usage, cost, calls = await db.read(lambda c: store.run_usage(c, args.attach))
+    changesets = await db.read(lambda c: store.changesets(c, args.attach))
     printer.summary(final, usage, cost, calls, changesets, root)
     return 0 if final.status == "complete" else 1
+
+
+async def _replay_ended(printer: Printer, feed: Any, run_id: int) -> None:
+    """The stored events of a run that has ended, up to its end."""
+    while True:
+        event = await anext(feed)
+        if event.topic == "project":
+            if event.kind == "reset":
+                printer.line("(earlier events of this run are no longer kept)")
+                return  # its end is among what is gone
+            continue
+        if event.data.get("run") != run_id:
+            continue
+        printer.show(event)
+        if event.kind in store.TERMINAL:
+            return
 
 
 def _format(args: argparse.Namespace) -> Format:
@@ -254,6 +373,10 @@ class Printer:
         elif event.kind == "error":
             self.line(f"error: {d.get('error')}")
 
+    def note(self, text: str) -> None:
+        """A line about the command itself: on stderr, so stdout stays the run's."""
+        print(text, file=sys.stderr)
+
     def interrupted(self, run_id: int) -> None:
         """With ``json``, the one document of a run the user stopped (exit 130)."""
         if self.fmt == "json":
@@ -288,6 +411,8 @@ class Printer:
         if self.as_json:
             return
         price = f"${cost:.4f}" if cost is not None else "cost unknown (no price for the model)"
+        if calls == 0:
+            price = "no model calls"
         self.line(
             f"run {run.id} {run.status} ({run.stopped or run.error or ''}): {run.model}, "
             f"workflow {run.workflow_name}, {calls} calls, {usage.prompt} in "

@@ -4,10 +4,16 @@
 ``GOOGLE_GEMINI_BASE_URL``) and turns a missing key into one line saying what to set.
 `stream_step` streams one call, handing text and thought deltas to a callback as they arrive,
 and returns the whole model turn only when the stream finished (a finish reason arrived): a
-stream cut half-way raises `StreamDropped`, so nothing it said can be acted on. `with_retries`
-retries 408, 429, 5xx and dropped streams with exponential back-off and full jitter, honouring
-``Retry-After``, a bounded number of times; 400, 401, 403 and 404 fail at once with what to fix.
-The SDK does not retry on its own (its default), so every attempt is ours and visible.
+stream cut half-way raises `StreamDropped`, and one that sends nothing for
+``RetryPolicy.stall`` seconds raises `StreamStalled`, so nothing it said can be acted on. A
+reply that is not a readable GenerateContentResponse (bad JSON, wrong types) or a prompt the API
+blocked (``promptFeedback.blockReason``) raises `ModelRefused`: the model's answer, not the
+network's, so retrying the same request is not the remedy. A turn that ends with a finish
+reason other than STOP comes back with it (`Step.finish`); the run decides (see
+`finish_problem`). `with_retries` retries 408, 429, 5xx, dropped and stalled streams with
+exponential back-off and full jitter, honouring ``Retry-After``, a bounded number of times;
+400, 401, 403 and 404 fail at once with what to fix. The SDK does not retry on its own (its
+default), so every attempt is ours and visible.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import contextlib
 import importlib
 import os
 import random
+import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +37,9 @@ from engine.agent.pricing import Usage
 from engine.errors import ReelcutError
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+# The SDK warns on stderr about a finish reason it does not know; the run's error names it.
+warnings.filterwarnings("ignore", r".* is not a valid FinishReason", UserWarning)
 
 
 def _transport_errors() -> tuple[type[BaseException], ...]:
@@ -60,6 +70,40 @@ class ModelError(ReelcutError):
 
 class StreamDropped(ReelcutError):
     """The stream ended before the model finished its turn."""
+
+
+class StreamStalled(StreamDropped):
+    """The stream sent nothing for longer than the policy allows."""
+
+
+class ModelRefused(ReelcutError):
+    """The API answered, but not with a turn the run can use: a blocked prompt, or a reply
+    that is not a readable GenerateContentResponse. Not retried."""
+
+
+# What a finish reason other than STOP means, said for a person reading the run's error.
+FINISH_REASONS = {
+    "MAX_TOKENS": "the answer reached the model's output token limit",
+    "SAFETY": "Gemini stopped the answer for safety",
+    "RECITATION": "Gemini stopped the answer for recitation",
+    "LANGUAGE": "Gemini stopped the answer: an unsupported language",
+    "BLOCKLIST": "Gemini stopped the answer: it contained a blocked term",
+    "PROHIBITED_CONTENT": "Gemini stopped the answer for prohibited content",
+    "SPII": "Gemini stopped the answer: it contained sensitive personal information",
+    "MALFORMED_FUNCTION_CALL": "the model wrote a function call that could not be parsed",
+    "UNEXPECTED_TOOL_CALL": "the model called a tool that was not offered",
+    "TOO_MANY_TOOL_CALLS": "the model made too many tool calls in one turn",
+    "IMAGE_SAFETY": "Gemini stopped the answer for image safety",
+    "OTHER": "Gemini stopped the answer for an unspecified reason",
+}
+
+
+def finish_problem(finish: str) -> str | None:
+    """None for a turn that ended normally (STOP); else why it did not, in one phrase."""
+    if finish == "STOP":
+        return None
+    said = FINISH_REASONS.get(finish, "the model stopped for a reason reelcut does not know")
+    return f"{said} (finish reason {finish or 'none'}); nothing it asked for was done"
 
 
 def api_key() -> str | None:
@@ -131,37 +175,76 @@ def _add_part(parts: list[dict[str, Any]], part: types.Part) -> None:
 Delta = Callable[[str, str], Awaitable[None]]  # (kind "text" | "thought", text)
 
 
+STALL_SECONDS = 60.0
+
+
+def _unreadable(exc: BaseException) -> ModelRefused:
+    first = " ".join(str(exc).split())[:300]
+    return ModelRefused(f"Gemini's reply could not be read ({type(exc).__name__}: {first})")
+
+
 async def stream_step(
     client: genai.Client,
     model: str,
     contents: list[dict[str, Any]],
     config: types.GenerateContentConfig,
     on_delta: Delta,
+    *,
+    stall: float = STALL_SECONDS,
 ) -> Step:
     step = Step()
-    stream = await client.aio.models.generate_content_stream(
-        model=model,
-        contents=[types.Content.model_validate(c) for c in contents],
-        config=config,
-    )
-    async for chunk in stream:
-        if chunk.usage_metadata is not None:
-            step.usage = _usage(chunk.usage_metadata)
-        if chunk.model_version:
-            step.model_version = chunk.model_version
-        for candidate in chunk.candidates or []:
-            if candidate.finish_reason is not None:
-                step.finish = str(candidate.finish_reason.value)
-            content = candidate.content
-            for part in (content.parts if content is not None else None) or []:
-                if part.function_call is not None:
-                    step.calls.append(part.function_call)
-                elif part.text:
-                    await on_delta("thought" if part.thought else "text", part.text)
-                _add_part(step.parts, part)
+    try:
+        stream = await asyncio.wait_for(
+            client.aio.models.generate_content_stream(
+                model=model,
+                contents=[types.Content.model_validate(c) for c in contents],
+                config=config,
+            ),
+            stall,
+        )
+    except TimeoutError:
+        raise StreamStalled(f"Gemini sent no answer for {stall:g} s") from None
+    try:
+        while True:
+            try:
+                chunk = await asyncio.wait_for(anext(stream), stall)
+            except StopAsyncIteration:
+                break
+            except TimeoutError:
+                raise StreamStalled(f"the answer stalled: nothing for {stall:g} s") from None
+            except (ValueError, TypeError) as exc:  # pydantic's ValidationError is a ValueError
+                raise _unreadable(exc) from None
+            await _take_chunk(step, chunk, on_delta)
+    finally:
+        close = getattr(stream, "aclose", None)
+        if close is not None:
+            with contextlib.suppress(Exception):
+                await close()
     if not step.finish:
         raise StreamDropped("the model's answer stopped half-way (no finish reason)")
     return step
+
+
+async def _take_chunk(step: Step, chunk: types.GenerateContentResponse, on_delta: Delta) -> None:
+    feedback = chunk.prompt_feedback
+    if feedback is not None and feedback.block_reason is not None:
+        reason = str(getattr(feedback.block_reason, "value", feedback.block_reason))
+        said = f": {feedback.block_reason_message}" if feedback.block_reason_message else ""
+        raise ModelRefused(f"Gemini blocked the prompt ({reason}{said}); rephrase the request")
+    if chunk.usage_metadata is not None:
+        step.usage = _usage(chunk.usage_metadata)
+    if chunk.model_version:
+        step.model_version = chunk.model_version
+    for candidate in chunk.candidates or []:
+        if candidate.finish_reason is not None:
+            step.finish = str(candidate.finish_reason.value)
+        content = candidate.content
+        for part in (content.parts if content is not None else None) or []:
+            if part.function_call is not None:
+                step.calls.append(part.function_call)
+            elif part.text:
+                await on_delta("thought" if part.thought else "text", part.text)
+            _add_part(step.parts, part)
 
 
 @dataclass(frozen=True)
@@ -170,6 +253,7 @@ class RetryPolicy:
     base: float = 1.0
     cap: float = 30.0
     retry_after_cap: float = 120.0
+    stall: float = STALL_SECONDS  # a stream silent this long is dropped and retried
 
     def wait(self, attempt: int, retry_after: float | None) -> float:
         """Full jitter over an exponential ceiling; never less than the server asked."""
@@ -237,7 +321,7 @@ async def with_retries(
             if exc.code not in RETRY_STATUSES:
                 raise fail_fast(exc) from None
             reason, retry_after = describe(exc), _retry_after(exc)
-        except StreamDropped as exc:
+        except StreamDropped as exc:  # StreamStalled too
             reason, retry_after = str(exc), None
         except TRANSPORT_ERRORS as exc:
             reason, retry_after = f"the connection dropped ({describe(exc)})", None

@@ -42,6 +42,10 @@ class Run:
     created_at: float
     started_at: float | None
     finished_at: float | None
+    settings: dict[str, Any]
+    """What the run was started with and keeps using: the system instruction's text, the
+    temperature, thinking level, model, step limit, the workflow's path, name and sha256 (empty
+    for runs stored before the settings were kept)."""
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -50,13 +54,14 @@ class Run:
 _RUN_COLUMNS = (
     "id, thread_id, job_id, status, model, thinking_level, auto_apply, max_steps, steps, "
     "workflow_path, workflow_name, workflow_sha256, stopped, error, created_at, started_at, "
-    "finished_at"
+    "finished_at, settings"
 )
 
 
 def _run(row: tuple[Any, ...]) -> Run:
     values = list(row)
     values[6] = bool(values[6])
+    values[17] = json.loads(values[17] or "{}")
     return Run(*values)
 
 
@@ -95,11 +100,61 @@ def add_message(
 
 
 def contents(conn: sqlite3.Connection, thread_id: int) -> list[dict[str, Any]]:
-    """The thread as Gemini ``contents``, oldest first."""
+    """The thread as Gemini ``contents``, oldest first, in a shape the API accepts whatever
+    happened to the runs that wrote it: consecutive messages of one role (a run that ended
+    before the model answered, then the next run's message) become one turn, and function calls
+    that were never answered (a run stopped between the model's turn and the tools' results)
+    are left out, with a turn they leave empty."""
     rows = conn.execute(
         "SELECT role, parts FROM messages WHERE thread_id = ? ORDER BY id", (thread_id,)
     ).fetchall()
-    return [{"role": role, "parts": json.loads(parts)} for role, parts in rows]
+    turns: list[dict[str, Any]] = []
+    for role, parts in rows:
+        if turns and turns[-1]["role"] == role:
+            turns[-1]["parts"].extend(json.loads(parts))
+        else:
+            turns.append({"role": role, "parts": json.loads(parts)})
+    out: list[dict[str, Any]] = []
+    for i, turn in enumerate(turns):
+        if turn["role"] == "model" and any("function_call" in p for p in turn["parts"]):
+            following = turns[i + 1]["parts"] if i + 1 < len(turns) else []
+            if not any("function_response" in p for p in following):
+                turn = {**turn, "parts": [p for p in turn["parts"] if "function_call" not in p]}
+        if turn["role"] == "user" and i > 0:
+            prior = out[-1]["parts"] if out and out[-1]["role"] == "model" else []
+            if not any("function_call" in p for p in prior):
+                parts = [p for p in turn["parts"] if "function_response" not in p]
+                turn = {**turn, "parts": parts}
+        if turn["parts"]:
+            if out and out[-1]["role"] == turn["role"]:
+                out[-1] = {**out[-1], "parts": out[-1]["parts"] + turn["parts"]}
+            else:
+                out.append(turn)
+    return out
+
+
+def unanswered(conn: sqlite3.Connection, run_id: int, step: int) -> list[dict[str, Any]] | None:
+    """The parts of the run's model turn ``step`` when it asked for function calls and their
+    results were never stored (its worker stopped mid-tool); else None."""
+    rows = conn.execute(
+        "SELECT role, parts FROM messages WHERE run_id = ? AND step = ? ORDER BY id",
+        (run_id, step),
+    ).fetchall()
+    if len(rows) != 1 or rows[0][0] != "model":
+        return None
+    parts: list[dict[str, Any]] = json.loads(rows[0][1])
+    return parts if any("function_call" in p for p in parts) else None
+
+
+def recorded_bytes(conn: sqlite3.Connection, run_id: int) -> int:
+    """What the run has stored so far: its messages and its tool calls' audit rows."""
+    row = conn.execute(
+        "SELECT (SELECT COALESCE(SUM(length(parts)), 0) FROM messages WHERE run_id = ?) + "
+        "(SELECT COALESCE(SUM(length(args_json) + length(audit_json) "
+        "+ COALESCE(length(result_json), 0)), 0) FROM tool_events WHERE run_id = ?)",
+        (run_id, run_id),
+    ).fetchone()
+    return int(row[0])
 
 
 def messages(conn: sqlite3.Connection, thread_id: int) -> list[dict[str, Any]]:
@@ -123,12 +178,13 @@ def create_run(
     auto_apply: bool,
     max_steps: int,
     workflow: tuple[str, str, str] | None,
+    settings: dict[str, Any] | None = None,
 ) -> int:
     path, name, digest = workflow if workflow is not None else (None, None, None)
     cur = conn.execute(
         "INSERT INTO runs (thread_id, model, thinking_level, auto_apply, max_steps, "
-        "workflow_path, workflow_name, workflow_sha256, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "workflow_path, workflow_name, workflow_sha256, created_at, settings) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             thread_id,
             model,
@@ -139,6 +195,7 @@ def create_run(
             name,
             digest,
             time.time(),
+            json.dumps(settings or {}, separators=(",", ":")),
         ),
     )
     assert cur.lastrowid is not None
@@ -173,15 +230,17 @@ def set_status(
     *,
     error: str | None = None,
     stopped: str | None = None,
-) -> None:
+) -> bool:
+    """Set a run's status; a run that has ended keeps its end (returns False then)."""
     now = time.time()
-    conn.execute(
+    cur = conn.execute(
         "UPDATE runs SET status = ?, error = ?, stopped = COALESCE(?, stopped), "
         "started_at = CASE WHEN ? = 'running' THEN COALESCE(started_at, ?) ELSE started_at END, "
         "finished_at = CASE WHEN ? IN ('complete', 'error', 'cancelled') THEN ? ELSE NULL END "
-        "WHERE id = ?",
+        "WHERE id = ? AND status NOT IN ('complete', 'error', 'cancelled')",
         (status, error, stopped, status, now, status, now, run_id),
     )
+    return cur.rowcount > 0
 
 
 def step_done(conn: sqlite3.Connection, run_id: int, step: int) -> None:
@@ -240,6 +299,23 @@ def run_usage(conn: sqlite3.Connection, run_id: int) -> tuple[Usage, float | Non
         "COUNT(*), COUNT(cost_usd) FROM usage_records WHERE run_id = ?",
         (run_id,),
     ).fetchone()
+    return _totals(row)
+
+
+def thread_usage(conn: sqlite3.Connection, thread_id: int) -> tuple[Usage, float | None, int]:
+    """`run_usage` summed over every run of a thread."""
+    row = conn.execute(
+        "SELECT COALESCE(SUM(u.prompt_tokens), 0), COALESCE(SUM(u.output_tokens), 0), "
+        "COALESCE(SUM(u.cached_tokens), 0), COALESCE(SUM(u.thought_tokens), 0), "
+        "SUM(u.cost_usd), COUNT(u.id), COUNT(u.cost_usd) "
+        "FROM usage_records u JOIN runs r ON r.id = u.run_id WHERE r.thread_id = ?",
+        (thread_id,),
+    ).fetchone()
+    return _totals(row)
+
+
+def _totals(row: tuple[Any, ...]) -> tuple[Usage, float | None, int]:
     usage = Usage(row[0], row[1], row[2], row[3])
-    total = row[4] if row[5] == row[6] else None
+    # No calls cost nothing; any call without a price makes the total unknown.
+    total = (row[4] or 0.0) if row[5] == row[6] else None
     return usage, total, row[5]

@@ -8,7 +8,9 @@ module opens it asynchronously with the same pragmas (WAL, foreign keys, busy ti
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +21,7 @@ import aiosqlite
 from engine.state import db
 
 Status = Literal["pending", "ready", "applied", "reverted", "failed"]
+CallPlace = tuple[int, int, int]  # (run id, step, index of the call in the model's turn)
 InFlight = Literal["apply", "revert"]
 
 
@@ -85,6 +88,18 @@ class ChangeStore:
 
     async def close(self) -> None:
         await self.conn.close()
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        """The statements inside commit together or not at all (a tool call's audit row and
+        its proposals: a call is never on record without what it proposed, nor the reverse)."""
+        await self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            await asyncio.shield(self.conn.execute("ROLLBACK"))
+            raise
+        await self.conn.execute("COMMIT")
 
     # -- changesets ------------------------------------------------------------------------
 
@@ -242,10 +257,16 @@ class ChangeStore:
         *,
         ok: bool,
         error: str | None = None,
+        call: CallPlace | None = None,
+        result: dict[str, Any] | None = None,
     ) -> int:
+        """Record one tool call; ``call`` says which run, step and place in the model's turn it
+        was (None for calls from the command line), ``result`` what its caller was told."""
+        run_id, step, index = call if call is not None else (None, None, None)
         cur = await self.conn.execute(
             "INSERT INTO tool_events (changeset_id, tool, args_json, audit_json, ok, error, "
-            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "created_at, run_id, step, call_index, result_json) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 changeset_id,
                 tool,
@@ -254,16 +275,40 @@ class ChangeStore:
                 int(ok),
                 error,
                 now(),
+                run_id,
+                step,
+                index,
+                None if result is None else json.dumps(result, sort_keys=True),
             ),
         )
         assert cur.lastrowid is not None
         return cur.lastrowid
 
+    async def set_tool_result(self, event_id: int, result: dict[str, Any]) -> None:
+        await self.conn.execute(
+            "UPDATE tool_events SET result_json = ? WHERE id = ?",
+            (json.dumps(result, sort_keys=True), event_id),
+        )
+
     async def tool_events(self, changeset_id: int) -> list[dict[str, Any]]:
+        return await self._tool_events("changeset_id = ?", (changeset_id,))
+
+    async def run_tool_events(self, run_id: int) -> list[dict[str, Any]]:
+        """Every call of an agent run, in order, whatever became of it."""
+        return await self._tool_events("run_id = ?", (run_id,))
+
+    async def run_call(self, run_id: int, step: int, index: int) -> dict[str, Any] | None:
+        """The recorded call ``index`` of the run's model turn ``step``, if it was made."""
+        found = await self._tool_events(
+            "run_id = ? AND step = ? AND call_index = ?", (run_id, step, index)
+        )
+        return found[-1] if found else None
+
+    async def _tool_events(self, where: str, args: tuple[Any, ...]) -> list[dict[str, Any]]:
         async with self.conn.execute(
-            "SELECT id, tool, args_json, audit_json, ok, error, created_at FROM tool_events "
-            "WHERE changeset_id = ? ORDER BY id",
-            (changeset_id,),
+            "SELECT id, tool, args_json, audit_json, ok, error, created_at, run_id, step, "
+            f"call_index, result_json, changeset_id FROM tool_events WHERE {where} ORDER BY id",
+            args,
         ) as cur:
             rows = await cur.fetchall()
         return [
@@ -275,6 +320,11 @@ class ChangeStore:
                 "ok": bool(r[4]),
                 "error": r[5],
                 "created_at": r[6],
+                "run": r[7],
+                "step": r[8],
+                "call_index": r[9],
+                "result": None if r[10] is None else json.loads(r[10]),
+                "changeset": r[11],
             }
             for r in rows
         ]

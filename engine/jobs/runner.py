@@ -14,6 +14,10 @@ that raises `JobFailed` fails the job for good (bad input); any other exception 
 back-off until ``max_attempts``, then the job is ``dead`` with the error. `stop` cancels the
 handlers still running and puts their jobs straight back in the queue, without counting the
 attempt; a process that dies instead leaves them to `store.reap` once their lease expires.
+
+Kinds named in ``adopted_only`` (agent runs: every attempt calls a paid model) are never
+claimed just because they are queued: a runner claims such a job only after `adopt` names it,
+so a run started by one process is never picked up, unseen, by another.
 """
 
 from __future__ import annotations
@@ -101,8 +105,10 @@ class Runner:
     worker: str = field(
         default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
     )
+    adopted_only: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
+        self._adopted: set[int] = set()
         self._running: dict[int, _Running] = {}
         self._wake = asyncio.Event()
         self._main: asyncio.Task[None] | None = None
@@ -174,6 +180,11 @@ class Runner:
         self.events.committed()
         self._wake.set()
         return jobs
+
+    def adopt(self, job_id: int) -> None:
+        """Let this runner claim job ``job_id`` of an ``adopted_only`` kind (once)."""
+        self._adopted.add(job_id)
+        self._wake.set()
 
     async def cancel(self, job_id: int) -> Job | None:
         job = await self.db.write(lambda c: store.request_cancel(c, job_id), quick=True)
@@ -274,6 +285,7 @@ class Runner:
         if not finished and not wanted and not reap:
             return [], None
         worker, lease, backoff = self.worker, self.lease, self.backoff
+        adopted = set(self._adopted)
 
         def go(conn: Any) -> tuple[list[Job], float | None, bool]:
             wrote = bool(finished)
@@ -295,7 +307,8 @@ class Runner:
                 wrote = True
             jobs: list[Job] = []
             for kind, n in wanted.items():
-                jobs.extend(store.claim(conn, [kind], worker, n, lease))
+                ids = sorted(adopted) if kind in self.adopted_only else None
+                jobs.extend(store.claim(conn, [kind], worker, n, lease, ids=ids))
             due = None
             if wanted and not jobs:
                 due = store.next_due(conn, list(wanted))
@@ -310,6 +323,7 @@ class Runner:
                 self._idle.set()  # (`_loop` says so itself, after spawning what it claimed)
         if wrote:
             self.events.committed()
+        self._adopted.difference_update(j.id for j in jobs)
         return jobs, due
 
     def _spawn(self, job: Job) -> None:
@@ -398,6 +412,24 @@ class Runner:
                     ctx._reported = progress
                 if state != "ok":
                     r.stop(state)
+
+
+def holder_alive(job: Job) -> bool:
+    """Whether the worker holding ``job`` may still be working on it: its lease has not run
+    out and, when it is a process on this host, that process exists."""
+    if job.worker is None or job.lease_until is None or job.lease_until < time.time():
+        return False
+    host, _, rest = job.worker.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return True  # another machine's worker: its lease is all there is to go by
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists (another user's process)
+    return True
 
 
 def _renew(

@@ -139,19 +139,23 @@ def claim(
     worker: str,
     limit: int = 1,
     lease: float = LEASE_SECONDS,
+    *,
+    ids: Sequence[int] | None = None,
 ) -> list[Job]:
-    """Take up to ``limit`` of the oldest claimable jobs of ``kinds`` for ``worker``."""
-    if not kinds or limit <= 0:
+    """Take up to ``limit`` of the oldest claimable jobs of ``kinds`` for ``worker`` (only
+    among ``ids`` when given)."""
+    if not kinds or limit <= 0 or (ids is not None and not ids):
         return []
     now = time.time()
     marks = ",".join("?" * len(kinds))
+    among = "" if ids is None else f" AND id IN ({','.join('?' * len(ids))})"
     rows = conn.execute(
         f"UPDATE jobs SET status = 'running', worker = ?, lease_until = ?, heartbeat_at = ?, "
         f"attempts = attempts + 1, updated_at = ?, started_at = coalesce(started_at, ?), "
         f"event = 'running' "
         f"WHERE id IN (SELECT id FROM jobs WHERE status = 'queued' AND kind IN ({marks}) "
-        f"AND not_before <= ? ORDER BY id LIMIT ?) RETURNING {_COLUMNS}",
-        (worker, now + lease, now, now, now, *kinds, now, limit),
+        f"AND not_before <= ?{among} ORDER BY id LIMIT ?) RETURNING {_COLUMNS}",
+        (worker, now + lease, now, now, now, *kinds, now, *(ids or ()), limit),
     ).fetchall()
     return sorted((Job.of(r) for r in rows), key=lambda j: j.id)
 
@@ -281,6 +285,14 @@ def request_cancel(conn: sqlite3.Connection, job_id: int) -> Job | None:
         )
         row = conn.execute(sql, (now, job_id)).fetchone()
     return Job.of(row)
+
+
+def abandon(conn: sqlite3.Connection, job_id: int) -> Job | None:
+    """A running job whose worker is known to be gone (its process no longer exists): expire
+    its lease and reap it now instead of when the lease would have run out."""
+    conn.execute("UPDATE jobs SET lease_until = 0 WHERE id = ? AND status = 'running'", (job_id,))
+    reap(conn)
+    return _get(conn, job_id)
 
 
 RETRYABLE: frozenset[str] = frozenset({"failed", "dead", "cancelled"})

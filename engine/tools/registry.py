@@ -20,7 +20,8 @@ from typing import Any
 
 import jsonschema
 
-from engine.changes.ledger import Ledger
+from engine.changes.ledger import ChangesetError, Ledger
+from engine.changes.store import CallPlace
 from engine.errors import ReelcutError
 
 
@@ -113,6 +114,46 @@ def check_arguments(t: Tool, args: object) -> dict[str, Any]:
     return args
 
 
+def for_model(outcome: dict[str, Any]) -> dict[str, Any]:
+    """What a model gets back from a tool call (not the audit's full before/after texts)."""
+    if not outcome.get("ok"):
+        out = {"ok": False, "error": outcome.get("error")}
+        if outcome.get("changeset") is not None:
+            out["changeset"] = outcome["changeset"]
+        return out
+    return {
+        "ok": True,
+        "result": outcome.get("result"),
+        "changeset": outcome.get("changeset"),
+        "applied": outcome.get("applied", False),
+    }
+
+
+async def record_refused(
+    ledger: Ledger,
+    name: str,
+    args: object,
+    error: str,
+    *,
+    changeset_id: int | None = None,
+    call: CallPlace | None = None,
+) -> dict[str, Any]:
+    """Put a call that was not run on record (an unknown tool, arguments that do not fit, a
+    call the run refused) and return what its caller is told."""
+    outcome = {"ok": False, "error": error, "changeset": changeset_id}
+    await ledger.store.record_tool(
+        changeset_id,
+        name,
+        args if isinstance(args, dict) else {"_": args},
+        {"before": {}, "after": {}, "meta": {}},
+        ok=False,
+        error=error,
+        call=call,
+        result=for_model(outcome),
+    )
+    return outcome
+
+
 async def run_tool(
     ledger: Ledger,
     name: str,
@@ -122,12 +163,28 @@ async def run_tool(
     apply: bool = False,
     author: str = "agent",
     reason: str = "",
+    call: CallPlace | None = None,
 ) -> dict[str, Any]:
-    """Run one tool call end to end; return what the caller (a model) gets back."""
+    """Run one tool call end to end; return what the caller (a model) gets back.
+
+    The call is on record (``tool_events``, with ``call``'s run, step and place when an agent
+    made it) whatever becomes of it: an unknown tool, arguments that do not fit the schema and
+    a handler's refusal are recorded as failed calls. A call that proposes changes is recorded
+    in the same transaction as its proposals. With ``apply``, a changeset the ledger refuses to
+    apply (a file changed since, or a change that would leave a file reelcut reads invalid)
+    stays ready for review and the call says so."""
     store = ledger.store
     t = REGISTRY.get(name)
     if t is None:
-        raise ToolError(f"no tool {name!r}; tools are {', '.join(sorted(REGISTRY))}")
+        known = ", ".join(sorted(REGISTRY))
+        return await record_refused(
+            ledger,
+            name,
+            args,
+            f"no tool {name!r}; tools are {known}",
+            call=call,
+            changeset_id=changeset_id,
+        )
     try:
         checked = check_arguments(t, args)
         if changeset_id is not None:
@@ -139,34 +196,46 @@ async def run_tool(
                 )
         outcome = await t.handler(ToolContext(ledger, changeset_id), checked)
     except ReelcutError as exc:
-        await store.record_tool(
-            changeset_id,
-            name,
-            args if isinstance(args, dict) else {"_": args},
-            {"before": {}, "after": {}, "meta": {}},
-            ok=False,
-            error=str(exc),
+        return await record_refused(
+            ledger, name, args, str(exc), changeset_id=changeset_id, call=call
         )
-        return {"ok": False, "error": str(exc), "changeset": changeset_id}
-    if outcome.changes and changeset_id is None:
-        changeset_id = await store.create(author, reason or f"{name} {json.dumps(checked)}")
-    before = {path: await ledger.read(changeset_id, path) for path in outcome.changes}
-    audit = {"before": before, "after": outcome.changes, "meta": outcome.meta}
-    # Audit first: the call is on record before any proposal exists, applied or not.
-    await store.record_tool(changeset_id, name, checked, audit, ok=True)
-    applied = False
-    if outcome.changes:
+    given = changeset_id
+    try:
+        async with store.transaction():
+            if outcome.changes and changeset_id is None:
+                changeset_id = await store.create(author, reason or f"{name} {json.dumps(checked)}")
+            before = {path: await ledger.read(changeset_id, path) for path in outcome.changes}
+            audit = {"before": before, "after": outcome.changes, "meta": outcome.meta}
+            done: dict[str, Any] = {
+                "ok": True,
+                "changeset": changeset_id,
+                "applied": False,
+                "result": outcome.result,
+                "audit": audit,
+            }
+            # Audit first: the call is on record before any proposal exists, applied or not.
+            event = await store.record_tool(
+                changeset_id, name, checked, audit, ok=True, call=call, result=for_model(done)
+            )
+            if outcome.changes:
+                assert changeset_id is not None
+                for path, text in outcome.changes.items():
+                    await ledger.propose(changeset_id, path, text)
+                await ledger.mark_ready(changeset_id)
+    except ReelcutError as exc:  # a proposal the ledger refused: nothing of it stays
+        return await record_refused(ledger, name, args, str(exc), changeset_id=given, call=call)
+    if outcome.changes and apply:
         assert changeset_id is not None
-        for path, text in outcome.changes.items():
-            await ledger.propose(changeset_id, path, text)
-        await ledger.mark_ready(changeset_id)
-        if apply:
+        try:
             await ledger.apply(changeset_id)
-            applied = True
-    return {
-        "ok": True,
-        "changeset": changeset_id,
-        "applied": applied,
-        "result": outcome.result,
-        "audit": audit,
-    }
+        except ChangesetError as exc:
+            done = {
+                "ok": False,
+                "error": f"proposed in changeset {changeset_id}, not applied: {exc}",
+                "changeset": changeset_id,
+                "audit": audit,
+            }
+        else:
+            done["applied"] = True
+        await store.set_tool_result(event, for_model(done))
+    return done

@@ -19,7 +19,7 @@ import pytest
 from engine.agent import store
 from engine.agent.pricing import Usage, cost
 from engine.agent.provider import AgentConfigError, RetryPolicy
-from engine.agent.run import KIND, handlers, start_run
+from engine.agent.run import KIND, handlers, orphaned, start_run, take_over
 from engine.changes.ledger import Ledger
 from engine.events import Event, EventStream
 from engine.jobs import Runner
@@ -53,9 +53,14 @@ class Harness:
         self.runner = self.make_runner()
         return self
 
-    def make_runner(self) -> Runner:
+    def make_runner(self, policy: RetryPolicy = FAST) -> Runner:
         return Runner(
-            self.db, self.events, self.root, handlers(self.db, self.events, policy=FAST), {KIND: 1}
+            self.db,
+            self.events,
+            self.root,
+            handlers(self.db, self.events, policy=policy),
+            {KIND: 1},
+            adopted_only=frozenset({KIND}),
         )
 
     async def __aexit__(self, *exc: object) -> None:
@@ -66,7 +71,10 @@ class Harness:
 
     async def start(self, message: str, **kw: Any) -> store.Run:
         kw.setdefault("model", MODEL)
-        return await start_run(self.db, self.events, self.root, message, **kw)
+        run = await start_run(self.db, self.events, self.root, message, **kw)
+        assert run.job_id is not None
+        self.runner.adopt(run.job_id)
+        return run
 
     async def until(
         self, run_id: int, done: Callable[[store.Run], bool], timeout: float = 20
@@ -362,8 +370,9 @@ def test_auto_apply_writes_each_call_at_once(demo_dir: Path, fake: FakeGemini) -
 
 
 def test_a_run_whose_worker_stopped_resumes_where_it_was(demo_dir: Path, fake: FakeGemini) -> None:
-    """The editor quits while step 2 streams: the run is `interrupted`, never left `running`;
-    the next worker resumes it at step 2 with step 1's results in the contents."""
+    """The editor quits while step 2 streams: the run is `interrupted` (an orphan), never left
+    `running`; no runner picks it up unasked; taken over, it resumes at step 2 with step 1's
+    results in the contents."""
     fake.queue(
         Stream([chunk(call("file_create", {"path": "scripts/r.md", "text": "r\n"}))]),
         Stream([chunk(text(f"slow {i} ")) for i in range(100)], delay=0.05),
@@ -381,8 +390,17 @@ def test_a_run_whose_worker_stopped_resumes_where_it_was(demo_dir: Path, fake: F
         await h.runner.stop()
         stopped = await h.db.read(lambda c: store.get_run(c, run.id))
         assert stopped.status == "interrupted"
+        assert await h.db.read(lambda c: orphaned(c, stopped))
         h.runner = h.make_runner()
         await h.runner.start()
+        # Nothing resumes an orphan unasked (another process's runner here, idle)...
+        await asyncio.sleep(1.0)
+        assert (await h.db.read(lambda c: store.get_run(c, run.id))).status == "interrupted"
+        assert len(fake.requests) == 2
+        # ...until someone takes it over on purpose.
+        _, job_id, held_by = await h.db.write(lambda c: take_over(c, run.id))
+        assert job_id is not None and held_by is None
+        h.runner.adopt(job_id)
         done = await h.finish(run.id)
         assert done.status == "complete" and done.steps == 2
         assert "interrupted" in h.kinds(run.id)

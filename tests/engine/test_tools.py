@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -169,12 +170,7 @@ def test_invalid_calls_are_recorded_and_change_nothing(
     before = snapshot(root)
 
     async def go(ledger: Ledger) -> dict[str, Any]:
-        if name not in REGISTRY:
-            from engine.tools import ToolError
-
-            with pytest.raises(ToolError, match=needle):
-                await run_tool(ledger, name, args)
-            return {}
+        # An unknown tool too: every call is on record, whatever became of it.
         out = await run_tool(ledger, name, args)
         assert out["ok"] is False and needle in out["error"], out
         events = await ledger.store.conn.execute_fetchall("SELECT tool, ok, error FROM tool_events")
@@ -335,3 +331,190 @@ def test_replaying_the_audit_log_reproduces_the_files(small_demo: Path, tmp_path
             assert sha256((root / path).read_bytes()) == digest
 
     run(root, go)
+
+
+# -- bounds on the file tools: a model supplies the arguments and reads every result -----------
+
+
+def test_text_search_without_under_skips_media_and_finds_the_script(demo_dir: Path) -> None:
+    """Regression: the search read every listed file, media too, and the first mp4 (not UTF-8)
+    failed the whole call."""
+    from engine.tools.file_tools import MAX_SEARCH_BYTES
+
+    media = [p for p in (demo_dir / "assets").iterdir() if p.is_file()]
+    large = sum(p.stat().st_size > MAX_SEARCH_BYTES for p in media)
+    assert media and large  # the demo has media, and at least one file over the size limit
+
+    async def go(ledger: Ledger) -> None:
+        out = await run_tool(ledger, "text_search", {"pattern": "Cut with the keyboard"})
+        assert out["ok"], out
+        (match,) = out["result"]["matches"]
+        assert match.startswith("scripts/script.md:") and "Cut with the keyboard" in match
+        assert out["result"]["skipped"] == {"binary": len(media) - large, "too_large": large}
+
+    run(demo_dir, go)
+
+
+@pytest.mark.timeout(60)  # today's `re` would run for hours; fail visibly instead
+def test_a_catastrophic_pattern_is_stopped_with_an_error_and_the_loop_stays_free(
+    small_demo: Path, tmp_path: Path
+) -> None:
+    root = tmp_path / "p"
+    shutil.copytree(small_demo, root)
+    (root / "scripts" / "long.md").write_text("a" * 5000 + "b\n")
+
+    async def go(ledger: Ledger) -> None:
+        ticks = 0
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.05)
+                ticks += 1
+
+        beat = asyncio.create_task(ticker())
+        start = time.monotonic()
+        try:
+            out = await run_tool(ledger, "text_search", {"pattern": "(a+)+$"})
+        finally:
+            beat.cancel()
+        assert time.monotonic() - start < 15
+        assert not out["ok"]
+        assert "the pattern took longer than 2 s (catastrophic backtracking?)" in out["error"]
+        assert "simplify it" in out["error"]
+        assert ticks >= 5  # the event loop ran while the pattern did
+
+    run(root, go)
+
+
+def _wide_file(root: Path, lines: int, width: int) -> str:
+    """scripts/wide.md: numbered lines of ``width`` characters."""
+    (root / "scripts" / "wide.md").write_text(
+        "".join(f"{n:05d} " + "x" * (width - 6) + "\n" for n in range(1, lines + 1))
+    )
+    return "scripts/wide.md"
+
+
+def test_a_wide_read_is_paged_at_the_cap_and_reads_on_from_next_line(
+    small_demo: Path, tmp_path: Path
+) -> None:
+    from engine.tools.file_tools import MAX_READ_CHARS
+
+    root = tmp_path / "p"
+    shutil.copytree(small_demo, root)
+    path = _wide_file(root, 5000, 1000)  # 5 MB
+    ranges = [[1 + 250 * i, 250 * (i + 1)] for i in range(20)]
+
+    async def go(ledger: Ledger) -> None:
+        out = await run_tool(ledger, "file_read_slices", {"path": path, "ranges": ranges})
+        assert out["ok"], out
+        page = out["result"]
+        assert sum(len(s["text"]) for s in page["slices"]) <= MAX_READ_CHARS
+        assert page["truncated"] is True
+        n = page["next_line"]
+        assert page["slices"] == [page["slices"][0]] and page["slices"][0]["last"] == n - 1
+        assert page["slices"][0]["text"].splitlines()[-1].startswith(f"{n - 1:>6}| {n - 1:05d} ")
+        assert page["unread_ranges"] == [[n, 250], *ranges[1:]]
+
+        more = await run_tool(
+            ledger, "file_read_slices", {"path": path, "ranges": page["unread_ranges"]}
+        )
+        assert more["ok"], more
+        first = more["result"]["slices"][0]
+        assert first["first"] == n
+        assert first["text"].startswith(f"{n:>6}| {n:05d} ")
+
+    run(root, go)
+
+
+def test_a_read_without_ranges_pages_by_lines(small_demo: Path, tmp_path: Path) -> None:
+    from engine.tools.file_tools import MAX_READ_LINES
+
+    root = tmp_path / "p"
+    shutil.copytree(small_demo, root)
+    path = _wide_file(root, MAX_READ_LINES + 100, 20)
+
+    async def go(ledger: Ledger) -> None:
+        out = await run_tool(ledger, "file_read_slices", {"path": path})
+        page = out["result"]
+        assert page["slices"][0]["last"] == MAX_READ_LINES
+        assert page["truncated"] is True and page["next_line"] == MAX_READ_LINES + 1
+        assert page["unread_ranges"] == [[MAX_READ_LINES + 1, MAX_READ_LINES + 100]]
+
+    run(root, go)
+
+
+def test_a_line_longer_than_the_cap_is_cut_and_marked(small_demo: Path, tmp_path: Path) -> None:
+    from engine.tools.file_tools import MAX_READ_CHARS
+
+    root = tmp_path / "p"
+    shutil.copytree(small_demo, root)
+    (root / "scripts" / "one.md").write_text("y" * 200_000 + "\nsecond\n")
+
+    async def go(ledger: Ledger) -> None:
+        out = await run_tool(ledger, "file_read_slices", {"path": "scripts/one.md"})
+        page = out["result"]
+        (cut,) = page["slices"]
+        assert (cut["first"], cut["last"]) == (1, 1)
+        assert len(cut["text"]) <= MAX_READ_CHARS
+        assert cut["text"].endswith("[line 1 cut: 200000 characters, the rest is not shown]\n")
+        assert page["truncated"] is True and page["next_line"] == 2
+        on = await run_tool(
+            ledger, "file_read_slices", {"path": "scripts/one.md", "ranges": page["unread_ranges"]}
+        )
+        assert on["result"]["slices"][0]["text"] == "     2| second\n"
+        assert on["result"]["truncated"] is False
+
+    run(root, go)
+
+
+def test_search_results_are_capped_in_size(small_demo: Path, tmp_path: Path) -> None:
+    from engine.tools.file_tools import MAX_READ_CHARS
+
+    root = tmp_path / "p"
+    shutil.copytree(small_demo, root)
+    _wide_file(root, 500, 1000)
+
+    async def go(ledger: Ledger) -> None:
+        out = await run_tool(
+            ledger, "text_search", {"pattern": "x+$", "under": "scripts", "max_results": 500}
+        )
+        found = out["result"]
+        assert 0 < sum(len(m) for m in found["matches"]) <= MAX_READ_CHARS
+        assert found["truncated"] is True
+        assert all(len(m) <= len("scripts/wide.md:500: ") + 200 for m in found["matches"])
+
+    run(root, go)
+
+
+def test_file_list_is_capped(small_demo: Path, tmp_path: Path) -> None:
+    from engine.tools.file_tools import MAX_LIST_PATHS
+
+    root = tmp_path / "p"
+    shutil.copytree(small_demo, root)
+    (root / "many").mkdir()
+    for i in range(MAX_LIST_PATHS + 10):
+        (root / "many" / f"{i}.txt").touch()
+
+    async def go(ledger: Ledger) -> None:
+        listed = (await run_tool(ledger, "file_list", {}))["result"]
+        assert len(listed["files"]) == MAX_LIST_PATHS
+        assert listed["truncated"] is True and listed["total"] > MAX_LIST_PATHS
+        few = (await run_tool(ledger, "file_list", {"under": "scripts"}))["result"]
+        assert few["truncated"] is False and len(few["files"]) == few["total"]
+
+    run(root, go)
+
+
+@pytest.mark.parametrize("kind", [".png", ".mp4"])
+def test_reading_a_media_file_is_a_clear_error(demo_dir: Path, kind: str) -> None:
+    (asset,) = [p for p in (demo_dir / "assets").iterdir() if p.suffix == kind]
+    rel = asset.relative_to(demo_dir).as_posix()
+
+    async def go(ledger: Ledger) -> None:
+        out = await run_tool(ledger, "file_read_slices", {"path": rel})
+        assert not out["ok"]
+        assert f"{rel} is not a UTF-8 text file" in out["error"]
+        assert "asset_list" in out["error"]  # what to use instead
+
+    run(demo_dir, go)

@@ -198,6 +198,13 @@ class Json:
     status: int = 200
 
 
+@dataclass(frozen=True)
+class Raw:
+    """One SSE event's data sent exactly as given (see :class:`Stream`)."""
+
+    text: str
+
+
 @dataclass
 class Stream:
     """An SSE reply to ``:streamGenerateContent?alt=sse``: one event per chunk (see :func:`chunk`).
@@ -211,26 +218,36 @@ class Stream:
     - ``error``: after the chunks (none of them final), send an ``{"error": ...}`` event in the
       stream and end it, as the API does for a failure after the stream has started.
     - ``delay``: seconds to sleep before each event.
+    - ``stall=(n, seconds)``: after the first n events, send nothing for that long (a stalled
+      stream), then go on.
+    - A :class:`Raw` among the chunks is sent as it is (``data: <its text>``): bytes that are
+      not JSON, or JSON that is not a GenerateContentResponse.
     """
 
-    chunks: list[dict[str, Any]]
+    chunks: list[dict[str, Any] | Raw]
     usage: dict[str, Any] | None = None
     finish: str = "STOP"
     cut_after: int | None = None
     reset: bool = False
     error: Error | None = None
     delay: float = 0.0
+    stall: tuple[int, float] | None = None
 
-    def events(self, model: str | None) -> list[dict[str, Any]]:
+    def events(self, model: str | None) -> list[dict[str, Any] | Raw]:
         """The GenerateContentResponse bodies this stream sends before it ends or is cut."""
-        bodies = [json.loads(json.dumps(c)) for c in self.chunks]
+        bodies: list[Any] = [
+            c if isinstance(c, Raw) else json.loads(json.dumps(c)) for c in self.chunks
+        ]
         if self.cut_after is not None:
             bodies = bodies[: self.cut_after]
         elif self.error is None:
             last = bodies.pop() if bodies else {}
-            bodies.append(_finished(last, self.finish, self.usage))
+            if isinstance(last, Raw):
+                bodies.append(last)  # a raw last event: no finish reason is added to it
+            else:
+                bodies.append(_finished(last, self.finish, self.usage))
         rid = uuid.uuid4().hex[:22]
-        out = [_stamped(b, model, rid) for b in bodies]
+        out = [b if isinstance(b, Raw) else _stamped(b, model, rid) for b in bodies]
         if self.error is not None and self.cut_after is None:
             out.append(self.error.body())
         return out
@@ -390,16 +407,20 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def _stream(self, reply: Stream, events: list[dict[str, Any]]) -> None:
+    def _stream(self, reply: Stream, events: list[Any]) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Content-Disposition", "attachment")
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
-        for event in events:
+        for n, event in enumerate(events):
             if reply.delay:
                 time.sleep(reply.delay)
-            data = b"data: " + json.dumps(event, ensure_ascii=False).encode() + b"\r\n\r\n"
+            if reply.stall is not None and n == reply.stall[0]:
+                self.wfile.flush()
+                time.sleep(reply.stall[1])
+            body = event.text if isinstance(event, Raw) else json.dumps(event, ensure_ascii=False)
+            data = b"data: " + body.encode() + b"\r\n\r\n"
             self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
         if reply.cut_after is None:
             self.wfile.write(b"0\r\n\r\n")

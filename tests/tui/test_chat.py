@@ -13,7 +13,9 @@ import pytest
 from textual.widgets import Input, Label, Static
 
 import tui.agent_actions
+from engine.ops import Blade
 from engine.session import Session
+from engine.store import decode_project, encode_project
 from tests.fakes.gemini import FakeGemini, Stream, call, chunk, text, thought, usage_metadata
 from tui.agent_actions import DiffScreen
 from tui.app import ReelcutApp
@@ -208,6 +210,67 @@ def test_replay_shows_each_move_on_the_timeline(demo_dir: Path, fake: FakeGemini
         assert served[:2] == [before + 3, before + 6] and served[-1] == before
         assert clips(page_project()) == before
         assert app.timeline.playhead == app.playhead  # back to the real playhead
+
+    drive(demo_dir, scenario)
+
+
+def test_a_replay_that_does_not_fit_stops_and_shows_the_diff(
+    demo_dir: Path, fake: FakeGemini
+) -> None:
+    """In one changeset the agent cuts, renames c_12 to c_still in project.json with a text
+    edit, then moves c_still: replayed from before the changeset, the move finds no such clip.
+    `p` used to end the editor (WorkerFailed on the OpError); it shows the cut, stops at the
+    move, says why and opens the file diff, and the editor goes on."""
+    cut = Blade(at=30, clip_ids=())
+    after_cut = encode_project(
+        cut.apply(decode_project((demo_dir / "project.json").read_bytes())).project
+    ).decode()
+    line = after_cut.splitlines().index('          "id": "c_12",') + 1
+    renamed = '          "id": "c_still",'
+    rename = {"path": "project.json", "first": line, "last": line, "text": renamed}
+    fake.queue(
+        Stream(
+            [
+                chunk(
+                    call("timeline_blade", {"at": 30}),
+                    call("text_replace_lines", rename),
+                    call("timeline_move", {"clip_ids": ["c_still"], "by": 30}),
+                )
+            ]
+        ),
+        Stream([chunk(text("Cut, renamed and moved."))]),
+    )
+
+    async def scenario(app: ReelcutApp, pilot: Any, chat: ChatPanel) -> None:
+        view = await ask(app, pilot, chat, "Cut at 1 s and move the still by its new name")
+        await wait_for(pilot, lambda: view.finished and bool(view.cards), "the run to finish")
+        card = card_of(view)
+        card.focus()
+        seen: list[str] = []
+        flash = app.flash
+
+        def record(text: str) -> None:
+            seen.append(text)
+            flash(text)
+
+        app.flash = record  # type: ignore[method-assign]
+        await pilot.press("p")
+        await wait_for(pilot, lambda: isinstance(app.screen, DiffScreen), "the file diff")
+        assert seen[0] == "replay 1/2: cut 3 clip(s) at 00:00:01:00"  # the cut fits: shown
+        assert seen[-1] == (
+            "replay stopped at step 2/2: clip 'c_still' does not exist; `reelcut info DIR` "
+            "lists clip ids; showing the file diff"
+        )
+        assert app.message == seen[-1]
+        screen = app.screen
+        assert isinstance(screen, DiffScreen) and screen.title_text == "Changeset 1"
+        assert f"+{renamed}\n" in screen.diff
+        await pilot.pause(0.2)
+        assert app.is_running and app.return_code is None
+        assert app._replaying is None and app.timeline.playhead == app.playhead
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, DiffScreen), "the diff closed")
+        assert app.is_running and "ready" in label(card, ".cs-title")
 
     drive(demo_dir, scenario)
 

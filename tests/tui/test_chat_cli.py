@@ -63,7 +63,8 @@ def test_chat_streams_and_leaves_the_changeset_for_review(demo_dir: Path) -> Non
     listed = chat(demo_dir, None, "--list")
     assert listed.returncode == 0, listed.stderr
     assert "thread 1: Add a greeting" in listed.stdout
-    assert "run 1: complete (gemini-2.5-flash, Editor, 2 steps)" in listed.stdout
+    assert "run 1: complete (gemini-2.5-flash, Editor, 2 steps, 2 calls" in listed.stdout
+    assert "thread 1: Add a greeting  (2 calls, 220 in / 9 out, $0.0001)" in listed.stdout
 
 
 def test_chat_jsonl_prints_the_events(demo_dir: Path) -> None:
@@ -174,3 +175,105 @@ def test_attach_shows_a_run_from_its_start_and_follows_it(demo_dir: Path) -> Non
         [REELCUT, "chat", str(demo_dir), "--attach", "1"], capture_output=True, text=True, env=env
     )
     assert again.returncode == 0 and " ".join(words) in again.stdout
+
+
+def _state(root: Path, sql: str, *args: Any) -> list[Any]:
+    import sqlite3
+
+    conn = sqlite3.connect(root / ".reelcut" / "state.sqlite")
+    try:
+        return conn.execute(sql, args).fetchall()
+    finally:
+        conn.close()
+
+
+def _killed_mid_run(root: Path, fake: FakeGemini) -> None:
+    """`reelcut chat` killed with SIGKILL while the model streams: run 1 is left `running`."""
+    import signal
+    import time
+
+    fake.queue(Stream([chunk(text(f"slow {i} ")) for i in range(200)], delay=0.05))
+    env = {**os.environ, "GOOGLE_GEMINI_BASE_URL": fake.url, "GEMINI_API_KEY": "test-key"}
+    proc = subprocess.Popen(
+        [REELCUT, "chat", str(root), "talk slowly"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            time.sleep(0.05)
+            if not (root / ".reelcut" / "state.sqlite").exists():
+                continue
+            streaming = _state(
+                root, "SELECT count(*) FROM events WHERE topic = 'run' AND kind = 'streaming'"
+            )
+            if streaming and streaming[0][0] >= 2:
+                break
+        else:
+            raise AssertionError("the run never streamed")
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    assert _state(root, "SELECT status FROM runs WHERE id = 1") == [("running",)]
+
+
+def test_an_orphan_is_left_alone_listed_and_resumed_on_purpose(demo_dir: Path) -> None:
+    with FakeGemini() as fake:
+        _killed_mid_run(demo_dir, fake)
+        asked = len(fake.requests)
+        # An unrelated chat runs its own run only.
+        fake.queue(Stream([chunk(text("Other done."))]))
+        other = chat(demo_dir, fake, "something else")
+        assert other.returncode == 0, other.stderr
+        assert "Other done." in other.stdout and "run 2 complete" in other.stdout
+        assert len(fake.requests) == asked + 1
+        assert _state(demo_dir, "SELECT status FROM runs WHERE id = 1") == [("running",)]
+        # Listed as an orphan, with the way on.
+        listed = chat(demo_dir, None, "--list")
+        assert "run 1: running (orphaned)" in listed.stdout, listed.stdout
+        assert "reelcut chat DIR --attach 1" in listed.stdout
+        as_json = json.loads(chat(demo_dir, None, "--list", "--json").stdout)
+        assert [r["orphaned"] for r in as_json["runs"]] == [True, False]
+        # Resumed on purpose.
+        fake.queue(Stream([chunk(text("Resumed."))]))
+        resumed = chat(demo_dir, fake, "--attach", "1")
+        assert resumed.returncode == 0, resumed.stderr
+        assert "resuming orphaned run 1 here" in resumed.stderr
+        assert "Resumed." in resumed.stdout and "run 1 complete" in resumed.stdout
+    statuses = _state(demo_dir, "SELECT status FROM jobs WHERE kind = 'agent.run' ORDER BY id")
+    assert all(s in ("succeeded", "dead", "failed") for (s,) in statuses), statuses
+
+
+def test_cancelling_a_run_whose_process_was_killed_ends_it_at_once(demo_dir: Path) -> None:
+    with FakeGemini() as fake:
+        _killed_mid_run(demo_dir, fake)
+    res = chat(demo_dir, None, "--cancel", "1")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "run 1: cancelled"
+    assert _state(demo_dir, "SELECT status FROM runs WHERE id = 1") == [("cancelled",)]
+    events = _state(demo_dir, "SELECT kind FROM events WHERE topic = 'run' AND kind = 'cancelled'")
+    assert events == [("cancelled",)]
+    again = chat(demo_dir, None, "--cancel", "1", "--json")
+    assert json.loads(again.stdout)["run"]["status"] == "cancelled"
+
+
+def test_the_agent_job_has_ended_when_chat_exits(demo_dir: Path) -> None:
+    with FakeGemini() as fake:
+        fake.queue(Stream([chunk(text("Hello."))]))
+        res = chat(demo_dir, fake, "hello")
+    assert res.returncode == 0, res.stderr
+    assert _state(demo_dir, "SELECT status, attempts FROM jobs") == [("succeeded", 1)]
+
+
+def test_list_attach_and_cancel_work_while_project_json_is_broken(demo_dir: Path) -> None:
+    with FakeGemini() as fake:
+        fake.queue(Stream([chunk(text("Hello."))]))
+        assert chat(demo_dir, fake, "hello").returncode == 0
+    (demo_dir / "project.json").write_text("{ broken")
+    listed = chat(demo_dir, None, "--list")
+    assert listed.returncode == 0 and "run 1: complete" in listed.stdout, listed.stderr
+    attached = chat(demo_dir, None, "--attach", "1")
+    assert attached.returncode == 0 and "Hello." in attached.stdout, attached.stderr
+    assert chat(demo_dir, None, "--cancel", "1").stdout.strip() == "run 1: complete"
