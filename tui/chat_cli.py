@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import shlex
 import sys
 from pathlib import Path
 from typing import Any, Literal, TextIO
@@ -83,7 +84,7 @@ async def _chat(args: argparse.Namespace) -> int:
     await events.start()
     try:
         if args.list:
-            return await _list(db, args.json or args.jsonl)
+            return await _list(db, root, args.json or args.jsonl)
         if args.cancel is not None:
             return await _cancel(db, events, args)
         if args.attach is not None:
@@ -94,7 +95,7 @@ async def _chat(args: argparse.Namespace) -> int:
         await db.close()
 
 
-async def _list(db: AsyncDB, as_json: bool) -> int:
+async def _list(db: AsyncDB, root: Path, as_json: bool) -> int:
     def read(conn: Any) -> list[dict[str, Any]]:
         out = []
         for thread_id, title, at in store.threads(conn):
@@ -135,8 +136,10 @@ async def _list(db: AsyncDB, as_json: bool) -> int:
                 f"{r['steps']} steps, {_usage_line(r['usage'])})"
             )
             if r["orphaned"]:
+                where = shlex.quote(str(root))
                 print(
-                    f"    resume: reelcut chat DIR --attach {r['id']}; end it: --cancel {r['id']}"
+                    f"    resume: reelcut chat {where} --attach {r['id']}; "
+                    f"end it: reelcut chat {where} --cancel {r['id']}"
                 )
     if not threads:
         print("no agent threads yet")

@@ -187,6 +187,18 @@ def _state(root: Path, sql: str, *args: Any) -> list[Any]:
         conn.close()
 
 
+def _streamed(root: Path) -> int:
+    """How many streaming events the run has sent (0 before the database is made)."""
+    import sqlite3
+
+    if not (root / ".reelcut" / "state.sqlite").exists():
+        return 0
+    try:
+        return int(_state(root, "SELECT count(*) FROM events WHERE kind = 'streaming'")[0][0])
+    except sqlite3.OperationalError:  # created, not yet migrated
+        return 0
+
+
 def _killed_mid_run(root: Path, fake: FakeGemini) -> None:
     """`reelcut chat` killed with SIGKILL while the model streams: run 1 is left `running`."""
     import signal
@@ -204,12 +216,7 @@ def _killed_mid_run(root: Path, fake: FakeGemini) -> None:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             time.sleep(0.05)
-            if not (root / ".reelcut" / "state.sqlite").exists():
-                continue
-            streaming = _state(
-                root, "SELECT count(*) FROM events WHERE topic = 'run' AND kind = 'streaming'"
-            )
-            if streaming and streaming[0][0] >= 2:
+            if _streamed(root) >= 2:
                 break
         else:
             raise AssertionError("the run never streamed")
@@ -233,7 +240,7 @@ def test_an_orphan_is_left_alone_listed_and_resumed_on_purpose(demo_dir: Path) -
         # Listed as an orphan, with the way on.
         listed = chat(demo_dir, None, "--list")
         assert "run 1: running (orphaned)" in listed.stdout, listed.stdout
-        assert "reelcut chat DIR --attach 1" in listed.stdout
+        assert f"reelcut chat {demo_dir} --attach 1" in listed.stdout
         as_json = json.loads(chat(demo_dir, None, "--list", "--json").stdout)
         assert [r["orphaned"] for r in as_json["runs"]] == [True, False]
         # Resumed on purpose.
@@ -277,3 +284,32 @@ def test_list_attach_and_cancel_work_while_project_json_is_broken(demo_dir: Path
     attached = chat(demo_dir, None, "--attach", "1")
     assert attached.returncode == 0 and "Hello." in attached.stdout, attached.stderr
     assert chat(demo_dir, None, "--cancel", "1").stdout.strip() == "run 1: complete"
+
+
+def test_attaching_to_a_run_another_process_holds_names_it_and_follows(demo_dir: Path) -> None:
+    import time
+
+    with FakeGemini() as fake:
+        fake.queue(Stream([chunk(text(f"w{i} ")) for i in range(60)], delay=0.05))
+        env = {**os.environ, "GOOGLE_GEMINI_BASE_URL": fake.url, "GEMINI_API_KEY": "test-key"}
+        first = subprocess.Popen(
+            [REELCUT, "chat", str(demo_dir), "talk"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                time.sleep(0.05)
+                if _streamed(demo_dir):
+                    break
+            attached = chat(demo_dir, None, "--attach", "1")
+        finally:
+            first.communicate(timeout=60)
+    assert first.returncode == 0
+    assert attached.returncode == 0, attached.stderr
+    assert "is being run by" in attached.stderr and f":{first.pid}:" in attached.stderr
+    assert "w59" in attached.stdout and "run 1 complete" in attached.stdout
+    assert len(fake.requests) == 1  # followed, not run a second time
