@@ -21,9 +21,9 @@ fails without a retry (a retry would call the model again, unseen).
 
 **Bounds.** One call's arguments are at most `MAX_ARGS_BYTES`, a turn's calls at most
 `MAX_CALLS_PER_STEP` (the rest are answered with an error), events carry previews of large
-arguments and results (`EVENT_PREVIEW`), and a run stops with an error once what it has
-stored (messages, tool calls and their audit) passes `MAX_RUN_BYTES`, so one run grows
-``state.sqlite`` by at most that plus one step.
+arguments and results (`EVENT_PREVIEW`), and once what a run has stored (messages, tool calls
+and their audit) passes `MAX_RUN_BYTES` its further calls are refused and it stops with an
+error, so one run grows ``state.sqlite`` by at most that plus one call's record.
 
 A run survives a restart: its messages are stored step by step, so a run whose worker stopped
 (the editor quit, or the process died) is found ``interrupted`` or ``running`` without a live
@@ -394,7 +394,9 @@ class _Loop:
         )
         size = len(json.dumps(args, default=str).encode())
         refused: str | None = None
-        if index >= MAX_CALLS_PER_STEP:
+        if self.used > MAX_RUN_BYTES:
+            refused = f"not run: the run has stored its {MAX_RUN_BYTES >> 20} MiB"
+        elif index >= MAX_CALLS_PER_STEP:
             refused = (
                 f"not run: at most {MAX_CALLS_PER_STEP} calls in one turn; make the rest in "
                 "the next turn"

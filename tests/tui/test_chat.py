@@ -16,7 +16,17 @@ import tui.agent_actions
 from engine.ops import Blade
 from engine.session import Session
 from engine.store import decode_project, encode_project
-from tests.fakes.gemini import FakeGemini, Stream, call, chunk, text, thought, usage_metadata
+from tests.fakes.gemini import (
+    FakeGemini,
+    Json,
+    Raw,
+    Stream,
+    call,
+    chunk,
+    text,
+    thought,
+    usage_metadata,
+)
 from tui.agent_actions import DiffScreen
 from tui.app import ReelcutApp
 from tui.chat import ChangesetCard, ChatPanel, RunView
@@ -331,3 +341,38 @@ def test_opening_on_a_thread_leaves_the_focus_on_the_timeline(
         assert app.focused is app.timeline  # the keys still cut, not type into the chat
 
     drive(demo_dir, second)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        Stream([chunk(text("Half")), Raw("{not json")]),
+        Stream(
+            [chunk(call("file_create", {"path": "scripts/x.md", "text": "x"}))], finish="SAFETY"
+        ),
+        Json({"promptFeedback": {"blockReason": "SAFETY"}}),
+        Stream([chunk({"functionCall": {"name": "file_list", "args": [1]}})]),
+    ],
+    ids=["bad-json", "safety-with-a-call", "blocked", "args-not-an-object"],
+)
+def test_malformed_model_output_ends_the_run_in_the_panel_and_the_editor_goes_on(
+    demo_dir: Path, fake: FakeGemini, reply: Any
+) -> None:
+    """The run's error shows in the panel with its reason, no card appears (nothing was run),
+    and the editor still answers keys: the timeline takes a frame step."""
+    fake.queue(reply)
+
+    async def scenario(app: ReelcutApp, pilot: Any, chat: ChatPanel) -> None:
+        view = await ask(app, pilot, chat, "do it")
+        await wait_for(pilot, lambda: view.finished, "the run to end")
+        said = " ".join(str(s.render()) for s in chat.query(Static))
+        assert "error:" in said, said
+        assert not view.cards
+        assert len(fake.requests) == 1
+        app.timeline.focus()
+        await pilot.pause()
+        before = app.playhead
+        await pilot.press("right")
+        await wait_for(pilot, lambda: app.playhead == before + 1, "a frame step")
+
+    drive(demo_dir, scenario)
