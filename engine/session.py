@@ -16,6 +16,7 @@ undo back (`way_back`), also when that changeset left the file invalid.
 from __future__ import annotations
 
 import hashlib
+import json
 import shlex
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -33,7 +34,9 @@ from engine.ops import Op, OpError, decode_op
 from engine.projectdir import ProjectDir
 from engine.state import db
 from engine.state.history import History, Step
-from engine.store import PROJECT_FILE, decode_project, written_by_us
+from engine.store import PROJECT_FILE, decode_project, project_bytes, write_project, written_by_us
+
+PENDING = "pending"  # the meta key of the journal (see the module's docstring)
 
 
 class HistoryConflict(ReelcutError):
@@ -47,7 +50,7 @@ class Change:
     """One committed change, as listeners and the CLI see it."""
 
     revision: int
-    kind: Literal["edit", "undo", "redo", "editor", "reload"]
+    kind: Literal["edit", "undo", "redo", "editor", "reload", "import"]
     summary: str
     touched: frozenset[str]
 
@@ -79,6 +82,7 @@ class Session:
             self._lock.release()
             raise
         self.history = History(self._conn)
+        self._recover()
         self._revision = int(self._meta("revision") or 0)
         self._group: int | None = None
         self._listeners: list[Listener] = []
@@ -111,18 +115,22 @@ class Session:
         if not result.forward.steps:
             return Change(self._revision, "edit", f"{result.summary} (no change)", frozenset())
         before = self._hash
-        self._save(result.project)
+        data = project_bytes(result.project)
+        after = _sha(data)
         group = self._group if self._group is not None else self.history.next_group_id()
-        self.history.record(
-            group_id=group,
-            label=result.summary,
-            author=author or self.author,
-            op_json=msgspec.json.encode(op).decode(),
-            forward_json=msgspec.json.encode(result.forward).decode(),
-            inverse_json=msgspec.json.encode(result.inverse).decode(),
-            before_hash=before,
-            after_hash=self._hash,
-        )
+        with self.history._tx():  # the step and the journal, before the file
+            seq = self.history.record(
+                group_id=group,
+                label=result.summary,
+                author=author or self.author,
+                op_json=msgspec.json.encode(op).decode(),
+                forward_json=msgspec.json.encode(result.forward).decode(),
+                inverse_json=msgspec.json.encode(result.inverse).decode(),
+                before_hash=before,
+                after_hash=after,
+            )
+            self._journal({"kind": "edit", "seq": seq, "before": before, "after": after})
+        self._write(result.project, data)
         return self._commit("edit", result.summary, result.touched)
 
     @contextmanager
@@ -149,10 +157,14 @@ class Session:
             result = decode_op(step.inverse_json.encode()).apply(project)
             project = result.project
             touched |= result.touched
-        self._save(project)
-        self.history.mark(steps[0].group_id, undone=True)
-        self.history.retarget(self._hash)
-        return self._commit("undo", f"undid: {_label(steps)}", frozenset(touched))
+        group = steps[0].group_id
+        self._save(project, {"kind": "undo", "group": group})
+
+        def bookkeep() -> None:
+            self.history.mark(group, undone=True)
+            self.history.retarget(self._hash)
+
+        return self._commit("undo", f"undid: {_label(steps)}", frozenset(touched), bookkeep)
 
     def redo(self) -> Change | None:
         """Redo the earliest undone group; None when there is nothing to redo."""
@@ -166,10 +178,14 @@ class Session:
             result = decode_op(step.forward_json.encode()).apply(project)
             project = result.project
             touched |= result.touched
-        self._save(project)
-        self.history.mark(steps[0].group_id, undone=False)
-        self.history.retarget(self._hash)
-        return self._commit("redo", f"redid: {_label(steps)}", frozenset(touched))
+        group = steps[0].group_id
+        self._save(project, {"kind": "redo", "group": group})
+
+        def bookkeep() -> None:
+            self.history.mark(group, undone=False)
+            self.history.retarget(self._hash)
+
+        return self._commit("redo", f"redid: {_label(steps)}", frozenset(touched), bookkeep)
 
     def set_editor(self, **changes: object) -> Change:
         """Change the saved editor state (playhead, zoom, selection...): saved, not undoable."""
@@ -180,10 +196,25 @@ class Session:
         except (TypeError, msgspec.ValidationError) as exc:
             raise OpError(f"invalid editor state: {exc}") from None
         project = msgspec.structs.replace(self._project, editor=editor)
-        self._save(project)
+        self._save(project, {"kind": "retarget"})
         # Not an undo step, but it changes the file the history's hashes describe.
-        self.history.retarget(self._hash)
-        return self._commit("editor", "editor state", frozenset())
+        return self._commit(
+            "editor", "editor state", frozenset(), lambda: self.history.retarget(self._hash)
+        )
+
+    def replace(self, project: Project, summary: str) -> Change:
+        """Save a project made outside the ops (an import: new assets and their clips) as a
+        change that is not an undo step, like `set_editor`."""
+        self._check_disk()
+        known = {c.id for t in self._project.tracks for c in t.clips}
+        self._save(project, {"kind": "retarget"})
+        placed = {c.id for t in project.tracks for c in t.clips} - known
+        return self._commit(
+            "import",
+            summary,
+            frozenset({"assets"} | placed),
+            lambda: self.history.retarget(self._hash),
+        )
 
     def reload(self) -> Change | None:
         """Pick up a project.json changed outside this session (an applied changeset, the CLI,
@@ -220,21 +251,59 @@ class Session:
 
     # -- internals -------------------------------------------------------------------------
 
-    def _save(self, project: Project) -> None:
-        data = self.dir.save(project)
+    def _save(self, project: Project, journal: dict[str, object]) -> None:
+        """Journal, then write (the caller's `_commit` does the bookkeeping and clears it)."""
+        data = project_bytes(project)
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            self._journal({**journal, "before": self._hash, "after": _sha(data)})
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._write(project, data)
+
+    def _write(self, project: Project, data: bytes) -> None:
+        write_project(self.dir.root, data)
         self._project = project
         self._hash = _sha(data)
 
+    def _journal(self, entry: dict[str, object]) -> None:
+        self._set_meta(PENDING, json.dumps(entry))
+
+    def _recover(self) -> None:
+        """Finish or drop what a session killed between its journal and its bookkeeping left
+        (see the module's docstring); the file decides."""
+        raw = self._meta(PENDING)
+        if raw is None:
+            return
+        entry = json.loads(raw)
+        landed = self._hash == entry.get("after")
+        with self.history._tx():
+            kind = entry.get("kind")
+            if kind == "edit" and not landed:
+                self.history.drop(int(entry["seq"]))  # its file never replaced the old one
+            elif kind in ("undo", "redo") and landed:
+                self.history.mark(int(entry["group"]), undone=kind == "undo")
+                self.history.retarget(self._hash)
+            elif kind == "retarget" and landed:
+                self.history.retarget(self._hash)
+            self._conn.execute("DELETE FROM meta WHERE key = ?", (PENDING,))
+
     def _commit(
         self,
-        kind: Literal["edit", "undo", "redo", "editor", "reload"],
+        kind: Literal["edit", "undo", "redo", "editor", "reload", "import"],
         summary: str,
         touched: frozenset[str],
+        bookkeep: Callable[[], None] | None = None,
     ) -> Change:
         self._revision += 1
         change = Change(self._revision, kind, summary, touched)
         self._conn.execute("BEGIN IMMEDIATE")
         try:
+            if bookkeep is not None:
+                bookkeep()
+            self._conn.execute("DELETE FROM meta WHERE key = ?", (PENDING,))
             self._set_meta("revision", str(self._revision))
             # On the one event stream; other processes' streams see it through the database.
             insert_event(self._conn, "project", kind, change.to_json())

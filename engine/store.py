@@ -119,17 +119,27 @@ def written_by_us(root: Path, data: bytes) -> bool:
 
 def save_project(root: Path, project: Project) -> bytes:
     """Write ``project`` to ``root/project.json`` atomically; return the bytes written."""
+    data = project_bytes(project)
+    write_project(root, data)
+    return data
+
+
+def project_bytes(project: Project) -> bytes:
+    """What project.json will hold for ``project`` (refused if it is not a valid project)."""
     found = problems(project)
     if found:
         path, message = found[0]
         # A bug upstream, not user input: refuse to persist a broken model.
         raise ProjectInvalid(f"refusing to save an invalid project: {path}: {message}")
-    data = encode_project(project)
+    return encode_project(project)
+
+
+def write_project(root: Path, data: bytes) -> None:
+    """Write ``data`` (from `project_bytes`) to project.json atomically."""
     atomic_write(root / PROJECT_FILE, data)
     # Recorded after the file: a crash in between only costs the next load a slower check.
     (root / LAST_WRITE_FILE).parent.mkdir(exist_ok=True)
     atomic_write(root / LAST_WRITE_FILE, hashlib.sha256(data).hexdigest().encode() + b"\n")
-    return data
 
 
 def _decode_older(data: bytes, error: msgspec.ValidationError | None, label: str) -> Project:

@@ -25,7 +25,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
 from engine.agent import store as agent_store
-from engine.changes.ledger import HashMismatch, Ledger
+from engine.changes.ledger import HashMismatch
 from engine.errors import ReelcutError
 from engine.events import Event
 from tui.chat import ChangesetCard, ChangesetView, ChatPanel, FileDiff
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
     from engine.model import Project
     from engine.session import Session
+    from engine.workspace import Workspace
     from preview_web.server import PreviewServer
     from tui.app import EditorScreen
     from tui.background import BackgroundJobs
@@ -104,7 +105,9 @@ class AgentActions(_Base):
 
         def _tell_page(self, kind: str, frame: int) -> None: ...
 
-        async def _poll_disk(self) -> None: ...
+        workspace: Workspace
+
+        def _refresh(self) -> None: ...
 
         def _view_project(self) -> Project: ...
 
@@ -329,13 +332,10 @@ class AgentActions(_Base):
     async def _changeset_view(self, cs_id: int) -> ChangesetView:
         from engine.textdiff import diff_stats
 
-        ledger = await Ledger.open(self.project_root)
-        try:
-            cs = await ledger._get(cs_id)
-            files = await ledger.store.files(cs_id)
-            calls = await ledger.store.tool_events(cs_id)
-        finally:
-            await ledger.close()
+        door = self.workspace
+        cs = await door.changeset(cs_id)
+        files = await door.changeset_files(cs_id)
+        calls = await door.tool_calls(cs_id)
         diffs = [FileDiff(f.path, f.diff, *diff_stats(f.diff)) for f in files]
         ops = [
             {"summary": c["audit"]["meta"]["summary"], "op": c["audit"]["meta"]["op"]}
@@ -362,12 +362,12 @@ class AgentActions(_Base):
         if message.action == "replay":
             self.run_worker(self._replay(cs_id), group="replay", exclusive=True)
             return
-        ledger = await Ledger.open(self.project_root)
+        door = self.workspace  # the session reloads project.json; panes follow its file events
         try:
             if message.action == "apply":
-                done = await ledger.apply(cs_id, force=message.force)
+                done = await door.apply_changeset(cs_id, force=message.force)
             else:
-                done = await ledger.revert(cs_id, force=message.force)
+                done = await door.revert_changeset(cs_id, force=message.force)
         except HashMismatch as exc:
             note = (
                 f"{exc.path} changed since: expected {(exc.expected or 'no file')[:12]}, found "
@@ -382,12 +382,10 @@ class AgentActions(_Base):
                 card.refresh_view(note=str(exc))
             self.flash(f"changeset {cs_id}: {exc}")
             return
-        finally:
-            await ledger.close()
         if card is not None:
             card.refresh_view(status=done.status, note="")
         self.flash(f"changeset {cs_id} {done.status}")
-        await self._poll_disk()  # the panes, the tree and the timeline now
+        self._refresh()  # the timeline now (the reload's own message comes a moment later)
 
     async def _replay(self, cs_id: int) -> None:
         """The changeset's timeline operations one by one on the timeline (from the project as
@@ -398,12 +396,9 @@ class AgentActions(_Base):
         always holds, is shown instead."""
         from engine.changes.replay import replay_steps
 
-        ledger = await Ledger.open(self.project_root)
-        try:
-            files = await ledger.store.files(cs_id)
-            replay = replay_steps(cs_id, files, await ledger.store.tool_events(cs_id))
-        finally:
-            await ledger.close()
+        door = self.workspace
+        files = await door.changeset_files(cs_id)
+        replay = replay_steps(cs_id, files, await door.tool_calls(cs_id))
         if not replay.steps:
             self.flash(f"changeset {cs_id} has no timeline operations to replay")
             return

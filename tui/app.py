@@ -7,8 +7,11 @@ widgets. An edit the engine refuses shows its one-line reason in the status bar.
 
 Navigation state (the playhead, the selection, the current track, the zoom) lives here while
 you work and is written to project.json's editor state a second after it stops changing, and on
-quit. Edits made outside (an applied changeset, a text edit of project.json) are picked up by a
-poll of the file's status and `Session.reload`.
+quit. The app is the holder of its project's door (`engine.workspace.Workspace`): every change,
+its own and those other processes send through the control socket (`engine.control`), runs
+there one at a time, and every committed change comes back as a `ProjectChanged` message, so an
+edit made with `reelcut edit` in another terminal shows at once and undoes here. Only edits made
+by other programs (a text editor on project.json) are found by a poll of the file's status.
 
 Regions: the project tree and the script panes (`tui/project_tree.py`, `tui/scripts.py`), the
 agent chat (`tui/chat.py`, driven from `tui/agent_actions.py`) and the timeline; F6 / Shift+F6
@@ -34,6 +37,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.css.query import NoMatches
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Header, Input, Static, TextArea
 
@@ -54,6 +58,7 @@ from engine.ops import (
 from engine.session import Change, Session
 from engine.store import PROJECT_FILE
 from engine.timebase import format_timecode
+from engine.workspace import Workspace
 from tui import navigate as nav
 from tui.agent_actions import AgentActions, _NewRun
 from tui.background import BackgroundJobs
@@ -134,9 +139,19 @@ class ReelcutApp(AgentActions, PlaybackActions, App[int]):
     CSS_PATH = [STYLES / "app.tcss"]
     BINDINGS = [Binding("ctrl+q", "quit", "Quit", priority=True, id="app.quit")]
 
+    class ProjectChanged(Message):
+        """A change committed through the door (from any client); sent from the thread that
+        made it."""
+
+        def __init__(self, change: Change) -> None:
+            super().__init__()
+            self.change = change
+
     def __init__(self, session: Session, *, background_jobs: bool = True) -> None:
         super().__init__()
         self.session = session
+        self.workspace = Workspace(session.dir.root, session)
+        self.control: Any = None  # engine.control.ControlServer, once the jobs have started
         self.background_jobs = background_jobs
         self.jobs: BackgroundJobs | None = None
         ed = session.project.editor
@@ -145,7 +160,6 @@ class ReelcutApp(AgentActions, PlaybackActions, App[int]):
         self.track_index = 0
         self.speed = 0  # frames of project time per frame of wall time; negative = backwards
         self.message = ""
-        self._edit_lock = asyncio.Lock()
         self._play_origin: tuple[float, int] = (0.0, 0)
         self._state_dirty_at: float | None = None
         self._disk_stat: tuple[int, int, int] | None = self._stat()
@@ -178,7 +192,13 @@ class ReelcutApp(AgentActions, PlaybackActions, App[int]):
         )
         return self.editor
 
+    @property
+    def _edit_lock(self) -> asyncio.Lock:
+        """The door's: one change at a time, whichever client asked for it."""
+        return self.workspace.writing
+
     def on_mount(self) -> None:
+        self._unsubscribe = self.session.subscribe(self._committed)
         if self._keymap:
             self.set_keymap(self._keymap)
         self.sub_title = self.session.project.name
@@ -236,11 +256,54 @@ class ReelcutApp(AgentActions, PlaybackActions, App[int]):
             self.preview_text = f"preview: off ({exc})"
         else:
             self.preview_text = f"preview: {self.preview.url}"
+        self.workspace.attach(self.jobs.db, self.jobs.events, self.jobs.runner)  # type: ignore[arg-type]
+        await self._open_door()
         self._show_status()
         with contextlib.suppress(NoMatches):
             await self._show_latest_thread()
 
+    async def _open_door(self) -> None:
+        """Serve other processes' requests (`reelcut edit`, `import`, `changes apply`...)."""
+        from engine.control import ControlServer
+
+        server = ControlServer(self.workspace, on_request=self._door_request)
+        try:
+            await server.start()
+        except OSError as exc:
+            self.flash(f"other terminals cannot edit this project while it is open here ({exc})")
+            return
+        self.control = server
+
+    def _committed(self, change: Change) -> None:
+        """A session listener: runs in whichever thread committed the change."""
+        self.post_message(self.ProjectChanged(change))
+
+    def _door_request(self, method: str, params: dict[str, Any], result: Any) -> None:
+        """Say what another process did (the change itself arrives as `ProjectChanged`)."""
+        summary = result.get("summary") if isinstance(result, dict) else None
+        if method in ("edit", "undo", "redo") and summary:
+            self.flash(f"from another terminal: {summary}")
+        elif method == "import" and isinstance(result, dict):
+            self.flash(f"from another terminal: imported {len(result.get('results', []))} file(s)")
+        elif method.startswith("changes.") and isinstance(result, dict):
+            self.flash(
+                f"from another terminal: changeset {result.get('id')} {result.get('status')}"
+            )
+
+    def on_reelcut_app_project_changed(self, message: ProjectChanged) -> None:
+        """Show a committed change (the app's own `_session_call` has shown it already)."""
+        with contextlib.suppress(NoMatches):
+            if self.timeline._revision != message.change.revision:
+                self._refresh()
+        if message.change.kind == "import":
+            self.run_worker(self._load_thumbnails(), group="thumbnails", exclusive=True)
+            self.run_worker(self._load_waveforms(), group="waveforms")
+
     async def on_unmount(self) -> None:
+        if self.control is not None:
+            await self.control.stop()
+            self.control = None
+        await self.workspace.close()
         if self.preview is not None:
             await self.preview.stop()
             self.preview = None

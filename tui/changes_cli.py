@@ -38,7 +38,23 @@ def cmd_changes(args: argparse.Namespace) -> int:
             f"changes {args.action} needs a changeset id: reelcut changes DIR {args.action} ID "
             "(`reelcut changes DIR list` shows them)"
         )
+    if args.action in ("apply", "revert"):
+        return _apply_or_revert(args)
     return asyncio.run(_run(args))
+
+
+def _apply_or_revert(args: argparse.Namespace) -> int:
+    """Through the project's door: its holder (the editor) when it is open, so the editor
+    shows the change at once; else here, under the writer lock."""
+    from engine.control import door
+
+    with door(Path(args.dir), f"reelcut changes {args.action}") as d:
+        done = d.call(f"changes.{args.action}", {"id": args.id, "force": args.force})
+    if args.json:
+        print(json.dumps(done, indent=2))
+    else:
+        print(f"changeset {done['id']}: {done['status']}")
+    return 0
 
 
 async def _run(args: argparse.Namespace) -> int:
@@ -97,14 +113,7 @@ async def _action(ledger: Ledger, args: argparse.Namespace) -> int:
             status = ("ok" + (f": {said}" if said else "")) if e["ok"] else f"failed: {e['error']}"
             print(f"  tool {e['tool']} {status}")
         return 0
-    done = await (ledger.apply if args.action == "apply" else ledger.revert)(
-        cs.id, force=args.force
-    )
-    if args.json:
-        print(json.dumps(asdict(done), indent=2))
-    else:
-        print(f"changeset {done.id}: {done.status}")
-    return 0
+    raise AssertionError(f"changes {args.action} goes through the door")
 
 
 async def _replay(ledger: Ledger, cs_id: int, args: argparse.Namespace) -> int:
@@ -179,6 +188,19 @@ def cmd_tool(args: argparse.Namespace) -> int:
     except json.JSONDecodeError as exc:
         raise ToolError(f"the arguments are not JSON: {exc}") from None
 
+    if args.apply:  # it writes the project's files: through the door
+        from engine.control import door
+
+        params = {
+            "name": args.name,
+            "arguments": arguments,
+            "changeset": args.changeset,
+            "apply": True,
+            "author": "cli",
+        }
+        with door(Path(args.dir), "reelcut tool --apply") as d:
+            return _tool_out(d.call("tool", params))
+
     async def go() -> dict[str, Any]:
         ledger = await Ledger.open(Path(args.dir))
         try:
@@ -193,7 +215,12 @@ def cmd_tool(args: argparse.Namespace) -> int:
         finally:
             await ledger.close()
 
-    out = asyncio.run(go())  # a HashMismatch is reported by main, as JSON: it is the default
+    return _tool_out(asyncio.run(go()))  # a HashMismatch is reported by main, as JSON
+
+
+def _tool_out(out: dict[str, Any]) -> int:
+    from engine.tools import ToolError
+
     if not out["ok"]:  # a failure document like every other command's (the call is on record)
         out = {**out, "exit_code": ToolError.exit_code}
     print(json.dumps(out, indent=2, ensure_ascii=False))

@@ -174,6 +174,14 @@ async def _cancel(db: AsyncDB, events: EventStream, args: argparse.Namespace) ->
 
 
 async def _run(db: AsyncDB, events: EventStream, root: Path, args: argparse.Namespace) -> int:
+    from engine.control import Client
+
+    client = await asyncio.to_thread(Client.connect, root)
+    if client is not None:  # the project is open (the editor): its holder runs the run
+        try:
+            return await _run_there(client, db, events, root, args)
+        finally:
+            client.close()
     out = sys.stdout
     printer = Printer(out, _format(args), thoughts=args.thoughts or out.isatty())
     runner = _runner(db, events, root)
@@ -214,6 +222,46 @@ async def _run(db: AsyncDB, events: EventStream, root: Path, args: argparse.Name
     final = await db.read(lambda c: store.get_run(c, run.id))
     usage, cost, calls = await db.read(lambda c: store.run_usage(c, run.id))
     changesets = await db.read(lambda c: store.changesets(c, run.id))
+    printer.summary(final, usage, cost, calls, changesets, root)
+    return 0 if final.status == "complete" else 1
+
+
+async def _run_there(
+    client: Any, db: AsyncDB, events: EventStream, root: Path, args: argparse.Namespace
+) -> int:
+    """The run started by the project's holder (its runner runs it; its chat panel shows it),
+    followed here from the event stream exactly as a run of our own."""
+    printer = Printer(sys.stdout, _format(args), thoughts=args.thoughts or sys.stdout.isatty())
+    feed = events.subscribe(topics=["run"])
+    first = asyncio.ensure_future(anext(feed))
+    params = {
+        "message": args.message,
+        "thread": args.thread,
+        "model": args.model,
+        "workflow": args.workflow,
+        "thinking": args.thinking,
+        "auto_apply": args.auto_apply,
+        "max_steps": args.max_steps,
+    }
+    try:
+        started = await asyncio.to_thread(client.call, "chat.start", params)
+    except BaseException:
+        first.cancel()
+        await feed.aclose()  # type: ignore[attr-defined]
+        raise
+    run_id = int(started["id"])
+    try:
+        await _follow(printer, feed, first, run_id)
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        await asyncio.to_thread(client.call, "chat.cancel", {"run": run_id})
+        printer.line("cancelled")
+        printer.interrupted(run_id)
+        return 130
+    finally:
+        await feed.aclose()  # type: ignore[attr-defined]
+    final = await db.read(lambda c: store.get_run(c, run_id))
+    usage, cost, calls = await db.read(lambda c: store.run_usage(c, run_id))
+    changesets = await db.read(lambda c: store.changesets(c, run_id))
     printer.summary(final, usage, cost, calls, changesets, root)
     return 0 if final.status == "complete" else 1
 

@@ -17,6 +17,7 @@ import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from engine.errors import MediaError, ReelcutError
@@ -282,25 +283,26 @@ def _open_editor(pd: ProjectDir) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from engine.media.importer import import_files
+    from engine.control import door
 
     pd = ProjectDir(args.dir)
-    with pd.writer("reelcut import"):
-        project, results = import_files(pd, pd.load(), args.files, place=not args.no_place)
-        if any(r.assets for r in results):
-            pd.save(project)
+    pd.require()  # nothing is created in a folder that is not a project
+    files = [str(Path(f).absolute()) for f in args.files]
+    with door(pd.root, "reelcut import") as d:
+        doc = d.call("import", {"files": files, "place": not args.no_place})
+    results = [SimpleNamespace(**r) for r in doc["results"]]
+    queued = doc["jobs_queued"]
     failed = [r for r in results if r.error]
-    queued = _queue_derivatives(pd, project, {a for r in results for a in r.assets})
     # The files that could be imported are in; the exit status still says that some were not,
     # in one line that names each of them.
     error = "; ".join(str(r.error) for r in failed)
     if len(failed) > 1:
         error = f"{len(failed)} of {len(results)} files were not imported: {error}"
     if args.json:
-        doc: dict[str, Any] = {"results": [r.__dict__ for r in results], "jobs_queued": queued}
+        out: dict[str, Any] = {"results": doc["results"], "jobs_queued": queued}
         if failed:
-            doc |= {"error": error, "exit_code": MediaError.exit_code}
-        _print_json(doc)
+            out |= {"error": error, "exit_code": MediaError.exit_code}
+        _print_json(out)
     else:
         for r in results:
             if r.error:
@@ -318,25 +320,6 @@ def cmd_import(args: argparse.Namespace) -> int:
     return MediaError.exit_code if failed else 0
 
 
-def _queue_derivatives(pd: ProjectDir, project: Any, asset_ids: set[str]) -> list[int]:
-    """Queue proxies, thumbnails and waveforms for newly imported assets; return job ids."""
-    if not asset_ids:
-        return []
-    import asyncio
-
-    from engine.jobs.media import queue_derivatives
-    from engine.state.adb import AsyncDB
-
-    async def go() -> list[int]:
-        adb = await AsyncDB.open(pd.state)
-        try:
-            return [j.id for j in await queue_derivatives(adb, pd.root, project, asset_ids)]
-        finally:
-            await adb.close()
-
-    return asyncio.run(go())
-
-
 def cmd_info(args: argparse.Namespace) -> int:
     from tui.info import describe, render_text
 
@@ -350,12 +333,16 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_edit(args: argparse.Namespace) -> int:
-    from engine.session import Session
+    import msgspec
+
+    from engine.control import door
     from tui.edit_cli import build_op, print_change
 
-    with Session(args.dir, purpose="reelcut edit") as session:
-        op = build_op(args, session.project.rate)
-        print_change(session.apply(op, author="cli"), args.json)
+    pd = ProjectDir(args.dir)
+    op = build_op(args, pd.load().rate)  # the rate, read as `info` reads (no lock)
+    with door(pd.root, "reelcut edit") as d:
+        change = d.call("edit", {"op": msgspec.to_builtins(op), "author": "cli"})
+    print_change(change, args.json)
     return 0
 
 
@@ -368,20 +355,21 @@ def cmd_redo(args: argparse.Namespace) -> int:
 
 
 def _undo_redo(args: argparse.Namespace, action: str) -> int:
+    from engine.control import door
     from engine.errors import ProjectInvalid
-    from engine.session import Session, way_back
+    from engine.session import way_back
     from tui.edit_cli import print_change
 
+    ProjectDir(args.dir).require()
     try:
-        session = Session(args.dir, purpose=f"reelcut {action}")
+        with door(args.dir, f"reelcut {action}") as d:
+            change = d.call(action)
     except ProjectInvalid as exc:
         # A changeset that left project.json invalid: say which one to revert to get back.
         hint = way_back(args.dir, action)
         if hint is None:
             raise
         raise ProjectInvalid(f"{exc}; {hint}") from None
-    with session:
-        change = session.undo() if action == "undo" else session.redo()
     if change is None:
         if args.json:
             _print_json({"revision": None, "kind": action, "summary": f"nothing to {action}"})

@@ -123,7 +123,9 @@ def _parse_delta(text: str, rate: Rate) -> int:
 
 
 def print_change(change: Any, as_json: bool) -> None:
+    """A session's `Change`, or its JSON as the door returns it."""
+    doc = change if isinstance(change, dict) else change.to_json()
     if as_json:
-        print(json.dumps(change.to_json(), indent=2))
+        print(json.dumps(doc, indent=2))
     else:
-        print(f"r{change.revision}: {change.summary}")
+        print(f"r{doc['revision']}: {doc['summary']}")

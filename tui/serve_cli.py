@@ -103,8 +103,16 @@ async def start_preview(
 
 
 async def _serve(session: Session, host: str, port: int | None) -> int:
+    from engine.control import ControlServer
+    from engine.workspace import Workspace
+
     jobs = BackgroundJobs(session.dir.root, lambda event: None)
     await jobs.start(session.project)
+    workspace = Workspace(session.dir.root, session)
+    assert jobs.db is not None and jobs.events is not None
+    workspace.attach(jobs.db, jobs.events, jobs.runner)
+    door = ControlServer(workspace)  # other terminals' edits, imports, changesets
+    await door.start()
     server = await start_preview(session, jobs, host, port)
     print(f"preview: {server.url}", flush=True)
     stop = asyncio.Event()
@@ -123,9 +131,11 @@ async def _serve(session: Session, host: str, port: int | None) -> int:
             if now != seen:
                 seen = now
                 with contextlib.suppress(ReelcutError):
-                    await asyncio.to_thread(session.reload)
+                    await workspace.reload()  # an outside editor's change
     finally:
+        await door.stop()
         await server.stop()
+        await workspace.close()
         await jobs.stop()
     return 0
 

@@ -407,6 +407,10 @@ class Ledger:
                 outcomes.append((cs.id, f"rolled back the interrupted {direction}"))
         return outcomes
 
+    async def get(self, changeset_id: int) -> Changeset:
+        """The changeset, or ChangesetError naming the command that lists them."""
+        return await self._get(changeset_id)
+
     async def _get(self, changeset_id: int) -> Changeset:
         cs = await self.store.get(changeset_id)
         if cs is None:

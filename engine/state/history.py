@@ -109,6 +109,11 @@ class History:
                 (project_hash,),
             )
 
+    def drop(self, seq: int) -> None:
+        """Remove one step (a journaled edit whose file never landed)."""
+        with self._tx():
+            self.conn.execute("DELETE FROM history_steps WHERE seq = ?", (seq,))
+
     def steps(self, limit: int = 1000) -> list[Step]:
         rows = self.conn.execute(
             f"SELECT {_COLUMNS} FROM history_steps ORDER BY seq DESC LIMIT ?", (limit,)
@@ -127,14 +132,21 @@ class History:
 
 
 class _Tx:
+    """A transaction, or a part of the caller's when one is open (the session journals a
+    step and its bookkeeping in one)."""
+
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
+        self.outer = False
 
     def __enter__(self) -> None:
-        self.conn.execute("BEGIN IMMEDIATE")
+        self.outer = not self.conn.in_transaction
+        if self.outer:
+            self.conn.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        self.conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        if self.outer:
+            self.conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
 
 
 def _step(row: tuple[Any, ...]) -> Step:

@@ -358,3 +358,74 @@ def test_random_sessions_match_a_model_of_undo_and_redo() -> None:
         SessionMachine,
         settings=settings(max_examples=25, stateful_step_count=25, deadline=None),
     )
+
+
+class _Killed(BaseException):
+    """Stands in for SIGKILL at one point of a save: nothing after it runs."""
+
+
+def _kill_at(monkeypatch: pytest.MonkeyPatch, where: str) -> None:
+    import engine.session as session_module
+
+    if where == "before the file":
+
+        def die(*args: object, **kwargs: object) -> None:
+            raise _Killed
+
+        monkeypatch.setattr(session_module, "write_project", die)
+    else:  # after the file, before the bookkeeping
+
+        def die_commit(self: Session, *args: object, **kwargs: object) -> Change:
+            raise _Killed
+
+        monkeypatch.setattr(Session, "_commit", die_commit)
+
+
+def _crash(root: Path, monkeypatch: pytest.MonkeyPatch, where: str, action: object) -> None:
+    s = Session(root)
+    with monkeypatch.context() as m:
+        _kill_at(m, where)
+        with pytest.raises(_Killed):
+            action(s)  # type: ignore[operator]
+    s.close()  # the kernel drops a dead process's lock and connections
+
+
+@pytest.mark.parametrize("where", ["before the file", "after the file"])
+def test_a_kill_during_an_edit_leaves_history_and_file_in_step(
+    demo_dir: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    before = project_bytes(demo_dir)
+    _crash(demo_dir, monkeypatch, where, lambda s: s.apply(Blade(at=45)))
+    with Session(demo_dir) as s:
+        steps = s.steps()
+        if where == "before the file":
+            assert project_bytes(demo_dir) == before and steps == []
+        else:
+            assert project_bytes(demo_dir) != before and len(steps) == 1
+            assert s.undo() is not None  # the step is whole: it undoes
+            assert project_bytes(demo_dir) == before
+
+
+@pytest.mark.parametrize("where", ["before the file", "after the file"])
+@pytest.mark.parametrize("action", ["undo", "redo", "set_editor"])
+def test_a_kill_during_undo_redo_or_a_state_save_leaves_history_in_step(
+    demo_dir: Path, monkeypatch: pytest.MonkeyPatch, where: str, action: str
+) -> None:
+    with Session(demo_dir) as s:
+        s.apply(Blade(at=45))
+        s.apply(AddMarker(at=10))
+        if action == "redo":
+            s.undo()
+    calls = {
+        "undo": lambda s: s.undo(),
+        "redo": lambda s: s.redo(),
+        "set_editor": lambda s: s.set_editor(playhead=77),
+    }
+    _crash(demo_dir, monkeypatch, where, calls[action])
+    with Session(demo_dir) as s:
+        # Whatever the file is now, undo and redo run on it (no "changed outside" refusal).
+        while s.undo() is not None:
+            pass
+        while s.redo() is not None:
+            pass
+        assert len([m for m in s.project.markers if m.frame == 10]) == 1

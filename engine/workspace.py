@@ -1,0 +1,322 @@
+"""The one door of an open project: every change to it, from any client, goes through here.
+
+A `Workspace` is made around the `Session` of the process that holds the project (its writer
+lock): the editor, ``reelcut serve``, or a command that opened the project on its own. It owns,
+for that project, the session, the state database, the event stream, the changeset ledger and
+(when the holder runs one) the job runner, and it is the only writer of project.json: timeline
+edits, undo and redo, imports, changesets applied or reverted and tool calls all run here, one
+at a time (`writing`), with the session's calls on a worker thread. A changeset applied by
+anyone in this process (the agent's auto-apply included) is picked up from its event on the
+stream: the session reloads project.json and announces the revision, so no client polls the
+disk for reelcut's own writes.
+
+`call(method, params)` is the door's one entrance for requests: the control socket
+(`engine.control`) serves it to other processes, and a command that opens the project itself
+calls the same function, so a command's output and exit status are the same either way.
+Results are JSON values; refusals are `ReelcutError`s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from engine.changes.ledger import Ledger
+from engine.changes.store import Changeset, FileChange
+from engine.errors import ReelcutError, UsageError
+from engine.events import Event, EventStream
+from engine.session import Change, Session
+from engine.state.adb import AsyncDB
+from engine.store import PROJECT_FILE
+
+Handler = Callable[["Workspace", dict[str, Any]], Awaitable[Any]]
+METHODS: dict[str, Handler] = {}
+NEEDS_SESSION = frozenset({"edit", "undo", "redo", "import"})
+
+
+def method(name: str) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        METHODS[name] = fn
+        return fn
+
+    return register
+
+
+class Workspace:
+    """One open project, for every client of it.
+
+    Made around the holder's session; a command that only reviews, applies or reverts
+    changesets makes one without a session (holding the writer lock itself), because those
+    must work while project.json is broken."""
+
+    def __init__(self, root: Path, session: Session | None = None) -> None:
+        self._session = session
+        self.root = Path(root)
+        self.db: AsyncDB | None = None
+        self.events: EventStream | None = None
+        self.runner: Any = None  # engine.jobs.Runner, when the holder runs jobs
+        self._ledger: Ledger | None = None
+        self._owned: list[Callable[[], Awaitable[None]]] = []
+        self._writing: asyncio.Lock | None = None
+        self._unlisten: Callable[[], None] | None = None
+        self._reloads: set[asyncio.Task[None]] = set()
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            raise ReelcutError("this request needs the project's session, which is not open")
+        return self._session
+
+    @property
+    def writing(self) -> asyncio.Lock:
+        """Held for every change: the session is used by one call at a time."""
+        if self._writing is None:
+            self._writing = asyncio.Lock()
+        return self._writing
+
+    def attach(self, db: AsyncDB, events: EventStream, runner: Any = None) -> None:
+        """Use the holder's database, stream and runner (the editor starts them after its
+        first paint). Changesets applied in this process reload the session from then on."""
+        self.db, self.events, self.runner = db, events, runner
+        self._unlisten = events.listen(self._on_event)
+
+    async def services(self) -> tuple[AsyncDB, EventStream]:
+        """The database and the stream, opened here when no holder attached them."""
+        if self.db is None or self.events is None:
+            db = await AsyncDB.open(self.root / ".reelcut")
+            events = EventStream(db)
+            await events.start()
+            self.attach(db, events)
+            self._owned.append(events.close)
+            self._owned.append(db.close)
+        assert self.db is not None and self.events is not None
+        return self.db, self.events
+
+    async def ledger(self) -> Ledger:
+        if self._ledger is None:
+            self._ledger = await Ledger.open(self.root)
+        return self._ledger
+
+    async def close(self) -> None:
+        if self._unlisten is not None:
+            self._unlisten()
+            self._unlisten = None
+        if self._ledger is not None:
+            await self._ledger.close()
+            self._ledger = None
+        for close in self._owned:
+            with contextlib.suppress(Exception):
+                await close()
+        self._owned.clear()
+
+    # -- the one entrance ------------------------------------------------------------------
+
+    async def call(self, name: str, params: dict[str, Any]) -> Any:
+        handler = METHODS.get(name)
+        if handler is None:
+            raise UsageError(f"the door has no request {name!r}; it takes {', '.join(METHODS)}")
+        return await handler(self, params)
+
+    # -- changes ---------------------------------------------------------------------------
+
+    async def change(self, fn: Callable[[], Change | None]) -> Change | None:
+        """Run one session call on a worker thread, after every other change."""
+        async with self.writing:
+            return await asyncio.to_thread(fn)
+
+    async def reload(self) -> Change | None:
+        """Pick up project.json when something in this process changed it (a changeset)."""
+        if self._session is None:
+            return None
+        return await self.change(self._session.reload)
+
+    def _on_event(self, event: Event) -> None:
+        if event.topic == "changeset" and event.kind in ("applied", "reverted"):
+            paths = event.data.get("paths")
+            if paths is None or PROJECT_FILE in paths:
+                task = asyncio.ensure_future(self._reload_quietly())
+                self._reloads.add(task)
+                task.add_done_callback(self._reloads.discard)
+
+    async def _reload_quietly(self) -> None:
+        with contextlib.suppress(ReelcutError):  # a broken file: the session keeps its project
+            await self.reload()
+
+    async def apply_changeset(self, changeset_id: int, *, force: bool = False) -> Changeset:
+        ledger = await self.ledger()
+        async with self.writing:
+            done = await ledger.apply(changeset_id, force=force)
+        await self._after_changeset(changeset_id)
+        return done
+
+    async def revert_changeset(self, changeset_id: int, *, force: bool = False) -> Changeset:
+        ledger = await self.ledger()
+        async with self.writing:
+            done = await ledger.revert(changeset_id, force=force)
+        await self._after_changeset(changeset_id)
+        return done
+
+    async def _after_changeset(self, changeset_id: int) -> None:
+        files = await self.changeset_files(changeset_id)
+        if any(f.path == PROJECT_FILE for f in files):
+            with contextlib.suppress(ReelcutError):
+                await self.reload()
+
+    # -- typed reads (what front ends show) --------------------------------------------------
+
+    async def changeset(self, changeset_id: int) -> Changeset:
+        return await (await self.ledger()).get(changeset_id)
+
+    async def changeset_files(self, changeset_id: int) -> list[FileChange]:
+        return await (await self.ledger()).store.files(changeset_id)
+
+    async def tool_calls(self, changeset_id: int) -> list[dict[str, Any]]:
+        return await (await self.ledger()).store.tool_events(changeset_id)
+
+
+# -- requests ---------------------------------------------------------------------------------
+
+
+def _change_json(change: Change | None) -> dict[str, Any] | None:
+    return None if change is None else change.to_json()
+
+
+@method("edit")
+async def _edit(ws: Workspace, params: dict[str, Any]) -> dict[str, Any] | None:
+    from engine.ops import decode_op
+
+    op = decode_op(params["op"])
+    author = str(params.get("author") or "cli")
+    return _change_json(await ws.change(lambda: ws.session.apply(op, author=author)))
+
+
+@method("undo")
+async def _undo(ws: Workspace, params: dict[str, Any]) -> dict[str, Any] | None:
+    return _change_json(await ws.change(ws.session.undo))
+
+
+@method("redo")
+async def _redo(ws: Workspace, params: dict[str, Any]) -> dict[str, Any] | None:
+    return _change_json(await ws.change(ws.session.redo))
+
+
+@method("import")
+async def _import(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
+    """Import files (absolute paths) and queue their derivatives."""
+    from engine.jobs.media import queue_derivatives
+    from engine.media.importer import import_files
+
+    files = [Path(f) for f in params["files"]]
+    place = bool(params.get("place", True))
+    session = ws.session
+
+    def go() -> tuple[Change | None, list[Any], Any]:
+        project, results = import_files(session.dir, session.project, files, place=place)
+        change = None
+        if any(r.assets for r in results):
+            names = ", ".join(r.source for r in results if r.assets)
+            change = session.replace(project, f"imported {names}")
+        return change, results, session.project
+
+    async with ws.writing:
+        change, results, project = await asyncio.to_thread(go)
+    asset_ids = {a for r in results for a in r.assets}
+    queued: list[int] = []
+    if asset_ids:
+        db, events = await ws.services()
+        queued = [j.id for j in await queue_derivatives(db, ws.root, project, asset_ids)]
+        events.committed()
+    return {
+        "results": [dict(r.__dict__) for r in results],
+        "jobs_queued": queued,
+        "change": _change_json(change),
+    }
+
+
+@method("changes.apply")
+async def _changes_apply(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
+    done = await ws.apply_changeset(int(params["id"]), force=bool(params.get("force")))
+    return dataclasses.asdict(done)
+
+
+@method("changes.revert")
+async def _changes_revert(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
+    done = await ws.revert_changeset(int(params["id"]), force=bool(params.get("force")))
+    return dataclasses.asdict(done)
+
+
+@method("tool")
+async def _tool(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
+    from engine.tools import run_tool
+
+    ledger = await ws.ledger()
+    async with ws.writing:
+        out = await run_tool(
+            ledger,
+            str(params["name"]),
+            params.get("arguments"),
+            changeset_id=params.get("changeset"),
+            apply=bool(params.get("apply")),
+            author=str(params.get("author") or "cli"),
+        )
+    if out.get("applied") and PROJECT_FILE in (out.get("audit") or {}).get("after", {}):
+        with contextlib.suppress(ReelcutError):
+            await ws.reload()
+    return out
+
+
+@method("chat.start")
+async def _chat_start(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
+    """Start an agent run that this holder's runner runs; the client follows its events."""
+    from engine.agent import run as agent_run
+
+    if ws.runner is None:
+        raise ReelcutError(
+            "the process holding the project runs no agent (reelcut serve does not); ask "
+            "in the editor, or close it and run `reelcut chat` again"
+        )
+    db, events = await ws.services()
+    run = await agent_run.start_run(
+        db,
+        events,
+        ws.root,
+        str(params["message"]),
+        thread=params.get("thread"),
+        model=params.get("model"),
+        workflow=params.get("workflow"),
+        thinking=params.get("thinking"),
+        auto_apply=bool(params.get("auto_apply")),
+        max_steps=int(params.get("max_steps") or agent_run.MAX_STEPS),
+    )
+    if run.job_id is not None:
+        ws.runner.adopt(run.job_id)
+    return run.to_json()
+
+
+@method("chat.cancel")
+async def _chat_cancel(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
+    from engine.agent import run as agent_run
+    from engine.agent import store as agent_store
+
+    db, events = await ws.services()
+    run_id = int(params["run"])
+    run = await db.read(lambda c: agent_store.get_run(c, run_id))
+    runner = ws.runner
+    if runner is not None and any(j.id == run.job_id for j in runner.running):
+        await runner.cancel(run.job_id)  # ours: stops at once
+        return (await agent_run.wait_for_end(db, run_id, timeout=10.0)).to_json()
+    return (await agent_run.cancel_run(db, events, run_id)).to_json()
+
+
+@method("ping")
+async def _ping(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
+    import os
+
+    revision = ws._session.revision if ws._session is not None else None
+    return {"pid": os.getpid(), "root": str(ws.root), "revision": revision}

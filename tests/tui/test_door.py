@@ -1,0 +1,143 @@
+"""The editor as the holder of its project's door, under Pilot: an edit sent from another
+process (a real `reelcut edit` subprocess) shows on the timeline and undoes with Ctrl+Z here;
+a changeset applied from another process updates the open script pane and the timeline with the
+disk poll switched off (so nothing but the door's own announcement can have done it); a change
+through the socket reaches the timeline in well under a second (the figure is printed)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import tui.app
+from engine.control import Client
+from engine.session import Session
+from tui.app import ReelcutApp
+from tui.scripts import ScriptPane, ScriptPanes
+
+REELCUT = str(Path(sys.executable).with_name("reelcut"))
+
+
+@pytest.fixture(autouse=True)
+def no_poll(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tui.app, "POLL_DISK_EVERY", 3600.0)
+
+
+async def wait_for(
+    pilot: Any, predicate: Callable[[], bool], what: str, timeout: float = 20
+) -> None:
+    for _ in range(int(timeout / 0.02)):
+        if predicate():
+            return
+        await pilot.pause(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def drive(root: Path, scenario: Callable[[ReelcutApp, Any], Awaitable[None]]) -> None:
+    async def go() -> None:
+        with Session(root) as session:
+            app = ReelcutApp(session, background_jobs=True)
+            async with app.run_test(size=(200, 60)) as pilot:
+                await wait_for(pilot, lambda: app.control is not None, "the door")
+                await scenario(app, pilot)
+
+    asyncio.run(go())
+
+
+async def reelcut(*args: str) -> subprocess.CompletedProcess[str]:
+    return await asyncio.to_thread(
+        subprocess.run, [REELCUT, *args], capture_output=True, text=True, timeout=60
+    )
+
+
+def cuts_at_project(project: Any, frame: int) -> int:
+    return sum(1 for t in project.tracks for c in t.clips if c.start == frame)
+
+
+def cuts_at(app: ReelcutApp, frame: int) -> int:
+    project = app.timeline._project
+    assert project is not None
+    return sum(1 for t in project.tracks for c in t.clips if c.start == frame)
+
+
+def test_an_edit_from_another_terminal_shows_here_and_undoes_here(demo_dir: Path) -> None:
+    async def scenario(app: ReelcutApp, pilot: Any) -> None:
+        before = cuts_at(app, 45)
+        res = await reelcut("edit", str(demo_dir), "blade", "--at", "45")
+        assert res.returncode == 0, res.stderr
+        await wait_for(pilot, lambda: cuts_at(app, 45) == before + 3, "the cut on the timeline")
+        assert "from another terminal: cut 3 clip(s)" in app.message
+        app.timeline.focus()
+        await pilot.press("ctrl+z")
+        await wait_for(pilot, lambda: cuts_at(app, 45) == before, "the undo")
+        assert "undid: cut 3 clip(s)" in app.message
+        history = await reelcut("history", str(demo_dir), "--json")
+        assert [s["undone"] for s in json.loads(history.stdout)] == [True]
+
+    drive(demo_dir, scenario)
+
+
+def test_a_changeset_applied_elsewhere_updates_the_panes_and_timeline_without_a_poll(
+    demo_dir: Path,
+) -> None:
+    async def scenario(app: ReelcutApp, pilot: Any) -> None:
+        panes = app.editor.query_one(ScriptPanes)
+        await panes.open("scripts/script.md")
+        pane = panes.query_one(ScriptPane)
+        root = str(demo_dir)
+        before60 = cuts_at(app, 60)
+        made = await reelcut(
+            "tool",
+            root,
+            "text_insert_lines",
+            '{"path": "scripts/script.md", "after": 0, "text": "From the other terminal"}',
+        )
+        cs = json.loads(made.stdout)["changeset"]
+        await reelcut("tool", root, "timeline_blade", '{"at": 60}', "--changeset", str(cs))
+        res = await reelcut("changes", root, "apply", str(cs))
+        assert res.returncode == 0 and "applied" in res.stdout, res.stderr
+        await wait_for(
+            pilot, lambda: pane.area.text.startswith("From the other terminal"), "the pane"
+        )
+        await wait_for(pilot, lambda: cuts_at(app, 60) > before60, "the timeline")
+        assert cuts_at_project(app.session.project, 60) == cuts_at(app, 60)
+
+    drive(demo_dir, scenario)
+
+
+def test_a_change_through_the_socket_reaches_the_timeline_quickly(demo_dir: Path) -> None:
+    """Twenty edits sent through the socket: the time from sending each to the timeline
+    showing it. Printed, not asserted tightly (timing belongs to bench/bench_door.py); a
+    second would mean the change went through a poll."""
+
+    async def scenario(app: ReelcutApp, pilot: Any) -> None:
+        client = await asyncio.to_thread(Client.connect, demo_dir)
+        assert client is not None
+        seen: list[float] = []
+        try:
+            for i in range(20):
+                op = {"op": "set_marks", "mark_in": i, "mark_out": 200 + i}
+                start = time.perf_counter()
+                await asyncio.to_thread(client.call, "edit", {"op": op, "author": "cli"})
+
+                def shown(i: int = i) -> bool:
+                    project = app.timeline._project
+                    return project is not None and project.editor.mark_in == i
+
+                await wait_for(pilot, shown, f"edit {i}")
+                seen.append(time.perf_counter() - start)
+        finally:
+            client.close()
+        seen.sort()
+        print(f"door latency: p50 {seen[10] * 1000:.0f} ms, max {seen[-1] * 1000:.0f} ms")
+        assert seen[-1] < 1.0
+
+    drive(demo_dir, scenario)
