@@ -2,8 +2,9 @@
 it in order, changeset cards acted on (apply, revert, force, the full diff, replay on the
 timeline and in the page), threads shown again, and the agent settings from the palette.
 
-`AgentActions` is a mixin of `tui.app.ReelcutApp` (its methods take the app as ``self``); the
-panel itself (`tui.chat`) only shows and asks.
+`AgentController` is a plain object the app holds (``app.agent``); the app's actions and
+message handlers call it, and it reaches the screen through the app. The panel itself
+(`tui.chat`) only shows and asks.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import asyncio
 import contextlib
 import functools
 import importlib
-from dataclasses import dataclass
+import os
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
@@ -32,19 +33,8 @@ from tui.chat import ChangesetCard, ChangesetView, ChatPanel, FileDiff
 from tui.script_dialogs import diff_text
 
 if TYPE_CHECKING:
-    from textual.app import App
-
     from engine.model import Project
-    from engine.session import Session
-    from engine.workspace import Workspace
-    from preview_web.server import PreviewServer
-    from tui.app import EditorScreen
-    from tui.background import BackgroundJobs
-    from tui.timeline.widget import TimelineView
-
-    _Base = App[int]  # what the mixin is mixed into, for the type checker
-else:
-    _Base = object
+    from tui.app import ReelcutApp
 
 
 def _agent_run() -> ModuleType:
@@ -54,12 +44,6 @@ def _agent_run() -> ModuleType:
 
 
 REPLAY_STEP = 1.0  # seconds each replayed timeline operation stays on screen
-
-
-@dataclass(frozen=True)
-class _NewRun:
-    run: agent_store.Run
-    prompt: str
 
 
 class DiffScreen(ModalScreen[None]):
@@ -78,114 +62,92 @@ class DiffScreen(ModalScreen[None]):
                 yield Static(diff_text(self.diff) if self.diff else "(no changes)")
 
 
-class AgentActions(_Base):
-    """The agent's actions and message handlers, mixed into the app."""
+class AgentController:
+    """The agent's side of the editor: runs started from the chat panel, their events shown in
+    it in order, changeset cards acted on, threads shown again, and the agent settings. Not a
+    widget: the app holds one (``app.agent``) and its actions and message handlers call it."""
 
-    if TYPE_CHECKING:  # the app's, used here
-        jobs: BackgroundJobs | None
-        editor: EditorScreen
-        preview: PreviewServer | None
-        session: Session
-        playhead: int
-        agent_model: str | None
-        agent_workflow: str | None
-        agent_thinking: str | None
-        agent_auto_apply: bool
-        _chat_events: asyncio.Queue[Event | _NewRun]
-        _replaying: Project | None
-        _last_sent: float
-
-        @property
-        def project_root(self) -> Path: ...
-
-        @property
-        def timeline(self) -> TimelineView: ...
-
-        def flash(self, text: str) -> None: ...
-
-        def _tell_page(self, kind: str, frame: int) -> None: ...
-
-        workspace: Workspace
-
-        def _refresh(self) -> None: ...
-
-        def _view_project(self) -> Project: ...
+    def __init__(self, app: ReelcutApp) -> None:
+        self.app = app
+        self.model: str | None = os.environ.get("REELCUT_MODEL") or None  # None: the workflow's
+        self.workflow: str | None = None
+        self.thinking: str | None = None
+        self.auto_apply = False
+        self.replaying: Project | None = None  # what the page plays during a replay
 
     @property
     def chat(self) -> ChatPanel:
-        return self.editor.query_one(ChatPanel)
+        return self.app.editor.query_one(ChatPanel)
 
-    def _show_agent_settings(self) -> None:
-        mode = "auto-apply" if self.agent_auto_apply else "review"
-        parts = [mode, self.agent_model or "workflow's model"]
-        if self.agent_workflow:
-            parts.append(Path(self.agent_workflow).stem)
-        if self.agent_thinking:
-            parts.append(f"thinking {self.agent_thinking}")
+    def show_settings(self) -> None:
+        mode = "auto-apply" if self.auto_apply else "review"
+        parts = [mode, self.model or "workflow's model"]
+        if self.workflow:
+            parts.append(Path(self.workflow).stem)
+        if self.thinking:
+            parts.append(f"thinking {self.thinking}")
         with contextlib.suppress(NoMatches):
             self.chat.show_settings(" · ".join(parts))
 
-    def action_agent_model(self) -> None:
+    def next_model(self) -> None:
         models = [None, *_agent_run().MODELS]
-        self.agent_model = (
-            models[(models.index(self.agent_model) + 1) % len(models)]
-            if (self.agent_model in models)
-            else None
+        self.model = (
+            models[(models.index(self.model) + 1) % len(models)] if (self.model in models) else None
         )
-        self._show_agent_settings()
-        self.flash(f"agent model: {self.agent_model or 'from the workflow'}")
+        self.show_settings()
+        self.app.flash(f"agent model: {self.model or 'from the workflow'}")
 
-    def action_agent_thinking(self) -> None:
+    def next_thinking(self) -> None:
         levels = [None, *_agent_run().THINKING_LEVELS]
-        self.agent_thinking = levels[(levels.index(self.agent_thinking) + 1) % len(levels)]
-        self._show_agent_settings()
-        self.flash(f"agent thinking: {self.agent_thinking or 'from the workflow'}")
+        self.thinking = levels[(levels.index(self.thinking) + 1) % len(levels)]
+        self.show_settings()
+        self.app.flash(f"agent thinking: {self.thinking or 'from the workflow'}")
 
-    def action_agent_workflow(self) -> None:
+    def next_workflow(self) -> None:
         from engine.workflows import list_workflows
 
-        names = [None, *list_workflows(self.project_root)]
-        i = names.index(self.agent_workflow) if self.agent_workflow in names else 0
-        self.agent_workflow = names[(i + 1) % len(names)]
-        self._show_agent_settings()
-        self.flash(f"agent workflow: {self.agent_workflow or 'the default'}")
+        names = [None, *list_workflows(self.app.project_root)]
+        i = names.index(self.workflow) if self.workflow in names else 0
+        self.workflow = names[(i + 1) % len(names)]
+        self.show_settings()
+        self.app.flash(f"agent workflow: {self.workflow or 'the default'}")
 
-    def action_agent_auto_apply(self) -> None:
-        self.agent_auto_apply = not self.agent_auto_apply
-        self._show_agent_settings()
-        self.flash(
+    def toggle_auto_apply(self) -> None:
+        self.auto_apply = not self.auto_apply
+        self.show_settings()
+        self.app.flash(
             "agent: "
             + (
                 "each change is applied as it is made"
-                if self.agent_auto_apply
+                if self.auto_apply
                 else "changes wait for review"
             )
         )
 
-    async def action_agent_cancel(self) -> None:
-        jobs = self.jobs
+    async def cancel(self) -> None:
+        jobs = self.app.jobs
         running = [(i, v) for i, v in self.chat.runs.items() if not v.finished]
         if jobs is None or jobs.runner is None or jobs.db is None or jobs.events is None:
-            self.flash("no agent run to cancel")
+            self.app.flash("no agent run to cancel")
             return
         if not running:
-            self.flash("no agent run to cancel")
+            self.app.flash("no agent run to cancel")
             return
         for run_id, view in running:
             if view.job_id is not None and any(j.id == view.job_id for j in jobs.runner.running):
                 await jobs.runner.cancel(view.job_id)  # ours: stops at once
             else:  # an orphan, or another process's run
                 await _agent_run().cancel_run(jobs.db, jobs.events, run_id)
-        self.flash("cancelling the agent run")
+        self.app.flash("cancelling the agent run")
 
-    async def action_agent_thread(self, step: int) -> None:
+    async def step_thread(self, step: int) -> None:
         """Show the previous (-1) or next (1) thread, with its runs and changesets."""
-        jobs = self.jobs
+        jobs = self.app.jobs
         if jobs is None or jobs.db is None:
             return
         threads = [t[0] for t in await jobs.db.read(agent_store.threads)]
         if not threads:
-            self.flash("no agent threads yet")
+            self.app.flash("no agent threads yet")
             return
         current = self.chat.thread
         if current in threads:
@@ -193,21 +155,21 @@ class AgentActions(_Base):
         else:
             i = len(threads) - 1 if step < 0 else 0
         if not 0 <= i < len(threads):
-            self.flash("no earlier thread" if step < 0 else "no later thread")
+            self.app.flash("no earlier thread" if step < 0 else "no later thread")
             return
-        await self._show_thread(threads[i])
+        await self.show_thread(threads[i])
 
-    async def _show_latest_thread(self) -> None:
+    async def show_latest_thread(self) -> None:
         """Where the user left off: the latest thread, if there is one (quietly if not)."""
-        jobs = self.jobs
+        jobs = self.app.jobs
         if jobs is None or jobs.db is None:
             return
         threads = await jobs.db.read(agent_store.threads)
         if threads:
-            await self._show_thread(threads[-1][0])
+            await self.show_thread(threads[-1][0])
 
-    async def _show_thread(self, thread_id: int) -> None:
-        jobs = self.jobs
+    async def show_thread(self, thread_id: int) -> None:
+        jobs = self.app.jobs
         assert jobs is not None and jobs.db is not None
         db = jobs.db
         runs = await db.read(lambda c: agent_store.runs(c, thread_id))
@@ -215,7 +177,7 @@ class AgentActions(_Base):
         chat = self.chat
         await chat.clear()
         chat.thread = thread_id
-        self._show_agent_settings()
+        self.show_settings()
         for run in runs:
             mine = [m for m in messages if m["run"] == run.id]
             prompt = next(
@@ -239,10 +201,10 @@ class AgentActions(_Base):
                     )
         await self._show_thread_usage(thread_id)
         chat.log_view.scroll_end(animate=False)
-        self.flash(f"agent thread {thread_id}: {len(runs)} run(s)")
+        self.app.flash(f"agent thread {thread_id}: {len(runs)} run(s)")
 
-    async def on_chat_panel_send(self, message: ChatPanel.Send) -> None:
-        jobs = self.jobs
+    async def send(self, message: ChatPanel.Send) -> None:
+        jobs = self.app.jobs
         if jobs is None or jobs.db is None or jobs.events is None:
             await self.chat.say("the agent needs the background jobs (still starting?)", "red")
             return
@@ -250,43 +212,38 @@ class AgentActions(_Base):
             run = await _agent_run().start_run(
                 jobs.db,
                 jobs.events,
-                self.project_root,
+                self.app.project_root,
                 message.text,
                 thread=message.thread,
-                model=self.agent_model,
-                workflow=self.agent_workflow,
-                thinking=self.agent_thinking,
-                auto_apply=self.agent_auto_apply,
+                model=self.model,
+                workflow=self.workflow,
+                thinking=self.thinking,
+                auto_apply=self.auto_apply,
             )
         except ReelcutError as exc:
             await self.chat.say(f"not sent: {exc}", "red")
-            self.flash(f"agent: {exc}")
+            self.app.flash(f"agent: {exc}")
             return
         if jobs.runner is not None and run.job_id is not None:
             jobs.runner.adopt(run.job_id)  # this editor runs what it started
-        # Through the pump, so the run's own events (some may already be queued) stay in order.
-        self._chat_events.put_nowait(_NewRun(run, message.text))
+        await self._add_run(run, message.text)
 
-    async def _chat_pump(self) -> None:
-        """Run and changeset events, in order, into the chat panel."""
-        while True:
-            event = await self._chat_events.get()
-            try:
-                if isinstance(event, _NewRun):
-                    run = event.run
-                    meta = f"run {run.id} · {run.model} · {run.workflow_name}"
-                    view = await self.chat.add_run(
-                        run.id, run.thread_id, event.prompt, f"{meta} · {run.status}"
-                    )
-                    view.job_id, view.meta = run.job_id, meta
-                    for early in self.chat.take_early(run.id):
-                        await self._run_event(early)
-                elif event.topic == "run":
-                    await self._run_event(event)
-                else:
-                    self._changeset_event(event)
-            except NoMatches:
-                return  # the editor is closing
+    async def on_event(self, event: Event) -> None:
+        """A run or changeset event from the project's stream, in the stream's order (the app
+        hands them over one message at a time)."""
+        with contextlib.suppress(NoMatches):  # the editor is closing
+            if event.topic == "run":
+                await self._run_event(event)
+            else:
+                self._changeset_event(event)
+
+    async def _add_run(self, run: agent_store.Run, prompt: str) -> None:
+        """A run this editor started, with the events that came before it was shown."""
+        meta = f"run {run.id} · {run.model} · {run.workflow_name}"
+        view = await self.chat.add_run(run.id, run.thread_id, prompt, f"{meta} · {run.status}")
+        view.job_id, view.meta = run.job_id, meta
+        for early in self.chat.take_early(run.id):
+            await self._run_event(early)
 
     async def _run_event(self, event: Event) -> None:
         chat = self.chat
@@ -303,7 +260,7 @@ class AgentActions(_Base):
             await self._run_finished(run_id)
 
     async def _run_finished(self, run_id: int) -> None:
-        jobs = self.jobs
+        jobs = self.app.jobs
         if jobs is None or jobs.db is None:
             return
         db = jobs.db
@@ -322,7 +279,7 @@ class AgentActions(_Base):
         self.chat.log_view.scroll_end(animate=False)
 
     async def _show_thread_usage(self, thread_id: int) -> None:
-        jobs = self.jobs
+        jobs = self.app.jobs
         if jobs is None or jobs.db is None or self.chat.thread != thread_id:
             return
         _, cost, calls = await jobs.db.read(lambda c: agent_store.thread_usage(c, thread_id))
@@ -332,7 +289,7 @@ class AgentActions(_Base):
     async def _changeset_view(self, cs_id: int) -> ChangesetView:
         from engine.textdiff import diff_stats
 
-        door = self.workspace
+        door = self.app.workspace
         cs = await door.changeset(cs_id)
         files = await door.changeset_files(cs_id)
         calls = await door.tool_calls(cs_id)
@@ -352,40 +309,39 @@ class AgentActions(_Base):
             if card is not None and isinstance(status, str):
                 card.refresh_view(status=status)
 
-    async def on_changeset_card_act(self, message: ChangesetCard.Act) -> None:
-        card: ChangesetCard | None = message.card
-        cs_id = message.changeset_id
-        if message.action == "diff":
-            view = await self._changeset_view(cs_id)
-            self.push_screen(DiffScreen(f"Changeset {cs_id}", "".join(f.diff for f in view.files)))
-            return
-        if message.action == "replay":
-            self.run_worker(self._replay(cs_id), group="replay", exclusive=True)
-            return
-        door = self.workspace  # the session reloads project.json; panes follow its file events
+    async def show_diff(self, cs_id: int) -> None:
+        view = await self._changeset_view(cs_id)
+        diff = "".join(f.diff for f in view.files)
+        self.app.push_screen(DiffScreen(f"Changeset {cs_id}", diff))
+
+    def replay(self, cs_id: int) -> None:
+        self.app.run_worker(self._replay(cs_id), group="replay", exclusive=True)
+
+    async def move(self, card: ChangesetCard, *, revert: bool, force: bool) -> None:
+        """Apply (or revert) the card's changeset through the door: the session reloads
+        project.json and announces it; the panes follow the changeset's file events."""
+        cs_id, door = card.view.id, self.app.workspace
+        verb = "revert" if revert else "apply"
         try:
-            if message.action == "apply":
-                done = await door.apply_changeset(cs_id, force=message.force)
+            if revert:
+                done = await door.revert_changeset(cs_id, force=force)
             else:
-                done = await door.revert_changeset(cs_id, force=message.force)
+                done = await door.apply_changeset(cs_id, force=force)
         except HashMismatch as exc:
             note = (
                 f"{exc.path} changed since: expected {(exc.expected or 'no file')[:12]}, found "
-                f"{(exc.actual or 'no file')[:12]}; f then {message.action[0]} to force"
+                f"{(exc.actual or 'no file')[:12]}; f then {verb[0]} to force"
             )
-            if card is not None:
-                card.refresh_view(note=note)
-            self.flash(f"not {message.action}ed: {exc}")
+            card.refresh_view(note=note)
+            self.app.flash(f"not {verb}ed: {exc}")
             return
         except ReelcutError as exc:
-            if card is not None:
-                card.refresh_view(note=str(exc))
-            self.flash(f"changeset {cs_id}: {exc}")
+            card.refresh_view(note=str(exc))
+            self.app.flash(f"not {verb}ed: {exc}")
             return
-        if card is not None:
-            card.refresh_view(status=done.status, note="")
-        self.flash(f"changeset {cs_id} {done.status}")
-        self._refresh()  # the timeline now (the reload's own message comes a moment later)
+        card.refresh_view(status=done.status, note="")
+        self.app.flash(f"changeset {cs_id} {done.status}")
+        self.app._refresh()  # the timeline now (the reload's own message comes a moment later)
 
     async def _replay(self, cs_id: int) -> None:
         """The changeset's timeline operations one by one on the timeline (from the project as
@@ -396,11 +352,11 @@ class AgentActions(_Base):
         always holds, is shown instead."""
         from engine.changes.replay import replay_steps
 
-        door = self.workspace
+        door = self.app.workspace
         files = await door.changeset_files(cs_id)
         replay = replay_steps(cs_id, files, await door.tool_calls(cs_id))
         if not replay.steps:
-            self.flash(f"changeset {cs_id} has no timeline operations to replay")
+            self.app.flash(f"changeset {cs_id} has no timeline operations to replay")
             return
         n = len(replay.steps)
         try:
@@ -408,33 +364,33 @@ class AgentActions(_Base):
                 if step.project is None:
                     break  # it does not fit: the diff below instead
                 i, at = step.index, step.frame
-                self.timeline.set_project(step.project, -i)
-                self._replaying = step.project
+                self.app.timeline.set_project(step.project, -i)
+                self.replaying = step.project
                 await self._page_reload("replay", i)
                 if at is not None:
-                    self.timeline.set_playhead(at)
-                    self._last_sent = 0.0  # the seek goes now, after the reload
-                    self._tell_page("seek", at)
-                self.flash(f"replay {i}/{n}: {step.summary}")
+                    self.app.timeline.set_playhead(at)
+                    self.app.playback.last_sent = 0.0  # the seek goes now, after the reload
+                    self.app.playback.tell_page("seek", at)
+                self.app.flash(f"replay {i}/{n}: {step.summary}")
                 await asyncio.sleep(REPLAY_STEP)
         finally:
-            self._replaying = None
+            self.replaying = None
             with contextlib.suppress(Exception):
                 await asyncio.shield(self._page_reload("replay-end", 0))
             with contextlib.suppress(NoMatches):
-                self.timeline.set_project(self._view_project(), self.session.revision)
-                self.timeline.set_playhead(self.playhead)
+                self.app.timeline.set_project(self.app._view_project(), self.app.session.revision)
+                self.app.timeline.set_playhead(self.app.playhead)
         failed = replay.failed
         if failed is None:
-            self.flash(f"replayed changeset {cs_id}: {n} step(s)")
+            self.app.flash(f"replayed changeset {cs_id}: {n} step(s)")
             return
-        self.flash(
+        self.app.flash(
             f"replay stopped at step {failed.index}/{n}: {failed.error}; showing the file diff"
         )
-        self.push_screen(DiffScreen(f"Changeset {cs_id}", "".join(f.diff for f in files)))
+        self.app.push_screen(DiffScreen(f"Changeset {cs_id}", "".join(f.diff for f in files)))
 
     async def _page_reload(self, why: str, step: int) -> None:
         """Make the page fetch the project again (a replay step, or the end of one)."""
-        events = self.jobs.events if self.jobs is not None else None
-        if events is not None and self.preview is not None:
+        events = self.app.jobs.events if self.app.jobs is not None else None
+        if events is not None and self.app.preview is not None:
             await events.publish("project", why, {"step": step})

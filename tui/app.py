@@ -60,13 +60,13 @@ from engine.store import PROJECT_FILE
 from engine.timebase import format_timecode
 from engine.workspace import Workspace
 from tui import navigate as nav
-from tui.agent_actions import AgentActions, _NewRun
+from tui.agent_actions import AgentController
 from tui.background import BackgroundJobs
-from tui.chat import ChatPanel
+from tui.chat import ChangesetCard, ChatPanel
 from tui.finder import FileCommands, FileFinder
 from tui.keybar import KeyBar
 from tui.keys import KEYS, TIMELINE_ACTIONS, bindings, display, load_keymap
-from tui.playback import PlaybackActions
+from tui.playback import Playback
 from tui.project_tree import ProjectTree
 from tui.scripts import ScriptPanes
 from tui.span_writes import install as install_span_writes
@@ -131,7 +131,7 @@ def run_editor(app: ReelcutApp, **run_args: Any) -> int:
     return app.return_code or 0
 
 
-class ReelcutApp(AgentActions, PlaybackActions, App[int]):
+class ReelcutApp(App[int]):
     """The editor on one open session."""
 
     TITLE = "reelcut"
@@ -158,29 +158,18 @@ class ReelcutApp(AgentActions, PlaybackActions, App[int]):
         self.playhead = ed.playhead
         self.selection: tuple[str, ...] = ed.selection
         self.track_index = 0
-        self.speed = 0  # frames of project time per frame of wall time; negative = backwards
         self.message = ""
-        self._play_origin: tuple[float, int] = (0.0, 0)
         self._state_dirty_at: float | None = None
         self._disk_stat: tuple[int, int, int] | None = self._stat()
         self._job_text = ""
         self._keymap = load_keymap()
         self.preview: PreviewServer | None = None
         self.preview_text = "preview: off"
-        self._page_seen = 0.0  # when the page last reported a frame
         self.pages_open = 0  # preview pages holding the event stream open (the server counts)
-        self._page_driven = False  # playing, and the page's frames move the playhead
-        self._page_playing = False  # the page was told to play (and not yet to pause)
-        self._last_sent = -1.0
-        self._pending_seek: int | None = None
         self._quit_asked = float("-inf")
-        self.agent_model = os.environ.get("REELCUT_MODEL") or None  # None: the workflow's / default
-        self.agent_workflow: str | None = None
-        self.agent_thinking: str | None = None
-        self.agent_auto_apply = False
-        self._chat_events: asyncio.Queue[Event | _NewRun] = asyncio.Queue()
+        self.playback = Playback(self)
+        self.agent = AgentController(self)
         self._polls = 0
-        self._replaying: Project | None = None  # what the page plays during a replay
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -215,14 +204,13 @@ class ReelcutApp(AgentActions, PlaybackActions, App[int]):
         self.set_interval(POLL_DISK_EVERY, self._poll_disk)
         self.run_worker(self.editor.query_one(ProjectTree).reload(), group="tree")
         self.set_interval(0.25, self._maybe_save_state)
-        self._play_timer = self.set_interval(1 / 30, self._tick, pause=True)
+        self.playback.timer = self.set_interval(1 / 30, self.playback.tick, pause=True)
         self._show_status()
         if self.background_jobs:
             self.run_worker(self._start_jobs(), exclusive=True, group="jobs")
         self.run_worker(self._load_waveforms(), group="waveforms")
         self.run_worker(self._load_thumbnails(), group="thumbnails", exclusive=True)
-        self.run_worker(self._chat_pump(), group="chat-pump")
-        self._show_agent_settings()
+        self.agent.show_settings()
 
     async def _load_waveforms(self) -> None:
         """Read the peaks derivatives off the event loop; audio clips then draw them."""
@@ -243,14 +231,16 @@ class ReelcutApp(AgentActions, PlaybackActions, App[int]):
             self.timeline.set_thumbnails(strips)
 
     async def _start_jobs(self) -> None:
-        self.jobs = BackgroundJobs(self.session.dir.root, self._job_event)
+        self.jobs = BackgroundJobs(self.session.dir.root, self._engine_event)
         await self.jobs.start(self.session.project)
         # The server's modules (Starlette) load after the first paint, off the event loop.
         serve_cli = await asyncio.to_thread(importlib.import_module, "tui.serve_cli")
         start_preview = serve_cli.start_preview
         try:
             self.preview = await start_preview(
-                self.session, self.jobs, project=lambda: self._replaying or self.session.project
+                self.session,
+                self.jobs,
+                project=lambda: self.agent.replaying or self.session.project,
             )
         except ReelcutError as exc:
             self.preview_text = f"preview: off ({exc})"
@@ -260,7 +250,7 @@ class ReelcutApp(AgentActions, PlaybackActions, App[int]):
         await self._open_door()
         self._show_status()
         with contextlib.suppress(NoMatches):
-            await self._show_latest_thread()
+            await self.agent.show_latest_thread()
 
     async def _open_door(self) -> None:
         """Serve other processes' requests (`reelcut edit`, `import`, `changes apply`...)."""
@@ -398,8 +388,8 @@ class ReelcutApp(AgentActions, PlaybackActions, App[int]):
             i = "--" if p.editor.mark_in is None else format_timecode(p.editor.mark_in, p.rate)
             o = "--" if p.editor.mark_out is None else format_timecode(p.editor.mark_out, p.rate)
             parts.append(f"in {i} out {o}")
-        if self.speed:
-            parts.append(f"{'▶' if self.speed > 0 else '◀'} {abs(self.speed)}x")
+        if speed := self.playback.speed:
+            parts.append(f"{'▶' if speed > 0 else '◀'} {abs(speed)}x")
         pages = self.pages_open
         shown = "" if not pages else " (page connected)" if pages == 1 else f" ({pages} pages)"
         parts.append(self.preview_text + shown)
@@ -579,14 +569,21 @@ class ReelcutApp(AgentActions, PlaybackActions, App[int]):
     async def on_project_tree_open_requested(self, message: ProjectTree.OpenRequested) -> None:
         await self.editor.query_one(ScriptPanes).open(message.path)
 
-    def on_project_tree_file_requested(self, message: ProjectTree.FileRequested) -> None:
+    def on_project_tree_new_file_requested(self, message: ProjectTree.NewFileRequested) -> None:
         panes = self.editor.query_one(ScriptPanes)
-        work = {
-            "new": panes.new_file,
-            "rename": panes.rename_file,
-            "delete": panes.delete_file,
-        }[message.action]
-        panes.run_worker(work(message.path), group="files")
+        panes.run_worker(panes.new_file(message.path), group="files")
+
+    def on_project_tree_rename_file_requested(
+        self, message: ProjectTree.RenameFileRequested
+    ) -> None:
+        panes = self.editor.query_one(ScriptPanes)
+        panes.run_worker(panes.rename_file(message.path), group="files")
+
+    def on_project_tree_delete_file_requested(
+        self, message: ProjectTree.DeleteFileRequested
+    ) -> None:
+        panes = self.editor.query_one(ScriptPanes)
+        panes.run_worker(panes.delete_file(message.path), group="files")
 
     def on_project_tree_changed(self, message: ProjectTree.Changed) -> None:
         self.run_worker(self.editor.query_one(ProjectTree).reload(), group="tree")
@@ -622,8 +619,8 @@ class ReelcutApp(AgentActions, PlaybackActions, App[int]):
     # -- the timeline's requests -----------------------------------------------------------
 
     def on_timeline_view_seek_requested(self, message: TimelineView.SeekRequested) -> None:
-        self._stop_playing()
-        self.seek(message.frame)
+        self.playback.halt()
+        self.playback.seek(message.frame)
 
     def on_timeline_view_select_requested(self, message: TimelineView.SelectRequested) -> None:
         if message.clip_id is None:
@@ -652,13 +649,89 @@ class ReelcutApp(AgentActions, PlaybackActions, App[int]):
         self._state_changed()
         self._show_status()
 
+    # -- playback and the agent: the keys' actions, carried out by their controllers -------
+
+    @property
+    def speed(self) -> int:
+        return self.playback.speed
+
+    def seek(self, frame: int) -> None:
+        self.playback.seek(frame)
+
+    def action_step(self, frames: int) -> None:
+        self.playback.step(frames)
+
+    def action_step_seconds(self, seconds: int) -> None:
+        self.playback.step_seconds(seconds)
+
+    def action_edit_point(self, direction: int) -> None:
+        self.playback.edit_point(direction)
+
+    def action_go_start(self) -> None:
+        self.playback.go_start()
+
+    def action_go_end(self) -> None:
+        self.playback.go_end()
+
+    def action_goto(self) -> None:
+        self.playback.goto()
+
+    def action_play_pause(self) -> None:
+        self.playback.play_pause()
+
+    def action_shuttle(self, direction: int) -> None:
+        self.playback.shuttle(direction)
+
+    def action_stop(self) -> None:
+        self.playback.stop()
+
+    def action_preview_url(self) -> None:
+        self.playback.show_url()
+
+    def action_agent_model(self) -> None:
+        self.agent.next_model()
+
+    def action_agent_thinking(self) -> None:
+        self.agent.next_thinking()
+
+    def action_agent_workflow(self) -> None:
+        self.agent.next_workflow()
+
+    def action_agent_auto_apply(self) -> None:
+        self.agent.toggle_auto_apply()
+
+    async def action_agent_cancel(self) -> None:
+        await self.agent.cancel()
+
+    async def action_agent_thread(self, step: int) -> None:
+        await self.agent.step_thread(step)
+
+    async def on_chat_panel_send(self, message: ChatPanel.Send) -> None:
+        await self.agent.send(message)
+
+    async def on_changeset_card_apply_requested(
+        self, message: ChangesetCard.ApplyRequested
+    ) -> None:
+        await self.agent.move(message.card, revert=False, force=message.force)
+
+    async def on_changeset_card_revert_requested(
+        self, message: ChangesetCard.RevertRequested
+    ) -> None:
+        await self.agent.move(message.card, revert=True, force=message.force)
+
+    async def on_changeset_card_diff_requested(self, message: ChangesetCard.DiffRequested) -> None:
+        await self.agent.show_diff(message.changeset_id)
+
+    def on_changeset_card_replay_requested(self, message: ChangesetCard.ReplayRequested) -> None:
+        self.agent.replay(message.changeset_id)
+
     # -- persistence of the navigation state, and the disk ---------------------------------
 
     def _state_changed(self) -> None:
         self._state_dirty_at = time.monotonic()
 
     async def _maybe_save_state(self) -> None:
-        if self._state_dirty_at is None or self.speed:
+        if self._state_dirty_at is None or self.playback.speed:
             return
         if time.monotonic() - self._state_dirty_at >= SAVE_STATE_AFTER:
             await self._save_state()
@@ -722,9 +795,41 @@ class ReelcutApp(AgentActions, PlaybackActions, App[int]):
 
     # -- background jobs -------------------------------------------------------------------
 
-    def _job_event(self, event: Event) -> None:
+    class EngineEvent(Message):
+        """An event of the project's stream, handed to the app in the stream's order."""
+
+        def __init__(self, event: Event) -> None:
+            super().__init__()
+            self.event = event
+
+    class Progress(EngineEvent):
+        """A job's progress, or the frame the page shows: only the latest one matters, so a
+        newer one replaces one not handled yet."""
+
+        def can_replace(self, message: Message) -> bool:
+            if not isinstance(message, ReelcutApp.Progress):
+                return False
+            mine, theirs = self.event, message.event
+            return (mine.topic, mine.kind, mine.data.get("job")) == (
+                theirs.topic,
+                theirs.kind,
+                theirs.data.get("job"),
+            )
+
+    def _engine_event(self, event: Event) -> None:
+        """The stream's listener (on the app's loop): the event becomes a message."""
+        replaceable = (event.topic == "job" and event.kind == "progress") or (
+            event.topic == "playback" and event.kind == "shown" and not event.data.get("hello")
+        )
+        self.post_message((self.Progress if replaceable else self.EngineEvent)(event))
+
+    async def on_reelcut_app_progress(self, message: Progress) -> None:
+        await self.on_reelcut_app_engine_event(message)
+
+    async def on_reelcut_app_engine_event(self, message: EngineEvent) -> None:
+        event = message.event
         if event.topic in ("run", "changeset"):
-            self._chat_events.put_nowait(event)
+            await self.agent.on_event(event)
             return
         if event.topic == "project" and event.kind == "file":
             # an applied changeset (or a save): panes and tree now, not at the next poll
@@ -732,7 +837,7 @@ class ReelcutApp(AgentActions, PlaybackActions, App[int]):
                 self.run_worker(self._files_changed(), group="files-changed")
             return
         if event.topic == "playback" and event.kind == "shown":
-            self._page_shown(int(event.data.get("frame", 0)), bool(event.data.get("hello")))
+            self.playback.page_shown(int(event.data.get("frame", 0)), bool(event.data.get("hello")))
             return
         if event.topic == "playback" and event.kind == "pages":
             # A tab opened or closed (or the connection dropped): the status line says so now.

@@ -3,9 +3,10 @@ its tool calls as one-line cards, and the changeset it made inline as a coloured
 with a readable list of its timeline operations, to apply, revert (with an explicit force
 after a hash mismatch), open in full, or replay step by step on the timeline.
 
-The panel only shows and asks: it posts `ChatPanel.Send` and `ChangesetCard.Act` and the app
-does the work through the engine (`engine.agent.run`, the changes ledger); what happens comes
-back as events from the one stream (`on_run_event`, `on_changeset_event`). Streamed text is
+The panel only shows and asks: it posts `ChatPanel.Send` and a card's `ApplyRequested`,
+`RevertRequested`, `DiffRequested` or `ReplayRequested`, and the app's agent controller does the
+work through the project's door; what happens comes back as events from the one stream
+(`on_run_event`, `on_changeset_event`). Streamed text is
 buffered and drawn at most ten times a second, so the screen does not re-layout on every token.
 """
 
@@ -50,18 +51,40 @@ class ChangesetCard(Vertical, can_focus=True):
     """One changeset, inline; keys act on it."""
 
     BINDINGS = [
-        Binding("a", "act('apply')", "Apply", id="chat.apply"),
-        Binding("v", "act('revert')", "Revert", id="chat.revert"),
+        Binding("a", "apply", "Apply", id="chat.apply"),
+        Binding("v", "revert", "Revert", id="chat.revert"),
         Binding("f", "force", "Force next", id="chat.force"),
-        Binding("d", "act('diff')", "Full diff", id="chat.diff"),
-        Binding("p", "act('replay')", "Replay moves", id="chat.replay"),
+        Binding("d", "diff", "Full diff", id="chat.diff"),
+        Binding("p", "replay", "Replay moves", id="chat.replay"),
     ]
 
-    class Act(Message):
-        def __init__(self, card: ChangesetCard, action: str, force: bool) -> None:
+    class Requested(Message):
+        """Something asked of one changeset; ``control`` is its card."""
+
+        def __init__(self, card: ChangesetCard) -> None:
             super().__init__()
-            self.card, self.action, self.force = card, action, force
+            self.card = card
             self.changeset_id = card.view.id
+
+        @property
+        def control(self) -> ChangesetCard:
+            return self.card
+
+    class ApplyRequested(Requested):
+        def __init__(self, card: ChangesetCard, *, force: bool) -> None:
+            super().__init__(card)
+            self.force = force
+
+    class RevertRequested(Requested):
+        def __init__(self, card: ChangesetCard, *, force: bool) -> None:
+            super().__init__(card)
+            self.force = force
+
+    class DiffRequested(Requested):
+        """The whole diff, in a screen of its own."""
+
+    class ReplayRequested(Requested):
+        """The timeline steps, one by one on the timeline and in the page."""
 
     def __init__(self, view: ChangesetView) -> None:
         super().__init__(classes="cs-card")
@@ -105,12 +128,24 @@ class ChangesetCard(Vertical, can_focus=True):
         self.forcing = not self.forcing
         self.refresh_view()
 
-    def action_act(self, action: str) -> None:
-        force = self.forcing and action in ("apply", "revert")
-        self.post_message(self.Act(self, action, force))
+    def action_apply(self) -> None:
+        self.post_message(self.ApplyRequested(self, force=self._take_force()))
+
+    def action_revert(self) -> None:
+        self.post_message(self.RevertRequested(self, force=self._take_force()))
+
+    def action_diff(self) -> None:
+        self.post_message(self.DiffRequested(self))
+
+    def action_replay(self) -> None:
+        self.post_message(self.ReplayRequested(self))
+
+    def _take_force(self) -> bool:
+        """Force applies to the next apply or revert only."""
+        force, self.forcing = self.forcing, False
         if force:
-            self.forcing = False
             self.refresh_view()
+        return force
 
 
 class RunView(Vertical):

@@ -32,12 +32,22 @@ class ProjectTree(Tree[str]):
             super().__init__()
             self.path = path
 
-    class FileRequested(Message):
-        """New (``path`` is the folder), rename or delete."""
+    class NewFileRequested(Message):
+        """A new file in the folder ``path`` ("" for the project's top)."""
 
-        def __init__(self, action: str, path: str) -> None:
+        def __init__(self, path: str) -> None:
             super().__init__()
-            self.action, self.path = action, path
+            self.path = path
+
+    class RenameFileRequested(Message):
+        def __init__(self, path: str) -> None:
+            super().__init__()
+            self.path = path
+
+    class DeleteFileRequested(Message):
+        def __init__(self, path: str) -> None:
+            super().__init__()
+            self.path = path
 
     class Changed(Message):
         """Files were created, renamed or deleted: list them again."""
@@ -97,14 +107,14 @@ class ProjectTree(Tree[str]):
         return "/".join(reversed(parts))
 
     def action_new_file(self) -> None:
-        self.post_message(self.FileRequested("new", self._cursor_folder()))
+        self.post_message(self.NewFileRequested(self._cursor_folder()))
 
     def action_rename_file(self) -> None:
         rel = self._cursor_file()
         if rel is not None:
-            self.post_message(self.FileRequested("rename", rel))
+            self.post_message(self.RenameFileRequested(rel))
 
     def action_delete_file(self) -> None:
         rel = self._cursor_file()
         if rel is not None:
-            self.post_message(self.FileRequested("delete", rel))
+            self.post_message(self.DeleteFileRequested(rel))

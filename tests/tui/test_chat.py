@@ -277,7 +277,7 @@ def test_a_replay_that_does_not_fit_stops_and_shows_the_diff(
         assert f"+{renamed}\n" in screen.diff
         await pilot.pause(0.2)
         assert app.is_running and app.return_code is None
-        assert app._replaying is None and app.timeline.playhead == app.playhead
+        assert app.agent.replaying is None and app.timeline.playhead == app.playhead
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, DiffScreen), "the diff closed")
         assert app.is_running and "ready" in label(card, ".cs-title")
