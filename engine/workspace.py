@@ -21,17 +21,46 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import importlib
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from engine.changes.ledger import Ledger
+from engine.changes.ledger import HashMismatch, Ledger
 from engine.changes.store import Changeset, FileChange
 from engine.errors import ReelcutError, UsageError
 from engine.events import Event, EventStream
+from engine.model import Project
+from engine.scripts import script_files
 from engine.session import Change, Session
 from engine.state.adb import AsyncDB
 from engine.store import PROJECT_FILE
+from engine.textdiff import diff_stats, unified_diff
+
+if TYPE_CHECKING:
+    from engine.agent.store import Run
+    from engine.changes.replay import Replay
+
+# An agent run's end states (engine.agent.store.TERMINAL, said without importing the agent).
+RUN_ENDS = ("complete", "error", "cancelled")
+
+# What front ends use of the door's types, from the door (so they import only this module).
+__all__ = [
+    "PROJECT_FILE",
+    "RUN_ENDS",
+    "Change",
+    "Changeset",
+    "Event",
+    "FileChange",
+    "HashMismatch",
+    "ReelcutError",
+    "Run",
+    "Session",
+    "Workspace",
+    "diff_stats",
+    "script_files",
+    "unified_diff",
+]
 
 Handler = Callable[["Workspace", dict[str, Any]], Awaitable[Any]]
 METHODS: dict[str, Handler] = {}
@@ -63,6 +92,7 @@ class Workspace:
         self._owned: list[Callable[[], Awaitable[None]]] = []
         self._writing: asyncio.Lock | None = None
         self._unlisten: Callable[[], None] | None = None
+        self.progress: dict[int, float] = {}  # the latest progress of each job seen running
         self._reloads: set[asyncio.Task[None]] = set()
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -97,6 +127,37 @@ class Workspace:
             self._owned.append(db.close)
         assert self.db is not None and self.events is not None
         return self.db, self.events
+
+    async def start_jobs(
+        self, project: Project, on_event: Callable[[Event], None] | None = None
+    ) -> None:
+        """The holder's background work: the database, the stream (its events to
+        ``on_event``), and a runner for media derivatives (missing or stale ones queued now)
+        and for the agent runs this holder starts or resumes. The agent's modules load off the
+        event loop: the editor starts this after its first paint and goes on drawing."""
+        from engine.jobs import Runner, media
+
+        db = await AsyncDB.open(self.root / ".reelcut")
+        events = EventStream(db)
+        await events.start()
+        unlisten = events.listen(on_event) if on_event is not None else None
+        agent_run = await asyncio.to_thread(importlib.import_module, "engine.agent.run")
+        handlers = {**media.handlers(), **agent_run.handlers(db, events)}
+        limits = {**media.limits(), agent_run.KIND: 2}
+        runner = Runner(
+            db, events, self.root, handlers, limits, adopted_only=frozenset({agent_run.KIND})
+        )
+        self.attach(db, events, runner)
+
+        async def stop() -> None:
+            if unlisten is not None:
+                unlisten()  # the screen is going away: tell it nothing more
+            await runner.stop()  # running jobs go back to the queue
+
+        self._owned += [stop, events.close, db.close]
+        if await media.queue_derivatives(db, self.root, project):
+            events.committed()
+        await runner.start()
 
     async def ledger(self) -> Ledger:
         if self._ledger is None:
@@ -178,6 +239,103 @@ class Workspace:
 
     async def tool_calls(self, changeset_id: int) -> list[dict[str, Any]]:
         return await (await self.ledger()).store.tool_events(changeset_id)
+
+    async def replay(self, changeset_id: int) -> Replay:
+        """A changeset's timeline steps from the project as it was before them."""
+        from engine.changes.replay import replay_steps
+
+        files = await self.changeset_files(changeset_id)
+        return replay_steps(changeset_id, files, await self.tool_calls(changeset_id))
+
+    @staticmethod
+    def agent_choices() -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The models and thinking levels the agent offers."""
+        from engine.agent import run
+
+        return run.MODELS, run.THINKING_LEVELS
+
+    def workflows(self) -> list[str]:
+        from engine.workflows import list_workflows
+
+        return list_workflows(self.root)
+
+    async def file_saved(self, rel: str, sha256: str | None) -> None:
+        """Tell the stream a front end saved a project file (pages recompile a manifest)."""
+        from engine.events import publish_file_changed
+
+        if self.events is not None:
+            await publish_file_changed(self.events, rel, sha256, "editor")
+
+    async def publish(self, topic: str, kind: str, data: dict[str, Any]) -> None:
+        if self.events is not None:
+            await self.events.publish(topic, kind, data)  # type: ignore[arg-type]
+
+    async def open_door(self, on_request: Callable[[str, dict[str, Any], Any], None]) -> Any:
+        """Serve other processes' requests on the project's control socket; the server (its
+        ``stop()`` closes it)."""
+        from engine.control import ControlServer
+
+        server = ControlServer(self, on_request=on_request)
+        await server.start()
+        return server
+
+    # -- the agent (typed reads and the runs this holder starts) -------------------------------
+
+    def _db(self) -> AsyncDB:
+        if self.db is None:
+            raise ReelcutError("the project's database is not open yet (still starting?)")
+        return self.db
+
+    async def threads(self) -> list[tuple[int, str, float]]:
+        from engine.agent import store
+
+        return await self._db().read(store.threads)
+
+    async def thread_runs(self, thread_id: int) -> list[Run]:
+        from engine.agent import store
+
+        return await self._db().read(lambda c: store.runs(c, thread_id))
+
+    async def thread_messages(self, thread_id: int) -> list[dict[str, Any]]:
+        from engine.agent import store
+
+        return await self._db().read(lambda c: store.messages(c, thread_id))
+
+    async def run(self, run_id: int) -> Run:
+        from engine.agent import store
+
+        return await self._db().read(lambda c: store.get_run(c, run_id))
+
+    async def run_usage(self, run_id: int) -> tuple[Any, float | None, int]:
+        from engine.agent import store
+
+        return await self._db().read(lambda c: store.run_usage(c, run_id))
+
+    async def thread_usage(self, thread_id: int) -> tuple[Any, float | None, int]:
+        from engine.agent import store
+
+        return await self._db().read(lambda c: store.thread_usage(c, thread_id))
+
+    async def run_changesets(self, run_id: int) -> list[int]:
+        from engine.agent import store
+
+        return await self._db().read(lambda c: store.changesets(c, run_id))
+
+    async def orphaned(self, run: Run) -> bool:
+        from engine.agent.run import orphaned
+
+        return bool(await self._db().read(lambda c: orphaned(c, run)))
+
+    async def start_run(self, message: str, **settings: Any) -> Run:
+        """An agent run that this holder's runner runs (it adopts the run's job)."""
+        return await _start_run(self, {"message": message, **settings})
+
+    async def cancel_run(self, run_id: int) -> Run:
+        """Cancel a run: at once when this holder runs it, else whoever holds it."""
+        from engine.agent.store import Run as RunType
+
+        doc = await METHODS["chat.cancel"](self, {"run": run_id})
+        return RunType(**doc)
 
 
 # -- requests ---------------------------------------------------------------------------------
@@ -274,6 +432,10 @@ async def _tool(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
 @method("chat.start")
 async def _chat_start(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
     """Start an agent run that this holder's runner runs; the client follows its events."""
+    return (await _start_run(ws, params)).to_json()
+
+
+async def _start_run(ws: Workspace, params: dict[str, Any]) -> Run:
     from engine.agent import run as agent_run
 
     if ws.runner is None:
@@ -296,7 +458,7 @@ async def _chat_start(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
     )
     if run.job_id is not None:
         ws.runner.adopt(run.job_id)
-    return run.to_json()
+    return run
 
 
 @method("chat.cancel")

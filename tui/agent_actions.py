@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
-import importlib
 import os
 from pathlib import Path
-from types import ModuleType
 from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
@@ -25,22 +22,15 @@ from textual.css.query import NoMatches
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
-from engine.agent import store as agent_store
-from engine.changes.ledger import HashMismatch
-from engine.errors import ReelcutError
-from engine.events import Event
+from engine.workspace import RUN_ENDS as TERMINAL
+from engine.workspace import Event, HashMismatch, ReelcutError, diff_stats
 from tui.chat import ChangesetCard, ChangesetView, ChatPanel, FileDiff
 from tui.script_dialogs import diff_text
 
 if TYPE_CHECKING:
     from engine.model import Project
+    from engine.workspace import Run, Workspace
     from tui.app import ReelcutApp
-
-
-def _agent_run() -> ModuleType:
-    """``engine.agent.run``; loaded after the first paint by the background jobs (see
-    ``tui.background``), so by the time a key asks for it, it is there."""
-    return importlib.import_module("engine.agent.run")
 
 
 REPLAY_STEP = 1.0  # seconds each replayed timeline operation stays on screen
@@ -90,7 +80,7 @@ class AgentController:
             self.chat.show_settings(" · ".join(parts))
 
     def next_model(self) -> None:
-        models = [None, *_agent_run().MODELS]
+        models = [None, *self.door.agent_choices()[0]]
         self.model = (
             models[(models.index(self.model) + 1) % len(models)] if (self.model in models) else None
         )
@@ -98,15 +88,13 @@ class AgentController:
         self.app.flash(f"agent model: {self.model or 'from the workflow'}")
 
     def next_thinking(self) -> None:
-        levels = [None, *_agent_run().THINKING_LEVELS]
+        levels = [None, *self.door.agent_choices()[1]]
         self.thinking = levels[(levels.index(self.thinking) + 1) % len(levels)]
         self.show_settings()
         self.app.flash(f"agent thinking: {self.thinking or 'from the workflow'}")
 
     def next_workflow(self) -> None:
-        from engine.workflows import list_workflows
-
-        names = [None, *list_workflows(self.app.project_root)]
+        names = [None, *self.door.workflows()]
         i = names.index(self.workflow) if self.workflow in names else 0
         self.workflow = names[(i + 1) % len(names)]
         self.show_settings()
@@ -124,28 +112,28 @@ class AgentController:
             )
         )
 
+    @property
+    def door(self) -> Workspace:
+        return self.app.workspace
+
+    def _ready(self) -> bool:
+        """The door's database and runner start after the first paint."""
+        return self.door.db is not None and self.door.runner is not None
+
     async def cancel(self) -> None:
-        jobs = self.app.jobs
-        running = [(i, v) for i, v in self.chat.runs.items() if not v.finished]
-        if jobs is None or jobs.runner is None or jobs.db is None or jobs.events is None:
+        running = [run_id for run_id, v in self.chat.runs.items() if not v.finished]
+        if not self._ready() or not running:
             self.app.flash("no agent run to cancel")
             return
-        if not running:
-            self.app.flash("no agent run to cancel")
-            return
-        for run_id, view in running:
-            if view.job_id is not None and any(j.id == view.job_id for j in jobs.runner.running):
-                await jobs.runner.cancel(view.job_id)  # ours: stops at once
-            else:  # an orphan, or another process's run
-                await _agent_run().cancel_run(jobs.db, jobs.events, run_id)
+        for run_id in running:
+            await self.door.cancel_run(run_id)
         self.app.flash("cancelling the agent run")
 
     async def step_thread(self, step: int) -> None:
         """Show the previous (-1) or next (1) thread, with its runs and changesets."""
-        jobs = self.app.jobs
-        if jobs is None or jobs.db is None:
+        if not self._ready():
             return
-        threads = [t[0] for t in await jobs.db.read(agent_store.threads)]
+        threads = [t[0] for t in await self.door.threads()]
         if not threads:
             self.app.flash("no agent threads yet")
             return
@@ -161,19 +149,16 @@ class AgentController:
 
     async def show_latest_thread(self) -> None:
         """Where the user left off: the latest thread, if there is one (quietly if not)."""
-        jobs = self.app.jobs
-        if jobs is None or jobs.db is None:
+        if not self._ready():
             return
-        threads = await jobs.db.read(agent_store.threads)
+        threads = await self.door.threads()
         if threads:
             await self.show_thread(threads[-1][0])
 
     async def show_thread(self, thread_id: int) -> None:
-        jobs = self.app.jobs
-        assert jobs is not None and jobs.db is not None
-        db = jobs.db
-        runs = await db.read(lambda c: agent_store.runs(c, thread_id))
-        messages = await db.read(lambda c: agent_store.messages(c, thread_id))
+        door = self.door
+        runs = await door.thread_runs(thread_id)
+        messages = await door.thread_messages(thread_id)
         chat = self.chat
         await chat.clear()
         chat.thread = thread_id
@@ -185,11 +170,11 @@ class AgentController:
             )
             steps = [m for m in mine if m["step"]]
             meta = f"run {run.id} · {run.model} · {run.workflow_name}"
-            orphan: bool = await db.read(functools.partial(_agent_run().orphaned, run=run))
+            orphan = await door.orphaned(run)
             status = f"{run.status} (orphaned)" if orphan else run.status
             view = await chat.show_past_run(run.id, prompt, f"{meta} · {status}", steps)
             view.meta, view.job_id = meta, run.job_id
-            if run.status in agent_store.TERMINAL:
+            if run.status in TERMINAL:
                 await self._run_finished(run.id)
             else:
                 view.finished = False  # still going (or to be resumed): its events continue
@@ -204,15 +189,11 @@ class AgentController:
         self.app.flash(f"agent thread {thread_id}: {len(runs)} run(s)")
 
     async def send(self, message: ChatPanel.Send) -> None:
-        jobs = self.app.jobs
-        if jobs is None or jobs.db is None or jobs.events is None:
+        if not self._ready():
             await self.chat.say("the agent needs the background jobs (still starting?)", "red")
             return
         try:
-            run = await _agent_run().start_run(
-                jobs.db,
-                jobs.events,
-                self.app.project_root,
+            run = await self.door.start_run(
                 message.text,
                 thread=message.thread,
                 model=self.model,
@@ -224,8 +205,6 @@ class AgentController:
             await self.chat.say(f"not sent: {exc}", "red")
             self.app.flash(f"agent: {exc}")
             return
-        if jobs.runner is not None and run.job_id is not None:
-            jobs.runner.adopt(run.job_id)  # this editor runs what it started
         await self._add_run(run, message.text)
 
     async def on_event(self, event: Event) -> None:
@@ -237,7 +216,7 @@ class AgentController:
             else:
                 self._changeset_event(event)
 
-    async def _add_run(self, run: agent_store.Run, prompt: str) -> None:
+    async def _add_run(self, run: Run, prompt: str) -> None:
         """A run this editor started, with the events that came before it was shown."""
         meta = f"run {run.id} · {run.model} · {run.workflow_name}"
         view = await self.chat.add_run(run.id, run.thread_id, prompt, f"{meta} · {run.status}")
@@ -255,18 +234,16 @@ class AgentController:
         view = chat.runs[run_id]
         if event.kind in ("running", "pending", "interrupted"):
             view.set_header(f"{view.meta} · {event.kind}")
-        if event.kind in agent_store.TERMINAL:
+        if event.kind in TERMINAL:
             view.finished = True
             await self._run_finished(run_id)
 
     async def _run_finished(self, run_id: int) -> None:
-        jobs = self.app.jobs
-        if jobs is None or jobs.db is None:
+        if self.door.db is None:
             return
-        db = jobs.db
-        run = await db.read(lambda c: agent_store.get_run(c, run_id))
-        usage, cost, calls = await db.read(lambda c: agent_store.run_usage(c, run_id))
-        changesets = await db.read(lambda c: agent_store.changesets(c, run_id))
+        run = await self.door.run(run_id)
+        usage, cost, calls = await self.door.run_usage(run_id)
+        changesets = await self.door.run_changesets(run_id)
         view = self.chat.runs[run_id]
         price = f"${cost:.4f}" if cost is not None else "cost unknown"
         view.set_header(
@@ -279,16 +256,13 @@ class AgentController:
         self.chat.log_view.scroll_end(animate=False)
 
     async def _show_thread_usage(self, thread_id: int) -> None:
-        jobs = self.app.jobs
-        if jobs is None or jobs.db is None or self.chat.thread != thread_id:
+        if self.door.db is None or self.chat.thread != thread_id:
             return
-        _, cost, calls = await jobs.db.read(lambda c: agent_store.thread_usage(c, thread_id))
+        _, cost, calls = await self.door.thread_usage(thread_id)
         price = f"${cost:.4f}" if cost is not None else "cost unknown"
         self.chat.show_usage(f"{calls} calls · {price}")
 
     async def _changeset_view(self, cs_id: int) -> ChangesetView:
-        from engine.textdiff import diff_stats
-
         door = self.app.workspace
         cs = await door.changeset(cs_id)
         files = await door.changeset_files(cs_id)
@@ -350,11 +324,10 @@ class AgentController:
         A step that does not fit (the changeset was forced over a newer project.json, or a text
         edit in it renamed a clip a later op moves) stops the replay there; the file diff, which
         always holds, is shown instead."""
-        from engine.changes.replay import replay_steps
 
         door = self.app.workspace
         files = await door.changeset_files(cs_id)
-        replay = replay_steps(cs_id, files, await door.tool_calls(cs_id))
+        replay = await door.replay(cs_id)
         if not replay.steps:
             self.app.flash(f"changeset {cs_id} has no timeline operations to replay")
             return
@@ -391,6 +364,5 @@ class AgentController:
 
     async def _page_reload(self, why: str, step: int) -> None:
         """Make the page fetch the project again (a replay step, or the end of one)."""
-        events = self.app.jobs.events if self.app.jobs is not None else None
-        if events is not None and self.app.preview is not None:
-            await events.publish("project", why, {"step": step})
+        if self.app.preview is not None:
+            await self.door.publish("project", why, {"step": step})

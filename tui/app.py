@@ -41,8 +41,6 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Header, Input, Static, TextArea
 
-from engine.errors import ReelcutError
-from engine.events import Event, publish_file_changed
 from engine.model import Project
 from engine.ops import (
     AddMarker,
@@ -55,13 +53,10 @@ from engine.ops import (
     SetMarks,
     Trim,
 )
-from engine.session import Change, Session
-from engine.store import PROJECT_FILE
 from engine.timebase import format_timecode
-from engine.workspace import Workspace
+from engine.workspace import PROJECT_FILE, Change, Event, ReelcutError, Session, Workspace
 from tui import navigate as nav
 from tui.agent_actions import AgentController
-from tui.background import BackgroundJobs
 from tui.chat import ChangesetCard, ChatPanel
 from tui.finder import FileCommands, FileFinder
 from tui.keybar import KeyBar
@@ -151,9 +146,9 @@ class ReelcutApp(App[int]):
         super().__init__()
         self.session = session
         self.workspace = Workspace(session.dir.root, session)
-        self.control: Any = None  # engine.control.ControlServer, once the jobs have started
+        self.control: Any = None  # the door's control server, once the jobs have started
         self.background_jobs = background_jobs
-        self.jobs: BackgroundJobs | None = None
+        self.jobs_started = False  # the workspace's database, stream and runner (after paint)
         ed = session.project.editor
         self.playhead = ed.playhead
         self.selection: tuple[str, ...] = ed.selection
@@ -231,22 +226,21 @@ class ReelcutApp(App[int]):
             self.timeline.set_thumbnails(strips)
 
     async def _start_jobs(self) -> None:
-        self.jobs = BackgroundJobs(self.session.dir.root, self._engine_event)
-        await self.jobs.start(self.session.project)
+        await self.workspace.start_jobs(self.session.project, self._engine_event)
+        self.jobs_started = True
         # The server's modules (Starlette) load after the first paint, off the event loop.
         serve_cli = await asyncio.to_thread(importlib.import_module, "tui.serve_cli")
         start_preview = serve_cli.start_preview
         try:
             self.preview = await start_preview(
                 self.session,
-                self.jobs,
+                self.workspace,
                 project=lambda: self.agent.replaying or self.session.project,
             )
         except ReelcutError as exc:
             self.preview_text = f"preview: off ({exc})"
         else:
             self.preview_text = f"preview: {self.preview.url}"
-        self.workspace.attach(self.jobs.db, self.jobs.events, self.jobs.runner)  # type: ignore[arg-type]
         await self._open_door()
         self._show_status()
         with contextlib.suppress(NoMatches):
@@ -254,15 +248,10 @@ class ReelcutApp(App[int]):
 
     async def _open_door(self) -> None:
         """Serve other processes' requests (`reelcut edit`, `import`, `changes apply`...)."""
-        from engine.control import ControlServer
-
-        server = ControlServer(self.workspace, on_request=self._door_request)
         try:
-            await server.start()
+            self.control = await self.workspace.open_door(self._door_request)
         except OSError as exc:
             self.flash(f"other terminals cannot edit this project while it is open here ({exc})")
-            return
-        self.control = server
 
     def _committed(self, change: Change) -> None:
         """A session listener: runs in whichever thread committed the change."""
@@ -293,13 +282,10 @@ class ReelcutApp(App[int]):
         if self.control is not None:
             await self.control.stop()
             self.control = None
-        await self.workspace.close()
         if self.preview is not None:
             await self.preview.stop()
             self.preview = None
-        if self.jobs is not None:
-            await self.jobs.stop()
-            self.jobs = None
+        await self.workspace.close()  # its runner (jobs go back to the queue), stream, database
 
     def _on_sigterm(self) -> None:
         self.run_worker(self.action_quit(force=True))
@@ -593,12 +579,7 @@ class ReelcutApp(App[int]):
 
     def on_script_panes_saved(self, message: ScriptPanes.Saved) -> None:
         """Tell the page (a saved Remotion manifest recompiles there)."""
-        events = self.jobs.events if self.jobs is not None else None
-        if events is not None:
-            self.run_worker(
-                publish_file_changed(events, message.path, message.sha256, "editor"),
-                group="files",
-            )
+        self.run_worker(self.workspace.file_saved(message.path, message.sha256), group="files")
 
     async def action_find_file(self) -> None:
         tree = self.editor.query_one(ProjectTree)
@@ -844,11 +825,12 @@ class ReelcutApp(App[int]):
             self.pages_open = int(event.data.get("count", 0))
             self._show_status()
             return
-        if event.topic != "job" or self.jobs is None:
+        runner = self.workspace.runner
+        if event.topic != "job" or runner is None:
             return
-        self.jobs.progress[int(event.data["job"])] = float(event.data["progress"])
-        running = self.jobs.runner.running if self.jobs.runner else []
-        text = ", ".join(f"{j.kind} {self.jobs.progress.get(j.id, 0):.0%}" for j in running)
+        progress = self.workspace.progress
+        progress[int(event.data["job"])] = float(event.data["progress"])
+        text = ", ".join(f"{j.kind} {progress.get(j.id, 0):.0%}" for j in runner.running)
         self._job_text = f"jobs: {text}" if text else ""
         self._show_status()
         if event.kind == "succeeded" and event.data.get("kind") == "peaks":

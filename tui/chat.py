@@ -22,7 +22,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Collapsible, Input, Label, Static
 
-from engine.store import PROJECT_FILE
+from engine.workspace import PROJECT_FILE
 from tui.script_dialogs import diff_text
 
 DRAW_EVERY = 0.1  # seconds between redraws of a streaming answer

@@ -35,7 +35,7 @@ from textual.style import Style
 from textual.widgets import Input, OptionList
 from textual.widgets.option_list import Option
 
-from engine.scripts import script_files
+from engine.workspace import script_files
 
 # Scores of one matched letter, on the scale of fzf's (a match is worth 16, bonuses a fraction).
 MATCH = 16

@@ -48,7 +48,7 @@ class Playback:
     def tell_page(self, kind: str, frame: int) -> None:
         """Send the page a playback command over the event stream (seeks at most 30 a second;
         the last one always goes, a frame's time later)."""
-        events = self.app.jobs.events if self.app.jobs is not None else None
+        events = self.app.workspace.events
         if events is None or self.app.preview is None:
             return
         now = time.monotonic()

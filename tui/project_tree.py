@@ -15,7 +15,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import Tree
 
-from engine.scripts import script_files
+from engine.workspace import script_files
 
 
 class ProjectTree(Tree[str]):

@@ -14,7 +14,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
-from engine.textdiff import diff_stats, unified_diff
+from engine.workspace import diff_stats, unified_diff
 
 MINE, THEIRS, MERGED = "mine", "theirs", "merged"
 

@@ -16,15 +16,15 @@ import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from engine.atomic import atomic_write
 from engine.errors import ReelcutError
+from engine.events import EventStream
 from engine.model import Project
 from engine.session import Session
 from engine.store import PROJECT_FILE
 from preview_web.server import PreviewServer, PreviewState, new_token
-from tui.background import BackgroundJobs
 from tui.cli_args import int_between
 
 DEFAULT_PORT = 8731
@@ -56,9 +56,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return asyncio.run(_serve(session, args.host, args.port))
 
 
+class HasEvents(Protocol):
+    """What the preview server publishes to: a workspace (or the background jobs of one)."""
+
+    @property
+    def events(self) -> EventStream | None: ...
+
+
 async def start_preview(
     session: Session,
-    jobs: BackgroundJobs,
+    jobs: HasEvents,
     host: str = "127.0.0.1",
     port: int | None = None,
     *,
@@ -103,17 +110,12 @@ async def start_preview(
 
 
 async def _serve(session: Session, host: str, port: int | None) -> int:
-    from engine.control import ControlServer
     from engine.workspace import Workspace
 
-    jobs = BackgroundJobs(session.dir.root, lambda event: None)
-    await jobs.start(session.project)
     workspace = Workspace(session.dir.root, session)
-    assert jobs.db is not None and jobs.events is not None
-    workspace.attach(jobs.db, jobs.events, jobs.runner)
-    door = ControlServer(workspace)  # other terminals' edits, imports, changesets
-    await door.start()
-    server = await start_preview(session, jobs, host, port)
+    await workspace.start_jobs(session.project)
+    door = await workspace.open_door(lambda *request: None)  # other terminals' changes
+    server = await start_preview(session, workspace, host, port)
     print(f"preview: {server.url}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -136,7 +138,6 @@ async def _serve(session: Session, host: str, port: int | None) -> int:
         await door.stop()
         await server.stop()
         await workspace.close()
-        await jobs.stop()
     return 0
 
 

@@ -475,7 +475,7 @@ def test_a_save_is_announced_to_the_page(demo_dir: Path) -> None:
         with Session(demo_dir) as session:
             app = ReelcutApp(session, background_jobs=True)
             async with app.run_test(size=(160, 48)) as pilot:
-                await wait_for(pilot, lambda: app.jobs is not None and app.preview is not None)
+                await wait_for(pilot, lambda: app.jobs_started and app.preview is not None)
                 panes = app.editor.query_one(ScriptPanes)
                 pane = await open_file(app, pilot, "scripts/script.md")
                 pane.area.insert("Saved: ")
@@ -604,7 +604,7 @@ def test_an_applied_changeset_shows_in_the_pane_at_once(
         with Session(demo_dir) as session:
             app = ReelcutApp(session, background_jobs=True)
             async with app.run_test(size=(160, 48)) as pilot:
-                await wait_for(pilot, lambda: app.jobs is not None and app.preview is not None)
+                await wait_for(pilot, lambda: app.jobs_started and app.preview is not None)
                 tree = app.editor.query_one(ProjectTree)
                 pane = await open_file(app, pilot, "scripts/script.md")
                 pane.area.move_cursor((4, 3))
