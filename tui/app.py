@@ -38,6 +38,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.css.query import NoMatches
 from textual.message import Message
+from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Header, Input, Static, TextArea
 
@@ -142,6 +143,17 @@ class ReelcutApp(App[int]):
             super().__init__()
             self.change = change
 
+    # The navigation state and what the status line says: each change redraws what shows it
+    # (their watchers), so nothing has to remember to.
+    playhead: reactive[int] = reactive(0, init=False)
+    selection: reactive[tuple[str, ...]] = reactive((), init=False)
+    track_index: reactive[int] = reactive(0, init=False)
+    message: reactive[str] = reactive("", init=False)
+    preview_text: reactive[str] = reactive("preview: off", init=False)
+    pages_open: reactive[int] = reactive(0, init=False)  # pages holding the stream (counted)
+    job_text: reactive[str] = reactive("", init=False)
+    playing: reactive[int] = reactive(0, init=False)  # the playback's speed, as shown
+
     def __init__(self, session: Session, *, background_jobs: bool = True) -> None:
         super().__init__()
         self.session = session
@@ -150,17 +162,12 @@ class ReelcutApp(App[int]):
         self.background_jobs = background_jobs
         self.jobs_started = False  # the workspace's database, stream and runner (after paint)
         ed = session.project.editor
-        self.playhead = ed.playhead
-        self.selection: tuple[str, ...] = ed.selection
-        self.track_index = 0
-        self.message = ""
+        self.set_reactive(ReelcutApp.playhead, ed.playhead)
+        self.set_reactive(ReelcutApp.selection, ed.selection)
         self._state_dirty_at: float | None = None
         self._disk_stat: tuple[int, int, int] | None = self._stat()
-        self._job_text = ""
         self._keymap = load_keymap()
         self.preview: PreviewServer | None = None
-        self.preview_text = "preview: off"
-        self.pages_open = 0  # preview pages holding the event stream open (the server counts)
         self._quit_asked = float("-inf")
         self.playback = Playback(self)
         self.agent = AgentController(self)
@@ -242,7 +249,6 @@ class ReelcutApp(App[int]):
         else:
             self.preview_text = f"preview: {self.preview.url}"
         await self._open_door()
-        self._show_status()
         with contextlib.suppress(NoMatches):
             await self.agent.show_latest_thread()
 
@@ -374,13 +380,13 @@ class ReelcutApp(App[int]):
             i = "--" if p.editor.mark_in is None else format_timecode(p.editor.mark_in, p.rate)
             o = "--" if p.editor.mark_out is None else format_timecode(p.editor.mark_out, p.rate)
             parts.append(f"in {i} out {o}")
-        if speed := self.playback.speed:
+        if speed := self.playing:
             parts.append(f"{'▶' if speed > 0 else '◀'} {abs(speed)}x")
         pages = self.pages_open
         shown = "" if not pages else " (page connected)" if pages == 1 else f" ({pages} pages)"
         parts.append(self.preview_text + shown)
-        if self._job_text:
-            parts.append(self._job_text)
+        if self.job_text:
+            parts.append(self.job_text)
         line = "  ".join(parts)
         if self.message:
             line = f"{self.message}  |  {line}"
@@ -388,6 +394,23 @@ class ReelcutApp(App[int]):
 
     def flash(self, text: str) -> None:
         self.message = text
+
+    def _watch_status(self) -> None:
+        self._show_status()
+
+    watch_track_index = watch_message = watch_preview_text = _watch_status
+    watch_pages_open = watch_job_text = watch_playing = _watch_status
+
+    def watch_playhead(self, frame: int) -> None:
+        with contextlib.suppress(NoMatches):
+            self.timeline.set_playhead(frame)
+        self._state_changed()
+        self._show_status()
+
+    def watch_selection(self, ids: tuple[str, ...]) -> None:
+        with contextlib.suppress(NoMatches):
+            self.timeline.set_project(self._view_project(), self.session.revision)
+        self._state_changed()
         self._show_status()
 
     # -- edits through the session ---------------------------------------------------------
@@ -508,11 +531,8 @@ class ReelcutApp(App[int]):
         self._select(())
 
     def _select(self, ids: tuple[str, ...]) -> None:
-        self.selection = ids
         self.message = ""
-        self.timeline.set_project(self._view_project(), self.session.revision)
-        self._state_changed()
-        self._show_status()
+        self.selection = ids
 
     # -- view ------------------------------------------------------------------------------
 
@@ -823,7 +843,6 @@ class ReelcutApp(App[int]):
         if event.topic == "playback" and event.kind == "pages":
             # A tab opened or closed (or the connection dropped): the status line says so now.
             self.pages_open = int(event.data.get("count", 0))
-            self._show_status()
             return
         runner = self.workspace.runner
         if event.topic != "job" or runner is None:
@@ -831,8 +850,7 @@ class ReelcutApp(App[int]):
         progress = self.workspace.progress
         progress[int(event.data["job"])] = float(event.data["progress"])
         text = ", ".join(f"{j.kind} {progress.get(j.id, 0):.0%}" for j in runner.running)
-        self._job_text = f"jobs: {text}" if text else ""
-        self._show_status()
+        self.job_text = f"jobs: {text}" if text else ""
         if event.kind == "succeeded" and event.data.get("kind") == "peaks":
             self.run_worker(self._load_waveforms(), group="waveforms")
         if event.kind == "succeeded" and event.data.get("kind") == "thumbs":

@@ -38,12 +38,9 @@ class Playback:
     def seek(self, frame: int, *, tell_page: bool = True) -> None:
         frame = max(0, frame)
         if frame != self.app.playhead:
-            self.app.playhead = frame
-            self.app.timeline.set_playhead(frame)
-            self.app._state_changed()
+            self.app.playhead = frame  # the timeline and the status line follow (a reactive)
             if tell_page and not self.speed:
                 self.tell_page("seek", frame)
-        self.app._show_status()
 
     def tell_page(self, kind: str, frame: int) -> None:
         """Send the page a playback command over the event stream (seeks at most 30 a second;
@@ -133,7 +130,7 @@ class Playback:
             # (it went on at 1x, and a stop's seek then landed in a playing page).
             self.tell_page("pause", self.app.playhead)
             self.page_playing = False
-        self.app._show_status()
+        self.app.playing = speed  # the status line shows it
 
     def halt(self) -> None:
         if self.speed:
@@ -147,7 +144,7 @@ class Playback:
                 self.page_playing = False
             self.last_sent = 0.0
             self.tell_page("seek", self.app.playhead)
-            self.app._show_status()
+            self.app.playing = 0
 
     def tick(self) -> None:
         if not self.speed or self.page_driven:
@@ -174,15 +171,12 @@ class Playback:
                 self.tell_page("seek", self.app.playhead)
             if self.speed:
                 self.tell_page("play", self.app.playhead)
-            self.app._show_status()
             return
         if self.speed == 1:
             self.page_driven = True
             self.seek(frame, tell_page=False)
             if frame >= self.app.project.duration - 1:
                 self.halt()
-        else:
-            self.app._show_status()
 
     def show_url(self) -> None:
         """The page's whole address, which a narrow status line cuts, in a box; also copied to
