@@ -59,9 +59,7 @@ def drive(root: Path, scenario: Callable[[ReelcutApp, Any, ChatPanel], Awaitable
         with Session(root) as session:
             app = ReelcutApp(session, background_jobs=True)
             async with app.run_test(size=(200, 60)) as pilot:
-                await wait_for(
-                    pilot, lambda: app.jobs_started and app.preview is not None, "jobs"
-                )
+                await wait_for(pilot, lambda: app.jobs_started and app.preview is not None, "jobs")
                 await scenario(app, pilot, app.editor.query_one(ChatPanel))
 
     asyncio.run(go())
