@@ -29,7 +29,7 @@ import functools
 import json
 from typing import TYPE_CHECKING, Any
 
-from engine import scripts
+from engine.jsoncheck import Problem, json_path, problem_at, schema_problem
 
 if TYPE_CHECKING:
     import jsonschema
@@ -92,40 +92,35 @@ def is_scenario_path(rel: str) -> bool:
 
 @functools.cache
 def _validator() -> jsonschema.Draft202012Validator:
-    # Imported on first use, like engine.scripts' manifest check: the editor imports this early.
+    # Imported on first use: jsonschema costs ~40 ms, and the editor imports this module at start.
     import jsonschema
 
     return jsonschema.Draft202012Validator(SCENARIO_SCHEMA)
 
 
-def check_scenario(text: str, doc: Any) -> scripts.Problem | None:
-    """The first way ``doc`` (parsed from ``text`` by `scripts.parse_json`) is not a scenario,
-    with its line and column in ``text``; None if it is one."""
-    problem = scripts.schema_problem(_validator(), doc, text)
+def check_scenario(text: str, doc: Any) -> Problem | None:
+    """The first way ``doc`` (parsed from ``text`` by `engine.jsoncheck.parse_json`) is not a
+    scenario, with its line and column in ``text``; None if it is one."""
+    problem = schema_problem(_validator(), doc, text)
     if problem is not None:
         return problem
     ids: dict[str, int] = {}
     for i, speaker in enumerate(doc["speakers"]):
         if speaker["id"] in ids:
-            return _at(
+            return problem_at(
                 text,
                 ("speakers", i, "id"),
                 f"the speaker id {json.dumps(speaker['id'])} is already used by "
-                f"{scripts.json_path(('speakers', ids[speaker['id']]))}; give each speaker its own",
+                f"{json_path(('speakers', ids[speaker['id']]))}; give each speaker its own",
             )
         ids[speaker["id"]] = i
     for i, line in enumerate(doc["lines"]):
         if line["speaker"] not in ids:
             known = ", ".join(json.dumps(k) for k in ids) or "none yet"
-            return _at(
+            return problem_at(
                 text,
                 ("lines", i, "speaker"),
                 f"no speaker has the id {json.dumps(line['speaker'])} (the speakers are "
                 f"{known}); add it to $.speakers or use one of those",
             )
     return None
-
-
-def _at(text: str, path: tuple[str | int, ...], message: str) -> scripts.Problem:
-    line, column = scripts.locate(text, path) or (1, 1)
-    return scripts.Problem(f"{scripts.json_path(path)}: {message}", line, column)

@@ -26,14 +26,17 @@ file, the line and column, the JSON path and what to write instead (wrapped here
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any, Literal
-
-import jsonschema
+from typing import TYPE_CHECKING, Any, Literal
 
 from engine import sandbox, scripts
 from engine.errors import ReelcutError
+from engine.jsoncheck import Problem, parse_json, schema_problem
+
+if TYPE_CHECKING:
+    import jsonschema
 
 WORKFLOWS_DIR = "scripts/workflows"
 SCHEMA_VERSION = 1
@@ -77,7 +80,15 @@ WORKFLOW_SCHEMA: dict[str, Any] = {
         },
     },
 }
-VALIDATOR = jsonschema.Draft202012Validator(WORKFLOW_SCHEMA)
+
+
+@functools.cache
+def _validator() -> jsonschema.Draft202012Validator:
+    # Imported on first use: jsonschema costs ~40 ms, and the editor imports this module at start
+    # (through engine.filechecks) but reads a workflow only when an agent runs or a pane saves.
+    import jsonschema
+
+    return jsonschema.Draft202012Validator(WORKFLOW_SCHEMA)
 
 
 class InvalidWorkflow(ReelcutError):
@@ -140,7 +151,7 @@ def load_workflow(root: Path, rel: str) -> Workflow:
         raise InvalidWorkflow(
             f"{path}:{line}:{column}: not UTF-8 text (byte {exc.start}); save the file as UTF-8"
         ) from None
-    doc, problem = scripts.parse_json(text)
+    doc, problem = parse_json(text)
     if problem is None:
         problem = check_workflow(text, doc)
     if problem is not None:
@@ -159,7 +170,7 @@ def load_workflow(root: Path, rel: str) -> Workflow:
     )
 
 
-def check_workflow(text: str, doc: Any) -> scripts.Problem | None:
-    """The first way ``doc`` (parsed from ``text`` by `scripts.parse_json`) breaks the workflow
-    schema, with its line and column in ``text``; None if it is a valid workflow."""
-    return scripts.schema_problem(VALIDATOR, doc, text)
+def check_workflow(text: str, doc: Any) -> Problem | None:
+    """The first way ``doc`` (parsed from ``text`` by `engine.jsoncheck.parse_json`) breaks the
+    workflow schema, with its line and column in ``text``; None if it is a valid workflow."""
+    return schema_problem(_validator(), doc, text)

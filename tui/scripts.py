@@ -9,7 +9,7 @@ the dirty marker, the saved version and any conflict are the document's. Each vi
 markdown, go to line, find).
 
 Saving is atomic and only over the version the document loaded (`engine.scripts.save_text`);
-JSON is checked first (`engine.scripts.check_text`: a parse error or a workflow schema
+JSON is checked first (`engine.filechecks.check_text`: a parse error or a workflow schema
 problem with its line and column, the cursor moved there; Ctrl+S again saves it anyway). A file
 that changed on disk updates clean views in place (cursor and scroll kept); a dirty document
 is marked, and saving or Ctrl+R shows the diff and lets the user keep theirs or take the
@@ -38,9 +38,9 @@ from textual.widgets import Input, Label, TextArea
 from textual.widgets.text_area import Selection
 
 from engine.errors import ReelcutError
+from engine.filechecks import check_text
 from engine.scripts import (
     FileConflict,
-    check_text,
     create_text,
     current_hash,
     delete_text,

@@ -11,7 +11,7 @@ can override or add models in ``pricing.json`` at its root::
 Each model needs ``input`` and ``output``; ``cached`` (else the input price) and the ``_long``
 prices (else the short ones) are optional; every price is a finite number >= 0. `check_pricing`
 says what is wrong with such a file at its line and column (the script panes and changeset apply
-use it through `engine.scripts.check_text`); `prices` refuses a broken one with `BadPricing`.
+use it through `engine.filechecks.check_text`); `prices` refuses a broken one with `BadPricing`.
 A model without an entry of its own is priced by the longest entry its name starts with.
 """
 
@@ -23,8 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine import sandbox, scripts
+from engine import sandbox
 from engine.errors import ReelcutError
+from engine.jsoncheck import Problem, parse_json, problem_at, schema_problem
 
 if TYPE_CHECKING:
     import jsonschema
@@ -102,28 +103,21 @@ def _validator() -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(PRICING_SCHEMA)
 
 
-def check_pricing(text: str, doc: Any) -> scripts.Problem | None:
-    """The first way ``doc`` (parsed from ``text`` by `scripts.parse_json`) is not a price table,
-    naming the model and the key, at its line and column in ``text``; None if it is one."""
+def check_pricing(text: str, doc: Any) -> Problem | None:
+    """The first way ``doc`` (parsed from ``text`` by `engine.jsoncheck.parse_json`) is not a
+    price table, naming the model and the key, at its line and column in ``text``; None if it
+    is one."""
     if isinstance(doc, dict):
         for model, entry in doc.items():
             if not model.strip():
-                line, column = scripts.locate(text, (model,)) or (1, 1)
-                return scripts.Problem(
-                    f"{scripts.json_path((model,))}: a model name must not be empty", line, column
-                )
+                return problem_at(text, (model,), "a model name must not be empty")
             # jsonschema takes 1e999 (json reads it as infinity) for a number >= 0.
             for key, value in entry.items() if isinstance(entry, dict) else ():
                 if isinstance(value, float) and not math.isfinite(value):
-                    line, column = scripts.locate(text, (model, key)) or (1, 1)
-                    return scripts.Problem(
-                        f"{scripts.json_path((model, key))}: must be a finite number, got {value}",
-                        line,
-                        column,
-                    )
-    problem = scripts.schema_problem(_validator(), doc, text)
+                    return problem_at(text, (model, key), f"must be a finite number, got {value}")
+    problem = schema_problem(_validator(), doc, text)
     if problem is not None and problem.message.startswith("$: expected an object"):
-        return scripts.Problem(
+        return Problem(
             f'{problem.message}; pricing.json maps model names to {{"input": ..., "output": ...}}',
             problem.line,
             problem.column,
@@ -134,7 +128,7 @@ def check_pricing(text: str, doc: Any) -> scripts.Problem | None:
 def parse_pricing(text: str) -> dict[str, Price]:
     """The prices ``text`` (the contents of pricing.json) sets; `BadPricing` naming the line,
     column, model and key of the first problem."""
-    doc, problem = scripts.parse_json(text)
+    doc, problem = parse_json(text)
     if problem is None:
         problem = check_pricing(text, doc)
     if problem is not None:

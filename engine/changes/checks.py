@@ -8,7 +8,7 @@ asks it for every file an apply would write, before writing any):
 - ``project.json`` must decode as a project (`engine.store.decode_project`, untrusted);
 - every ``.json`` must be strict JSON, and ``scripts/workflows/*.json``,
   ``remotion/*/manifest.json``, ``pricing.json`` and ``scripts/Scenario_TTS.json`` must match
-  their formats (`engine.scripts.check_text`).
+  their formats (`engine.filechecks.check_text`).
 
 Deleting ``project.json`` is refused too. Other files are not read by reelcut, so anything goes
 there.
@@ -19,8 +19,9 @@ from __future__ import annotations
 import json
 import re
 
-from engine import scripts
 from engine.errors import ProjectInvalid
+from engine.filechecks import check_text
+from engine.jsoncheck import locate
 from engine.store import PROJECT_FILE, decode_project
 
 
@@ -35,7 +36,7 @@ def problem(rel: str, text: str | None) -> str | None:
         return (
             "it would be deleted, and the folder would no longer be a project" if timeline else None
         )
-    found = scripts.check_text(rel, text)
+    found = check_text(rel, text)
     if found is not None:
         return str(found)
     return _project_problem(text) if timeline else None
@@ -57,7 +58,7 @@ def _project_problem(text: str) -> str | None:
             for key, index, quoted in _STEP.findall(path.group()[1:]):
                 steps.append(int(index) if index else key or json.loads(quoted))
         # The value itself, else the nearest object that holds it (a missing field).
-        while (where := scripts.locate(text, steps)) is None and steps:
+        while (where := locate(text, steps)) is None and steps:
             steps.pop()
         line, column = where or (1, 1)
         return f"{line}:{column}: {message}"

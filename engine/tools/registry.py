@@ -79,15 +79,28 @@ REGISTRY: dict[str, Tool] = {}
 
 
 def tool(
-    name: str, description: str, properties: dict[str, Any], required: list[str], *, writes: bool
+    name: str,
+    description: str,
+    properties: dict[str, Any] | None = None,
+    required: list[str] | None = None,
+    *,
+    writes: bool,
+    schema: dict[str, Any] | None = None,
 ) -> Callable[[Handler], Handler]:
-    """Register a handler as tool ``name`` with an object schema of ``properties``."""
-    schema = {
-        "type": "object",
-        "properties": properties,
-        "required": required,
-        "additionalProperties": False,
-    }
+    """Register a handler as tool ``name`` with an object schema of ``properties``, or with
+    ``schema``, one built elsewhere (the timeline tools generate theirs from the op structs);
+    either way a closed object schema, no other key allowed."""
+    if schema is None:
+        schema = {
+            "type": "object",
+            "properties": properties or {},
+            "required": required or [],
+            "additionalProperties": False,
+        }
+    elif properties is not None or required is not None:
+        raise TypeError(f"tool {name}: give properties and required, or a schema, not both")
+    if schema.get("type") != "object" or schema.get("additionalProperties") is not False:
+        raise ValueError(f"tool {name}: the arguments must be an object with no other keys")
     jsonschema.Draft202012Validator.check_schema(schema)
 
     def register(handler: Handler) -> Handler:

@@ -2,7 +2,12 @@
 valid project. Each edit proposes a new project.json in the changeset and records its op, so a
 review can say what happened ("cut 2 clip(s) at 00:00:04:00") and a front end can replay it.
 
-Positions are frames (``150``) or timecode (``"00:00:05:00"``) at the project's rate.
+An edit tool's arguments are its op's fields (`EDITS` names the op): `op_arguments` generates
+their JSON schema from the op struct, so types, required fields, enums and defaults are the
+op's and a field added to an op reaches its tool. Two tables add what the structs do not say:
+`TIMECODE_FIELDS`, where a tool takes a field differently on purpose (positions are frames
+(``150``) or timecode (``"00:00:05:00"``) at the project's rate, converted before the op is
+built), and `FIELD_NOTES`, a description for the model and the bounds a call must keep.
 """
 
 from __future__ import annotations
@@ -10,22 +15,36 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import jsonschema
 import msgspec
 
-from engine import ops as O
 from engine.model import Project
-from engine.ops import Op, OpError
+from engine.ops import (
+    AddText,
+    Blade,
+    Insert,
+    Lift,
+    Move,
+    Op,
+    OpError,
+    Overwrite,
+    RippleDelete,
+    Trim,
+    decode_op,
+)
 from engine.store import decode_project, encode_project
 from engine.timebase import format_timecode, parse_position
-from engine.tools.registry import Outcome, ToolContext, ToolError, tool
+from engine.tools.registry import Handler, Outcome, ToolContext, ToolError, tool
 
 PROJECT = "project.json"
+TIMECODE = {"type": "string", "pattern": r"^\d{1,2}:\d{2}:\d{2}[:;]\d{2}$"}
 POSITION = {
-    "oneOf": [
-        {"type": "integer", "minimum": 0},
-        {"type": "string", "pattern": r"^\d{1,2}:\d{2}:\d{2}[:;]\d{2}$"},
-    ],
+    "oneOf": [{"type": "integer", "minimum": 0}, TIMECODE],
     "description": "a frame number, or timecode HH:MM:SS:FF",
+}
+DURATION = {
+    "oneOf": [{"type": "integer", "minimum": 1}, TIMECODE],
+    "description": "a number of frames (at least 1), or timecode HH:MM:SS:FF",
 }
 DELTA = {
     "oneOf": [
@@ -34,9 +53,125 @@ DELTA = {
     ],
     "description": "frames (signed), or a signed timecode",
 }
-CLIP_ID = {"type": "string", "pattern": r"^[A-Za-z0-9_.-]{1,64}$"}
-CLIP_IDS = {"type": "array", "items": CLIP_ID, "minItems": 1, "maxItems": 200}
-TRACK = {"type": "string", "description": "a track name such as 'V1' or an id such as 't_1'"}
+
+# Where a tool's argument differs from its op's field on purpose: the op holds frames, and a
+# model may write a timecode instead (`_editor` converts it at the project's rate).
+TIMECODE_FIELDS: dict[str, dict[str, Any]] = {
+    "at": POSITION,
+    "to": POSITION,
+    "source_in": POSITION,
+    "duration": DURATION,
+    "by": DELTA,
+}
+
+# What the op structs do not say about a field, merged into the generated schema: a description
+# written for the model, and bounds a model's call must keep. Only narrowing keywords here
+# (a test holds this): the type, the enum and whether the field is required stay the op's.
+ID = r"^[A-Za-z0-9_.-]{1,64}$"
+FIELD_NOTES: dict[str, dict[str, Any]] = {
+    "asset_id": {"pattern": ID, "description": "an asset id from asset_list"},
+    "clip_id": {"pattern": ID, "description": "a clip id from timeline_read"},
+    "clip_ids": {
+        "items": {"pattern": ID},
+        "minItems": 1,
+        "maxItems": 200,
+        "description": "clip ids from timeline_read",
+    },
+    "track": {
+        "description": "a track name such as 'V1' or an id such as 't_1' (default: the first "
+        "unlocked track of the right kind)"
+    },
+    "audio_track": {
+        "description": "the track for a video's own audio, a name or id (default: the first "
+        "unlocked audio track)"
+    },
+    "with_audio": {"description": "also place a video's own audio, linked to it"},
+    "mode": {
+        "description": "at the destination: 'overwrite' cuts away what is there, 'insert' "
+        "pushes everything later on every track, 'free' refuses to touch other clips"
+    },
+    "edge": {"description": "the clip's in edge (its start) or out edge (its end)"},
+    "text": {"minLength": 1, "maxLength": 2000, "description": "the words shown"},
+    "size": {"minimum": 1, "maximum": 1000, "description": "the font size in pixels"},
+    "color": {"pattern": "^#[0-9a-fA-F]{6}$", "description": "the text colour, #rrggbb"},
+    "name": {
+        "maxLength": 200,
+        "description": "the clip's name (default: the first 32 characters of the text)",
+    },
+}
+
+
+def op_arguments(op: type[Op]) -> dict[str, Any]:
+    """The JSON schema of a tool's arguments for ``op``: the struct's own schema
+    (`msgspec.json.schema`) made self-contained, without the ``op`` tag, with `TIMECODE_FIELDS`
+    in place of those fields and `FIELD_NOTES` merged into the others.
+
+    An optional field whose default is None is left out rather than sent as null, so its schema
+    is the non-null type; a default is shown where the tool's schema accepts it.
+    """
+    generated = msgspec.json.schema(op)
+    struct = _resolve(generated, generated.get("$defs", {}))
+    tag = op.__struct_config__.tag_field
+    properties: dict[str, Any] = {}
+    for name, field in struct["properties"].items():
+        if name == tag:
+            continue
+        field = _without_null(field)
+        if name in TIMECODE_FIELDS:
+            default = {"default": field["default"]} if "default" in field else {}
+            prop = {**TIMECODE_FIELDS[name], **default}
+        else:
+            prop = _merge(field, FIELD_NOTES.get(name, {}))
+        if "default" in prop and not jsonschema.Draft202012Validator(prop).is_valid(
+            prop["default"]
+        ):
+            # Blade's clip_ids default to () ("every clip there"), which the bounds refuse as an
+            # argument: leaving the argument out is how a model asks for it.
+            del prop["default"]
+        properties[name] = prop
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": [name for name in struct.get("required", ()) if name != tag],
+        "additionalProperties": False,
+    }
+
+
+def _resolve(node: Any, defs: dict[str, Any], seen: tuple[str, ...] = ()) -> Any:
+    """``node`` with every ``{"$ref": "#/$defs/X"}`` replaced by X itself, and no ``$defs``."""
+    if isinstance(node, list):
+        return [_resolve(item, defs, seen) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _resolve(v, defs, seen) for k, v in node.items() if k not in ("$ref", "$defs")}
+    ref = node.get("$ref")
+    if ref is not None:
+        name = ref.removeprefix("#/$defs/")
+        if name in seen:
+            raise ValueError(f"{name} refers to itself; a tool's arguments cannot be recursive")
+        out = {**_resolve(defs[name], defs, (*seen, name)), **out}
+    return out
+
+
+def _without_null(field: dict[str, Any]) -> dict[str, Any]:
+    """``T | None = None`` as plain ``T``: leaving the argument out gives None."""
+    branches = field.get("anyOf", ())
+    kept = [b for b in branches if b != {"type": "null"}]
+    if "default" not in field or field["default"] is not None or len(kept) != 1:
+        return field
+    rest = {k: v for k, v in field.items() if k not in ("anyOf", "default")}
+    return {**kept[0], **rest}
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``extra``'s keys, nested objects merged key by key."""
+    out = dict(base)
+    for key, value in extra.items():
+        inner = out.get(key)
+        if isinstance(inner, dict) and isinstance(value, dict):
+            value = _merge(inner, value)
+        out[key] = value
+    return out
 
 
 async def _project(ctx: ToolContext) -> Project:
@@ -46,32 +181,43 @@ async def _project(ctx: ToolContext) -> Project:
     return decode_project(text.encode("utf-8"))
 
 
-def _frames(project: Project, value: int | str | None) -> int | None:
-    if value is None or isinstance(value, int):
-        return value
-    return parse_position(value, project.rate)
+def _frames(project: Project, value: int | str) -> int:
+    return value if isinstance(value, int) else parse_position(value, project.rate)
 
 
-def _delta(project: Project, value: int | str | None) -> int | None:
-    if value is None or isinstance(value, int):
+def _delta(project: Project, value: int | str) -> int:
+    if isinstance(value, int):
         return value
     sign = -1 if value.startswith("-") else 1
     return sign * parse_position(value.lstrip("+-"), project.rate)
 
 
-async def _edit(ctx: ToolContext, make: Any) -> Outcome:
-    project = await _project(ctx)
-    op: Op = make(project)
-    try:
-        result = op.apply(project)
-    except OpError as exc:
-        raise ToolError(str(exc)) from None
-    touched = sorted(result.touched)
-    return Outcome(
-        {"summary": result.summary, "touched": touched[:200]},
-        {PROJECT: encode_project(result.project).decode("utf-8")},
-        {"op": json.loads(msgspec.json.encode(op)), "summary": result.summary},
-    )
+def _editor(op: type[Op]) -> Handler:
+    """The handler of the tool that applies ``op``: build it from the checked arguments
+    (timecodes made frames), apply it and propose the new project.json."""
+
+    async def edit(ctx: ToolContext, args: dict[str, Any]) -> Outcome:
+        project = await _project(ctx)
+        fields = {
+            name: (_delta if TIMECODE_FIELDS[name] is DELTA else _frames)(project, value)
+            if name in TIMECODE_FIELDS
+            else value
+            for name, value in args.items()
+        }
+        try:
+            # decode_op, not the constructor: it also refuses frames beyond the longest timeline.
+            built = decode_op({"op": op.__struct_config__.tag, **fields})
+            result = built.apply(project)
+        except OpError as exc:
+            raise ToolError(str(exc)) from None
+        touched = sorted(result.touched)
+        return Outcome(
+            {"summary": result.summary, "touched": touched[:200]},
+            {PROJECT: encode_project(result.project).decode("utf-8")},
+            {"op": json.loads(msgspec.json.encode(built)), "summary": result.summary},
+        )
+
+    return edit
 
 
 def summary(project: Project) -> dict[str, Any]:
@@ -138,158 +284,45 @@ async def asset_list(ctx: ToolContext, args: dict[str, Any]) -> Outcome:
     )
 
 
-_PLACE = {
-    "asset_id": CLIP_ID,
-    "at": POSITION,
-    "track": TRACK,
-    "source_in": POSITION,
-    "duration": {"oneOf": [{"type": "integer", "minimum": 1}, POSITION]},
+# Each edit tool, the op it applies, and what it does, said for a model.
+EDITS: dict[str, tuple[type[Op], str]] = {
+    "timeline_insert": (
+        Insert,
+        "Insert media at a position and push everything after it later on every unlocked track "
+        "(ripple). A video with sound brings its linked audio unless with_audio is false.",
+    ),
+    "timeline_overwrite": (
+        Overwrite,
+        "Place media at a position over whatever is there; nothing else moves.",
+    ),
+    "timeline_blade": (
+        Blade,
+        "Cut clips in two at a position: the given clips, or every clip there on unlocked tracks.",
+    ),
+    "timeline_move": (
+        Move,
+        "Move clips (with their linked partners) by a delta or so the first starts at a "
+        "position, optionally to another track; mode 'overwrite' (default), 'insert' or 'free'.",
+    ),
+    "timeline_trim": (
+        Trim,
+        "Move a clip's in or out edge to a position or by a delta; neighbours do not move.",
+    ),
+    "timeline_ripple_delete": (
+        RippleDelete,
+        "Remove clips (and their linked partners) and close the gap on every unlocked track.",
+    ),
+    "timeline_lift": (Lift, "Remove clips (and their linked partners), leaving a gap."),
+    "timeline_add_text": (
+        AddText,
+        "Add a text clip (a title) at a position for a duration, on a video track.",
+    ),
 }
 
 
-def _place(cls: type[O.Insert] | type[O.Overwrite], args: dict[str, Any]) -> Any:
-    def make(p: Project) -> Op:
-        return cls(
-            asset_id=args["asset_id"],
-            at=_frames(p, args["at"]) or 0,
-            track=args.get("track"),
-            source_in=_frames(p, args.get("source_in")) or 0,
-            duration=_frames(p, args.get("duration")),
-        )
-
-    return make
+def _register_edits() -> None:
+    for name, (op, description) in EDITS.items():
+        tool(name, description, schema=op_arguments(op), writes=True)(_editor(op))
 
 
-@tool(
-    "timeline_insert",
-    "Insert media at a position and push everything after it later on every unlocked track "
-    "(ripple). A video with sound brings its linked audio.",
-    _PLACE,
-    ["asset_id", "at"],
-    writes=True,
-)
-async def timeline_insert(ctx: ToolContext, args: dict[str, Any]) -> Outcome:
-    return await _edit(ctx, _place(O.Insert, args))
-
-
-@tool(
-    "timeline_overwrite",
-    "Place media at a position over whatever is there; nothing else moves.",
-    _PLACE,
-    ["asset_id", "at"],
-    writes=True,
-)
-async def timeline_overwrite(ctx: ToolContext, args: dict[str, Any]) -> Outcome:
-    return await _edit(ctx, _place(O.Overwrite, args))
-
-
-@tool(
-    "timeline_blade",
-    "Cut clips in two at a position: the given clips, or every clip there on unlocked tracks.",
-    {"at": POSITION, "clip_ids": CLIP_IDS},
-    ["at"],
-    writes=True,
-)
-async def timeline_blade(ctx: ToolContext, args: dict[str, Any]) -> Outcome:
-    return await _edit(
-        ctx,
-        lambda p: O.Blade(at=_frames(p, args["at"]) or 0, clip_ids=tuple(args.get("clip_ids", ()))),
-    )
-
-
-@tool(
-    "timeline_move",
-    "Move clips (with their linked partners) by a delta or so the first starts at a position, "
-    "optionally to another track; mode 'overwrite' (default), 'insert' or 'free'.",
-    {
-        "clip_ids": CLIP_IDS,
-        "by": DELTA,
-        "to": POSITION,
-        "track": TRACK,
-        "mode": {"enum": ["overwrite", "insert", "free"]},
-    },
-    ["clip_ids"],
-    writes=True,
-)
-async def timeline_move(ctx: ToolContext, args: dict[str, Any]) -> Outcome:
-    return await _edit(
-        ctx,
-        lambda p: O.Move(
-            clip_ids=tuple(args["clip_ids"]),
-            by=_delta(p, args.get("by")),
-            to=_frames(p, args.get("to")),
-            track=args.get("track"),
-            mode=args.get("mode", "overwrite"),
-        ),
-    )
-
-
-@tool(
-    "timeline_trim",
-    "Move a clip's in or out edge to a position or by a delta; neighbours do not move.",
-    {"clip_id": CLIP_ID, "edge": {"enum": ["in", "out"]}, "to": POSITION, "by": DELTA},
-    ["clip_id", "edge"],
-    writes=True,
-)
-async def timeline_trim(ctx: ToolContext, args: dict[str, Any]) -> Outcome:
-    return await _edit(
-        ctx,
-        lambda p: O.Trim(
-            clip_id=args["clip_id"],
-            edge=args["edge"],
-            to=_frames(p, args.get("to")),
-            by=_delta(p, args.get("by")),
-        ),
-    )
-
-
-@tool(
-    "timeline_ripple_delete",
-    "Remove clips (and their linked partners) and close the gap on every unlocked track.",
-    {"clip_ids": CLIP_IDS},
-    ["clip_ids"],
-    writes=True,
-)
-async def timeline_ripple_delete(ctx: ToolContext, args: dict[str, Any]) -> Outcome:
-    return await _edit(ctx, lambda p: O.RippleDelete(clip_ids=tuple(args["clip_ids"])))
-
-
-@tool(
-    "timeline_lift",
-    "Remove clips (and their linked partners), leaving a gap.",
-    {"clip_ids": CLIP_IDS},
-    ["clip_ids"],
-    writes=True,
-)
-async def timeline_lift(ctx: ToolContext, args: dict[str, Any]) -> Outcome:
-    return await _edit(ctx, lambda p: O.Lift(clip_ids=tuple(args["clip_ids"])))
-
-
-@tool(
-    "timeline_add_text",
-    "Add a text clip (a title) at a position for a duration, on a video track.",
-    {
-        "text": {"type": "string", "minLength": 1, "maxLength": 2000},
-        "at": POSITION,
-        "duration": {"oneOf": [{"type": "integer", "minimum": 1}, POSITION]},
-        "track": TRACK,
-        "size": {"type": "integer", "minimum": 1, "maximum": 1000},
-        "color": {"type": "string", "pattern": "^#[0-9a-fA-F]{6}$"},
-        "name": {"type": "string", "maxLength": 200},
-    },
-    ["text", "at", "duration"],
-    writes=True,
-)
-async def timeline_add_text(ctx: ToolContext, args: dict[str, Any]) -> Outcome:
-    def make(p: Project) -> Op:
-        return O.AddText(
-            text=args["text"],
-            at=_frames(p, args["at"]) or 0,
-            duration=_frames(p, args["duration"]) or 1,
-            track=args.get("track"),
-            size=args.get("size", 64),
-            color=args.get("color", "#ffffff"),
-            name=args.get("name"),
-        )
-
-    return await _edit(ctx, make)
+_register_edits()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from engine.agent.pricing import PRICES, BadPricing, Price, Usage, cost, prices
-from engine.scripts import check_text
+from engine.filechecks import check_text
 
 MILLION = Usage(prompt=1_000_000)
 

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from engine.demo import SCENARIO
+from engine.filechecks import check_text
+from engine.jsoncheck import locate
 from engine.scenario import SCENARIO_PATH, is_scenario_path
-from engine.scripts import check_text, locate
 
 
 def text_of(doc: Any) -> str:

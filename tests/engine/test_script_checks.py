@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine import scripts
-from engine.scripts import Problem, check_text, locate
+from engine.filechecks import check_text
+from engine.jsoncheck import Problem, json_path, locate
 
 # -- JSON problems --------------------------------------------------------------------------------
 
@@ -192,4 +192,4 @@ def test_bad_manifests(text: str, expected: Problem) -> None:
 
 def test_problem_reads_as_line_column_message() -> None:
     assert str(Problem("$.x: wrong", 3, 7)) == "3:7: $.x: wrong"
-    assert scripts.json_path(["a", 0, "odd key", "_k2"]) == '$.a[0]["odd key"]._k2'
+    assert json_path(["a", 0, "odd key", "_k2"]) == '$.a[0]["odd key"]._k2'

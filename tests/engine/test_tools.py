@@ -10,15 +10,20 @@ import shutil
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
+import jsonschema
+import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from engine import ops
 from engine.changes.ledger import Ledger
+from engine.model import Transform
 from engine.store import decode_project
 from engine.tools import REGISTRY, run_tool
+from engine.tools.timeline_tools import EDITS, FIELD_NOTES, TIMECODE_FIELDS, op_arguments
 from engine.validate import problems
 
 T = TypeVar("T")
@@ -31,6 +36,8 @@ def from_schema(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
     if "enum" in schema:
         return st.sampled_from(schema["enum"])
     kind = schema.get("type")
+    if kind == "boolean":
+        return st.booleans()
     if kind == "integer":
         return st.integers(schema.get("minimum", -(10**6)), schema.get("maximum", 10**6))
     if kind == "string":
@@ -280,6 +287,143 @@ def test_schemas_accept_what_the_descriptions_promise(data: st.DataObject) -> No
     assert check_arguments(t, {"clip_ids": ["c_1"], "by": "-00:00:01:00"})
     assert check_arguments(t, {"clip_ids": ["c_1"], "to": 150, "mode": "insert"})
     data.draw(st.just(None))
+
+
+# -- timeline tools take their op's fields -------------------------------------------------------
+
+
+def _struct_schema(op: type[ops.Op]) -> dict[str, Any]:
+    """The op struct's own object schema, as msgspec writes it."""
+    generated = msgspec.json.schema(op)
+    struct: dict[str, Any] = generated["$defs"][generated["$ref"].removeprefix("#/$defs/")]
+    return struct
+
+
+def _stated(field: dict[str, Any]) -> dict[str, Any]:
+    """What a field's schema says about the values' kind: type, enum, item type; the null of an
+    optional field (left out instead) aside."""
+    branches = [b for b in field.get("anyOf", [field]) if b != {"type": "null"}]
+    (field,) = branches
+    out: dict[str, Any] = {k: field[k] for k in ("type", "enum") if k in field}
+    if "items" in field:
+        out["items"] = _stated(field["items"])
+    return out
+
+
+def test_every_timeline_edit_tool_names_its_op() -> None:
+    writing = {name for name, t in REGISTRY.items() if name.startswith("timeline_") and t.writes}
+    assert writing == set(EDITS)
+
+
+@pytest.mark.parametrize("name", sorted(EDITS))
+def test_an_edit_tool_takes_exactly_its_ops_fields(name: str) -> None:
+    """Properties and required list are the op struct's (without its "op" tag); each field's
+    type and enum are the op's, except where `TIMECODE_FIELDS` lets a frame count be timecode."""
+    op, _description = EDITS[name]
+    struct = _struct_schema(op)
+    fields = {k: v for k, v in struct["properties"].items() if k != "op"}
+    schema = REGISTRY[name].schema
+    assert list(schema["properties"]) == list(fields)
+    assert schema["required"] == [k for k in struct["required"] if k != "op"]
+    for field, want in fields.items():
+        got = schema["properties"][field]
+        if field in TIMECODE_FIELDS:  # the documented override: frames, or timecode
+            assert _stated(want) == {"type": "integer"}, field
+            assert {"type": "integer"}.items() <= got["oneOf"][0].items(), field
+            assert got["oneOf"][1]["type"] == "string", field
+        else:
+            assert _stated(got) == _stated(want), field
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert "$ref" not in json.dumps(schema) and "op" not in schema["properties"]
+
+
+def test_field_notes_only_describe_and_narrow() -> None:
+    """`FIELD_NOTES` may not change a field's kind: that stays the op struct's."""
+    narrowing = {"description", "pattern", "minLength", "maxLength", "minimum", "maximum"}
+    for field, notes in FIELD_NOTES.items():
+        assert set(notes) <= narrowing | {"minItems", "maxItems", "items"}, field
+        assert set(notes.get("items", {})) <= narrowing, field
+
+
+class _Louder(ops.Blade, frozen=True, tag="louder"):
+    """A made-up op: Blade with a bounded field and a nested struct added."""
+
+    gain: Annotated[int, msgspec.Meta(ge=0, le=10)] = 5
+    transform: Transform | None = None
+
+
+def test_a_field_added_to_an_op_reaches_its_tool_with_its_bounds() -> None:
+    schema = op_arguments(_Louder)
+    assert list(schema["properties"]) == ["at", "clip_ids", "gain", "transform"]
+    assert schema["properties"]["gain"] == {
+        "type": "integer",
+        "minimum": 0,
+        "maximum": 10,
+        "default": 5,
+    }
+    # The nested struct is written out in place ($ref resolved), without its null.
+    transform = schema["properties"]["transform"]
+    assert transform["type"] == "object" and transform["properties"]["opacity"]["maximum"] == 1
+    assert "$ref" not in json.dumps(schema) and "$defs" not in schema
+    validator = jsonschema.Draft202012Validator(schema)
+    assert validator.is_valid({"at": 3, "gain": 10, "transform": {"opacity": 0.5}})
+    assert not validator.is_valid({"at": 3, "gain": 11})
+    assert not validator.is_valid({"at": 3, "transform": None})
+    assert not validator.is_valid({"at": 3, "op": "louder"})
+
+
+@pytest.mark.parametrize(("with_audio", "audio_clips"), [(True, 2), (False, 1)])
+def test_insert_takes_with_audio_from_its_op(
+    small_demo: Path, tmp_path: Path, with_audio: bool, audio_clips: int
+) -> None:
+    """Regression: the hand-written schema had no with_audio, so a tool call always brought a
+    video's audio. a_3 is the demo's video with sound (a_4), already once on the timeline."""
+    root = tmp_path / "p"
+    shutil.copytree(small_demo, root)
+    args = {"asset_id": "a_3", "at": 400, "duration": 30, "with_audio": with_audio}
+
+    async def go(ledger: Ledger) -> None:
+        out = await run_tool(ledger, "timeline_overwrite", args)
+        assert out["ok"], out
+        assert out["audit"]["meta"]["op"]["with_audio"] is with_audio
+        project = decode_project(out["audit"]["after"]["project.json"].encode())
+        placed = [c for t in project.tracks for c in t.clips if c.asset_id == "a_4"]
+        assert len(placed) == audio_clips
+
+    run(root, go)
+
+
+@pytest.mark.parametrize("duration", [30, "00:00:01:00"])
+def test_a_duration_is_frames_or_timecode(
+    small_demo: Path, tmp_path: Path, duration: int | str
+) -> None:
+    """Regression: the hand-written duration was oneOf(integer >= 1, position), and a whole
+    number of frames matched both, so every integer duration was refused."""
+    root = tmp_path / "p"
+    shutil.copytree(small_demo, root)
+
+    async def go(ledger: Ledger) -> None:
+        out = await run_tool(
+            ledger, "timeline_add_text", {"text": "Hi", "at": 400, "duration": duration}
+        )
+        assert out["ok"], out
+        assert out["audit"]["meta"]["op"]["duration"] == 30
+
+    run(root, go)
+
+
+def test_a_position_beyond_the_longest_timeline_is_refused(
+    small_demo: Path, tmp_path: Path
+) -> None:
+    """The tool builds its op the way `reelcut edit --op-json` does, bounds check included."""
+    root = tmp_path / "p"
+    shutil.copytree(small_demo, root)
+
+    async def go(ledger: Ledger) -> None:
+        out = await run_tool(ledger, "timeline_blade", {"at": 10**30})
+        assert not out["ok"] and "beyond the longest timeline" in out["error"], out
+
+    run(root, go)
 
 
 def test_replaying_the_audit_log_reproduces_the_files(small_demo: Path, tmp_path: Path) -> None:
