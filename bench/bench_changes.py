@@ -42,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine import sandbox
 from engine.changes.ledger import Ledger
+from engine.fsio import batch
 
 RATIO_TARGET = 1.5
 LINES = 200
@@ -179,7 +180,7 @@ def profile(master: Path, work: Path, after: dict[str, str], runs: int) -> None:
                 timed(ledger.files, "read", totals, "read (thread)"),
                 timed(ledger_mod, "sha256", totals, "sha256"),
                 timed(sandbox.Batch, "stage", totals, "stage: temp file written"),
-                timed(sandbox, "_sync_all", totals, "durability barriers"),
+                timed(batch, "_sync_all", totals, "durability barriers"),
                 timed(sandbox.Batch, "commit", totals, "commit: rename"),
                 timed(ledger.store, "set_state", totals, "set_state (aiosqlite)"),
                 timed(ledger.store, "files", totals, "store.files (aiosqlite)"),
@@ -200,18 +201,18 @@ def profile(master: Path, work: Path, after: dict[str, str], runs: int) -> None:
     med = {label: statistics.median(values) for label, values in parts.items()}
     for label in sorted(k for k in parts if not k.endswith(" #")):
         print(f"  {label:28} {med[label]:8.1f} ms  {med[label + ' #']:5.0f} calls")
-    quiet = sandbox._dirty_bytes() <= sandbox.SYNCFS_DIRTY_LIMIT
-    print(f"  {'barrier':28} {'syncfs' if sandbox._syncfs and quiet else 'parallel fsync'}")
+    quiet = batch._dirty_bytes() <= batch.SYNCFS_DIRTY_LIMIT
+    print(f"  {'barrier':28} {'syncfs' if batch._syncfs and quiet else 'parallel fsync'}")
 
     # The same apply with the barriers made no-ops: what durability costs on this disk.
     no_sync = []
-    real_sync = sandbox._sync_all
-    sandbox._sync_all = lambda fds: None
+    real_sync = batch._sync_all
+    batch._sync_all = lambda fds: None
     try:
         for _ in range(runs):
             no_sync.append(run_ledger(master, work, after))
     finally:
-        sandbox._sync_all = real_sync
+        batch._sync_all = real_sync
     print(f"  {'apply without barriers':28} {statistics.median(no_sync):8.1f} ms")
 
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.atomic import remove_stale_temps
 from engine.errors import ProjectInvalid, ReelcutError
+from engine.fsio.durable import remove_stale_temps
 from engine.lock import WriterLock
 from engine.model import Project
 from engine.store import LAST_WRITE_FILE, PROJECT_FILE, load_project, save_project
@@ -107,11 +107,13 @@ class ProjectDir:
     def _take_lock(self, purpose: str) -> WriterLock:
         if self._lock is None or not self._lock.held:
             self._lock = WriterLock(self.root, purpose=purpose).acquire()
-            remove_stale_temps(self.root, PROJECT_FILE)
-            remove_stale_temps(self.state, Path(LAST_WRITE_FILE).name)
+            # legacy: older reelcut wrote these temps as .<name>.<12 hex>.tmp, and the importer
+            # still names its temps in assets/ .import-<12 hex>.tmp; both are cleared as before.
+            remove_stale_temps(self.root, PROJECT_FILE, legacy=True)
+            remove_stale_temps(self.state, Path(LAST_WRITE_FILE).name, legacy=True)
             for sub in SUBDIRS[:-1]:
                 (self.root / sub).mkdir(exist_ok=True)
-            remove_stale_temps_any(self.assets)
+            remove_stale_temps(self.assets, legacy=True)
         return self._lock
 
     def save(self, project: Project) -> bytes:
@@ -119,9 +121,3 @@ class ProjectDir:
         if self._lock is None or not self._lock.held:
             raise RuntimeError("save() without the writer lock; call writer() first")
         return save_project(self.root, project)
-
-
-def remove_stale_temps_any(folder: Path) -> None:
-    """Remove every hidden ``.*.tmp`` left by an interrupted import (only under the lock)."""
-    for p in folder.glob(".*.tmp"):
-        p.unlink(missing_ok=True)

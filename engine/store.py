@@ -18,8 +18,8 @@ from typing import Any
 import msgspec
 
 from engine import schema
-from engine.atomic import atomic_write
 from engine.errors import ProjectInvalid
+from engine.fsio.durable import atomic_write
 from engine.model import SCHEMA_VERSION, Project
 from engine.validate import problems
 

@@ -11,8 +11,8 @@ recipe (bump its ``*_RECIPE``) makes every older file stale instead of silently 
     previews/<sha256>.t<THUMBS_RECIPE>.json  the tile grid of that JPEG (see make_thumbnails)
     previews/<sha256>.w<PEAKS_RECIPE>.json   waveform peaks (see make_peaks)
 
-Each builder is an ``async`` function meant to be a job handler: ffmpeg runs as an asyncio
-subprocess in its own process group, progress is reported as ``on_progress(fraction, message)``
+Each builder is an ``async`` function meant to be a job handler: ffmpeg runs under
+`engine.media.ffmpeg`'s async face, progress is reported as ``on_progress(fraction, message)``
 and the output is written to a hidden temp name in the target folder, fsynced and renamed into
 place (then the folder is fsynced) only when everything succeeded. When the awaiting task is
 cancelled or the timeout passes, ffmpeg's whole process group is killed and reaped and the temp
@@ -23,21 +23,19 @@ name never holds half a file.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import math
 import os
-import signal
 import sys
 import time
 from array import array
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from engine.atomic import fsync_dir, remove_stale_temps, temp_name
 from engine.errors import MediaError
-from engine.media.tools import FFMPEG_TIMEOUT, PROTOCOLS, local_path, require, stderr_tail
+from engine.fsio.durable import commit_path, remove_stale_temps, temp_path, write_path
+from engine.media.ffmpeg import FFMPEG_TIMEOUT, input_args, local_path, run_async
 from engine.model import Asset
 from engine.timebase import Rate
 
@@ -67,11 +65,7 @@ PEAKS_FULL_SCALE = 127
 
 _PROGRESS_STEP = 0.01
 _PROGRESS_INTERVAL = 0.25
-_STDERR_KEEP = 16 * 1024
 _READ_CHUNK = 64 * 1024
-_REAP_GRACE = 5.0
-_QUIET = ("-nostdin", "-hide_banner", "-v", "error", "-nostats", "-y")
-_PROGRESS = ("-progress", "pipe:1")
 _LABELS = {"proxy": "proxy", "thumbs": "thumbnails", "peaks": "waveform"}
 
 
@@ -204,7 +198,8 @@ async def make_proxy(
 
     async def build(tmp: Path) -> None:
         args = [
-            *_input(src, progress=True),
+            "-y",
+            *input_args(src),
             "-map",
             "0:V:0",
             "-map",
@@ -246,8 +241,9 @@ async def make_proxy(
             args,
             what=what,
             timeout=_timeout(timeout, duration_s),
-            stdout=progress.read_ffmpeg,
             show_as={local_path(tmp): dst.name},
+            duration_s=duration_s,
+            on_progress=progress.fraction,
         )
         if not await asyncio.to_thread(_mp4_complete, tmp):
             raise MediaError(f"{what}: ffmpeg wrote no complete video")
@@ -283,7 +279,8 @@ async def make_thumbnails(
 
     async def build(tmp: Path) -> None:
         args = [
-            *_input(src, progress=True),
+            "-y",
+            *input_args(src),
             # A null copy of the decoded video: its clock is the decode position, which the
             # tile output (one frame, at the very end) cannot report.
             "-map",
@@ -317,8 +314,9 @@ async def make_thumbnails(
             args,
             what=what,
             timeout=_timeout(timeout, duration_s),
-            stdout=progress.read_ffmpeg,
             show_as={local_path(tmp): dst.name},
+            duration_s=duration_s,
+            on_progress=progress.fraction,
         )
         size = await asyncio.to_thread(_jpeg_file_size, tmp)
         if size is None:
@@ -335,7 +333,7 @@ async def make_thumbnails(
             "seconds_per_tile": interval_ms / 1000,
         }
         # The sidecar lands first: the JPEG's rename is the commit point is_fresh looks at.
-        await asyncio.to_thread(_write_atomic, index_path, _dump(index))
+        await asyncio.to_thread(write_path, index_path, _dump(index))
 
     await _produce(src, dst, "thumbnails", build)
     progress.done()
@@ -369,15 +367,14 @@ async def make_peaks(
     progress = _Progress("waveform", duration_s, on_progress)
     peaks = _Peaks(PEAKS_SAMPLE_RATE // PEAKS_BUCKETS_PER_SECOND)
 
-    async def read_pcm(stream: asyncio.StreamReader) -> None:
-        while chunk := await stream.read(_READ_CHUNK):
-            peaks.feed(chunk)
-            progress.at(peaks.samples / PEAKS_SAMPLE_RATE)
-        peaks.close()
+    def read_pcm(chunk: bytes) -> None:
+        peaks.feed(chunk)
+        progress.at(peaks.samples / PEAKS_SAMPLE_RATE)
 
     async def build(tmp: Path) -> None:
         args = [
-            *_input(src, progress=False),
+            "-y",
+            *input_args(src),
             "-map",
             "0:a:0",
             "-ac",
@@ -392,8 +389,9 @@ async def make_peaks(
         ]
         what = f"{src.name}: could not read its sound for the waveform"
         await _run_ffmpeg(
-            args, what=what, timeout=_timeout(timeout, duration_s), stdout=read_pcm, show_as={}
+            args, what=what, timeout=_timeout(timeout, duration_s), show_as={}, on_stdout=read_pcm
         )
+        peaks.close()
         doc = {
             "version": PEAKS_RECIPE,
             "buckets_per_second": PEAKS_BUCKETS_PER_SECOND,
@@ -413,32 +411,21 @@ async def make_peaks(
 # --- running ffmpeg -----------------------------------------------------------------------------
 
 
-def _input(src: Path, *, progress: bool) -> list[str]:
-    """The arguments every derivative's ffmpeg starts with: quiet, optional progress on stdout,
-    local files only, then ``src`` as the input."""
-    return [
-        *_QUIET,
-        *(_PROGRESS if progress else ()),
-        "-protocol_whitelist",
-        PROTOCOLS,
-        "-i",
-        local_path(src),
-    ]
-
-
 async def _produce(
     src: Path, dst: Path, label: str, build: Callable[[Path], Awaitable[None]]
 ) -> None:
-    """Run ``build(tmp)`` with a fresh temp name beside ``dst``, then commit tmp as ``dst``; on
-    any failure (cancellation included) the temp file goes and ``dst`` is left as it was."""
-    tmp = temp_name(dst)
+    """Run ``build(tmp)`` with a fresh temp name beside ``dst`` (the scheme of
+    `engine.fsio.durable`), then commit tmp as ``dst`` there; on any failure (cancellation
+    included) the temp file goes and ``dst`` is left as it was."""
+    tmp = temp_path(dst)
     try:
         dst.parent.mkdir(parents=True, exist_ok=True)
         # A worker killed mid-job left its half-written output (its ffmpeg dies at its next
         # progress write); the job runs again, under a new temp name, once its lease ran out.
-        await asyncio.to_thread(remove_stale_temps, dst.parent, dst.name)
+        # legacy: older reelcut named these temps .<name>.<12 hex>.tmp; they go too.
+        await asyncio.to_thread(remove_stale_temps, dst.parent, dst.name, legacy=True)
         await build(tmp)
-        await asyncio.to_thread(_commit, tmp, dst)
+        await asyncio.to_thread(commit_path, tmp, dst)
     except OSError as exc:
         raise MediaError(f"{src.name}: could not write its {label}: {exc.strerror}") from None
     finally:
@@ -446,83 +433,26 @@ async def _produce(
 
 
 async def _run_ffmpeg(
-    args: Sequence[str],
+    args: list[str],
     *,
     what: str,
     timeout: float,
-    stdout: Callable[[asyncio.StreamReader], Awaitable[None]],
     show_as: Mapping[str, str],
+    duration_s: float | None = None,
+    on_progress: Callable[[float], None] | None = None,
+    on_stdout: Callable[[bytes], None] | None = None,
 ) -> None:
-    """Run ffmpeg with ``args`` while ``stdout`` consumes its standard output; raise MediaError
-    (with the stderr tail, paths shortened to names, ``show_as`` first) if it fails or outlives
-    ``timeout``. Cancellation kills and reaps its process group before propagating."""
-    exe = require("ffmpeg")
-    try:
-        proc = await asyncio.create_subprocess_exec(
-            exe,
-            *args,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            start_new_session=True,
-        )
-    except OSError as exc:
-        raise MediaError(f"{what}: could not start ffmpeg: {exc.strerror}") from None
-    assert proc.stdout is not None and proc.stderr is not None
-    err_task = asyncio.create_task(_read_tail(proc.stderr))
-    try:
-        async with asyncio.timeout(timeout):
-            await stdout(proc.stdout)
-            err = await err_task
-            code = await proc.wait()
-    except TimeoutError:
-        if await _stop(proc, err_task):
-            raise asyncio.CancelledError from None
-        raise MediaError(f"{what}: ffmpeg took longer than {timeout:g}s and was stopped") from None
-    except BaseException:
-        await _stop(proc, err_task)
-        raise
-    if code != 0:
-        tail = stderr_tail(err)
-        for arg in sorted(show_as, key=len, reverse=True):
-            tail = tail.replace(arg, show_as[arg])
-        for arg in args:
-            if arg.startswith("/"):
-                tail = tail.replace(arg, Path(arg).name)
-        raise MediaError(f"{what}: {tail or f'ffmpeg exited with status {code}'}")
-
-
-async def _stop(proc: asyncio.subprocess.Process, err_task: asyncio.Task[bytes]) -> bool:
-    """Kill ``proc``'s process group and wait until it is reaped, even if this task is cancelled
-    again meanwhile; return whether it was.
-
-    SIGKILL makes the wait short. It is still bounded: asyncio's ``wait()`` also waits for the
-    pipes to close, which a grandchild that left the group could hold open forever (the child
-    watcher reaps the process itself either way).
-    """
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    err_task.cancel()
-    waiting = asyncio.ensure_future(proc.wait())
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + _REAP_GRACE
-    interrupted = False
-    while not waiting.done() and (left := deadline - loop.time()) > 0:
-        try:
-            await asyncio.wait([waiting], timeout=left)
-        except asyncio.CancelledError:
-            interrupted = True
-    return interrupted
-
-
-async def _read_tail(stream: asyncio.StreamReader) -> bytes:
-    """Everything ``stream`` says, keeping only the last ``_STDERR_KEEP`` bytes."""
-    buf = bytearray()
-    while chunk := await stream.read(_READ_CHUNK):
-        buf += chunk
-        if len(buf) > 2 * _STDERR_KEEP:
-            del buf[:-_STDERR_KEEP]
-    return bytes(buf[-_STDERR_KEEP:])
+    """Run ffmpeg with ``args`` under the supervisor (`engine.media.ffmpeg.run_async`): the
+    one place a derivative starts a process, and where bench/bench_jobs.py records commands."""
+    await run_async(
+        ["ffmpeg", *args],
+        what=what,
+        timeout=timeout,
+        show_as=show_as,
+        duration_s=duration_s,
+        on_progress=on_progress,
+        on_stdout=on_stdout,
+    )
 
 
 def _timeout(timeout: float | None, duration_s: float | None) -> float:
@@ -541,7 +471,6 @@ class _Progress:
         self._fraction = 0.0
         self._second = 0
         self._when = time.monotonic()
-        self._seen_us = False
         if callback is not None:
             callback(0.0, f"{label} started")
 
@@ -569,17 +498,11 @@ class _Progress:
                 )
             self._callback(fraction, message)
 
-    async def read_ffmpeg(self, stream: asyncio.StreamReader) -> None:
-        """Follow ``-progress pipe:1``: ``key=value`` lines, position in ``out_time_us`` (and
-        in ``out_time_ms``, which despite its name is microseconds too)."""
-        while line := await stream.readline():
-            key, _, value = line.decode("ascii", "replace").strip().partition("=")
-            if key == "out_time_us":
-                self._seen_us = True
-            elif key != "out_time_ms" or self._seen_us:
-                continue
-            with contextlib.suppress(ValueError):
-                self.at(int(value) / 1_000_000)
+    def fraction(self, fraction: float) -> None:
+        """ffmpeg's own progress (the supervisor's ``on_progress``): a fraction of the
+        duration."""
+        if self._duration is not None:
+            self.at(fraction * self._duration)
 
     def done(self) -> None:
         if self._callback is not None:
@@ -635,17 +558,6 @@ def _scale(sample: int) -> int:
 # --- files --------------------------------------------------------------------------------------
 
 
-def _commit(tmp: Path, dst: Path) -> None:
-    """Make ``tmp`` durable, rename it to ``dst`` and make the rename durable."""
-    fd = os.open(tmp, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, dst)
-    fsync_dir(dst.parent)
-
-
 def _dump(doc: Mapping[str, Any]) -> bytes:
     return json.dumps(doc, separators=(",", ":")).encode()
 
@@ -653,16 +565,6 @@ def _dump(doc: Mapping[str, Any]) -> bytes:
 def _write_file(path: Path, doc: Mapping[str, Any]) -> None:
     with open(path, "xb") as f:
         f.write(_dump(doc))
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = temp_name(path)
-    try:
-        with open(tmp, "xb") as f:
-            f.write(data)
-        _commit(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _mp4_complete(path: Path) -> bool:

@@ -21,13 +21,12 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
-import ffmpeg
 import msgspec
 
 from engine.atomic import fsync_dir
 from engine.errors import MediaError, ReelcutError
+from engine.media.ffmpeg import FFMPEG_TIMEOUT, input_args, local_path, run
 from engine.media.probe import Probe, probe
-from engine.media.tools import FFMPEG_TIMEOUT, PROTOCOLS, local_path, run
 from engine.model import Asset, Clip, Project, Track, new_id
 from engine.projectdir import ProjectDir
 from engine.timebase import frames_from_seconds
@@ -296,21 +295,15 @@ def _extract_audio(assets_dir: Path, src: Path, info: Probe) -> _Extracted:
     ext, muxer = _AUDIO_COPY.get(codec, ("flac", "flac"))
     codec_arg = "copy" if codec in _AUDIO_COPY else "flac"
     tmp = _temp_name(assets_dir)
-    args = (
-        ffmpeg.input(local_path(src), protocol_whitelist=PROTOCOLS)
-        .output(
-            str(tmp),
-            map="0:a:0",
-            acodec=codec_arg,
-            format=muxer,
-            map_metadata=-1,
-            map_chapters=-1,
-            fflags="+bitexact",
-            **{"flags:a": "+bitexact"},
-        )
-        .global_args("-nostdin", "-v", "error", "-y")
-        .compile(cmd="ffmpeg")
-    )
+    args = [
+        "ffmpeg",
+        "-y",
+        *input_args(src),
+        *("-map", "0:a:0", "-c:a", codec_arg, "-f", muxer),
+        *("-map_metadata", "-1", "-map_chapters", "-1"),
+        *("-fflags", "+bitexact", "-flags:a", "+bitexact"),
+        local_path(tmp),
+    ]
     try:
         run(args, timeout=FFMPEG_TIMEOUT, what=f"{src.name}: could not extract its audio")
         audio_info = probe(tmp)

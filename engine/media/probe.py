@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from engine.errors import MediaError
-from engine.media.tools import PROBE_TIMEOUT, PROTOCOLS, local_path, run
+from engine.media.ffmpeg import PROBE_TIMEOUT, PROTOCOLS, local_path, run
 from engine.model import MediaInfo
 from engine.timebase import Rate, frames_from_seconds
 
@@ -82,8 +82,6 @@ def probe(path: Path) -> Probe:
     res = run(
         [
             "ffprobe",
-            "-v",
-            "error",
             "-protocol_whitelist",
             PROTOCOLS,
             "-print_format",

@@ -128,3 +128,20 @@ def test_the_installed_reelcut_opens_the_demo_and_serves_the_page(
     finally:
         serve.send_signal(signal.SIGTERM)
         serve.wait(timeout=20)
+
+
+def test_every_python_package_of_the_source_is_in_the_wheel_list() -> None:
+    """A new package (a folder with __init__.py) must be named in pyproject's packages, or the
+    installed reelcut cannot import it (engine/fsio once was not)."""
+    import tomllib
+
+    top = Path(__file__).resolve().parents[2]
+    listed = set(
+        tomllib.loads((top / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
+    found = {
+        ".".join(p.parent.relative_to(top).parts)
+        for base in ("engine", "tui", "preview_web")
+        for p in (top / base).rglob("__init__.py")
+    }
+    assert found - listed == set()

@@ -45,7 +45,7 @@ LARGE = timeline(
 )
 A = encode_project(SMALL)
 B = encode_project(LARGE)
-TEMP = re.compile(r"^\.(project\.json|project\.sha256)\.[0-9a-f]{12}\.tmp$")
+TEMP = re.compile(r"^\.(project\.json|project\.sha256)\.[0-9a-f]{16}\.reelcut-tmp$")
 
 
 def _sha(data: bytes) -> str:
@@ -216,9 +216,9 @@ def _record_replace(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
     real = os.replace
     calls: list[tuple[str, str]] = []
 
-    def replace(src: str, dst: str) -> None:
+    def replace(src: str, dst: str, **dir_fds: int) -> None:
         calls.append((str(src), str(dst)))
-        real(src, dst)
+        real(src, dst, **dir_fds)
 
     monkeypatch.setattr(os, "replace", replace)
     return calls
@@ -300,7 +300,7 @@ def test_rename_failure_leaves_the_file_unchanged(
     _new_project(root)
     before = _state(root)
 
-    def replace(src: str, dst: str) -> None:
+    def replace(src: str, dst: str, **dir_fds: int) -> None:
         raise OSError(code, os.strerror(code))
 
     monkeypatch.setattr(os, "replace", replace)
@@ -337,7 +337,7 @@ def test_failure_to_record_the_hash_leaves_the_new_file_and_a_stale_hash(
     save meant it to become, and the stale hash only makes the next load check everything."""
     root = tmp_path / "proj"
     _new_project(root)
-    sha_temp = re.compile(r"\.project\.sha256\.[0-9a-f]{12}\.tmp$")
+    sha_temp = re.compile(r"\.project\.sha256\.[0-9a-f]{16}\.reelcut-tmp$")
     _failing_fsync(
         monkeypatch,
         on=lambda fd: bool(sha_temp.search(os.readlink(f"/proc/self/fd/{fd}"))),

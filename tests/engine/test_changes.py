@@ -384,9 +384,10 @@ def test_a_failed_revert_leaves_the_changeset_applied(
 def _barrier_log(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Record, in order, each durability barrier and each file an apply makes visible."""
     from engine import sandbox
+    from engine.fsio import batch
 
     log: list[str] = []
-    real_sync, real_commit = sandbox._sync_all, sandbox.Batch.commit
+    real_sync, real_commit = batch._sync_all, sandbox.Batch.commit
 
     def sync_all(fds: list[int]) -> None:
         log.append(f"barrier({len(fds)})")
@@ -396,7 +397,7 @@ def _barrier_log(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         log.append(rel)
         real_commit(self, rel)
 
-    monkeypatch.setattr(sandbox, "_sync_all", sync_all)
+    monkeypatch.setattr(batch, "_sync_all", sync_all)
     monkeypatch.setattr(sandbox.Batch, "commit", commit)
     return log
 
@@ -407,11 +408,11 @@ def test_an_apply_makes_the_bytes_durable_before_any_rename_and_the_renames_befo
 ) -> None:
     """Two barriers per apply, however many files: every new file's bytes (one per staged file)
     before the first rename, then each touched folder once, before the changeset is applied."""
-    from engine import sandbox
+    from engine.fsio import batch
 
     if barrier == "parallel fsync":
-        monkeypatch.setattr(sandbox, "_dirty_bytes", lambda: sandbox.SYNCFS_DIRTY_LIMIT + 1)
-    elif sandbox._syncfs is None:
+        monkeypatch.setattr(batch, "_dirty_bytes", lambda: batch.SYNCFS_DIRTY_LIMIT + 1)
+    elif batch._syncfs is None:
         pytest.skip("syncfs needs Linux 5.8 or later")
     states: list[str] = []
 
@@ -446,7 +447,7 @@ def test_a_failing_barrier_before_the_renames_changes_no_file(
     proj: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """fsync/syncfs failing (EIO) is an error, never retried into success, and no file moves."""
-    from engine import sandbox
+    from engine.fsio import batch
 
     before = snapshot(proj)
 
@@ -455,7 +456,7 @@ def test_a_failing_barrier_before_the_renames_changes_no_file(
 
     async def go(ledger: Ledger) -> None:
         cs = await propose_all(ledger, {f"scripts/f{i}.md": f"new {i}\n" for i in range(5)})
-        monkeypatch.setattr(sandbox, "_sync_all", broken)
+        monkeypatch.setattr(batch, "_sync_all", broken)
         with pytest.raises(ReelcutError, match="Input/output error; nothing was changed"):
             await ledger.apply(cs)
         monkeypatch.undo()

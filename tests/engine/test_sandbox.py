@@ -672,7 +672,7 @@ def test_the_parallel_fsync_barrier_waits_for_every_file(
 ) -> None:
     """With much unwritten data about, the barrier fsyncs each file (in parallel, all awaited
     before any error is raised, since the caller closes the descriptors next)."""
-    monkeypatch.setattr(sandbox, "_dirty_bytes", lambda: sandbox.SYNCFS_DIRTY_LIMIT + 1)
+    monkeypatch.setattr("engine.fsio.batch._dirty_bytes", lambda: sandbox.SYNCFS_DIRTY_LIMIT + 1)
     synced: list[int] = []
     real = os.fsync
 

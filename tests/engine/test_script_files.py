@@ -20,12 +20,12 @@ import jsonschema
 import pytest
 
 from engine import sandbox, scripts
+from engine.filechecks import check_text
 from engine.sandbox import PathNotFound, PathRefused
 from engine.scripts import (
     FileConflict,
     FileExists,
     NotAScript,
-    check_text,
     create_text,
     delete_text,
     read_text,
@@ -121,7 +121,7 @@ def fsynced(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
 
     monkeypatch.setattr(os, "fsync", spy)
     # syncfs flushes everything at once and would hide which folders a call meant to sync.
-    monkeypatch.setattr(sandbox, "_syncfs", None)
+    monkeypatch.setattr("engine.fsio.batch._syncfs", None)
     return calls
 
 
@@ -316,7 +316,7 @@ def test_rename_without_renameat2_links_then_unlinks(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The fallback for file systems without RENAME_NOREPLACE keeps the same promises."""
-    monkeypatch.setattr(sandbox, "_renameat2", None)
+    monkeypatch.setattr("engine.fsio.durable._renameat2", None)
     p = world.proj
     (p / "scripts" / "taken.md").write_bytes(b"taken")
     _one_line(
