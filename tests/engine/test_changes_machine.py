@@ -592,6 +592,9 @@ QUICK = settings(
     max_examples=80,
     stateful_step_count=30,
     deadline=None,
+    # The same 80 runs every time: the outcomes below are then always reached (a random draw
+    # missed one about once in ten suite runs); the slow variant explores at random.
+    derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 
@@ -624,5 +627,6 @@ def test_edits_proposals_apply_revert_crashes_and_restarts_keep_every_byte() -> 
 @pytest.mark.slow
 def test_edits_proposals_apply_revert_crashes_and_restarts_keep_every_byte_long() -> None:
     run_state_machine_as_test(
-        ChangesMachine, settings=settings(QUICK, max_examples=1000, stateful_step_count=60)
+        ChangesMachine,
+        settings=settings(QUICK, max_examples=1000, stateful_step_count=60, derandomize=False),
     )
