@@ -279,6 +279,10 @@ class Workspace:
         await server.start()
         return server
 
+    # -- script files (the panes' reads and saves) -------------------------------------------
+
+    # -- derivatives for display (filmstrips, waveforms) ---------------------------------------
+
     # -- the agent (typed reads and the runs this holder starts) -------------------------------
 
     def _db(self) -> AsyncDB:
