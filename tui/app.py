@@ -33,35 +33,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import msgspec
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.containers import Horizontal
 from textual.css.query import NoMatches
 from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Header, Input, Static, TextArea
+from textual.widgets import Static
 
 from engine.model import Project
-from engine.ops import (
-    AddMarker,
-    Blade,
-    Lift,
-    Nudge,
-    Op,
-    RippleDelete,
-    RippleTrim,
-    SetMarks,
-    Trim,
-)
 from engine.timebase import format_timecode
 from engine.workspace import PROJECT_FILE, Change, Event, ReelcutError, Session, Workspace
-from tui import navigate as nav
 from tui.agent_actions import AgentController
-from tui.chat import ChangesetCard, ChatPanel
-from tui.finder import FileCommands, FileFinder
-from tui.keybar import KeyBar
-from tui.keys import KEYS, TIMELINE_ACTIONS, bindings, display, load_keymap
+from tui.finder import FileCommands
+from tui.keys import KEYS, display, load_keymap
 from tui.playback import Playback
 from tui.project_tree import ProjectTree
 from tui.scripts import ScriptPanes
@@ -81,34 +66,6 @@ POLL_DISK_EVERY = 1.0
 
 QUIT_AGAIN_WITHIN = 3.0
 TREE_EVERY_POLLS = 5
-
-
-class EditorScreen(Screen[None]):
-    BINDINGS = bindings()
-    AUTO_FOCUS = "#timeline"
-
-    def __init__(self, root: Path, project: Project | None = None, revision: int = 0) -> None:
-        """``project`` (at session ``revision``) is on the timeline from its first paint."""
-        super().__init__()
-        self.root = root
-        self._project = project
-        self._revision = revision
-
-    def compose(self) -> ComposeResult:
-        yield Header()
-        with Horizontal(id="top"):
-            yield ProjectTree(self.root, id="tree", classes="region")
-            yield ScriptPanes(self.root, id="panes", classes="region")
-            yield ChatPanel(id="chat", classes="region")
-        yield TimelineView(self._project, self._revision, id="timeline")
-        yield Static(id="status")
-        yield KeyBar(id="keys")
-
-    def on_mount(self) -> None:
-        # The first paint is a whole one: the status line is filled before it.
-        app = self.app
-        if isinstance(app, ReelcutApp):
-            app._show_status()
 
 
 def run_editor(app: ReelcutApp, **run_args: Any) -> int:
@@ -176,6 +133,8 @@ class ReelcutApp(App[int]):
     # -- lifecycle -------------------------------------------------------------------------
 
     def get_default_screen(self) -> Screen[Any]:
+        from tui.editor_screen import EditorScreen
+
         """The editor is the base of the screen stack, so it is composed and sized with the
         app (a screen pushed on top of Textual's default one is laid out twice at start)."""
         self.editor = EditorScreen(
@@ -334,7 +293,7 @@ class ReelcutApp(App[int]):
 
     def _palette_callback(self, action: str) -> Callable[[], Any]:
         async def run() -> None:
-            await self.run_action(action)
+            await self.run_action(f"screen.{action}")  # the editor's keys are its screen's
 
         return run
 
@@ -430,227 +389,11 @@ class ReelcutApp(App[int]):
         self._refresh()
         return change
 
-    async def _apply(self, op: Op, what: str) -> None:
-        await self._session_call(lambda: self.session.apply(op), what)
-
-    def _need_selection(self, what: str) -> tuple[str, ...] | None:
-        if not self.selection:
-            self.flash(f"{what}: select a clip first (Tab selects the next one)")
-            return None
-        return self.selection
-
-    async def action_blade(self) -> None:
-        at = self.playhead
-        under = [
-            c
-            for c in self.selection
-            if (f := nav.find_clip(self.project, c)) and f[1].start < at < f[1].end
-        ]
-        await self._apply(Blade(at=at, clip_ids=tuple(under)), "blade")
-
-    async def action_lift(self) -> None:
-        if sel := self._need_selection("lift"):
-            await self._apply(Lift(clip_ids=sel), "lift")
-
-    async def action_ripple_delete(self) -> None:
-        if sel := self._need_selection("ripple delete"):
-            await self._apply(RippleDelete(clip_ids=sel), "ripple delete")
-
-    async def action_nudge(self, by: int) -> None:
-        if sel := self._need_selection("nudge"):
-            await self._apply(Nudge(clip_ids=sel, by=by), "nudge")
-
-    async def action_trim(self, edge: str) -> None:
-        await self._trim(Trim, edge, "trim")
-
-    async def action_ripple_trim(self, edge: str) -> None:
-        await self._trim(RippleTrim, edge, "ripple trim")
-
-    async def _trim(self, cls: type[Trim] | type[RippleTrim], edge: str, what: str) -> None:
-        clip = nav.target_clip(self.project, self.selection, self.track_index, self.playhead)
-        if clip is None:
-            self.flash(f"{what}: no clip under the playhead on this track; select one")
-            return
-        await self._apply(cls(clip_id=clip.id, edge=edge, to=self.playhead), what)  # type: ignore[arg-type]
-
-    async def action_add_marker(self) -> None:
-        await self._apply(AddMarker(at=self.playhead), "marker")
-
-    async def action_mark_in(self) -> None:
-        await self._apply(
-            SetMarks(mark_in=self.playhead, mark_out=self.project.editor.mark_out), "mark in"
-        )
-
-    async def action_mark_out(self) -> None:
-        await self._apply(
-            SetMarks(mark_in=self.project.editor.mark_in, mark_out=self.playhead), "mark out"
-        )
-
-    async def action_clear_marks(self) -> None:
-        await self._apply(SetMarks(clear=True), "clear marks")
-
-    async def action_undo(self) -> None:
-        await self._session_call(self.session.undo, "undo")
-
-    async def action_redo(self) -> None:
-        await self._session_call(self.session.redo, "redo")
-
-    async def action_toggle_snapping(self) -> None:
-        on = not self.project.editor.snapping
-        await self._session_call(lambda: self.session.set_editor(snapping=on), "snapping")
-        self.flash(f"snapping {'on' if on else 'off'}")
-
-    async def action_reload(self) -> None:
-        await self._session_call(self.session.reload, "reload")
-
-    async def action_save_state(self) -> None:
-        await self._save_state()
-        self.flash("playhead and selection saved")
-
-    # -- selection -------------------------------------------------------------------------
-
-    def action_select_clip(self, step: int) -> None:
-        current = self.selection[-1] if self.selection else None
-        clip_id = nav.step_clip(self.project, current, self.playhead, step)
-        if clip_id is None:
-            self.flash("no clips")
-            return
-        found = nav.find_clip(self.project, clip_id)
-        if found:
-            self.track_index = found[0]
-        self._select((clip_id,))
-
-    def action_select_track(self, step: int) -> None:
-        n = len(self.project.tracks)
-        if n:
-            self.track_index = (self.track_index + step) % n
-            clip = nav.clip_at(self.project.tracks[self.track_index], self.playhead)
-            self._select((clip.id,) if clip else ())
-
-    def action_deselect(self) -> None:
-        self._select(())
-
-    def _select(self, ids: tuple[str, ...]) -> None:
-        self.message = ""
-        self.selection = ids
-
-    # -- view ------------------------------------------------------------------------------
-
-    def action_zoom(self, direction: int) -> None:
-        if direction > 0:
-            self.timeline.zoom_in()
-        else:
-            self.timeline.zoom_out()
-        self._state_changed()
-        self._show_status()
-
-    def action_zoom_fit(self) -> None:
-        self.timeline.zoom_to_fit()
-        self._state_changed()
-        self._show_status()
-
-    def action_focus_region(self, step: int) -> None:
-        order = ["tree", "panes", "chat", "timeline"]
-        node = self.focused
-        while node is not None and node.id not in order:
-            node = node.parent  # type: ignore[assignment]
-        i = order.index(node.id) if node is not None and node.id else len(order) - 1
-        self.editor.query_one(f"#{order[(i + step) % len(order)]}").focus()
-
-    def action_help(self) -> None:
-        from tui.screens import HelpScreen  # loaded when first asked for (a DataTable)
-
-        self.push_screen(HelpScreen())
-
-    # -- the project tree and the script panes ---------------------------------------------
+    # -- reads the screen and the controllers use ----------------------------------
 
     @property
     def project_root(self) -> Path:
         return self.session.dir.root
-
-    def open_script(self, path: str) -> None:
-        panes = self.editor.query_one(ScriptPanes)
-        panes.run_worker(panes.open(path), group="open")
-
-    async def on_project_tree_open_requested(self, message: ProjectTree.OpenRequested) -> None:
-        await self.editor.query_one(ScriptPanes).open(message.path)
-
-    def on_project_tree_new_file_requested(self, message: ProjectTree.NewFileRequested) -> None:
-        panes = self.editor.query_one(ScriptPanes)
-        panes.run_worker(panes.new_file(message.path), group="files")
-
-    def on_project_tree_rename_file_requested(
-        self, message: ProjectTree.RenameFileRequested
-    ) -> None:
-        panes = self.editor.query_one(ScriptPanes)
-        panes.run_worker(panes.rename_file(message.path), group="files")
-
-    def on_project_tree_delete_file_requested(
-        self, message: ProjectTree.DeleteFileRequested
-    ) -> None:
-        panes = self.editor.query_one(ScriptPanes)
-        panes.run_worker(panes.delete_file(message.path), group="files")
-
-    def on_project_tree_changed(self, message: ProjectTree.Changed) -> None:
-        self.run_worker(self.editor.query_one(ProjectTree).reload(), group="tree")
-
-    def on_script_panes_said(self, message: ScriptPanes.Said) -> None:
-        self.flash(message.text)
-
-    def on_script_panes_saved(self, message: ScriptPanes.Saved) -> None:
-        """Tell the page (a saved Remotion manifest recompiles there)."""
-        self.run_worker(self.workspace.file_saved(message.path, message.sha256), group="files")
-
-    async def action_find_file(self) -> None:
-        tree = self.editor.query_one(ProjectTree)
-        await tree.reload()  # what is there now (the first listing may still be on its way)
-        files = tree.files
-
-        def done(path: str | None) -> None:
-            if path is not None:
-                self.open_script(path)
-
-        self.push_screen(FileFinder(files), done)
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Timeline keys do nothing while the focus is in a text field (Ctrl+B in a script
-        pane must not cut the timeline)."""
-        return action not in TIMELINE_ACTIONS or not isinstance(self.focused, (TextArea, Input))
-
-    # -- the timeline's requests -----------------------------------------------------------
-
-    def on_timeline_view_seek_requested(self, message: TimelineView.SeekRequested) -> None:
-        self.playback.halt()
-        self.playback.seek(message.frame)
-
-    def on_timeline_view_select_requested(self, message: TimelineView.SelectRequested) -> None:
-        if message.clip_id is None:
-            self._select(())
-        elif message.extend:
-            sel = list(self.selection)
-            if message.clip_id in sel:
-                sel.remove(message.clip_id)
-            else:
-                sel.append(message.clip_id)
-            self._select(tuple(sel))
-        else:
-            found = nav.find_clip(self.project, message.clip_id)
-            if found:
-                self.track_index = found[0]
-            self._select((message.clip_id,))
-
-    async def on_timeline_view_move_requested(self, message: TimelineView.MoveRequested) -> None:
-        from engine.ops import Move
-
-        await self._apply(
-            Move(clip_ids=(message.clip_id,), to=message.start, track=message.track_id), "move"
-        )
-
-    def on_timeline_view_zoom_changed(self, message: TimelineView.ZoomChanged) -> None:
-        self._state_changed()
-        self._show_status()
-
-    # -- playback and the agent: the keys' actions, carried out by their controllers -------
 
     @property
     def speed(self) -> int:
@@ -658,73 +401,6 @@ class ReelcutApp(App[int]):
 
     def seek(self, frame: int) -> None:
         self.playback.seek(frame)
-
-    def action_step(self, frames: int) -> None:
-        self.playback.step(frames)
-
-    def action_step_seconds(self, seconds: int) -> None:
-        self.playback.step_seconds(seconds)
-
-    def action_edit_point(self, direction: int) -> None:
-        self.playback.edit_point(direction)
-
-    def action_go_start(self) -> None:
-        self.playback.go_start()
-
-    def action_go_end(self) -> None:
-        self.playback.go_end()
-
-    def action_goto(self) -> None:
-        self.playback.goto()
-
-    def action_play_pause(self) -> None:
-        self.playback.play_pause()
-
-    def action_shuttle(self, direction: int) -> None:
-        self.playback.shuttle(direction)
-
-    def action_stop(self) -> None:
-        self.playback.stop()
-
-    def action_preview_url(self) -> None:
-        self.playback.show_url()
-
-    def action_agent_model(self) -> None:
-        self.agent.next_model()
-
-    def action_agent_thinking(self) -> None:
-        self.agent.next_thinking()
-
-    def action_agent_workflow(self) -> None:
-        self.agent.next_workflow()
-
-    def action_agent_auto_apply(self) -> None:
-        self.agent.toggle_auto_apply()
-
-    async def action_agent_cancel(self) -> None:
-        await self.agent.cancel()
-
-    async def action_agent_thread(self, step: int) -> None:
-        await self.agent.step_thread(step)
-
-    async def on_chat_panel_send(self, message: ChatPanel.Send) -> None:
-        await self.agent.send(message)
-
-    async def on_changeset_card_apply_requested(
-        self, message: ChangesetCard.ApplyRequested
-    ) -> None:
-        await self.agent.move(message.card, revert=False, force=message.force)
-
-    async def on_changeset_card_revert_requested(
-        self, message: ChangesetCard.RevertRequested
-    ) -> None:
-        await self.agent.move(message.card, revert=True, force=message.force)
-
-    async def on_changeset_card_diff_requested(self, message: ChangesetCard.DiffRequested) -> None:
-        await self.agent.show_diff(message.changeset_id)
-
-    def on_changeset_card_replay_requested(self, message: ChangesetCard.ReplayRequested) -> None:
-        self.agent.replay(message.changeset_id)
 
     # -- persistence of the navigation state, and the disk ---------------------------------
 

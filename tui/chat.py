@@ -250,7 +250,7 @@ class ChatPanel(Vertical, can_focus=True):
 
     BINDINGS = [
         Binding("ctrl+t", "new_thread", "New thread", id="chat.new_thread"),
-        Binding("escape", "app.agent_cancel", "Cancel run", id="chat.cancel"),
+        Binding("escape", "screen.agent_cancel", "Cancel run", id="chat.cancel"),
         Binding("tab", "cycle(1)", "Next card", show=False, id="chat.next"),
         Binding("shift+tab", "cycle(-1)", "Previous card", show=False, id="chat.previous"),
     ]

@@ -97,9 +97,7 @@ def binding_id(key: Key) -> str:
 
 def bindings() -> list[BindingType]:
     return [
-        Binding(k.keys, f"app.{k.action}", k.title, show=k.show, id=binding_id(k))
-        for k in KEYS
-        if k.keys
+        Binding(k.keys, k.action, k.title, show=k.show, id=binding_id(k)) for k in KEYS if k.keys
     ]
 
 

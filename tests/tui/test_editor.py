@@ -232,12 +232,12 @@ def test_zoom_play_and_shuttle(demo_dir: Path) -> None:
         # the action the keys are bound to.)
         await press("home", "l")
         assert app.speed == 1
-        app.action_shuttle(1)
+        app.editor.action_shuttle(1)
         assert app.speed == 2
-        app.action_shuttle(1)
-        app.action_shuttle(1)
+        app.editor.action_shuttle(1)
+        app.editor.action_shuttle(1)
         assert app.speed == 4
-        app.action_shuttle(-1)
+        app.editor.action_shuttle(-1)
         assert app.speed == -1
         await press("k", "end", "j")
         assert app.speed in (-1, 0)  # backwards from the end (it may have reached 0 already)
@@ -407,12 +407,12 @@ def test_the_preview_address_is_shown_whole_and_copied(demo_dir: Path) -> None:
     url = "http://127.0.0.1:8731/?token=" + "x" * 43
 
     async def scenario(app: ReelcutApp, pilot: object) -> None:
-        await app.run_action("preview_url")
+        await app.run_action("screen.preview_url")
         await pilot.pause()  # type: ignore[attr-defined]
         assert not isinstance(app.screen, AddressScreen)
         assert "no address to show yet" in status(app)
         app.preview = SimpleNamespace(url=url, port=8731)  # type: ignore[assignment]
-        await app.run_action("preview_url")
+        await app.run_action("screen.preview_url")
         await pilot.pause()  # type: ignore[attr-defined]
         screen = app.screen
         assert isinstance(screen, AddressScreen)

@@ -1,0 +1,365 @@
+"""The editor's screen: the regions (the project tree, the script panes, the agent chat, the
+timeline, the status line and the key bar), every editor key and the handlers of what the
+widgets ask for. Edits become ops sent through the app's door (`ReelcutApp._session_call`, one
+at a time); navigation moves the app's reactives (playhead, selection, track), and the widgets
+follow their watchers. Playback and the agent are the app's controllers (`app.playback`,
+`app.agent`); their keys' actions live here and call them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, cast
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Header, Input, Static, TextArea
+
+from engine.model import Project
+from engine.ops import (
+    AddMarker,
+    Blade,
+    Lift,
+    Move,
+    Nudge,
+    Op,
+    RippleDelete,
+    RippleTrim,
+    SetMarks,
+    Trim,
+)
+from tui import navigate as nav
+from tui.chat import ChangesetCard, ChatPanel
+from tui.finder import FileFinder
+from tui.keybar import KeyBar
+from tui.keys import TIMELINE_ACTIONS, bindings
+from tui.project_tree import ProjectTree
+from tui.scripts import ScriptPanes
+from tui.timeline.widget import TimelineView
+
+if TYPE_CHECKING:
+    from tui.app import ReelcutApp
+
+
+class EditorScreen(Screen[None]):
+    """The editor's one screen: its regions, its keys (every binding of `tui.keys`) and the
+    handlers of what its widgets ask for. The state it works on (the playhead, the selection,
+    the session behind the door) is the app's; playback and the agent are the app's
+    controllers."""
+
+    BINDINGS = bindings()
+    AUTO_FOCUS = "#timeline"
+
+    def __init__(self, root: Path, project: Project | None = None, revision: int = 0) -> None:
+        """``project`` (at session ``revision``) is on the timeline from its first paint."""
+        super().__init__()
+        self.root = root
+        self._project = project
+        self._revision = revision
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="top"):
+            yield ProjectTree(self.root, id="tree", classes="region")
+            yield ScriptPanes(self.root, id="panes", classes="region")
+            yield ChatPanel(id="chat", classes="region")
+        yield TimelineView(self._project, self._revision, id="timeline")
+        yield Static(id="status")
+        yield KeyBar(id="keys")
+
+    @property
+    def host(self) -> ReelcutApp:
+        """The app, as the editor's (its state, its door, its controllers)."""
+        return cast("ReelcutApp", self.app)
+
+    def on_mount(self) -> None:
+        # The first paint is a whole one: the status line is filled before it.
+        self.host._show_status()
+
+    async def _apply(self, op: Op, what: str) -> None:
+        await self.host._session_call(lambda: self.host.session.apply(op), what)
+
+    def _need_selection(self, what: str) -> tuple[str, ...] | None:
+        if not self.host.selection:
+            self.host.flash(f"{what}: select a clip first (Tab selects the next one)")
+            return None
+        return self.host.selection
+
+    async def action_blade(self) -> None:
+        at = self.host.playhead
+        under = [
+            c
+            for c in self.host.selection
+            if (f := nav.find_clip(self.host.project, c)) and f[1].start < at < f[1].end
+        ]
+        await self._apply(Blade(at=at, clip_ids=tuple(under)), "blade")
+
+    async def action_lift(self) -> None:
+        if sel := self._need_selection("lift"):
+            await self._apply(Lift(clip_ids=sel), "lift")
+
+    async def action_ripple_delete(self) -> None:
+        if sel := self._need_selection("ripple delete"):
+            await self._apply(RippleDelete(clip_ids=sel), "ripple delete")
+
+    async def action_nudge(self, by: int) -> None:
+        if sel := self._need_selection("nudge"):
+            await self._apply(Nudge(clip_ids=sel, by=by), "nudge")
+
+    async def action_trim(self, edge: str) -> None:
+        await self._trim(Trim, edge, "trim")
+
+    async def action_ripple_trim(self, edge: str) -> None:
+        await self._trim(RippleTrim, edge, "ripple trim")
+
+    async def _trim(self, cls: type[Trim] | type[RippleTrim], edge: str, what: str) -> None:
+        clip = nav.target_clip(
+            self.host.project, self.host.selection, self.host.track_index, self.host.playhead
+        )
+        if clip is None:
+            self.host.flash(f"{what}: no clip under the playhead on this track; select one")
+            return
+        await self._apply(cls(clip_id=clip.id, edge=edge, to=self.host.playhead), what)  # type: ignore[arg-type]
+
+    async def action_add_marker(self) -> None:
+        await self._apply(AddMarker(at=self.host.playhead), "marker")
+
+    async def action_mark_in(self) -> None:
+        await self._apply(
+            SetMarks(mark_in=self.host.playhead, mark_out=self.host.project.editor.mark_out),
+            "mark in",
+        )
+
+    async def action_mark_out(self) -> None:
+        await self._apply(
+            SetMarks(mark_in=self.host.project.editor.mark_in, mark_out=self.host.playhead),
+            "mark out",
+        )
+
+    async def action_clear_marks(self) -> None:
+        await self._apply(SetMarks(clear=True), "clear marks")
+
+    async def action_undo(self) -> None:
+        await self.host._session_call(self.host.session.undo, "undo")
+
+    async def action_redo(self) -> None:
+        await self.host._session_call(self.host.session.redo, "redo")
+
+    async def action_toggle_snapping(self) -> None:
+        on = not self.host.project.editor.snapping
+        await self.host._session_call(lambda: self.host.session.set_editor(snapping=on), "snapping")
+        self.host.flash(f"snapping {'on' if on else 'off'}")
+
+    async def action_reload(self) -> None:
+        await self.host._session_call(self.host.session.reload, "reload")
+
+    async def action_save_state(self) -> None:
+        await self.host._save_state()
+        self.host.flash("playhead and selection saved")
+
+    # -- selection -------------------------------------------------------------------------
+
+    def action_select_clip(self, step: int) -> None:
+        current = self.host.selection[-1] if self.host.selection else None
+        clip_id = nav.step_clip(self.host.project, current, self.host.playhead, step)
+        if clip_id is None:
+            self.host.flash("no clips")
+            return
+        found = nav.find_clip(self.host.project, clip_id)
+        if found:
+            self.host.track_index = found[0]
+        self._select((clip_id,))
+
+    def action_select_track(self, step: int) -> None:
+        n = len(self.host.project.tracks)
+        if n:
+            self.host.track_index = (self.host.track_index + step) % n
+            clip = nav.clip_at(self.host.project.tracks[self.host.track_index], self.host.playhead)
+            self._select((clip.id,) if clip else ())
+
+    def action_deselect(self) -> None:
+        self._select(())
+
+    def _select(self, ids: tuple[str, ...]) -> None:
+        self.host.message = ""
+        self.host.selection = ids
+
+    # -- view ------------------------------------------------------------------------------
+
+    def action_zoom(self, direction: int) -> None:
+        if direction > 0:
+            self.host.timeline.zoom_in()
+        else:
+            self.host.timeline.zoom_out()
+        self.host._state_changed()
+        self.host._show_status()
+
+    def action_zoom_fit(self) -> None:
+        self.host.timeline.zoom_to_fit()
+        self.host._state_changed()
+        self.host._show_status()
+
+    def action_focus_region(self, step: int) -> None:
+        order = ["tree", "panes", "chat", "timeline"]
+        node = self.focused
+        while node is not None and node.id not in order:
+            node = node.parent  # type: ignore[assignment]
+        i = order.index(node.id) if node is not None and node.id else len(order) - 1
+        self.query_one(f"#{order[(i + step) % len(order)]}").focus()
+
+    def action_help(self) -> None:
+        from tui.screens import HelpScreen  # loaded when first asked for (a DataTable)
+
+        self.host.push_screen(HelpScreen())
+
+    # -- the project tree and the script panes ---------------------------------------------
+
+    def open_script(self, path: str) -> None:
+        panes = self.query_one(ScriptPanes)
+        panes.run_worker(panes.open(path), group="open")
+
+    async def on_project_tree_open_requested(self, message: ProjectTree.OpenRequested) -> None:
+        await self.query_one(ScriptPanes).open(message.path)
+
+    def on_project_tree_new_file_requested(self, message: ProjectTree.NewFileRequested) -> None:
+        panes = self.query_one(ScriptPanes)
+        panes.run_worker(panes.new_file(message.path), group="files")
+
+    def on_project_tree_rename_file_requested(
+        self, message: ProjectTree.RenameFileRequested
+    ) -> None:
+        panes = self.query_one(ScriptPanes)
+        panes.run_worker(panes.rename_file(message.path), group="files")
+
+    def on_project_tree_delete_file_requested(
+        self, message: ProjectTree.DeleteFileRequested
+    ) -> None:
+        panes = self.query_one(ScriptPanes)
+        panes.run_worker(panes.delete_file(message.path), group="files")
+
+    def on_project_tree_changed(self, message: ProjectTree.Changed) -> None:
+        self.run_worker(self.query_one(ProjectTree).reload(), group="tree")
+
+    def on_script_panes_said(self, message: ScriptPanes.Said) -> None:
+        self.host.flash(message.text)
+
+    def on_script_panes_saved(self, message: ScriptPanes.Saved) -> None:
+        """Tell the page (a saved Remotion manifest recompiles there)."""
+        self.run_worker(self.host.workspace.file_saved(message.path, message.sha256), group="files")
+
+    async def action_find_file(self) -> None:
+        tree = self.query_one(ProjectTree)
+        await tree.reload()  # what is there now (the first listing may still be on its way)
+        files = tree.files
+
+        def done(path: str | None) -> None:
+            if path is not None:
+                self.open_script(path)
+
+        self.host.push_screen(FileFinder(files), done)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Timeline keys do nothing while the focus is in a text field (Ctrl+B in a script
+        pane must not cut the timeline)."""
+        return action not in TIMELINE_ACTIONS or not isinstance(self.focused, (TextArea, Input))
+
+    # -- the timeline's requests -----------------------------------------------------------
+
+    def on_timeline_view_seek_requested(self, message: TimelineView.SeekRequested) -> None:
+        self.host.playback.halt()
+        self.host.playback.seek(message.frame)
+
+    def on_timeline_view_select_requested(self, message: TimelineView.SelectRequested) -> None:
+        if message.clip_id is None:
+            self._select(())
+        elif message.extend:
+            sel = list(self.host.selection)
+            if message.clip_id in sel:
+                sel.remove(message.clip_id)
+            else:
+                sel.append(message.clip_id)
+            self._select(tuple(sel))
+        else:
+            found = nav.find_clip(self.host.project, message.clip_id)
+            if found:
+                self.host.track_index = found[0]
+            self._select((message.clip_id,))
+
+    async def on_timeline_view_move_requested(self, message: TimelineView.MoveRequested) -> None:
+        await self._apply(
+            Move(clip_ids=(message.clip_id,), to=message.start, track=message.track_id), "move"
+        )
+
+    def on_timeline_view_zoom_changed(self, message: TimelineView.ZoomChanged) -> None:
+        self.host._state_changed()
+        self.host._show_status()
+
+    # -- playback and the agent: the keys' actions, carried out by their controllers -------
+
+    def action_step(self, frames: int) -> None:
+        self.host.playback.step(frames)
+
+    def action_step_seconds(self, seconds: int) -> None:
+        self.host.playback.step_seconds(seconds)
+
+    def action_edit_point(self, direction: int) -> None:
+        self.host.playback.edit_point(direction)
+
+    def action_go_start(self) -> None:
+        self.host.playback.go_start()
+
+    def action_go_end(self) -> None:
+        self.host.playback.go_end()
+
+    def action_goto(self) -> None:
+        self.host.playback.goto()
+
+    def action_play_pause(self) -> None:
+        self.host.playback.play_pause()
+
+    def action_shuttle(self, direction: int) -> None:
+        self.host.playback.shuttle(direction)
+
+    def action_stop(self) -> None:
+        self.host.playback.stop()
+
+    def action_preview_url(self) -> None:
+        self.host.playback.show_url()
+
+    def action_agent_model(self) -> None:
+        self.host.agent.next_model()
+
+    def action_agent_thinking(self) -> None:
+        self.host.agent.next_thinking()
+
+    def action_agent_workflow(self) -> None:
+        self.host.agent.next_workflow()
+
+    def action_agent_auto_apply(self) -> None:
+        self.host.agent.toggle_auto_apply()
+
+    async def action_agent_cancel(self) -> None:
+        await self.host.agent.cancel()
+
+    async def action_agent_thread(self, step: int) -> None:
+        await self.host.agent.step_thread(step)
+
+    async def on_chat_panel_send(self, message: ChatPanel.Send) -> None:
+        await self.host.agent.send(message)
+
+    async def on_changeset_card_apply_requested(
+        self, message: ChangesetCard.ApplyRequested
+    ) -> None:
+        await self.host.agent.move(message.card, revert=False, force=message.force)
+
+    async def on_changeset_card_revert_requested(
+        self, message: ChangesetCard.RevertRequested
+    ) -> None:
+        await self.host.agent.move(message.card, revert=True, force=message.force)
+
+    async def on_changeset_card_diff_requested(self, message: ChangesetCard.DiffRequested) -> None:
+        await self.host.agent.show_diff(message.changeset_id)
+
+    def on_changeset_card_replay_requested(self, message: ChangesetCard.ReplayRequested) -> None:
+        self.host.agent.replay(message.changeset_id)
