@@ -326,7 +326,7 @@ class Workspace:
         return await self._db().read(lambda c: store.changesets(c, run_id))
 
     async def orphaned(self, run: Run) -> bool:
-        from engine.agent.run import orphaned
+        from engine.agent.orphans import orphaned
 
         return bool(await self._db().read(lambda c: orphaned(c, run)))
 
@@ -467,7 +467,7 @@ async def _start_run(ws: Workspace, params: dict[str, Any]) -> Run:
 
 @method("chat.cancel")
 async def _chat_cancel(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
-    from engine.agent import run as agent_run
+    from engine.agent import orphans
     from engine.agent import store as agent_store
 
     db, events = await ws.services()
@@ -476,8 +476,8 @@ async def _chat_cancel(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
     runner = ws.runner
     if runner is not None and any(j.id == run.job_id for j in runner.running):
         await runner.cancel(run.job_id)  # ours: stops at once
-        return (await agent_run.wait_for_end(db, run_id, timeout=10.0)).to_json()
-    return (await agent_run.cancel_run(db, events, run_id)).to_json()
+        return (await orphans.wait_for_end(db, run_id, timeout=10.0)).to_json()
+    return (await orphans.cancel_run(db, events, run_id)).to_json()
 
 
 @method("ping")

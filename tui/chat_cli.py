@@ -25,8 +25,8 @@ import sys
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
+from engine.agent import orphans, store
 from engine.agent import run as agent_run
-from engine.agent import store
 from engine.errors import UsageError
 from engine.events import Event, EventStream
 from engine.jobs import Runner
@@ -102,12 +102,12 @@ async def _list(db: AsyncDB, root: Path, as_json: bool) -> int:
             usage, cost, calls = store.thread_usage(conn, thread_id)
             runs = []
             for r in store.runs(conn, thread_id):
-                r = agent_run.settle(conn, r.id)
+                r = orphans.settle(conn, r.id)
                 r_usage, r_cost, r_calls = store.run_usage(conn, r.id)
                 runs.append(
                     {
                         **r.to_json(),
-                        "orphaned": agent_run.orphaned(conn, r),
+                        "orphaned": orphans.orphaned(conn, r),
                         "usage": _usage_json(r_usage, r_cost, r_calls),
                     }
                 )
@@ -163,9 +163,9 @@ def _usage_line(u: dict[str, Any]) -> str:
 
 
 async def _cancel(db: AsyncDB, events: EventStream, args: argparse.Namespace) -> int:
-    run = await agent_run.cancel_run(db, events, args.cancel)
+    run = await orphans.cancel_run(db, events, args.cancel)
     if run.status not in store.TERMINAL:  # a live worker elsewhere stops at its next beat
-        run = await agent_run.wait_for_end(db, run.id, timeout=10.0)
+        run = await orphans.wait_for_end(db, run.id, timeout=10.0)
     if args.json or args.jsonl:
         print(json.dumps({"run": run.to_json()}))
     else:
@@ -305,7 +305,7 @@ async def _attach(db: AsyncDB, events: EventStream, root: Path, args: argparse.N
     feed = events.subscribe(after=0, topics=["run", "project"])
     runner: Runner | None = None
     try:
-        run, job_id, held_by = await db.write(lambda c: agent_run.take_over(c, args.attach))
+        run, job_id, held_by = await db.write(lambda c: orphans.take_over(c, args.attach))
         events.committed()
         if held_by is not None:
             printer.note(f"(run {run.id} is being run by {held_by}; following it)")

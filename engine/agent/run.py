@@ -27,11 +27,11 @@ error, so one run grows ``state.sqlite`` by at most that plus one call's record.
 
 A run survives a restart: its messages are stored step by step, so a run whose worker stopped
 (the editor quit, or the process died) is found ``interrupted`` or ``running`` without a live
-worker: an *orphan*. Nothing resumes an orphan on its own (see `orphaned`, `resume`): it
+worker: an *orphan*. Nothing resumes an orphan on its own (`engine.agent.orphans`): it
 resumes on purpose (``reelcut chat DIR --attach RUN``), says so with an ``interrupted`` event,
 answers the calls of a turn its worker left half-done from the audit (calls already made are
-not made again), and goes on from the last finished step. `cancel_run` ends a run whoever
-holds it, including one whose process was killed.
+not made again), and goes on from the last finished step; `orphans.cancel_run` ends a run
+whoever holds it, including one whose process was killed.
 """
 
 from __future__ import annotations
@@ -41,7 +41,6 @@ import contextlib
 import hashlib
 import importlib
 import json
-import time
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -53,7 +52,7 @@ from engine.changes.ledger import Ledger
 from engine.errors import ReelcutError
 from engine.events import EventStream, insert_event
 from engine.jobs import store as jobs_store
-from engine.jobs.runner import Handler, JobContext, JobFailed, holder_alive
+from engine.jobs.runner import Handler, JobContext, JobFailed
 from engine.state.adb import AsyncDB
 from engine.tools import REGISTRY, run_tool
 from engine.tools.registry import for_model, record_refused
@@ -65,7 +64,7 @@ if TYPE_CHECKING:
 
     from engine.agent.provider import RetryPolicy, Step
 
-KIND = "agent.run"
+KIND = store.JOB_KIND
 DEFAULT_MODEL = "gemini-3-flash-preview"
 MODELS = (
     "gemini-3-pro-preview",
@@ -548,92 +547,3 @@ def handlers(db: AsyncDB, events: EventStream, **kwargs: Any) -> dict[str, Handl
         return await execute(db, events, ctx.root, run_id, **kwargs)
 
     return {KIND: handle}
-
-
-# -- orphans, resuming and cancelling ---------------------------------------------------------
-
-
-def holder(conn: Any, run: store.Run) -> str | None:
-    """The worker that is running ``run`` now (alive, with its lease), else None."""
-    job = jobs_store.get(conn, run.job_id) if run.job_id is not None else None
-    if job is None or job.status != "running" or not holder_alive(job):
-        return None
-    return job.worker
-
-
-def orphaned(conn: Any, run: store.Run) -> bool:
-    """A run that has not ended and that no live worker runs or is about to: its process
-    quit or died. Only a run whose job waits in the queue for its starter is not one."""
-    if run.status in store.TERMINAL:
-        return False
-    job = jobs_store.get(conn, run.job_id) if run.job_id is not None else None
-    if job is None:
-        return True
-    if job.status == "queued":
-        return run.status != "pending"  # a fresh run waits for its starter's runner
-    return job.status != "running" or not holder_alive(job)
-
-
-def settle(conn: Any, run_id: int) -> store.Run:
-    """Bring a run's status in line with its job when the job ended without it (cancelled
-    while its worker was gone, or its worker died): the run ends the same way."""
-    run = store.get_run(conn, run_id)
-    job = jobs_store.get(conn, run.job_id) if run.job_id is not None else None
-    if run.status in store.TERMINAL or job is None:
-        return run
-    if job.status == "cancelled":
-        store.set_status(conn, run_id, "cancelled")
-    elif job.status == "succeeded":
-        store.set_status(conn, run_id, "interrupted")
-    return store.get_run(conn, run_id)
-
-
-def take_over(conn: Any, run_id: int) -> tuple[store.Run, int | None, str | None]:
-    """Make an orphaned run's job claimable again, to resume it here: returns the run, the job
-    to adopt (None when the run has ended or another live worker holds it) and that worker."""
-    run = settle(conn, run_id)
-    if run.status in store.TERMINAL:
-        return run, None, None
-    held_by = holder(conn, run)
-    if held_by is not None:
-        return run, None, held_by
-    job = jobs_store.get(conn, run.job_id) if run.job_id is not None else None
-    if job is not None and job.status == "running":
-        jobs_store.abandon(conn, job.id)  # its worker is gone: back to the queue
-        job = jobs_store.get(conn, job.id)
-    if job is None or job.status in jobs_store.FINISHED:
-        job, _ = jobs_store.enqueue(conn, KIND, {"run": run_id}, max_attempts=1)
-        store.set_job(conn, run_id, job.id)
-    return store.get_run(conn, run_id), job.id, None
-
-
-async def cancel_run(db: AsyncDB, events: EventStream, run_id: int) -> store.Run:
-    """Cancel a run whoever holds it. A live worker (here or in another process) is asked to
-    stop and ends the run itself; a run whose worker is gone ends here and now."""
-
-    def go(conn: Any) -> store.Run:
-        run = settle(conn, run_id)
-        if run.status in store.TERMINAL:
-            return run
-        job = jobs_store.get(conn, run.job_id) if run.job_id is not None else None
-        live = holder(conn, run) is not None
-        if job is not None and job.status in ("queued", "running"):
-            if not live and job.status == "running":
-                jobs_store.abandon(conn, job.id)
-            jobs_store.request_cancel(conn, job.id)
-        if not live:
-            store.set_status(conn, run_id, "cancelled")
-        return store.get_run(conn, run_id)
-
-    run = await db.write(go)
-    events.committed()
-    return run
-
-
-async def wait_for_end(db: AsyncDB, run_id: int, timeout: float) -> store.Run:
-    deadline = time.monotonic() + timeout
-    while True:
-        run = await db.write(lambda c: settle(c, run_id))
-        if run.status in store.TERMINAL or time.monotonic() > deadline:
-            return run
-        await asyncio.sleep(0.1)

@@ -17,6 +17,7 @@ from engine.agent.pricing import Usage
 from engine.errors import ReelcutError
 
 TERMINAL = ("complete", "error", "cancelled")
+JOB_KIND = "agent.run"  # the job an agent run is worked as
 
 
 class NoSuchRun(ReelcutError):

@@ -17,9 +17,10 @@ from typing import Any
 import pytest
 
 from engine.agent import store
+from engine.agent.orphans import orphaned, take_over
 from engine.agent.pricing import Usage, cost
 from engine.agent.provider import AgentConfigError, RetryPolicy
-from engine.agent.run import KIND, handlers, orphaned, start_run, take_over
+from engine.agent.run import KIND, handlers, start_run
 from engine.changes.ledger import Ledger
 from engine.events import Event, EventStream
 from engine.jobs import Runner

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from engine.agent import run as agent_run
 from engine.agent import store
-from engine.agent.run import cancel_run, orphaned, take_over
+from engine.agent.orphans import cancel_run, orphaned, take_over
 from engine.changes.ledger import Ledger
 from engine.jobs import store as jobs_store
 from engine.tools import run_tool
@@ -101,6 +101,15 @@ class Ticker:
         self._task.cancel()
 
 
+async def last_event(h: Harness, run_id: int, kind: str) -> None:
+    """The run's last event is ``kind`` (delivered a moment after its commit)."""
+    for _ in range(100):
+        if h.kinds(run_id)[-1:] == [kind]:
+            return
+        await asyncio.sleep(0.05)
+    assert h.kinds(run_id)[-1:] == [kind]
+
+
 async def ended(h: Harness, message: str, **kw: Any) -> store.Run:
     """Start a run, let it end, and check what every run's end must show."""
     run = await h.start(message, **kw)
@@ -108,11 +117,7 @@ async def ended(h: Harness, message: str, **kw: Any) -> store.Run:
     with Ticker() as ticker:
         done = await h.finish(run.id)
     assert done.status in store.TERMINAL
-    for _ in range(100):  # its end is on the stream (delivered a moment after the commit)
-        if h.kinds(run.id)[-1:] == [done.status]:
-            break
-        await asyncio.sleep(0.05)
-    assert h.kinds(run.id)[-1] == done.status
+    await last_event(h, run.id, done.status)
     await h.runner.wait_idle(timeout=10)
     job = await h.db.read(lambda c: jobs_store.get(c, done.job_id))
     assert job is not None and job.status in jobs_store.FINISHED  # never left queued or retried
@@ -248,7 +253,7 @@ def test_pricing_json_broken_after_the_start_ends_the_run_with_an_error(
         await h.runner.start()
         done = await h.finish(run.id)
         assert done.status == "error" and "pricing.json" in (done.error or "")
-        assert h.kinds(run.id)[-1] == "error"
+        await last_event(h, run.id, "error")
         await h.runner.wait_idle(timeout=10)
         job = await h.db.read(lambda c: jobs_store.get(c, done.job_id))
         assert job is not None and job.status == "failed" and job.attempts == 1
