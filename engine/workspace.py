@@ -38,8 +38,11 @@ from engine.store import PROJECT_FILE
 from engine.textdiff import diff_stats, unified_diff
 
 if TYPE_CHECKING:
+    from collections.abc import Collection
+
     from engine.agent.store import Run
     from engine.changes.replay import Replay
+    from engine.media.display import Peaks, Tiles
 
 # An agent run's end states (engine.agent.store.TERMINAL, said without importing the agent).
 RUN_ENDS = ("complete", "error", "cancelled")
@@ -282,6 +285,27 @@ class Workspace:
     # -- script files (the panes' reads and saves) -------------------------------------------
 
     # -- derivatives for display (filmstrips, waveforms) ---------------------------------------
+
+    async def waveform_peaks(self, project: Project) -> dict[str, Peaks]:
+        """The loudness over time of every asset of ``project`` whose peaks file is built, by
+        asset id (`engine.media.display.waveform_peaks`, read on a worker thread)."""
+        from engine.media import display
+
+        return await asyncio.to_thread(display.waveform_peaks, self.root, project)
+
+    async def filmstrip_tiles(
+        self, project: Project, known: Collection[str] = (), *, height: int | None = None
+    ) -> dict[str, Tiles]:
+        """The thumbnails of every video or image asset of ``project`` whose strip is built,
+        shrunk to ``height`` pixel rows (``display.TILE_HEIGHT`` by default), by asset id;
+        the assets in ``known`` are left out (`engine.media.display.filmstrip_tiles`, decoded by
+        ffmpeg on a worker thread)."""
+        from engine.media import display
+
+        rows = display.TILE_HEIGHT if height is None else height
+        return await asyncio.to_thread(
+            display.filmstrip_tiles, self.root, project, frozenset(known), rows
+        )
 
     # -- the agent (typed reads and the runs this holder starts) -------------------------------
 

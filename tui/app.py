@@ -51,8 +51,8 @@ from tui.playback import Playback
 from tui.project_tree import ProjectTree
 from tui.scripts import ScriptPanes
 from tui.span_writes import install as install_span_writes
-from tui.timeline.thumbnails import load_filmstrips
-from tui.timeline.waveform import load_waveforms
+from tui.timeline.thumbnails import filmstrips_from
+from tui.timeline.waveform import waveforms_from
 from tui.timeline.widget import TimelineView
 
 if TYPE_CHECKING:
@@ -174,20 +174,22 @@ class ReelcutApp(App[int]):
         self.agent.show_settings()
 
     async def _load_waveforms(self) -> None:
-        """Read the peaks derivatives off the event loop; audio clips then draw them."""
-        root, project = self.session.dir.root, self.session.project
-        waves = await asyncio.to_thread(load_waveforms, root, project)
+        """Read the peaks derivatives through the door (off the event loop); audio clips then
+        draw them."""
+        waves = waveforms_from(await self.workspace.waveform_peaks(self.session.project))
         with contextlib.suppress(NoMatches):  # the editor closed meanwhile
             self.timeline.set_waveforms(waves)
 
     async def _load_thumbnails(self) -> None:
-        """Decode the new thumbnail strips off the event loop; video clips then draw them."""
-        root, project = self.session.dir.root, self.session.project
+        """Decode the new thumbnail strips through the door (off the event loop); video clips
+        then draw them."""
+        project = self.session.project
         try:
             known = self.timeline.thumbnails  # decoded already: kept, not decoded again
         except NoMatches:
             return
-        strips = await asyncio.to_thread(load_filmstrips, root, project, known)
+        tiles = await self.workspace.filmstrip_tiles(project, known)
+        strips = filmstrips_from(project, tiles, known)
         with contextlib.suppress(NoMatches):  # the editor closed meanwhile
             self.timeline.set_thumbnails(strips)
 

@@ -1,6 +1,6 @@
-"""Filmstrips on video clips: track heights, the loader on a real strip made by ffmpeg, the
-drawing at the clip's source position, and the view (alone, then in the editor with the
-background jobs building the demo's strip).
+"""Filmstrips on video clips: track heights, cutting tiles into cells (synthetic ones, then a
+real strip decoded by the door's module), the drawing at the clip's source position, and the
+view (alone, then in the editor with the background jobs building the demo's strip).
 
 Colours expected from a real strip come from how the test video was made (flat colours per
 second), never from the module under test.
@@ -20,6 +20,7 @@ from rich.segment import Segment
 from textual.app import App, ComposeResult
 
 from engine.media.derivatives import derivative_paths, make_thumbnails, thumbs_index_path
+from engine.media.display import TILE_HEIGHT, Tiles, read_tiles
 from engine.media.importer import import_files
 from engine.model import Clip, Project, Track, new_project
 from engine.projectdir import ProjectDir
@@ -38,12 +39,13 @@ from tui.timeline.layout import (
 )
 from tui.timeline.thumbnails import (
     HALF_BLOCK,
+    PIXEL_ROWS,
     Filmstrip,
     StripSize,
+    filmstrip_of,
     filmstrip_runs,
+    filmstrips_from,
     load_filmstrips,
-    read_filmstrip,
-    tile_cells,
 )
 from tui.timeline.widget import TimelineView
 
@@ -190,12 +192,6 @@ def test_narrow_clips_other_kinds_and_clips_without_a_strip_keep_the_plain_block
     assert filmstrip_runs(plain, index, vp, RATE, {"a_1": coded_strip()}, 2, 3) == plain
 
 
-def test_tile_cells_keep_the_aspect_ratio() -> None:
-    assert tile_cells(160, 90, 4) == 8  # 16:9
-    assert tile_cells(160, 120, 4) == 6  # 4:3
-    assert tile_cells(160, 284, 4) == 2  # 9:16, never less than 2
-
-
 def test_tile_at_rounds_to_the_nearest_tile_and_clamps() -> None:
     strip = coded_strip(count=5, ms=2000)
     assert [strip.tile_at(f, RATE) for f in (0, 29, 30, 89, 90, 299)] == [0, 0, 1, 1, 2, 4]
@@ -203,7 +199,44 @@ def test_tile_at_rounds_to_the_nearest_tile_and_clamps() -> None:
     assert [strip.tile_at(f, ntsc) for f in (60, 89, 90)] == [1, 1, 2]
 
 
-# -- the loader, on a strip made by ffmpeg -------------------------------------------------------
+# -- tiles cut into cells ----------------------------------------------------------------------
+
+
+def test_the_door_decodes_tiles_as_tall_as_a_filmstrip_by_default() -> None:
+    assert PIXEL_ROWS == TILE_HEIGHT == 4
+
+
+def test_filmstrip_of_pairs_pixel_rows_into_cells_and_averages_the_short_size() -> None:
+    """Two tiles of 4x4 pixels whose pixel ``(x, y)`` of tile ``t`` is ``(t, 10y, 10x)``:
+    two-row cells pair pixel rows 0-1 and 2-3; one-row cells average 2x2 blocks."""
+    rgb = bytes(
+        v for t in range(2) for y in range(4) for x in range(4) for v in (t, 10 * y, 10 * x)
+    )
+    strip = filmstrip_of(Tiles(2, 500, 4, 4, rgb))
+    assert (strip.count, strip.ms_per_tile) == (2, 500)
+    tall, short = strip.sizes[2], strip.sizes[1]
+    assert (tall.rows, tall.width, short.rows, short.width) == (2, 4, 1, 2)
+    assert tall.cells[1 * 2 + 1][6 * 3 : 6 * 4] == bytes((1, 20, 30, 1, 30, 30))
+    # Tile 1, cell 1: top = mean of rows 0-1, columns 2-3 (y 5, x 25); bottom = rows 2-3.
+    assert short.cells[1][6:12] == bytes((1, 5, 25, 1, 25, 25))
+    with pytest.raises(ValueError):
+        filmstrip_of(Tiles(2, 500, 4, 2, rgb[: 2 * 4 * 2 * 3]))  # not PIXEL_ROWS tall
+    with pytest.raises(ValueError):
+        filmstrip_of(Tiles(2, 500, 4, 4, rgb[:-1]))  # short of bytes
+
+
+def test_filmstrips_from_keeps_known_strips_and_drops_gone_assets(demo: Project) -> None:
+    video, image = (next(a for a in demo.assets if a.kind == k) for k in ("video", "image"))
+    known = {video.id: coded_strip(), "a_gone": coded_strip()}
+    flat = Tiles(1, 1000, 2, 4, bytes(2 * 4 * 3))
+    odd = Tiles(1, 1000, 3, 4, bytes(3 * 4 * 3))
+    strips = filmstrips_from(demo, {video.id: flat, image.id: flat}, known)
+    assert list(strips) == [video.id, image.id] and strips[video.id] is known[video.id]
+    assert strips[image.id].count == 1
+    assert filmstrips_from(demo, {image.id: odd}) == {}  # an odd width does not halve
+
+
+# -- a strip made by ffmpeg, through the door ---------------------------------------------------
 
 RED, LIME, BLUE, WHITE, BLACK = (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255), (0, 0, 0)
 
@@ -231,10 +264,10 @@ def near(got: bytes | tuple[int, ...], want: tuple[int, int, int], slack: int = 
     return all(abs(g - w) <= slack for g, w in zip(got, want, strict=True))
 
 
-def test_read_filmstrip_shrinks_every_tile_of_a_real_strip(colours: Path, tmp_path: Path) -> None:
+def test_a_real_strip_cut_into_cells(colours: Path, tmp_path: Path) -> None:
     thumbs = tmp_path / "previews" / "x.t1.jpg"
     asyncio.run(make_thumbnails(colours, thumbs, duration_s=3.5))
-    strip = read_filmstrip(thumbs)
+    strip = filmstrip_of(read_tiles(thumbs))
     assert (strip.count, strip.ms_per_tile) == (4, 1000)
     tall, short = strip.sizes[2], strip.sizes[1]
     assert (tall.rows, tall.width, short.rows, short.width) == (2, 8, 1, 4)

@@ -1,5 +1,5 @@
-"""Waveform glyphs: the pyramid's peaks against brute force, glyphs at the clip's source
-position, and the editor drawing the demo's real peaks files."""
+"""Waveform glyphs: the pyramid's peaks against brute force, waveforms from the door's peaks,
+glyphs at the clip's source position, and the editor drawing the demo's real peaks files."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from engine.media.display import Peaks
 from engine.model import Clip, Track
 from engine.timebase import Rate
 from tui.timeline.layout import TrackIndex, Viewport, track_runs
-from tui.timeline.waveform import GLYPHS, Waveform, waveform_runs
+from tui.timeline.waveform import GLYPHS, Waveform, waveform_runs, waveforms_from
 
 
 @settings(max_examples=300, deadline=None)
@@ -26,6 +27,14 @@ def test_peak_over_any_range_is_the_brute_force_maximum(levels: bytes, data: st.
     last = data.draw(st.integers(first, len(levels) + 10))
     window = levels[max(0, first) : max(0, min(len(levels), last))]
     assert wave.peak(first, last) == max(window, default=0)
+
+
+def test_waveforms_from_the_door_s_peaks() -> None:
+    levels = bytes([0, 3, 127, 9, 40])
+    waves = waveforms_from({"a_1": Peaks(100, levels), "a_2": Peaks(0, levels)})
+    assert list(waves) == ["a_1"]  # no buckets a second: nothing to place the levels by
+    assert waves["a_1"].buckets_per_second == 100 and waves["a_1"].levels == levels
+    assert waves["a_1"].peak(0, 5) == 127 and waves["a_1"].peak(3, 5) == 40
 
 
 def test_glyphs_follow_the_source_not_the_timeline() -> None:

@@ -1,19 +1,12 @@
-"""Filmstrips for video and still-image clips, from the thumbnail derivative
-(``previews/<sha>.t1.jpg``; a still's has one tile, repeated along its clips).
+"""Filmstrips for video and still-image clips, drawn from the thumbnail tiles the door decodes
+(`Workspace.filmstrip_tiles`: per asset, every tile of its strip as a few RGB pixels; a still
+has one tile, repeated along its clips).
 
-The derivative is one JPEG of up to 100 tiles, 160 pixels wide, in a grid described by its JSON
-sidecar (``engine.media.derivatives.make_thumbnails``). A terminal shows a tile as a handful of
-half-block cells (``▀``, foreground = top pixel, background = bottom pixel; a half cell is
-about square), so `read_filmstrip` shrinks every tile once, at load time, to ``2 * rows`` pixel
-rows by a few columns, for one and for two text rows of strip. A `Filmstrip` is a few KB per
-asset however long the video.
-
-Decoding is ffmpeg's, not Pillow's: ffmpeg is already required (it made the strip), its
-``untile`` filter cuts the grid into tiles and ``scale=...:flags=area`` averages each one down
-in C, so Python reads a few KB of raw RGB instead of decoding a megapixel JPEG and averaging
-it pixel by pixel, and the project gains no compiled dependency. The price is one short process
-per video asset, which `load_filmstrips` runs off the event loop (call it in a thread). An
-ffmpeg older than 4.4 has no ``untile``: the clips then keep their plain blocks.
+A terminal shows a tile as a handful of half-block cells (``▀``, foreground = top pixel,
+background = bottom pixel; a half cell is about square, so tiles come at their aspect ratio
+with square pixels), ``PIXEL_ROWS`` pixels tall: `filmstrip_of` cuts every tile once into the
+cells of one and of two text rows of strip (the one-row size averages 2x2 pixel blocks). A
+`Filmstrip` is a few KB per asset however long the video.
 
 `filmstrip_runs` draws a video track's strip lines as NLEs do: from the clip's left edge on,
 slots one thumbnail wide, each showing the tile nearest the source time of its first column
@@ -24,15 +17,11 @@ the plain block.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
-from engine.errors import ReelcutError
-from engine.media import derivatives
-from engine.media.tools import PROTOCOLS, local_path
-from engine.media.tools import run as run_tool
 from engine.model import Project
 from engine.timebase import Rate
 from tui.timeline.layout import EDGE, Run, TrackIndex, Viewport
@@ -41,10 +30,27 @@ HALF_BLOCK = "▀"
 """A filmstrip cell: the foreground paints its top half, the background its bottom half."""
 MAX_ROWS = 2
 """Text rows of strip a `Filmstrip` is kept for (1 and 2: see ``layout.TALL_LINES``)."""
+PIXEL_ROWS = 2 * MAX_ROWS
+"""Pixel rows of the tiles a `Filmstrip` is cut from: two a text row, at the tallest size."""
 MIN_CELLS = 3
 """A clip block narrower than this keeps its plain look."""
-DECODE_TIMEOUT = 30.0
-"""Seconds ffmpeg may take to decode one strip (a 1600x900 JPEG takes a fraction of one)."""
+
+
+class TileImages(Protocol):
+    """What a filmstrip is made of: the door's ``engine.media.display.Tiles`` (``count``
+    images of ``width`` x ``height`` RGB pixels one after the other in ``rgb``, tile ``i``
+    showing the source frame nearest ``i * ms_per_tile`` ms)."""
+
+    @property
+    def count(self) -> int: ...
+    @property
+    def ms_per_tile(self) -> int: ...
+    @property
+    def width(self) -> int: ...
+    @property
+    def height(self) -> int: ...
+    @property
+    def rgb(self) -> bytes: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,46 +86,19 @@ class Filmstrip:
         return max(0, min(self.count - 1, tile))
 
 
-def tile_cells(tile_width: int, tile_height: int, pixel_rows: int) -> int:
-    """Cells across a tile drawn ``pixel_rows`` half-cells tall at its aspect ratio (a half
-    cell is about square), made even so that it halves for the shorter size; at least 2."""
-    across = pixel_rows * tile_width / max(1, tile_height)
-    return max(2, 2 * round(across / 2))
-
-
-def read_filmstrip(thumbs: Path) -> Filmstrip:
-    """Decode the strip ``thumbs`` and its sidecar into a `Filmstrip`.
-
-    Raises ValueError (or KeyError, TypeError) for a sidecar that does not describe the image,
-    ``ReelcutError`` when ffmpeg is missing or fails, OSError when a file cannot be read.
-    """
-    index = json.loads(derivatives.thumbs_index_path(thumbs).read_bytes())
-    count, columns, rows = int(index["count"]), int(index["columns"]), int(index["rows"])
-    tile_w, tile_h = int(index["tile_width"]), int(index["tile_height"])
-    ms = round(float(index["seconds_per_tile"]) * 1000)
-    if min(count, columns, rows, tile_w, tile_h, ms) < 1 or count > columns * rows:
-        raise ValueError(f"{thumbs.name}: the sidecar does not describe a tile grid")
-    height = 2 * MAX_ROWS
-    width = tile_cells(tile_w, tile_h, height)
-    out = run_tool(
-        [
-            "ffmpeg",
-            *("-nostdin", "-hide_banner", "-v", "error"),
-            *("-protocol_whitelist", PROTOCOLS, "-i", local_path(thumbs)),
-            *("-vf", f"untile={columns}x{rows},scale={width}:{height}:flags=area"),
-            *("-frames:v", str(count), "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"),
-        ],
-        timeout=DECODE_TIMEOUT,
-        what=f"{thumbs.name}: could not read its thumbnails",
-    ).stdout
-    tile_bytes = width * height * 3
-    if len(out) < count * tile_bytes:
-        raise ValueError(f"{thumbs.name}: ffmpeg gave {len(out)} bytes for {count} tiles")
-    tall = out[: count * tile_bytes]
+def filmstrip_of(tiles: TileImages) -> Filmstrip:
+    """``tiles`` (``PIXEL_ROWS`` tall, an even number of pixels wide) cut into the cells of a
+    `Filmstrip`; ValueError for tiles of another size or too few bytes."""
+    count, width, height = tiles.count, tiles.width, tiles.height
+    if height != PIXEL_ROWS or width < 2 or width % 2 or count < 1 or tiles.ms_per_tile < 1:
+        raise ValueError(f"{count} tiles of {width}x{height} pixels: not a filmstrip's")
+    if len(tiles.rgb) < count * width * height * 3:
+        raise ValueError(f"{len(tiles.rgb)} bytes for {count} tiles of {width}x{height}")
+    tall = tiles.rgb[: count * width * height * 3]
     short = _halve(tall, count, width, height)
     return Filmstrip(
         count,
-        ms,
+        tiles.ms_per_tile,
         {
             1: StripSize(1, width // 2, _cell_rows(short, count, width // 2, height // 2)),
             2: StripSize(2, width, _cell_rows(tall, count, width, height)),
@@ -165,31 +144,41 @@ def _cell_rows(pixels: bytes, count: int, width: int, height: int) -> tuple[byte
     return tuple(rows)
 
 
+def filmstrips_from(
+    project: Project,
+    tiles: Mapping[str, TileImages],
+    known: Mapping[str, Filmstrip] | None = None,
+) -> dict[str, Filmstrip]:
+    """The filmstrips of ``project``'s assets, by asset id: those in ``known`` (a previous
+    result) as they are, the others cut from their ``tiles`` (`Workspace.filmstrip_tiles`,
+    asked with ``known``, so that it decodes only the new strips). Assets gone from the project
+    drop out; tiles of the wrong size are left out (the clips keep their plain blocks)."""
+    out: dict[str, Filmstrip] = {}
+    for asset in project.assets:
+        if known is not None and asset.id in known:
+            out[asset.id] = known[asset.id]
+        elif asset.id in tiles:
+            try:
+                out[asset.id] = filmstrip_of(tiles[asset.id])
+            except ValueError:
+                continue
+    return out
+
+
 def load_filmstrips(
     root: Path, project: Project, known: Mapping[str, Filmstrip] | None = None
 ) -> dict[str, Filmstrip]:
-    """Every video or image asset's filmstrip whose thumbnail strip is there and complete, by
-    asset id.
+    """`filmstrips_from` the tiles of the project at ``root``, asked of a door of its own.
 
-    Strips in ``known`` (a previous result) are kept, not decoded again: an asset's bytes never
-    change, so neither does its strip. Blocking (reads files, runs ffmpeg once per new strip):
-    call it off the event loop.
+    Blocking (runs an event loop, ffmpeg once per new strip): call it off the event loop. Kept
+    for tui/app.py until the editor asks its own door (`Workspace.filmstrip_tiles`).
     """
-    out: dict[str, Filmstrip] = {}
-    for asset in project.assets:
-        path = derivatives.derivative_paths(root, asset, project.rate).get("thumbs")
-        if path is None:
-            continue
-        if known is not None and asset.id in known:
-            out[asset.id] = known[asset.id]
-            continue
-        if not derivatives.is_fresh(path):
-            continue
-        try:
-            out[asset.id] = read_filmstrip(path)
-        except (OSError, ValueError, KeyError, TypeError, ReelcutError):
-            continue  # a damaged strip: the job rebuilds it; draw the plain block meanwhile
-    return out
+    import asyncio
+
+    from engine.workspace import Workspace
+
+    tiles = asyncio.run(Workspace(root).filmstrip_tiles(project, known or ()))
+    return filmstrips_from(project, tiles, known)
 
 
 def filmstrip_runs(

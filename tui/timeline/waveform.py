@@ -1,20 +1,19 @@
-"""Waveform glyphs for audio clips, from the peaks derivative (``previews/<sha>.w1.json``).
+"""Waveform glyphs for audio clips, drawn from the peaks the door reads
+(`Workspace.waveform_peaks`: per asset, the loudest sample of every 1/100 s as 0..127).
 
-A `Waveform` keeps, per bucket (1/100 s), the loudest sample as 0..127, plus a pyramid of
-maxima over aligned blocks of 2, 4, 8... buckets, so that a column covering minutes of audio
-costs a few lookups, not thousands. `waveform_runs` redraws the blocks of an audio track's
-second line as ``▁▂▃▄▅▆▇█`` at the clip's source position; `load_waveforms` reads the
-peaks files (call it off the event loop: a long file is megabytes of JSON).
+A `Waveform` keeps those levels plus a pyramid of maxima over aligned blocks of 2, 4, 8...
+buckets, so that a column covering minutes of audio costs a few lookups, not thousands.
+`waveforms_from` builds them; `waveform_runs` redraws the blocks of an audio track's second
+line as ``▁▂▃▄▅▆▇█`` at the clip's source position.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
-from engine.media import derivatives
 from engine.model import Project
 from engine.timebase import Rate
 from tui.timeline.layout import EDGE, Run, TrackIndex, Viewport
@@ -22,8 +21,21 @@ from tui.timeline.layout import EDGE, Run, TrackIndex, Viewport
 GLYPHS = " ▁▂▃▄▅▆▇█"
 
 
+class PeakLevels(Protocol):
+    """What a waveform is made of: the door's ``engine.media.display.Peaks`` (``levels[i]``,
+    0..127, the loudest sample of the ``i``-th ``1 / buckets_per_second`` seconds)."""
+
+    @property
+    def buckets_per_second(self) -> int: ...
+    @property
+    def levels(self) -> bytes: ...
+
+
 @dataclass(frozen=True)
 class Waveform:
+    """One asset's loudness, ready to draw: ``levels`` per bucket and the pyramid of their
+    maxima over aligned blocks (``pyramid[k][i]``: buckets ``i << k`` to ``(i + 1) << k``)."""
+
     buckets_per_second: int
     levels: bytes  # per bucket, the loudest sample, 0..127
     pyramid: list[bytes] = field(default_factory=list, compare=False)
@@ -82,22 +94,24 @@ def waveform_runs(
     return out
 
 
+def waveforms_from(peaks: Mapping[str, PeakLevels]) -> dict[str, Waveform]:
+    """A `Waveform` per asset id from its peaks (`Workspace.waveform_peaks`)."""
+    return {
+        asset_id: Waveform.of(p.buckets_per_second, p.levels)
+        for asset_id, p in peaks.items()
+        if p.buckets_per_second > 0
+    }
+
+
 def load_waveforms(root: Path, project: Project) -> dict[str, Waveform]:
-    """Every audio asset's waveform whose peaks file is there and complete, by asset id."""
-    out: dict[str, Waveform] = {}
-    for asset in project.assets:
-        path = derivatives.derivative_paths(root, asset, project.rate).get("peaks")
-        if path is None or not derivatives.is_fresh(path):
-            continue
-        try:
-            doc = json.loads(path.read_bytes())
-            lows, highs = doc["min"], doc["max"]
-            scale = int(doc.get("full_scale", 127)) or 127
-            levels = bytes(
-                min(127, max(abs(lo), abs(hi)) * 127 // scale)
-                for lo, hi in zip(lows, highs, strict=False)
-            )
-            out[asset.id] = Waveform.of(int(doc["buckets_per_second"]), levels)
-        except (OSError, ValueError, KeyError, TypeError):
-            continue  # a damaged file: the job rebuilds it; draw the plain block meanwhile
-    return out
+    """`waveforms_from` the peaks of the project at ``root``, asked of a door of its own.
+
+    Blocking (runs an event loop; a long recording's peaks are megabytes of JSON): call it off
+    the event loop. Kept for tui/app.py until the editor asks its own door
+    (`Workspace.waveform_peaks`).
+    """
+    import asyncio
+
+    from engine.workspace import Workspace
+
+    return waveforms_from(asyncio.run(Workspace(root).waveform_peaks(project)))

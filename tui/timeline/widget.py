@@ -361,7 +361,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             self.set_playhead(ed.playhead)
 
     def set_waveforms(self, waves: Mapping[str, Waveform]) -> None:
-        """Waveforms by asset id (`tui.timeline.waveform.load_waveforms`): audio clips with one
+        """Waveforms by asset id (`tui.timeline.waveform.waveforms_from`): audio clips with one
         draw it on their track's second line."""
         self._waves = waves
         self._waves_version += 1
@@ -373,7 +373,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         return self._strips
 
     def set_thumbnails(self, strips: Mapping[str, Filmstrip]) -> None:
-        """Filmstrips by asset id (`tui.timeline.thumbnails.load_filmstrips`): video clips with
+        """Filmstrips by asset id (`tui.timeline.thumbnails.filmstrips_from`): video clips with
         one draw it on their track's lines under the label."""
         self._strips = strips
         self._strips_version += 1
