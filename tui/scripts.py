@@ -133,8 +133,8 @@ class ScriptArea(TextArea):
         # here Ctrl+W is the pane prefix, as in vim and helix.
         Binding("ctrl+w", "pane_keys", "Panes..."),
         # TextArea selects a line with F6; in reelcut F6 moves between regions everywhere.
-        Binding("f6", "app.focus_region(1)", "Next region", show=False),
-        Binding("shift+f6", "app.focus_region(-1)", "Previous region", show=False),
+        Binding("f6", "screen.focus_region(1)", "Next region", show=False),
+        Binding("shift+f6", "screen.focus_region(-1)", "Previous region", show=False),
     ]
 
     def __init__(self, text: str, path: str, *, read_only: bool) -> None:
