@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from engine import ops as O
 from engine.model import Asset, Clip, MediaInfo, Project, Track, new_project
 from engine.projectdir import ProjectDir
-from engine.store import save_project
+from engine.projectfile import save_project
 from engine.timebase import Rate
 from engine.timeline import Timeline
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine import store
+from engine import projectfile as store
 from engine.model import (
     SCHEMA_VERSION,
     Asset,
@@ -41,7 +41,7 @@ from engine.model import (
     Track,
     Transform,
 )
-from engine.store import decode_project, encode_project, save_project
+from engine.projectfile import decode_project, encode_project, save_project
 from engine.timebase import Rate
 from engine.validate import problems
 

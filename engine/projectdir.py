@@ -2,7 +2,7 @@
 
 ```
 myproject/
-  project.json              the timeline (engine.store)
+  project.json              the timeline (engine.projectfile)
   assets/<sha256>.<ext>     imported media, content-addressed, never modified
   proxies/ previews/        derived files, always rebuildable
   remotion/<asset-id>/      code of Remotion clips
@@ -19,7 +19,7 @@ from engine.errors import ProjectInvalid, ReelcutError
 from engine.fsio.durable import remove_stale_temps
 from engine.lock import WriterLock
 from engine.model import Project
-from engine.store import LAST_WRITE_FILE, PROJECT_FILE, load_project, save_project
+from engine.projectfile import LAST_WRITE_FILE, PROJECT_FILE, load_project, save_project
 
 SUBDIRS = ("assets", "proxies", "previews", "remotion", "scripts", ".reelcut")
 

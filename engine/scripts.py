@@ -22,7 +22,7 @@ from pathlib import Path
 
 from engine import sandbox
 from engine.errors import ReelcutError
-from engine.store import PROJECT_FILE
+from engine.projectfile import PROJECT_FILE
 
 MAX_TEXT_BYTES = 2 << 20
 TEXT_SUFFIXES = frozenset(
@@ -130,12 +130,18 @@ def save_text(
     root: Path, rel: str, text: str, base_hash: str | None, *, force: bool = False
 ) -> str:
     """Write ``text`` if the file still hashes to ``base_hash`` (None: must not exist yet), or
-    whatever is there with ``force``; return the new hash."""
-    actual = current_hash(root, rel)
+    whatever is there with ``force``; return the new hash.
+
+    `NotAScript` (nothing written) outside the script area or for a name without a text
+    suffix, as for `create_text`: a pane never writes the timeline, media or a binary file.
+    """
+    path = _script_path(root, rel, _SAVE)
+    _require_text_suffix(path)
+    actual = current_hash(root, path)
     if actual != base_hash and not force:
-        raise FileConflict(rel, base_hash, actual)
+        raise FileConflict(path, base_hash, actual)
     data = text.encode("utf-8")
-    sandbox.write_atomic(root, rel, data, create_parents=True)
+    sandbox.write_atomic(root, path, data, create_parents=True)
     return sha256(data)
 
 
@@ -194,6 +200,7 @@ def delete_text(root: Path, rel: str, base_hash: str) -> None:
 
 # What a refused call would have done: (to the file itself, to files in a folder).
 _CREATE = ("create it", "create files there")
+_SAVE = ("save it", "save files there")
 _RENAME = ("rename a file to or from it", "move files into or out of it")
 _DELETE = ("delete it", "delete files there")
 

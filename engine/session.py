@@ -32,9 +32,15 @@ from engine.events import insert_event
 from engine.model import EditorState, Project
 from engine.ops import Op, OpError, decode_op
 from engine.projectdir import ProjectDir
+from engine.projectfile import (
+    PROJECT_FILE,
+    decode_project,
+    project_bytes,
+    write_project,
+    written_by_us,
+)
 from engine.state import db
 from engine.state.history import History, Step
-from engine.store import PROJECT_FILE, decode_project, project_bytes, write_project, written_by_us
 
 PENDING = "pending"  # the meta key of the journal (see the module's docstring)
 

@@ -30,11 +30,24 @@ from engine.changes.ledger import HashMismatch, Ledger
 from engine.changes.store import Changeset, FileChange
 from engine.errors import ReelcutError, UsageError
 from engine.events import Event, EventStream
+from engine.jsoncheck import Problem
 from engine.model import Project
-from engine.scripts import script_files
+from engine.projectfile import PROJECT_FILE
+from engine.scripts import (
+    FileConflict,
+    FileExists,
+    NotAScript,
+    NotText,
+    create_text,
+    current_hash,
+    delete_text,
+    read_text,
+    rename_text,
+    save_text,
+    script_files,
+)
 from engine.session import Change, Session
 from engine.state.adb import AsyncDB
-from engine.store import PROJECT_FILE
 from engine.textdiff import diff_stats, unified_diff
 
 if TYPE_CHECKING:
@@ -55,7 +68,12 @@ __all__ = [
     "Changeset",
     "Event",
     "FileChange",
+    "FileConflict",
+    "FileExists",
     "HashMismatch",
+    "NotAScript",
+    "NotText",
+    "Problem",
     "ReelcutError",
     "Run",
     "Session",
@@ -283,6 +301,76 @@ class Workspace:
         return server
 
     # -- script files (the panes' reads and saves) -------------------------------------------
+
+    async def list_scripts(self) -> list[str]:
+        """The project's text files a person edits, sorted (`engine.scripts.script_files`)."""
+        return await asyncio.to_thread(script_files, self.root)
+
+    async def read_script(self, rel: str) -> tuple[str, str]:
+        """The text of the project file ``rel`` and the sha256 of its bytes (the hash to save
+        it over). `NotText` for a binary, non-UTF-8 or huge file; a `ReelcutError` for a path
+        that leaves the project or names no file."""
+        return await asyncio.to_thread(read_text, self.root, rel)
+
+    async def script_hash(self, rel: str) -> str | None:
+        """The sha256 of the file ``rel`` as it is now, or None when there is none."""
+        return await asyncio.to_thread(current_hash, self.root, rel)
+
+    async def save_script(
+        self, rel: str, text: str, base_hash: str | None, *, announce: bool = True
+    ) -> str:
+        """Write ``text`` to the script ``rel`` (atomically) if the file still hashes to
+        ``base_hash`` (None: it must not exist yet); return the new hash.
+
+        `FileConflict` (nothing written) when the file moved on since it was read; `NotAScript`
+        for project.json, media folders and names without a text suffix. Written after every
+        other change (`writing`); the stream hears of it (`file_saved`) unless ``announce`` is
+        false, for a client that announces its saves itself (the editor does, when its panes
+        say `Saved`)."""
+        async with self.writing:
+            digest = await asyncio.to_thread(save_text, self.root, rel, text, base_hash)
+        if announce:
+            await self.file_saved(rel, digest)
+        return digest
+
+    async def create_script(self, rel: str, text: str = "") -> str:
+        """A new script ``rel`` holding ``text`` (folders on the way made); its hash.
+        `FileExists` when the name is taken, `NotAScript` outside the script area."""
+        async with self.writing:
+            digest = await asyncio.to_thread(create_text, self.root, rel, text)
+        await self.file_saved(rel, digest)
+        return digest
+
+    async def rename_script(self, old: str, new: str, base_hash: str) -> None:
+        """Move the script ``old`` to ``new`` if it still hashes to ``base_hash``.
+        `FileConflict` if it changed or is gone, `FileExists` if ``new`` is taken."""
+        async with self.writing:
+            await asyncio.to_thread(rename_text, self.root, old, new, base_hash)
+        await self.file_saved(old, None)
+        await self.file_saved(new, base_hash)
+
+    async def delete_script(self, rel: str, base_hash: str) -> None:
+        """Remove the script ``rel`` if it still hashes to ``base_hash``; `FileConflict`
+        (the file left alone) if it changed or is already gone."""
+        async with self.writing:
+            await asyncio.to_thread(delete_text, self.root, rel, base_hash)
+        await self.file_saved(rel, None)
+
+    async def check_script(self, rel: str, text: str) -> Problem | None:
+        """The first problem in ``text`` as the contents of ``rel`` (strict JSON, the formats
+        reelcut reads: `engine.filechecks.check_text`), or None. Off the event loop: a
+        schema check of a long file takes a while."""
+        from engine.filechecks import check_text
+
+        return await asyncio.to_thread(check_text, rel, text)
+
+    @staticmethod
+    async def merge_texts(base: str, mine: str, theirs: str) -> str | None:
+        """Both sides' edits on ``base`` (a line-based three-way merge,
+        `engine.textmerge.merge3`), or None when they overlap or touch."""
+        from engine.textmerge import merge3
+
+        return await asyncio.to_thread(merge3, base, mine, theirs)
 
     # -- derivatives for display (filmstrips, waveforms) ---------------------------------------
 

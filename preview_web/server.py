@@ -56,7 +56,7 @@ from engine import sandbox
 from engine.events import EventStream, SubscriberDropped
 from engine.media import derivatives
 from engine.model import Project
-from engine.store import encode_project
+from engine.projectfile import encode_project
 from preview_web.build import STATIC_DIR
 from preview_web.ranges import Span, Unsatisfiable, parse
 

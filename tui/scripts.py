@@ -39,6 +39,7 @@ from textual.widgets.text_area import Selection
 
 from engine.errors import ReelcutError
 from engine.filechecks import check_text
+from engine.projectfile import PROJECT_FILE
 from engine.scripts import (
     FileConflict,
     create_text,
@@ -48,7 +49,6 @@ from engine.scripts import (
     rename_text,
     save_text,
 )
-from engine.store import PROJECT_FILE
 from engine.textmerge import merge3
 from tui.project_tree import ProjectTree
 from tui.script_dialogs import (

@@ -22,8 +22,8 @@ from engine.atomic import atomic_write
 from engine.errors import ReelcutError
 from engine.events import EventStream
 from engine.model import Project
+from engine.projectfile import PROJECT_FILE
 from engine.session import Session
-from engine.store import PROJECT_FILE
 from preview_web.server import PreviewServer, PreviewState, new_token
 from tui.cli_args import int_between
 

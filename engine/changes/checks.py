@@ -5,7 +5,7 @@ proposal from holding a missing comma or a clip with a negative duration; applie
 the user out of the editor. `problem` says what is wrong with one file's proposed text (the ledger
 asks it for every file an apply would write, before writing any):
 
-- ``project.json`` must decode as a project (`engine.store.decode_project`, untrusted);
+- ``project.json`` must decode as a project (`engine.projectfile.decode_project`, untrusted);
 - every ``.json`` must be strict JSON, and ``scripts/workflows/*.json``,
   ``remotion/*/manifest.json``, ``pricing.json`` and ``scripts/Scenario_TTS.json`` must match
   their formats (`engine.filechecks.check_text`).
@@ -22,7 +22,7 @@ import re
 from engine.errors import ProjectInvalid
 from engine.filechecks import check_text
 from engine.jsoncheck import locate
-from engine.store import PROJECT_FILE, decode_project
+from engine.projectfile import PROJECT_FILE, decode_project
 
 
 def problem(rel: str, text: str | None) -> str | None:
@@ -42,7 +42,7 @@ def problem(rel: str, text: str | None) -> str | None:
     return _project_problem(text) if timeline else None
 
 
-# A JSON path as engine.store and engine.validate write it: $.key, [index] and ["odd key"].
+# A JSON path as engine.projectfile and engine.validate write it: $.key, [index] and ["odd key"].
 _PATH = re.compile(r'\$(?:\.[A-Za-z_][A-Za-z0-9_]*|\[\d+\]|\["(?:[^"\\]|\\.)*"\])*')
 _STEP = re.compile(r'\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]')
 

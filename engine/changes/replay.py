@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from engine.errors import ReelcutError
 from engine.model import Project
 from engine.ops import Op, decode_op
-from engine.store import PROJECT_FILE, decode_project
+from engine.projectfile import PROJECT_FILE, decode_project
 from engine.timebase import Rate
 
 if TYPE_CHECKING:

@@ -32,7 +32,7 @@ from engine.ops import (
     Trim,
     decode_op,
 )
-from engine.store import decode_project, encode_project
+from engine.projectfile import decode_project, encode_project
 from engine.timebase import format_timecode, parse_position
 from engine.tools.registry import Handler, Outcome, ToolContext, ToolError, tool
 

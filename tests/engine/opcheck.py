@@ -7,7 +7,7 @@ import pytest
 
 from engine.model import Project
 from engine.ops import Op, OpError, Result
-from engine.store import encode_project
+from engine.projectfile import encode_project
 from engine.validate import problems
 
 

@@ -27,7 +27,7 @@ import pytest
 from engine.errors import ProjectInvalid, ReelcutError
 from engine.model import Project
 from engine.projectdir import ProjectDir
-from engine.store import (
+from engine.projectfile import (
     LAST_WRITE_FILE,
     PROJECT_FILE,
     encode_project,
@@ -77,7 +77,7 @@ WRITER = textwrap.dedent(
     from pathlib import Path
 
     from engine.projectdir import ProjectDir
-    from engine.store import decode_project
+    from engine.projectfile import decode_project
 
     root = Path(sys.argv[1])
     a = decode_project(Path(sys.argv[2]).read_bytes())

@@ -16,7 +16,7 @@ from engine.changes.ledger import BreaksFile, ChangesetError, Ledger
 from engine.demo import SCENARIO, WORKFLOW
 from engine.model import new_project
 from engine.projectdir import ProjectDir
-from engine.store import decode_project
+from engine.projectfile import decode_project
 from engine.timebase import Rate
 from tests.engine.test_changes import propose_all, run, snapshot
 

@@ -26,7 +26,7 @@ from engine.fsio.durable import TEMP_SUFFIX, atomic_write, is_temp_name, remove_
 from engine.media import derivatives
 from engine.model import new_project
 from engine.projectdir import ProjectDir
-from engine.store import PROJECT_FILE
+from engine.projectfile import PROJECT_FILE
 from engine.timebase import Rate
 
 REPO = Path(__file__).resolve().parents[2]

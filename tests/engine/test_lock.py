@@ -18,7 +18,7 @@ import pytest
 from engine.errors import ProjectLocked
 from engine.lock import WriterLock, describe_holder
 from engine.projectdir import ProjectDir
-from engine.store import PROJECT_FILE, load_project
+from engine.projectfile import PROJECT_FILE, load_project
 from tests.engine.timelines import timeline
 
 REPO = Path(__file__).resolve().parents[2]

@@ -60,7 +60,7 @@ from engine.ops import (
     Unlink,
     decode_op,
 )
-from engine.store import encode_project
+from engine.projectfile import encode_project
 from engine.validate import problems
 from tests.engine.timelines import timeline, with_title
 

@@ -13,8 +13,8 @@ from engine.changes.ledger import Ledger
 from engine.changes.replay import Replay, read_replay, replay_steps
 from engine.changes.store import FileChange
 from engine.ops import Lift
+from engine.projectfile import decode_project
 from engine.session import Session
-from engine.store import decode_project
 from engine.tools import run_tool
 
 T = TypeVar("T")

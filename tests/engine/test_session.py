@@ -20,8 +20,8 @@ from engine.errors import ProjectLocked, ReelcutError
 from engine.model import Project
 from engine.ops import AddMarker, Blade, Lift, Move, OpError, SetMarks
 from engine.projectdir import ProjectDir
+from engine.projectfile import decode_project, encode_project
 from engine.session import Change, HistoryConflict, Session
-from engine.store import decode_project, encode_project
 from tests.engine.test_ops_machine import ops_for
 from tests.engine.test_ops_machine import start as machine_start
 from tests.engine.timelines import clip, show

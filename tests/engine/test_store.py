@@ -18,12 +18,12 @@ from typing import Any
 import msgspec
 import pytest
 
-from engine import model, schema, store
+from engine import model, schema
+from engine import projectfile as store
 from engine.errors import ProjectInvalid
 from engine.model import SCHEMA_VERSION, Project
 from engine.projectdir import ProjectDir
-from engine.session import Session
-from engine.store import (
+from engine.projectfile import (
     LAST_WRITE_FILE,
     PROJECT_FILE,
     decode_project,
@@ -32,6 +32,7 @@ from engine.store import (
     save_project,
     written_by_us,
 )
+from engine.session import Session
 from engine.timebase import Rate
 from tests.engine.timelines import timeline
 

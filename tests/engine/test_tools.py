@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from engine import ops
 from engine.changes.ledger import Ledger
 from engine.model import Transform
-from engine.store import decode_project
+from engine.projectfile import decode_project
 from engine.tools import REGISTRY, run_tool
 from engine.tools.timeline_tools import EDITS, FIELD_NOTES, TIMECODE_FIELDS, op_arguments
 from engine.validate import problems

@@ -21,7 +21,7 @@ import pytest
 
 from engine.changes.ledger import HashMismatch
 from engine.control import Client, DoorLost, RemoteError, door, socket_path
-from engine.store import decode_project
+from engine.projectfile import decode_project
 from engine.validate import problems
 
 REELCUT = str(Path(sys.executable).with_name("reelcut"))

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.store import load_project
+from engine.projectfile import load_project
 from preview_web.build import STATIC_DIR, WEB_DIR, bundle_is_fresh, inputs_hash
 
 CHROMIUM_FLAGS = [

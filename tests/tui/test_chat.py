@@ -14,8 +14,8 @@ from textual.widgets import Input, Label, Static
 
 import tui.agent_actions
 from engine.ops import Blade
+from engine.projectfile import decode_project, encode_project
 from engine.session import Session
-from engine.store import decode_project, encode_project
 from tests.fakes.gemini import (
     FakeGemini,
     Json,

@@ -12,7 +12,7 @@ from pathlib import Path
 import msgspec
 
 from engine.lock import WriterLock
-from engine.store import decode_project, encode_project
+from engine.projectfile import decode_project, encode_project
 from tests.engine.timelines import clip, links, show
 from tests.tui.test_cli import assert_one_line_error, reelcut
 

@@ -28,7 +28,12 @@ ALLOWED = {"engine.workspace", "engine.model", "engine.ops", "engine.timebase", 
 # Still past the door (issue 18 goes on): the script panes read, check, merge and save files
 # themselves.
 PENDING = {
-    "tui/scripts.py": {"engine.scripts", "engine.store", "engine.textmerge", "engine.filechecks"},
+    "tui/scripts.py": {
+        "engine.scripts",
+        "engine.projectfile",
+        "engine.textmerge",
+        "engine.filechecks",
+    },
 }
 
 
