@@ -1,354 +1,44 @@
-"""The script panes.
+"""The script panes: up to four `ScriptPane` views (`tui.script_pane`) side by side, or 2x2
+when there is room; open, split, close, save, and the file commands the project tree asks for.
 
-The project tree is in `tui.project_tree`; the pure text helpers are in `tui.text_ops`.
-
-`ScriptPanes` shows up to four `ScriptPane` views side by side, or 2x2 when there is room
-for it. A file open in two panes is one `Doc`: an edit in one view appears in the other, and
-the dirty marker, the saved version and any conflict are the document's. Each view is a
-`ScriptArea` (a `TextArea` with tree-sitter highlighting, line numbers, soft wrap for
-markdown, go to line, find).
-
-Saving is atomic and only over the version the document loaded (`engine.scripts.save_text`);
-JSON is checked first (`engine.filechecks.check_text`: a parse error or a workflow schema
-problem with its line and column, the cursor moved there; Ctrl+S again saves it anyway). A file
-that changed on disk updates clean views in place (cursor and scroll kept); a dirty document
-is marked, and saving or Ctrl+R shows the diff and lets the user keep theirs or take the
-disk's (`tui.script_dialogs.ConflictScreen`) — a pane never silently overwrites a newer file.
-
-File reads, writes and hashes run on worker threads; the widgets post and receive.
+A file open in two panes is one `Doc` (`tui.script_docs`): an edit in one view appears in the
+other, and the dirty marker, the saved version and any conflict are the document's. Files go
+through the project's door (the app's `engine.workspace.Workspace`): saves only over the version
+loaded, JSON checked first (the cursor moved to the problem; Ctrl+S again saves anyway). A file
+changed on disk updates clean views in place; a dirty one is marked, and Ctrl+S or Ctrl+R shows
+the diff and lets the user choose (`tui.script_dialogs.ConflictScreen`): a pane never silently
+overwrites a newer file.
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import time
-from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
-import textual
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Container, Horizontal, Vertical
+from textual.containers import Container
 from textual.events import Resize
 from textual.message import Message
-from textual.widgets import Input, Label, TextArea
-from textual.widgets.text_area import Selection
+from textual.widgets import Label, TextArea
 
-from engine.errors import ReelcutError
-from engine.filechecks import check_text
-from engine.projectfile import PROJECT_FILE
-from engine.scripts import (
-    FileConflict,
-    create_text,
-    current_hash,
-    delete_text,
-    read_text,
-    rename_text,
-    save_text,
-)
-from engine.textmerge import merge3
+from engine.workspace import FileConflict, ReelcutError, Workspace
 from tui.project_tree import ProjectTree
-from tui.script_dialogs import (
-    MERGED,
-    MINE,
-    THEIRS,
-    ConfirmScreen,
-    ConflictScreen,
-    GoToLineScreen,
-    PaneKeysScreen,
-    PromptScreen,
-)
-from tui.text_ops import common_ends, count_matches, find, location, offset_of
+from tui.script_dialogs import ConfirmScreen, ConflictScreen, PaneKeysScreen, PromptScreen
+from tui.script_docs import AGAIN_WINDOW, Diverged, Doc, Moved, Returned, ScriptDocs, Unreadable
+from tui.script_pane import FindBar, ScriptArea, ScriptPane
+
+if TYPE_CHECKING:
+    from tui.app import ReelcutApp
+
+__all__ = ["Doc", "FindBar", "ScriptArea", "ScriptPane", "ScriptPanes"]
 
 MAX_PANES = 4
 GRID_MIN_ROWS = 20  # the panes' region needs this many rows for 2x2
 COLUMN_MIN_WIDTH = 40  # below this per pane, three or four panes go 2x2 (when tall enough)
-AGAIN_WINDOW = 3.0  # seconds in which a second close discards edits, a second save skips checks
-
-LANGUAGES = {
-    ".md": "markdown",
-    ".markdown": "markdown",
-    ".json": "json",
-    ".js": "javascript",
-    ".jsx": "javascript",
-    ".ts": "tsx",
-    ".tsx": "tsx",
-    ".css": "css",
-    ".yaml": "yaml",
-    ".yml": "yaml",
-    ".toml": "toml",
-}
-
-
-@functools.cache
-def _tsx() -> tuple[Any, str] | None:
-    """The TSX grammar and a highlight query (Textual's JavaScript query, which covers JSX,
-    plus the TypeScript grammar's own), or None without tree-sitter-typescript."""
-    try:
-        import tree_sitter_typescript
-        from tree_sitter import Language
-    except ImportError:
-        return None
-    js = Path(textual.__file__).parent / "tree-sitter" / "highlights" / "javascript.scm"
-    query = js.read_text(encoding="utf-8") + "\n" + tree_sitter_typescript.HIGHLIGHTS_QUERY
-    return Language(tree_sitter_typescript.language_tsx()), query
-
-
-def language_for(path: str) -> str | None:
-    return LANGUAGES.get(PurePosixPath(path).suffix.lower())
-
-
-# -- the document -----------------------------------------------------------------------------
-
-
-@dataclass(eq=False)
-class Doc:
-    """One open file, shown by one or more panes."""
-
-    path: str
-    saved_text: str  # what is on disk as far as this document knows (its base)
-    base_hash: str | None
-    conflict: bool = False  # the disk moved away from the base while there were edits
-    deleted: bool = False  # ... by deleting the file
-    problem: str = ""  # the last check's finding, shown in the title until the next save
-
-    @property
-    def read_only(self) -> bool:
-        """project.json changes through the session (the timeline, undo), never as text."""
-        return self.path == PROJECT_FILE
-
-
-class ScriptArea(TextArea):
-    """The text of one pane."""
-
-    BINDINGS = [
-        Binding("ctrl+g", "goto_line", "Go to line", id="panes.goto_line"),
-        Binding("ctrl+f", "find", "Find", id="panes.find"),
-        Binding("f3", "find_next(1)", "Find next", show=False, id="panes.find_next"),
-        Binding("shift+f3", "find_next(-1)", "Find previous", show=False, id="panes.find_prev"),
-        # TextArea deletes a word with Ctrl+W (also Ctrl+Backspace, Alt+Backspace, which stay);
-        # here Ctrl+W is the pane prefix, as in vim and helix.
-        Binding("ctrl+w", "pane_keys", "Panes..."),
-        # TextArea selects a line with F6; in reelcut F6 moves between regions everywhere.
-        Binding("f6", "screen.focus_region(1)", "Next region", show=False),
-        Binding("shift+f6", "screen.focus_region(-1)", "Previous region", show=False),
-    ]
-
-    def __init__(self, text: str, path: str, *, read_only: bool) -> None:
-        language = language_for(path)
-        super().__init__(
-            text,
-            show_line_numbers=True,
-            soft_wrap=language == "markdown",
-            read_only=read_only,
-            tab_behavior="indent" if language in ("javascript", "tsx", "json") else "focus",
-        )
-        if language == "tsx" and (tsx := _tsx()) is not None:
-            self.register_language("tsx", *tsx)
-        if language is not None and language in self.available_languages:
-            try:
-                self.language = language
-            except Exception:  # a grammar that fails to load: plain text
-                self.language = None
-
-    @property
-    def pane(self) -> ScriptPane:
-        parent = self.parent
-        assert isinstance(parent, ScriptPane)
-        return parent
-
-    def action_goto_line(self) -> None:
-        self.pane.goto_line()
-
-    def action_pane_keys(self) -> None:
-        panes = self.pane.parent
-        if isinstance(panes, ScriptPanes):
-            panes.action_pane_keys()
-
-    def action_find(self) -> None:
-        self.pane.open_find()
-
-    def action_find_next(self, step: int) -> None:
-        self.pane.find_next(step)
-
-
-class FindBar(Horizontal):
-    """The pane's find field and its ``n of N`` count."""
-
-    BINDINGS = [
-        Binding("escape", "close", "Close find", id="panes.find_close"),
-        Binding("f3", "step(1)", "Find next", show=False),
-        Binding("shift+f3,up", "step(-1)", "Find previous", show=False),
-        Binding("down", "step(1)", "Find next", show=False),
-    ]
-
-    def compose(self) -> ComposeResult:
-        yield Input(placeholder="find (Enter: next, Shift+F3: previous, Esc: close)")
-        yield Label("", classes="find-count")
-
-    def action_close(self) -> None:
-        pane = self.parent
-        assert isinstance(pane, ScriptPane)
-        pane.close_find()
-
-    def action_step(self, step: int) -> None:
-        pane = self.parent
-        assert isinstance(pane, ScriptPane)
-        pane.find_next(step)
-
-
-class ScriptPane(Vertical):
-    """One view of a `Doc`."""
-
-    def __init__(self, doc: Doc, text: str, **kwargs: Any) -> None:
-        super().__init__(classes="script-pane", **kwargs)
-        self.doc = doc
-        self._initial = text
-        self._find_from = 0
-
-    def compose(self) -> ComposeResult:
-        yield Label(self.title(dirty=False), classes="pane-title")
-        yield ScriptArea(self._initial, self.doc.path, read_only=self.doc.read_only)
-        bar = FindBar(classes="find-bar")
-        bar.display = False
-        yield bar
-
-    @property
-    def path(self) -> str:
-        return self.doc.path
-
-    @property
-    def read_only(self) -> bool:
-        return self.doc.read_only
-
-    @property
-    def area(self) -> ScriptArea:
-        return self.query_one(ScriptArea)
-
-    @property
-    def dirty(self) -> bool:
-        areas = self.query(ScriptArea)  # none yet while the pane is being composed
-        return bool(areas) and areas.first().text != self.doc.saved_text
-
-    @property
-    def number(self) -> int:
-        parent = self.parent
-        return parent.panes.index(self) + 1 if isinstance(parent, ScriptPanes) else 1
-
-    def title(self, *, dirty: bool | None = None) -> str:
-        doc = self.doc
-        dirty = self.dirty if dirty is None else dirty
-        mark = " (read-only)" if doc.read_only else " ●" if dirty else ""
-        text = f"{self.number} {doc.path}{mark}"
-        if doc.conflict:
-            what = "deleted on disk" if doc.deleted else "changed on disk"
-            text += f"  ({what}: Ctrl+R compares and lets you choose)"
-        elif doc.problem:
-            text += f"  ({doc.problem})"
-        return text
-
-    def show_title(self) -> None:
-        self.query_one(".pane-title", Label).update(self.title())
-
-    # -- replace the text in place -----------------------------------------------------------
-
-    def set_text(self, new: str) -> None:
-        """Make the view show ``new`` by replacing only what differs, so the cursor, selection
-        and scroll stay where they were relative to the text around them."""
-        area = self.area
-        old = area.text
-        if old == new:
-            return
-        prefix, suffix = common_ends(old, new)
-        start = location(old, prefix)
-        end = location(old, len(old) - suffix)
-        scroll = area.scroll_offset
-        area.replace(new[prefix : len(new) - suffix], start, end, maintain_selection_offset=True)
-        area.scroll_to(scroll.x, scroll.y, animate=False)
-
-    # -- go to line and find -----------------------------------------------------------------
-
-    def goto_line(self) -> None:
-        area = self.area
-
-        def done(answer: tuple[int, int] | None) -> None:
-            if answer is not None:
-                line, column = answer
-                area.move_cursor((line - 1, column - 1), center=True)
-            area.focus()
-
-        self.app.push_screen(
-            GoToLineScreen(area.document.line_count, area.cursor_location[0] + 1), done
-        )
-
-    def open_find(self) -> None:
-        bar = self.query_one(FindBar)
-        field = bar.query_one(Input)
-        area = self.area
-        selected = area.selected_text
-        if selected and "\n" not in selected:
-            field.value = selected
-        self._find_from = offset_of(area.text, area.selection.start)
-        bar.display = True
-        field.focus()
-        self._show_count()
-
-    def close_find(self) -> None:
-        self.query_one(FindBar).display = False
-        self.area.focus()
-
-    @on(Input.Changed)
-    def _find_as_you_type(self, event: Input.Changed) -> None:
-        event.stop()
-        self._select_match(find(self.area.text, event.value, self._find_from))
-
-    @on(Input.Submitted)
-    def _find_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.find_next(1)
-
-    def find_next(self, step: int) -> None:
-        query = self.query_one(FindBar).query_one(Input).value
-        if not query:
-            self.open_find()
-            return
-        area = self.area
-        text = area.text
-        sel = area.selection
-        if step > 0:
-            start = offset_of(text, max(sel.start, sel.end))
-        else:
-            start = offset_of(text, min(sel.start, sel.end))
-        match = find(text, query, start, backwards=step < 0)
-        if match is not None:
-            self._find_from = match[0]
-        self._select_match(match)
-
-    def _select_match(self, match: tuple[int, int] | None) -> None:
-        area = self.area
-        if match is not None:
-            text = area.text
-            area.selection = Selection(location(text, match[0]), location(text, match[1]))
-            area.scroll_cursor_visible(center=True)
-        self._show_count(match)
-
-    def _show_count(self, match: tuple[int, int] | None = None) -> None:
-        bar = self.query_one(FindBar)
-        query = bar.query_one(Input).value
-        label = bar.query_one(".find-count", Label)
-        if not query:
-            label.update("")
-            return
-        text = self.area.text
-        total = count_matches(text, query)
-        if total == 0 or match is None:
-            label.update("no match")
-            return
-        before = count_matches(text[: match[0]], query)
-        label.update(f"{before + 1} of {total}")
 
 
 class ScriptPanes(Container, can_focus=True):
@@ -380,7 +70,8 @@ class ScriptPanes(Container, can_focus=True):
             self.text = text
 
     class Saved(Message):
-        """A file was written from a pane (the preview recompiles a Remotion clip from it)."""
+        """A file was written from a pane (the preview recompiles a Remotion clip from it):
+        the editor announces it on the project's stream (`Workspace.file_saved`)."""
 
         def __init__(self, path: str, sha256: str) -> None:
             super().__init__()
@@ -388,16 +79,29 @@ class ScriptPanes(Container, can_focus=True):
 
     def __init__(self, root: Path, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.project_root = root
-        self.docs: dict[str, Doc] = {}
+        self.project_root = root  # the files themselves are reached through the app's door
         self._discard: tuple[ScriptPane, float] | None = None
-        self._refused: tuple[Doc, str, float] | None = None  # the last save refused by a check
         self._resolving: set[str] = set()
 
     def compose(self) -> ComposeResult:
         yield Label(
             "Scripts: open a file from the project tree (Enter) or Ctrl+O", id="panes-empty"
         )
+
+    @property
+    def workspace(self) -> Workspace:
+        """The project's door: the app's."""
+        return cast("ReelcutApp", self.app).workspace
+
+    @functools.cached_property
+    def documents(self) -> ScriptDocs:
+        """The open documents (made on first use: the app is there by then)."""
+        return ScriptDocs(self.workspace)
+
+    @property
+    def docs(self) -> dict[str, Doc]:
+        """The open documents by path."""
+        return self.documents.docs
 
     def say(self, text: str) -> None:
         self.post_message(self.Said(text))
@@ -417,15 +121,15 @@ class ScriptPanes(Container, can_focus=True):
 
     def unsaved(self) -> list[str]:
         """The open files with edits not on disk."""
-        out = []
-        for doc in self.docs.values():
-            views = self.views(doc)
-            if views and not doc.read_only and views[0].dirty:
-                out.append(doc.path)
-        return out
+        return [d.path for d in self.docs.values() if not d.read_only and self._dirty(d)]
 
     def views(self, doc: Doc) -> list[ScriptPane]:
         return [p for p in self.panes if p.doc is doc]
+
+    def _dirty(self, doc: Doc) -> bool:
+        """Whether ``doc``'s views hold edits (they all show the same text)."""
+        views = self.views(doc)
+        return bool(views) and views[0].dirty
 
     def focused_pane(self) -> ScriptPane | None:
         node = self.app.focused
@@ -462,7 +166,7 @@ class ScriptPanes(Container, can_focus=True):
             self.views(doc)[0].area.focus()
             return
         try:
-            text, digest = await asyncio.to_thread(read_text, self.project_root, path)
+            text, digest = await self.workspace.read_script(path)
         except ReelcutError as exc:
             self.say(f"cannot open {path}: {exc}")
             return
@@ -479,9 +183,7 @@ class ScriptPanes(Container, can_focus=True):
                     "close a pane first"
                 )
                 return
-        doc = Doc(path, text, digest)
-        self.docs[path] = doc
-        pane = ScriptPane(doc, text)
+        pane = ScriptPane(self.documents.add(path, text, digest), text)
         if len(self.panes) >= MAX_PANES and target is not None:  # the new file takes its place
             index = self.panes.index(target)
             await self._remove(target)
@@ -502,7 +204,7 @@ class ScriptPanes(Container, can_focus=True):
         doc = pane.doc
         await pane.remove()
         if not self.views(doc):
-            self.docs.pop(doc.path, None)
+            self.documents.forget(doc)
 
     async def action_split(self) -> None:
         pane = self.focused_pane()
@@ -626,43 +328,24 @@ class ScriptPanes(Container, can_focus=True):
             self.resolve(doc)
             return
         text = pane.area.text
-        refused, self._refused = self._refused, None
-        anyway = anyway or (
-            refused is not None
-            and refused[0] is doc
-            and refused[1] == text
-            and time.monotonic() - refused[2] < AGAIN_WINDOW
-        )
-        if not anyway:
-            problem = check_text(doc.path, text)
-            if problem is not None:
-                doc.problem = f"line {problem.line}, column {problem.column}: {problem.message}"
-                pane.area.move_cursor((problem.line - 1, problem.column - 1), center=True)
-                self._titles(doc)
-                self._refused = (doc, text, time.monotonic())
-                self.say(
-                    f"not saved: {doc.path} {doc.problem} (Ctrl+S again within "
-                    f"{AGAIN_WINDOW:.0f} s saves it anyway)"
-                )
-                return
-        try:
-            digest = await asyncio.to_thread(
-                save_text, self.project_root, doc.path, text, doc.base_hash
+        problem = await self.documents.check(doc, text, anyway=anyway)
+        if problem is not None:
+            pane.area.move_cursor((problem.line - 1, problem.column - 1), center=True)
+            self._titles(doc)
+            self.say(
+                f"not saved: {doc.path} {doc.problem} (Ctrl+S again within "
+                f"{AGAIN_WINDOW:.0f} s saves it anyway)"
             )
+            return
+        try:
+            digest = await self.documents.save(doc, text, doc.base_hash)
         except FileConflict:
-            doc.conflict = True
             self._titles(doc)
             self.resolve(doc)
             return
         except ReelcutError as exc:
             self.say(f"not saved: {exc}")
             return
-        self._saved(doc, text, digest)
-
-    def _saved(self, doc: Doc, text: str, digest: str) -> None:
-        doc.saved_text, doc.base_hash = text, digest
-        doc.conflict = doc.deleted = False
-        doc.problem = ""
         self._titles(doc)
         self.say(f"saved {doc.path}")
         self.post_message(self.Saved(doc.path, digest))
@@ -678,7 +361,7 @@ class ScriptPanes(Container, can_focus=True):
             self.resolve(doc)
             return
         try:
-            text, digest = await asyncio.to_thread(read_text, self.project_root, doc.path)
+            text, digest = await self.workspace.read_script(doc.path)
         except ReelcutError as exc:
             self.say(f"cannot reload {doc.path}: {exc}")
             return
@@ -689,9 +372,7 @@ class ScriptPanes(Container, can_focus=True):
         """The document becomes the disk's version, in place in every view."""
         for view in self.views(doc):
             view.set_text(text)
-        doc.saved_text, doc.base_hash = text, digest
-        doc.conflict = doc.deleted = False
-        doc.problem = ""
+        doc.settle(text, digest)
         self._titles(doc)
 
     def resolve(self, doc: Doc) -> None:
@@ -700,92 +381,57 @@ class ScriptPanes(Container, can_focus=True):
         self.run_worker(self._resolve(doc), group="resolve")
 
     async def _resolve(self, doc: Doc) -> None:
-        if doc.path in self._resolving:
-            return
-        views = self.views(doc)
-        if not views:
+        if doc.path in self._resolving or not (views := self.views(doc)):
             return
         try:
-            theirs: str | None
-            theirs, disk_hash = await asyncio.to_thread(read_text, self.project_root, doc.path)
+            seen = await self.documents.compare(doc, views[0].area.text)
         except ReelcutError as exc:
-            if current_hash(self.project_root, doc.path) is not None:
-                self.say(f"cannot read {doc.path} to compare: {exc}")
-                return
-            theirs, disk_hash = None, None
-        mine = views[0].area.text
-        if theirs == mine:  # the disk already has exactly this text
-            self._take(doc, mine, disk_hash or "")
+            self.say(f"cannot read {doc.path} to compare: {exc}")
+            return
+        if seen.theirs == seen.mine:  # the disk already has exactly this text
+            self._take(doc, seen.mine, seen.disk_hash or "")
             self.say(f"{doc.path} on disk already has your text")
             return
-        merged = None if theirs is None else merge3(doc.saved_text, mine, theirs)
         self._resolving.add(doc.path)
         try:
-            choice = await self.app.push_screen_wait(ConflictScreen(doc.path, mine, theirs, merged))
+            choice = await self.app.push_screen_wait(
+                ConflictScreen(doc.path, seen.mine, seen.theirs, seen.merged)
+            )
         finally:
             self._resolving.discard(doc.path)
-        if choice == MERGED and merged is not None and theirs is not None and disk_hash:
-            self._take(doc, theirs, disk_hash)  # the disk's version is the new base ...
+        outcome = await self.documents.choose(doc, seen, choice)
+        if outcome.closed:
             for view in self.views(doc):
-                view.set_text(merged)  # ... with both edits on it, unsaved
-            self._titles(doc)
-            self.say(f"merged: the disk's edits and yours are in {doc.path}; Ctrl+S saves")
-        elif choice == MINE:
-            try:
-                digest = await asyncio.to_thread(
-                    save_text, self.project_root, doc.path, mine, disk_hash
-                )
-            except FileConflict:
-                self.say(f"{doc.path} changed again on disk; compare once more (Ctrl+R)")
-                return
-            except ReelcutError as exc:
-                self.say(f"not saved: {exc}")
-                return
-            self._saved(doc, mine, digest)
-            self.say(f"saved your version of {doc.path} over the disk's")
-        elif choice == THEIRS:
-            if theirs is None or disk_hash is None:
-                for view in views:
-                    await self._remove(view)
-                self._arrange()
-                self.say(f"closed {doc.path}: it was deleted on disk")
-                return
-            self._take(doc, theirs, disk_hash)
-            self.say(f"took the disk's version of {doc.path}; your edits are dropped")
-        else:
-            self.say(f"{doc.path}: conflict left open (Ctrl+R to compare again)")
+                await self._remove(view)
+            self._arrange()
+        elif outcome.text is not None:
+            for view in self.views(doc):
+                view.set_text(outcome.text)
+        self._titles(doc)
+        if outcome.saved is not None:
+            self.post_message(self.Saved(doc.path, outcome.saved))
+        self.say(outcome.said)
 
     async def poll(self) -> None:
         """A file changed on disk: clean documents follow in place; dirty ones are marked."""
         for doc in list(self.docs.values()):
-            views = self.views(doc)
-            if not views:
+            if not self.views(doc):
                 continue
-            now = await asyncio.to_thread(current_hash, self.project_root, doc.path)
-            views = self.views(doc)  # a pane may have closed meanwhile (its file deleted)
-            if not views:
+            news = await self.documents.look(doc, functools.partial(self._dirty, doc))
+            if news is None or not self.views(doc):  # a pane may have closed meanwhile
                 continue
-            if now == doc.base_hash:
-                if doc.conflict and now is not None:  # the disk came back to the base
-                    doc.conflict = doc.deleted = False
+            match news:
+                case Returned():
                     self._titles(doc)
-                continue
-            if views[0].dirty or now is None:
-                if not doc.conflict:
-                    doc.conflict, doc.deleted = True, now is None
+                case Diverged(deleted=deleted):
                     self._titles(doc)
-                    what = "was deleted" if now is None else "changed on disk"
+                    what = "was deleted" if deleted else "changed on disk"
                     self.say(f"{doc.path} {what} while you edit it: Ctrl+R to compare")
-                continue
-            try:
-                text, digest = await asyncio.to_thread(read_text, self.project_root, doc.path)
-            except ReelcutError as exc:
-                self.say(f"{doc.path} changed on disk and cannot be shown: {exc}")
-                continue
-            if any(view.dirty for view in self.views(doc)):  # typed into meanwhile
-                continue
-            self._take(doc, text, digest)
-            self.say(f"{doc.path} changed on disk; the pane follows")
+                case Unreadable(reason=reason):
+                    self.say(f"{doc.path} changed on disk and cannot be shown: {reason}")
+                case Moved(text=text, digest=digest) if not self._dirty(doc):  # not typed into
+                    self._take(doc, text, digest)
+                    self.say(f"{doc.path} changed on disk; the pane follows")
 
     # -- files: new, rename, delete (from the tree) -----------------------------------------
 
@@ -797,7 +443,7 @@ class ScriptPanes(Container, can_focus=True):
         if not rel:
             return
         try:
-            await asyncio.to_thread(create_text, self.project_root, rel, "")
+            await self.workspace.create_script(rel, "")
         except ReelcutError as exc:
             self.say(f"not created: {exc}")
             return
@@ -807,52 +453,38 @@ class ScriptPanes(Container, can_focus=True):
 
     async def rename_file(self, rel: str) -> None:
         doc = self.docs.get(rel)
-        if doc is not None and self.views(doc) and self.views(doc)[0].dirty:
+        if doc is not None and self._dirty(doc):
             self.say(f"{rel} has unsaved changes: save it before renaming")
             return
         new = await self.app.push_screen_wait(PromptScreen(f"Rename {rel} to", rel))
         if not new or new == rel:
             return
-        base = (
-            doc.base_hash
-            if doc is not None
-            else await asyncio.to_thread(current_hash, self.project_root, rel)
-        )
+        base = await self._base(rel, doc)
         if base is None:
-            self.say(f"{rel} no longer exists")
-            self.post_message(ProjectTree.Changed())
             return
         try:
-            await asyncio.to_thread(rename_text, self.project_root, rel, new, base)
+            await self.workspace.rename_script(rel, new, base)
         except ReelcutError as exc:
             self.say(f"not renamed: {exc}")
             return
         if doc is not None:
-            self.docs.pop(rel, None)
-            doc.path = new
-            self.docs[new] = doc
+            self.documents.renamed(doc, new)
             self._titles(doc)
         self.say(f"renamed {rel} to {new}")
         self.post_message(ProjectTree.Changed())
 
     async def delete_file(self, rel: str) -> None:
         doc = self.docs.get(rel)
-        if doc is not None and self.views(doc) and self.views(doc)[0].dirty:
+        if doc is not None and self._dirty(doc):
             self.say(f"{rel} has unsaved changes: save or close it before deleting")
             return
         if not await self.app.push_screen_wait(ConfirmScreen(f"Delete {rel}?")):
             return
-        base = (
-            doc.base_hash
-            if doc is not None
-            else await asyncio.to_thread(current_hash, self.project_root, rel)
-        )
+        base = await self._base(rel, doc)
         if base is None:
-            self.say(f"{rel} no longer exists")
-            self.post_message(ProjectTree.Changed())
             return
         try:
-            await asyncio.to_thread(delete_text, self.project_root, rel, base)
+            await self.workspace.delete_script(rel, base)
         except ReelcutError as exc:
             self.say(f"not deleted: {exc}")
             return
@@ -862,3 +494,12 @@ class ScriptPanes(Container, can_focus=True):
             self._arrange()
         self.say(f"deleted {rel}")
         self.post_message(ProjectTree.Changed())
+
+    async def _base(self, rel: str, doc: Doc | None) -> str | None:
+        """The hash a rename or delete of ``rel`` is made over: its document's base, else the
+        disk's; None (and said) when the file is gone."""
+        base = doc.base_hash if doc is not None else await self.workspace.script_hash(rel)
+        if base is None:
+            self.say(f"{rel} no longer exists")
+            self.post_message(ProjectTree.Changed())
+        return base

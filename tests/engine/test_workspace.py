@@ -5,10 +5,13 @@ falls back cleanly; a holder killed with SIGKILL mid-request loses nothing."""
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import json
 import os
 import random
 import signal
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -23,6 +26,7 @@ from engine.changes.ledger import HashMismatch
 from engine.control import Client, DoorLost, RemoteError, door, socket_path
 from engine.projectfile import decode_project
 from engine.validate import problems
+from engine.workspace import FileConflict, FileExists, NotAScript, NotText, Workspace
 
 REELCUT = str(Path(sys.executable).with_name("reelcut"))
 
@@ -214,3 +218,121 @@ def test_killing_the_holder_mid_request_loses_nothing(demo_dir: Path) -> None:
     assert lost >= 1  # the kills did land mid-stream
     # And the project is usable: undo runs on the history as it is.
     assert reelcut("undo", str(demo_dir)).returncode == 0
+
+
+# -- script files through the door --------------------------------------------------------------
+
+
+def file_events(root: Path) -> list[dict[str, Any]]:
+    """The ``file`` events on the project's stream, oldest first."""
+    db = sqlite3.connect(root / ".reelcut" / "state.sqlite")
+    try:
+        rows = db.execute(
+            "SELECT data FROM events WHERE topic = 'project' AND kind = 'file' ORDER BY id"
+        ).fetchall()
+    finally:
+        db.close()
+    return [json.loads(r[0]) for r in rows]
+
+
+def with_door(root: Path, body: Any) -> Any:
+    """Run ``body(workspace)`` on a door with its stream open (no session, no holder)."""
+
+    async def go() -> Any:
+        ws = Workspace(root)
+        await ws.services()
+        try:
+            return await body(ws)
+        finally:
+            await ws.close()
+
+    return asyncio.run(go())
+
+
+def test_a_script_is_saved_only_over_the_version_it_was_read_at(demo_dir: Path) -> None:
+    rel = "scripts/script.md"
+
+    async def body(ws: Workspace) -> None:
+        text, read_at = await ws.read_script(rel)
+        assert read_at == hashlib.sha256((demo_dir / rel).read_bytes()).hexdigest()
+        (demo_dir / rel).write_text("someone else's\n")
+        with pytest.raises(FileConflict) as exc:
+            await ws.save_script(rel, text + "mine\n", read_at)
+        assert exc.value.path == rel and exc.value.expected == read_at
+        assert (demo_dir / rel).read_text() == "someone else's\n"  # untouched
+        now = await ws.script_hash(rel)
+        saved = await ws.save_script(rel, "mine over theirs\n", now)
+        assert saved == hashlib.sha256(b"mine over theirs\n").hexdigest()
+        await ws.save_script(rel, "not announced\n", saved, announce=False)
+
+    with_door(demo_dir, body)
+    assert (demo_dir / rel).read_text() == "not announced\n"
+    saved = hashlib.sha256(b"mine over theirs\n").hexdigest()
+    assert file_events(demo_dir) == [{"path": rel, "sha256": saved, "from": "editor"}]
+
+
+def test_a_save_or_a_read_is_refused_for_what_is_not_a_script(demo_dir: Path) -> None:
+    png = demo_dir / "scripts" / "logo.png"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n\0\0")
+    blob = demo_dir / "scripts" / "blob.md"
+    blob.write_bytes(b"text\0more")
+    project = (demo_dir / "project.json").read_bytes()
+
+    async def body(ws: Workspace) -> None:
+        digest = await ws.script_hash("scripts/logo.png")
+        with pytest.raises(NotAScript, match=r"suffix '\.png'"):
+            await ws.save_script("scripts/logo.png", "text", digest)
+        with pytest.raises(NotAScript, match="the timeline"):
+            await ws.save_script("project.json", "{}", hashlib.sha256(project).hexdigest())
+        with pytest.raises(NotText, match="binary"):
+            await ws.read_script("scripts/blob.md")
+        (demo_dir / "scripts" / "huge.md").write_bytes(b"x" * (3 << 20))
+        with pytest.raises(NotText, match="MB"):
+            await ws.read_script("scripts/huge.md")
+
+    with_door(demo_dir, body)
+    assert png.read_bytes() == b"\x89PNG\r\n\x1a\n\0\0"
+    assert (demo_dir / "project.json").read_bytes() == project
+    assert file_events(demo_dir) == []
+
+
+def test_scripts_are_created_renamed_and_deleted_over_their_hash(demo_dir: Path) -> None:
+    async def body(ws: Workspace) -> str:
+        made = await ws.create_script("scripts/notes/new.md", "hello\n")
+        with pytest.raises(FileExists):
+            await ws.create_script("scripts/notes/new.md", "again\n")
+        assert "scripts/notes/new.md" in await ws.list_scripts()
+        with pytest.raises(FileConflict):
+            await ws.rename_script("scripts/notes/new.md", "scripts/old.md", "0" * 64)
+        await ws.rename_script("scripts/notes/new.md", "scripts/old.md", made)
+        files = await ws.list_scripts()
+        assert "scripts/old.md" in files and "scripts/notes/new.md" not in files
+        (demo_dir / "scripts" / "old.md").write_text("changed by hand\n")
+        with pytest.raises(FileConflict):
+            await ws.delete_script("scripts/old.md", made)
+        assert (demo_dir / "scripts" / "old.md").exists()
+        await ws.delete_script("scripts/old.md", hashlib.sha256(b"changed by hand\n").hexdigest())
+        assert await ws.script_hash("scripts/old.md") is None
+        return made
+
+    made = with_door(demo_dir, body)
+    assert [(e["path"], e["sha256"]) for e in file_events(demo_dir)] == [
+        ("scripts/notes/new.md", made),
+        ("scripts/notes/new.md", None),
+        ("scripts/old.md", made),
+        ("scripts/old.md", None),
+    ]
+
+
+def test_the_door_checks_a_text_and_merges_two_sides_edits(demo_dir: Path) -> None:
+    async def body(ws: Workspace) -> None:
+        problem = await ws.check_script("scripts/x.json", '{"a": 1,\n}')
+        assert problem is not None and problem.line == 2
+        assert await ws.check_script("scripts/x.md", "{") is None
+        base = "one\ntwo\nthree\nfour\n"
+        mine = "ONE\ntwo\nthree\nfour\n"
+        theirs = "one\ntwo\nthree\nFOUR\n"
+        assert await ws.merge_texts(base, mine, theirs) == "ONE\ntwo\nthree\nFOUR\n"
+        assert await ws.merge_texts(base, mine, "One\ntwo\nthree\nfour\n") is None
+
+    with_door(demo_dir, body)

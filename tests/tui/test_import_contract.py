@@ -25,16 +25,9 @@ CLI = {
     "info.py",
 }
 ALLOWED = {"engine.workspace", "engine.model", "engine.ops", "engine.timebase", "engine.errors"}
-# Still past the door (issue 18 goes on): the script panes read, check, merge and save files
-# themselves.
-PENDING = {
-    "tui/scripts.py": {
-        "engine.scripts",
-        "engine.projectfile",
-        "engine.textmerge",
-        "engine.filechecks",
-    },
-}
+# What is still past the door, by module: nothing since the script panes go through it
+# (issue 18). A module that has to reach past it for a while is listed with what it imports.
+PENDING: dict[str, set[str]] = {}
 
 
 def _editor_modules() -> list[Path]:
