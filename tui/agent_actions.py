@@ -295,7 +295,7 @@ class AgentController:
         """Apply (or revert) the card's changeset through the door: the session reloads
         project.json and announces it; the panes follow the changeset's file events."""
         cs_id, door = card.view.id, self.app.workspace
-        verb = "revert" if revert else "apply"
+        done_word, key = ("reverted", "v") if revert else ("applied", "a")
         try:
             if revert:
                 done = await door.revert_changeset(cs_id, force=force)
@@ -304,14 +304,14 @@ class AgentController:
         except HashMismatch as exc:
             note = (
                 f"{exc.path} changed since: expected {(exc.expected or 'no file')[:12]}, found "
-                f"{(exc.actual or 'no file')[:12]}; f then {verb[0]} to force"
+                f"{(exc.actual or 'no file')[:12]}; f then {key} to force"
             )
             card.refresh_view(note=note)
-            self.app.flash(f"not {verb}ed: {exc}")
+            self.app.flash(f"not {done_word}: {exc}")
             return
         except ReelcutError as exc:
             card.refresh_view(note=str(exc))
-            self.app.flash(f"not {verb}ed: {exc}")
+            self.app.flash(f"not {done_word}: {exc}")
             return
         card.refresh_view(status=done.status, note="")
         self.app.flash(f"changeset {cs_id} {done.status}")

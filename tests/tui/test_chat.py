@@ -170,6 +170,7 @@ def test_a_mismatch_then_force(demo_dir: Path, fake: FakeGemini) -> None:
         await wait_for(pilot, lambda: "changed since" in label(card, ".cs-keys"), "the mismatch")
         keys = label(card, ".cs-keys")
         assert "scripts/script.md" in keys and "expected" in keys and "found" in keys
+        assert "f then a to force" in keys and app.message.startswith("not applied: ")
         assert script.read_text() == "Someone else rewrote it.\n"
         await pilot.press("f")
         assert "FORCE is on" in label(card, ".cs-keys")
