@@ -7,7 +7,7 @@ open. Each edit (in/out marks moved, so every one is a real change and a history
 through the control socket from a client thread, and timed from the send until the timeline
 widget holds the new project: the socket round trip, the session's journaled save (fsync
 included), the change coming back as a message and the timeline taking it. Anchor: the same
-edit made by the editor itself (`ReelcutApp._apply`, the path its keys take), timed the same way
+edit made by the editor itself (`EditorScreen._apply`, the path its keys take), timed the same way
 to the same point. Target: p95 through the door <= 100 ms, and its median <= 2x the anchor's
 plus 10 ms. Exit status 1 if missed.
 """
@@ -60,7 +60,7 @@ async def measure(root: Path, edits: int) -> tuple[list[float], list[float]]:
                     door.append(time.perf_counter() - start)
                     n += 1
                     start = time.perf_counter()
-                    await app._apply(SetMarks(mark_in=n, mark_out=500 + n), "marks")
+                    await app.editor._apply(SetMarks(mark_in=n, mark_out=500 + n), "marks")
                     await until(n)
                     own.append(time.perf_counter() - start)
             finally:
