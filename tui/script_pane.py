@@ -20,6 +20,8 @@ from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.geometry import Region
+from textual.strip import Strip
 from textual.widgets import Input, Label, TextArea
 from textual.widgets.text_area import Selection
 
@@ -75,6 +77,19 @@ class ScriptArea(TextArea):
         Binding("f6", "screen.focus_region(1)", "Next region", show=False),
         Binding("shift+f6", "screen.focus_region(-1)", "Previous region", show=False),
     ]
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """A pane mounted while the screen is being composited (a fifth file opened over four
+        panes) can be asked for its lines before its component styles exist; Textual's
+        TextArea then raises KeyError from its theme, which would end the editor. It draws
+        blank for that one frame and properly on the next."""
+        try:
+            return super().render_lines(crop)
+        except KeyError as exc:
+            if "COMPONENT_CLASSES" not in str(exc):
+                raise
+            self.refresh()
+            return [Strip.blank(crop.width)] * crop.height
 
     def __init__(self, text: str, path: str, *, read_only: bool) -> None:
         language = language_for(path)

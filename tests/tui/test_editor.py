@@ -315,7 +315,8 @@ def test_an_outside_change_appears_and_state_is_saved_on_quit(demo_dir: Path) ->
         assert out["ok"], out
         for _ in range(60):
             await pilot.pause(0.05)  # type: ignore[attr-defined]
-            if clips(app.project)["c_13"].start == 48:
+            # the session reloads on its thread; the status line says so a moment later
+            if clips(app.project)["c_13"].start == 48 and "reloaded" in status(app):
                 break
         assert clips(app.project)["c_13"].start == 48
         assert "changed on disk; reloaded" in status(app)
