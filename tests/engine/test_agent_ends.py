@@ -27,6 +27,7 @@ from engine.agent.orphans import cancel_run, orphaned, take_over
 from engine.changes.ledger import Ledger
 from engine.jobs import store as jobs_store
 from engine.tools import run_tool
+from tests.engine import test_agent
 from tests.engine.test_agent import FAST, Harness, go
 from tests.fakes.gemini import (
     Error,
@@ -58,13 +59,7 @@ FINISH_REASONS = [
 ]
 
 
-@pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> Any:
-    with FakeGemini() as server:
-        monkeypatch.setenv("GEMINI_API_KEY", "test-key")
-        monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
-        monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", server.url)
-        yield server
+fake = test_agent.fake  # the fake Gemini server with the key and base URL set, as there
 
 
 def disk(root: Path) -> dict[str, str]:

@@ -20,6 +20,7 @@ import pytest
 import tui.app
 from engine.control import Client
 from engine.session import Session
+from tests.tui.test_chat import wait_for
 from tui.app import ReelcutApp
 from tui.scripts import ScriptPane, ScriptPanes
 
@@ -29,16 +30,6 @@ REELCUT = str(Path(sys.executable).with_name("reelcut"))
 @pytest.fixture(autouse=True)
 def no_poll(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tui.app, "POLL_DISK_EVERY", 3600.0)
-
-
-async def wait_for(
-    pilot: Any, predicate: Callable[[], bool], what: str, timeout: float = 20
-) -> None:
-    for _ in range(int(timeout / 0.02)):
-        if predicate():
-            return
-        await pilot.pause(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def drive(root: Path, scenario: Callable[[ReelcutApp, Any], Awaitable[None]]) -> None:
