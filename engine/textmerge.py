@@ -9,7 +9,7 @@ are a conflict, as in git: `merge3` returns None and the person chooses.
 
 from __future__ import annotations
 
-from engine.textdiff import line_changes
+from engine.linediff import line_changes
 
 
 def _lines(text: str) -> list[str]:

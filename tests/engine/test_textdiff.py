@@ -21,7 +21,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine import textdiff
+from engine import linediff
 from engine.textdiff import PatchRejected, apply_unified, diff_stats, unified_diff
 
 # Few distinct lines, so texts repeat lines a lot; some look like diff syntax on purpose.
@@ -65,7 +65,7 @@ def text_pairs(draw: st.DrawFn) -> tuple[str, str]:
 # Matcher settings that force each fallback: "resync" skips Myers for every region and anchoring
 # ends quickly; "replace" has no budget at all, so each region is one replace block.
 STRATEGIES = {
-    "default": {"_SMALL": textdiff._SMALL},
+    "default": {"_SMALL": linediff._SMALL},
     "resync": {"_SMALL": 0, "_MYERS_WORK": 3, "_RESYNC_MAX_D": 3, "_BUDGET_BASE": 400},
     "replace": {"_BUDGET_BASE": 0, "_BUDGET_PER_LINE": 0},
 }
@@ -73,7 +73,7 @@ STRATEGIES = {
 
 @contextmanager
 def strategy(name: str) -> Iterator[None]:
-    with mock.patch.multiple(textdiff, **STRATEGIES[name]):  # type: ignore[call-overload]
+    with mock.patch.multiple(linediff, **STRATEGIES[name]):  # type: ignore[call-overload]
         yield
 
 
