@@ -21,8 +21,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from engine.agent import loop, store
 from engine.agent import run as agent_run
-from engine.agent import store
 from engine.agent.orphans import cancel_run, orphaned, take_over
 from engine.changes.ledger import Ledger
 from engine.jobs import store as jobs_store
@@ -265,7 +265,7 @@ def test_an_internal_error_still_ends_the_run(
     async def boom(*args: Any, **kwargs: Any) -> Any:
         raise KeyError("surprise")
 
-    monkeypatch.setattr(agent_run, "run_tool", boom)
+    monkeypatch.setattr(loop, "run_tool", boom)
 
     async def scenario(h: Harness) -> None:
         done = await ended(h, "list")
@@ -349,7 +349,7 @@ def test_a_huge_argument_is_refused_and_events_carry_only_a_preview(
         done = await ended(h, "write a big file")
         assert done.status == "complete"
         for data in h.of(done.id, "tools"):
-            assert len(json.dumps(data)) < 2 * agent_run.EVENT_PREVIEW
+            assert len(json.dumps(data)) < 2 * loop.EVENT_PREVIEW
         failed = [d for d in h.of(done.id, "tools") if d["state"] == "failed"]
         assert len(failed) == 1 and "at most" in failed[0]["result"]["error"]
         rows = await h.db.read(
@@ -369,7 +369,7 @@ def test_a_huge_argument_is_refused_and_events_carry_only_a_preview(
 def test_too_many_calls_in_one_turn_are_answered_with_an_error(
     demo_dir: Path, fake: FakeGemini
 ) -> None:
-    n = agent_run.MAX_CALLS_PER_STEP + 3
+    n = loop.MAX_CALLS_PER_STEP + 3
     fake.queue(
         Stream([chunk(*[call("file_list", {"under": "scripts"}) for _ in range(n)])]),
         Stream([chunk(text("ok"))]),
@@ -389,7 +389,7 @@ def test_too_many_calls_in_one_turn_are_answered_with_an_error(
 def test_a_run_stops_at_its_storage_budget(
     demo_dir: Path, fake: FakeGemini, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(agent_run, "MAX_RUN_BYTES", 20_000)
+    monkeypatch.setattr(loop, "MAX_RUN_BYTES", 20_000)
     read = call("file_read_slices", {"path": "project.json"})
     fake.queue(*[Stream([chunk(read)]) for _ in range(12)])
 
