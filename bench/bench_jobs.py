@@ -43,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine.events import EventStream
 from engine.jobs import JobContext, Runner, media, store
-from engine.media import derivatives
+from engine.media import derivative_build, derivatives
 from engine.state import db
 from engine.state.adb import AsyncDB
 
@@ -212,7 +212,7 @@ async def _proxies_via_queue(
     with pd.writer("bench"):
         project, _ = import_files(pd, pd.load(), sources, place=False)
         pd.save(project)
-    real_run = derivatives._run_ffmpeg
+    real_run = derivative_build.run_ffmpeg
 
     async def recording(args: list[str], **kw: Any) -> Any:
         record.append(list(args))
@@ -222,7 +222,7 @@ async def _proxies_via_queue(
         finally:
             in_ffmpeg.append(time.perf_counter() - t)
 
-    derivatives._run_ffmpeg = recording  # type: ignore[assignment]
+    derivative_build.run_ffmpeg = recording  # type: ignore[assignment]
     adb = await AsyncDB.open(root / ".reelcut")
     events = EventStream(adb)
     await events.start()
@@ -246,7 +246,7 @@ async def _proxies_via_queue(
     counts = await adb.read(store.counts)
     await events.close()
     await adb.close()
-    derivatives._run_ffmpeg = real_run  # type: ignore[assignment]
+    derivative_build.run_ffmpeg = real_run  # type: ignore[assignment]
     assert counts == {"succeeded": len(sources)}, counts
     return elapsed, cpu
 
@@ -275,7 +275,7 @@ async def _proxies_paired(
     await events.start()
     runner = Runner(adb, events, root, {"proxy": media.handlers()["proxy"]}, {"proxy": 1})
     await runner.start()
-    real_run = derivatives._run_ffmpeg
+    real_run = derivative_build.run_ffmpeg
     commands: list[list[str]] = []
 
     async def recording(args: list[str], **kw: Any) -> Any:
@@ -297,12 +297,12 @@ async def _proxies_paired(
         )
         return time.perf_counter() - t
 
-    derivatives._run_ffmpeg = recording  # type: ignore[assignment]
+    derivative_build.run_ffmpeg = recording  # type: ignore[assignment]
     try:
         for asset in videos:  # once untimed: the commands, and warm caches
             await queued(asset.id)
     finally:
-        derivatives._run_ffmpeg = real_run  # type: ignore[assignment]
+        derivative_build.run_ffmpeg = real_run  # type: ignore[assignment]
     assert len(commands) == len(videos)
     pairs: list[tuple[float, float]] = []
     for round_no in range(rounds):

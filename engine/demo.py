@@ -19,10 +19,11 @@ from pathlib import Path
 
 import msgspec
 
-from engine.atomic import atomic_write
 from engine.errors import ReelcutError
+from engine.fsio.durable import atomic_write
+from engine.media.ffmpeg import FFMPEG_TIMEOUT, run
+from engine.media.ffmpeg_command import require
 from engine.media.importer import import_files
-from engine.media.tools import FFMPEG_TIMEOUT, require, run
 from engine.model import (
     Clip,
     EditorState,

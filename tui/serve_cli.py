@@ -18,9 +18,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from engine.atomic import atomic_write
 from engine.errors import ReelcutError
 from engine.events import EventStream
+from engine.fsio.durable import atomic_write
 from engine.model import Project
 from engine.projectfile import PROJECT_FILE
 from engine.session import Session

@@ -8,7 +8,7 @@ are read (`derivatives.is_fresh`); a missing or damaged one is left out, and the
 that builds it announces its success, after which the front end asks again.
 
 The thumbnail strip is one JPEG of up to 100 tiles 160 pixels wide, in a grid described by its
-JSON sidecar (`derivatives.make_thumbnails`). A front end wants each tile a few pixels tall
+JSON sidecar (`thumbnail_strip.make_thumbnails`). A front end wants each tile a few pixels tall
 (the editor: 4 pixel rows, two text rows of half blocks), so ffmpeg does the decoding: its
 ``untile`` filter cuts the grid into tiles and ``scale=...:flags=area`` averages each one down
 in C, and Python reads a few KB of raw RGB instead of decoding a megapixel JPEG and averaging
@@ -24,8 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import ReelcutError
-from engine.media.derivatives import derivative_paths, is_fresh, thumbs_index_path
-from engine.media.ffmpeg import input_args, run
+from engine.media.derivatives import derivative_paths, is_fresh
+from engine.media.ffmpeg import run
+from engine.media.ffmpeg_command import input_args
+from engine.media.thumbnail_strip import thumbs_index_path
 from engine.model import Project
 
 TILE_HEIGHT = 4
@@ -82,7 +84,7 @@ def scaled_width(tile_width: int, tile_height: int, height: int) -> int:
 
 
 def read_peaks(path: Path) -> Peaks:
-    """The peaks file ``path`` (`derivatives.make_peaks`) as `Peaks`.
+    """The peaks file ``path`` (`peaks.make_peaks`) as `Peaks`.
 
     Raises OSError, ValueError (or KeyError, TypeError) for a file that cannot be read or does
     not hold peaks.

@@ -3,18 +3,11 @@
     run(["ffprobe", ...], what=..., timeout=...)               import, probe, CLI, threads
     await run_async(["ffmpeg", ...], what=..., timeout=...)    job handlers on the event loop
 
-The two faces differ only in how they wait. Everything else is one definition, in `_Call` (which
-does no I/O) and the constants below:
+The two faces differ only in how they wait: starting the child, feeding its pipes to the run's
+`engine.media.ffmpeg_call.Call` and stopping it are here, once per face; everything else is one
+definition, in `engine.media.ffmpeg_call` (output, progress, the result or the one-line error,
+no I/O) and `engine.media.ffmpeg_command` (the binary, the arguments, the environment):
 
-- **binary**: looked up on PATH at each call; a missing one is `ToolMissing` (exit 6), one line
-  naming the Debian package.
-- **arguments**: ffmpeg gets ``-hide_banner -nostdin -nostats -loglevel error`` and ffprobe
-  ``-hide_banner -loglevel error`` right after the program; ``-progress pipe:1`` when progress
-  is asked for. Each input is named through `input_args`: ``-protocol_whitelist file,pipe`` and
-  an absolute path, so a crafted input (an HLS playlist disguised as .mp4, FFmpeg's 2017
-  local-file disclosure) cannot open the network or other protocols.
-- **environment**: the caller's, without ``FFREPORT`` (ffmpeg would write a log file into the
-  working directory, outside the project) and ``AV_LOG_FORCE_COLOR`` (escape codes in errors).
 - **the child**: stdin is /dev/null, stdout and stderr are pipes, and it starts a session of its
   own (``start_new_session``): its own process group, no controlling terminal, so the terminal's
   Ctrl+C or hang-up never reaches it and it can never read the tty.
@@ -23,11 +16,6 @@ does no I/O) and the constants below:
   after `TERM_GRACE` for whatever is left; the process is reaped and the group empty (or
   `GROUP_GRACE` passed) before the error propagates. A job handler's ``CancelledError`` never
   leaves an ffmpeg running.
-- **progress**: ``-progress pipe:1``'s ``out_time_us`` as a fraction of a known duration,
-  reported only when it grows, below 1.0 while ffmpeg runs, exactly 1.0 once it exited 0.
-- **errors**: stderr's last `STDERR_KEEP` bytes are kept; a failure is one `MediaError` line,
-  ``<what>: <the last two stderr lines>``, with ffmpeg's ``[mov @ 0x55...]`` prefixes dropped and
-  absolute paths shortened to file names (``what`` says what failed in the user's words).
 """
 
 from __future__ import annotations
@@ -35,23 +23,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import re
 import selectors
-import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Mapping, Sequence
 
-from engine.errors import MediaError, ReelcutError, ToolMissing
+from engine.media.ffmpeg_call import Call, Completed, ProgressCallback, StdoutCallback
 
-PROTOCOLS = "file,pipe"
 PROBE_TIMEOUT = 30.0
 FFMPEG_TIMEOUT = 600.0
-STDERR_KEEP = 16 * 1024
-"""Bytes of stderr kept (the tail): enough for the error lines, bounded whatever ffmpeg says."""
 TERM_GRACE = 2.0
 """Seconds between SIGTERM and SIGKILL to a stopped run's process group."""
 REAP_GRACE = 5.0
@@ -59,67 +40,9 @@ REAP_GRACE = 5.0
 GROUP_GRACE = 1.0
 """How long a stop then waits for the rest of the group (a wrapper script's children) to be
 gone: a signalled process takes a moment to die, and a stop returns once nothing is left."""
-SUMMARY_CHARS = 300
-"""At most this much of stderr goes into an error line (its end, where the reason is)."""
 
-_PREFIX: Mapping[str, tuple[str, ...]] = {
-    "ffmpeg": ("-hide_banner", "-nostdin", "-nostats", "-loglevel", "error"),
-    "ffprobe": ("-hide_banner", "-loglevel", "error"),
-}
-_PACKAGES = {"ffmpeg": "ffmpeg", "ffprobe": "ffmpeg"}
-_DROPPED_ENV = ("FFREPORT", "AV_LOG_FORCE_COLOR", "AV_LOG_FORCE_256COLOR")
 _READ_CHUNK = 64 * 1024
 _GROUP_POLL = 0.005
-_PROGRESS_CEILING = 0.99
-_LINE_MAX = 4096
-_CONTEXT = re.compile(r"\[[^\]@]* @ 0x[0-9a-fA-F]+\] ")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-ProgressCallback = Callable[[float], None]
-"""``on_progress(fraction)``: 0 < fraction < 1 while ffmpeg runs, never decreasing, 1.0 once
-when it exited 0."""
-StdoutCallback = Callable[[bytes], None]
-"""``on_stdout(chunk)``: standard output as it arrives, in chunks of any size."""
-
-
-@dataclass(frozen=True)
-class Completed:
-    """A run that exited 0: its command line, its standard output (empty when ``on_progress``
-    or ``on_stdout`` took it) and the tail of its stderr."""
-
-    argv: tuple[str, ...]
-    stdout: bytes
-    stderr: bytes
-
-
-def require(program: str) -> str:
-    """The path of ``program`` on PATH; `ToolMissing` naming its Debian package if none."""
-    path = shutil.which(program)
-    if path is None:
-        raise _missing(program)
-    return path
-
-
-def local_path(path: Path) -> str:
-    """``path`` as an argument ffmpeg can only read as a local file.
-
-    ffmpeg takes ``scene1:take2.mp4`` for protocol ``scene1``; an absolute path starts with ``/``
-    and never names a protocol.
-    """
-    return str(path.absolute())
-
-
-def input_args(path: Path) -> list[str]:
-    """``-protocol_whitelist file,pipe -i <absolute path>``: ``path`` as an ffmpeg input that
-    can only be read as a local file."""
-    return ["-protocol_whitelist", PROTOCOLS, "-i", local_path(path)]
-
-
-def stderr_tail(err: bytes, lines: int = 2) -> str:
-    """The last ``lines`` of a tool's stderr on one line, without ffmpeg's ``[mov @ 0x55...]``
-    context prefixes or control characters."""
-    text = [line for line in err.decode("utf-8", "replace").splitlines() if line.strip()]
-    return " / ".join(_CONTROL.sub(" ", _CONTEXT.sub("", line)).strip() for line in text[-lines:])
 
 
 # --- the two faces --------------------------------------------------------------------------
@@ -145,7 +68,7 @@ def run(
     is collected into `Completed.stdout`. Callbacks run on this thread; one that raises stops
     the run and its exception propagates.
     """
-    call = _Call(args, what, timeout, show_as, duration_s, on_progress, on_stdout)
+    call = Call(args, what, timeout, show_as, duration_s, on_progress, on_stdout)
     try:
         proc = subprocess.Popen(
             call.argv,
@@ -186,7 +109,7 @@ async def run_async(
     loop. When the awaiting task is cancelled, the process group is stopped and the process
     reaped before the ``CancelledError`` propagates (a second cancel meanwhile waits for that
     too)."""
-    call = _Call(args, what, timeout, show_as, duration_s, on_progress, on_stdout)
+    call = Call(args, what, timeout, show_as, duration_s, on_progress, on_stdout)
     loop = asyncio.get_running_loop()
     try:
         transport, protocol = await loop.subprocess_exec(
@@ -221,139 +144,7 @@ async def run_async(
     return call.finish(code)
 
 
-# --- what both faces share ------------------------------------------------------------------
-
-
-class _Call:
-    """One run's command line, environment, output handling and ending, without any I/O: the
-    faces feed it what the pipes say and ask it for the result or the error."""
-
-    def __init__(
-        self,
-        args: Sequence[str],
-        what: str,
-        timeout: float,
-        show_as: Mapping[str, str] | None,
-        duration_s: float | None,
-        on_progress: ProgressCallback | None,
-        on_stdout: StdoutCallback | None,
-    ) -> None:
-        program = args[0]
-        if on_progress is not None and (program != "ffmpeg" or on_stdout is not None):
-            raise ValueError(
-                "on_progress reads ffmpeg's stdout: not with on_stdout or another tool"
-            )
-        self.program = program
-        self.args = tuple(args)
-        self.what = what
-        self.timeout = timeout
-        self.argv = [
-            require(program),
-            *_PREFIX.get(program, ()),
-            *(("-progress", "pipe:1") if on_progress is not None else ()),
-            *args[1:],
-        ]
-        self.env = _environment()
-        self._show_as = dict(show_as or {})
-        self._stdout = bytearray()
-        self._stderr = bytearray()
-        self._progress = _ProgressReader(duration_s, on_progress) if on_progress else None
-        self._on_stdout = on_stdout
-
-    def stdout(self, data: bytes) -> None:
-        if self._progress is not None:
-            self._progress.feed(data)
-        elif self._on_stdout is not None:
-            self._on_stdout(data)
-        else:
-            self._stdout += data
-
-    def stderr(self, data: bytes) -> None:
-        self._stderr += data
-        if len(self._stderr) > 2 * STDERR_KEEP:
-            del self._stderr[:-STDERR_KEEP]
-
-    def finish(self, code: int) -> Completed:
-        """The result of a run that exited with ``code``, or the one-line error."""
-        err = bytes(self._stderr[-STDERR_KEEP:])
-        if code != 0:
-            raise MediaError(f"{self.what}: {self._summary(err) or self._status(code)}")
-        if self._progress is not None:
-            self._progress.finished()
-        return Completed(tuple(self.argv), bytes(self._stdout), err)
-
-    def timed_out(self) -> MediaError:
-        return MediaError(
-            f"{self.what}: {self.program} took longer than {self.timeout:g}s and was stopped"
-        )
-
-    def not_started(self, exc: OSError) -> ReelcutError:
-        if isinstance(exc, FileNotFoundError):  # gone between the lookup and the start
-            return _missing(self.program)
-        return MediaError(f"{self.what}: could not start {self.program}: {exc.strerror}")
-
-    def _summary(self, err: bytes) -> str:
-        tail = stderr_tail(err)
-        for arg in sorted(self._show_as, key=len, reverse=True):
-            tail = tail.replace(arg, self._show_as[arg])
-        # Name files by their basename, as ``what`` does: no full paths in a one-line error.
-        for arg in sorted(self.args[1:], key=len, reverse=True):
-            if arg.startswith("/"):
-                tail = tail.replace(arg, Path(arg).name)
-        return tail if len(tail) <= SUMMARY_CHARS else "…" + tail[-SUMMARY_CHARS:]
-
-    def _status(self, code: int) -> str:
-        if code < 0:
-            with contextlib.suppress(ValueError):
-                return f"{self.program} was killed by {signal.Signals(-code).name}"
-        return f"{self.program} exited with status {code}"
-
-
-class _ProgressReader:
-    """Follows ffmpeg's ``-progress pipe:1``: blocks of ``key=value`` lines, the position in
-    ``out_time_us`` (``out_time_ms`` in older ffmpeg, microseconds too despite its name)."""
-
-    def __init__(self, duration_s: float | None, callback: ProgressCallback) -> None:
-        self._duration = duration_s if duration_s and duration_s > 0 else None
-        self._callback = callback
-        self._partial = b""
-        self._seen_us = False
-        self._fraction = 0.0
-
-    def feed(self, data: bytes) -> None:
-        lines = (self._partial + data).split(b"\n")
-        self._partial = lines.pop()[-_LINE_MAX:]
-        for line in lines:
-            key, _, value = line.decode("ascii", "replace").strip().partition("=")
-            if key == "out_time_us":
-                self._seen_us = True
-            elif key != "out_time_ms" or self._seen_us:
-                continue
-            with contextlib.suppress(ValueError):
-                if self._duration is not None:
-                    seconds = int(value) / 1_000_000
-                    self._report(min(seconds / self._duration, _PROGRESS_CEILING))
-
-    def finished(self) -> None:
-        self._report(1.0)
-
-    def _report(self, fraction: float) -> None:
-        if fraction > self._fraction:
-            self._fraction = fraction
-            self._callback(fraction)
-
-
-def _environment() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in _DROPPED_ENV}
-    env["AV_LOG_FORCE_NOCOLOR"] = "1"
-    return env
-
-
-def _missing(program: str) -> ToolMissing:
-    package = _PACKAGES.get(program, program)
-    return ToolMissing(
-        f"{program} is not installed; install it (Debian: apt-get install {package}) and try again"
-    )
+# --- what both faces share: the process group -----------------------------------------------
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:
@@ -395,7 +186,7 @@ def _group_alive(pgid: int) -> bool:
 # --- the sync face's waiting ----------------------------------------------------------------
 
 
-def _pump(proc: subprocess.Popen[bytes], call: _Call, deadline: float) -> None:
+def _pump(proc: subprocess.Popen[bytes], call: Call, deadline: float) -> None:
     """Feed ``call`` from both pipes until both are closed; TimeoutExpired at ``deadline``."""
     assert proc.stdout is not None and proc.stderr is not None
     with selectors.DefaultSelector() as selector:
@@ -441,10 +232,10 @@ def _close_pipes(proc: subprocess.Popen[bytes]) -> None:
 
 
 class _Protocol(asyncio.SubprocessProtocol):
-    """Feeds a `_Call` from the pipes. ``exited``: the process ended; ``finished``: it ended and
+    """Feeds a `Call` from the pipes. ``exited``: the process ended; ``finished``: it ended and
     both pipes closed, or a callback raised (the future then holds its exception)."""
 
-    def __init__(self, call: _Call, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, call: Call, loop: asyncio.AbstractEventLoop) -> None:
         self._call = call
         self.exited: asyncio.Future[None] = loop.create_future()
         self.finished: asyncio.Future[None] = loop.create_future()

@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import secrets
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -23,9 +22,10 @@ from pathlib import Path
 
 import msgspec
 
-from engine.atomic import fsync_dir
 from engine.errors import MediaError, ReelcutError
-from engine.media.ffmpeg import FFMPEG_TIMEOUT, input_args, local_path, run
+from engine.fsio.durable import fsync_dir, temp_path
+from engine.media.ffmpeg import FFMPEG_TIMEOUT, run
+from engine.media.ffmpeg_command import input_args, local_path
 from engine.media.probe import Probe, probe
 from engine.model import Asset, Clip, Project, Track, new_id
 from engine.projectdir import ProjectDir
@@ -34,6 +34,10 @@ from engine.timebase import frames_from_seconds
 CHUNK = 1 << 20
 IMAGE_SECONDS = 5
 """Default duration of a still image placed on the timeline."""
+TEMP_TARGET = "import"
+"""The name an import's temp files in assets/ are made for (`engine.fsio.durable.temp_path`):
+the file's real name is its sha256, known only once its bytes are copied. The writer lock's
+cleanup of assets/ clears what a killed import left."""
 
 # Audio codecs that can be stream-copied into a plain container: codec -> (ext, muxer).
 _AUDIO_COPY = {
@@ -294,7 +298,7 @@ def _extract_audio(assets_dir: Path, src: Path, info: Probe) -> _Extracted:
     codec = str(info.audio.get("codec_name", ""))
     ext, muxer = _AUDIO_COPY.get(codec, ("flac", "flac"))
     codec_arg = "copy" if codec in _AUDIO_COPY else "flac"
-    tmp = _temp_name(assets_dir)
+    tmp = temp_path(assets_dir / TEMP_TARGET)
     args = [
         "ffmpeg",
         "-y",
@@ -318,7 +322,7 @@ def _extract_audio(assets_dir: Path, src: Path, info: Probe) -> _Extracted:
 def _copy_in(src: Path, assets_dir: Path, ext: str) -> _Stored:
     """Copy ``src`` to a hidden temp name in ``assets_dir``, hashing as it copies, fsync it and
     rename it to ``<sha256>.<ext>``."""
-    tmp = _temp_name(assets_dir)
+    tmp = temp_path(assets_dir / TEMP_TARGET)
     digest = hashlib.sha256()
     buf = bytearray(CHUNK)
     view = memoryview(buf)
@@ -367,10 +371,6 @@ def _hash_open(f: io.BufferedReader) -> str:
     while n := f.readinto(buf):
         digest.update(view[:n])
     return digest.hexdigest()
-
-
-def _temp_name(assets_dir: Path) -> Path:
-    return assets_dir / f".import-{secrets.token_hex(6)}.tmp"
 
 
 def _remove(paths: list[Path]) -> None:

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from engine.errors import MediaError
-from engine.media.ffmpeg import PROBE_TIMEOUT, PROTOCOLS, local_path, run
+from engine.media.ffmpeg import PROBE_TIMEOUT, run
+from engine.media.ffmpeg_command import PROTOCOLS, local_path
 from engine.model import MediaInfo
 from engine.timebase import Rate, frames_from_seconds
 

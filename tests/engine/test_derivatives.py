@@ -23,20 +23,12 @@ from typing import Any
 import pytest
 
 from engine.errors import MediaError, ToolMissing
-from engine.media.derivatives import (
-    PEAKS_FULL_SCALE,
-    build_derivative,
-    derivative_paths,
-    is_fresh,
-    jpeg_size,
-    make_peaks,
-    make_proxy,
-    make_thumbnails,
-    proxy_name,
-    thumbs_index_path,
-    tile_plan,
-)
+from engine.media.derivatives import build_derivative, derivative_paths, is_fresh, proxy_name
+from engine.media.headers import jpeg_size
 from engine.media.importer import import_files
+from engine.media.peaks import PEAKS_FULL_SCALE, make_peaks
+from engine.media.proxy import make_proxy
+from engine.media.thumbnail_strip import make_thumbnails, thumbs_index_path, tile_plan
 from engine.model import Asset, MediaInfo, new_project
 from engine.projectdir import ProjectDir
 from engine.timebase import Rate

@@ -17,13 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.media.derivatives import (
-    build_derivative,
-    derivative_paths,
-    make_thumbnails,
-    thumbs_index_path,
-)
+from engine.media.derivatives import build_derivative, derivative_paths
 from engine.media.display import Peaks, Tiles, read_peaks, read_tiles, scaled_width
+from engine.media.thumbnail_strip import make_thumbnails, thumbs_index_path
 from engine.model import Asset, Project
 from engine.projectdir import ProjectDir
 from engine.workspace import Workspace

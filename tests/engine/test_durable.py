@@ -1,10 +1,10 @@
 """One durable write, one temp-name scheme, one cleanup (`engine.fsio.durable`).
 
 Every writer reelcut has (project.json saves, the sandbox's single writes and batches, the
-derivatives' commit) is killed the moment it renames: it must leave exactly one temp file of
-the one scheme beside its target, the target as it was, and the one cleanup must clear them all
-while leaving the user's files, hidden ones included. A scan of the engine's source then checks
-that no module invents a temp suffix of its own.
+derivatives' commit, the importer's copy into assets/) is killed the moment it renames: it must
+leave exactly one temp file of the one scheme beside its target, the target as it was, and the
+one cleanup must clear them all while leaving the user's files, hidden ones included. A scan of
+the engine's source then checks that no module invents a temp suffix of its own.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import pytest
 from engine import sandbox
 from engine.fsio import durable
 from engine.fsio.durable import TEMP_SUFFIX, atomic_write, is_temp_name, remove_stale_temps
-from engine.media import derivatives
+from engine.media import derivative_build, importer
 from engine.model import new_project
 from engine.projectdir import ProjectDir
 from engine.projectfile import PROJECT_FILE
@@ -65,12 +65,20 @@ def _killed_at_rename(write: Callable[[], object]) -> None:
 
 def _proxy_commit(root: Path) -> None:
     """The derivatives' commit: ffmpeg's output (here, plain bytes) at a temp path, then
-    renamed into place by `derivatives._produce`."""
+    renamed into place by `derivative_build.produce`."""
 
     async def build(tmp: Path) -> None:
         tmp.write_bytes(NEW)
 
-    asyncio.run(derivatives._produce(root / "src.mp4", root / "proxies/p.mp4", "proxy", build))
+    asyncio.run(derivative_build.produce(root / "src.mp4", root / "proxies/p.mp4", "proxy", build))
+
+
+def _import_copy(root: Path) -> None:
+    """The importer's copy into assets/: hashed while copied to a temp name, then renamed to
+    its sha256 (the name it is for is only known then: the temp is named for `TEMP_TARGET`)."""
+    source = root.parent / "source.bin"
+    source.write_bytes(NEW)
+    importer.store_bytes(source, root / "assets", "bin")
 
 
 def _batch(root: Path) -> None:
@@ -97,12 +105,14 @@ WRITERS = {
     ),
     "sandbox.Batch": Writer("scripts/c.md", _batch),
     "derivatives commit": Writer("proxies/p.mp4", _proxy_commit),
+    "importer copy": Writer(f"assets/{importer.TEMP_TARGET}", _import_copy),
 }
 
 
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
     root = tmp_path / "proj"
+    (root / "assets").mkdir(parents=True)
     for rel in ("project.json", "scripts/a.md", "scripts/c.md", "proxies/p.mp4"):
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_bytes(OLD)
@@ -143,7 +153,7 @@ def test_the_one_cleanup_clears_what_every_writer_left_and_nothing_else(root: Pa
     assert len(temps) == len(WRITERS)
 
     removed: list[Path] = []
-    for folder in ("", "scripts", "proxies"):
+    for folder in ("", "scripts", "proxies", "assets"):
         removed += remove_stale_temps(root / folder)
 
     assert sorted(str(p.relative_to(root)) for p in removed) == sorted(temps)
@@ -166,9 +176,9 @@ def test_each_writer_clears_its_own_leftovers_where_it_runs(root: Path) -> None:
 
 
 def test_older_temp_names_are_cleared_where_they_were_cleared_before(tmp_path: Path) -> None:
-    """engine/atomic.py named its temps ``.<target>.<12 hex>.tmp`` and the importer names its
-    own ``.import-<12 hex>.tmp`` in assets/; the writer lock still clears them. The sandbox never
-    wrote such names, so its cleanup leaves a look-alike in scripts/ alone."""
+    """Older reelcut named its temps ``.<target>.<12 hex>.tmp`` (engine/atomic.py) and its
+    importer ``.import-<12 hex>.tmp`` in assets/; the writer lock still clears them. The sandbox
+    never wrote such names, so its cleanup leaves a look-alike in scripts/ alone."""
     pd = ProjectDir.create(tmp_path / "proj", new_project("p", rate=Rate(30)))
     root = pd.root
     old = [
@@ -215,7 +225,6 @@ OWNER = "engine/fsio/durable.py"
 # until its entry goes, so the list only shrinks.
 KNOWN = {
     "engine/demo.py": "a staging folder made by tempfile.mkdtemp, renamed whole into place",
-    "engine/media/importer.py": "the importer's own .import-<hex>.tmp (cleared as a legacy name)",
 }
 _STRING_TOKENS = {tokenize.STRING, getattr(tokenize, "FSTRING_MIDDLE", tokenize.STRING)}
 

@@ -21,7 +21,9 @@ import pytest
 
 from engine.errors import MediaError, ToolMissing
 from engine.media import ffmpeg
-from engine.media.ffmpeg import Completed, input_args, local_path, run, run_async
+from engine.media.ffmpeg import run, run_async
+from engine.media.ffmpeg_call import STDERR_KEEP, SUMMARY_CHARS, Completed
+from engine.media.ffmpeg_command import PROTOCOLS, input_args, local_path
 
 FACES = ["sync", "async"]
 
@@ -305,14 +307,14 @@ def test_stderr_is_kept_to_its_tail(
     stub_ffmpeg(tmp_path, monkeypatch, FLOOD.replace("exit 1", "exit $CODE"))
     monkeypatch.setenv("CODE", "0")
     result = call(face, ["ffmpeg"], what="x", timeout=30)
-    assert len(result.stderr) == ffmpeg.STDERR_KEEP
+    assert len(result.stderr) == STDERR_KEEP
     assert result.stderr.endswith(b"the real reason\n")
 
     stub = tmp_path / "bin" / "ffmpeg"
     stub.write_text("#!/bin/sh\nhead -c 1000000 /dev/zero | tr '\\0' x >&2\nexit 1\n")
     with pytest.raises(MediaError) as err:
         call(face, ["ffmpeg"], what="x", timeout=30)
-    assert str(err.value) == "x: …" + "x" * ffmpeg.SUMMARY_CHARS
+    assert str(err.value) == "x: …" + "x" * SUMMARY_CHARS
 
 
 # --- the two faces agree ------------------------------------------------------------------------
@@ -333,7 +335,7 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_sync_and_async_faces_give_the_same_probe(clip: Path) -> None:
-    args = ["ffprobe", "-protocol_whitelist", ffmpeg.PROTOCOLS, "-print_format", "json"]
+    args = ["ffprobe", "-protocol_whitelist", PROTOCOLS, "-print_format", "json"]
     args += ["-show_format", "-show_streams", "--", local_path(clip)]
     sync, async_ = (
         call(face, args, what="clip: one.mp4: could not probe", timeout=30) for face in FACES

@@ -26,6 +26,7 @@ import pytest
 
 import engine.media.importer as importer
 from engine.errors import MediaError
+from engine.fsio.durable import TEMP_SUFFIX
 from engine.media.importer import IMAGE_SECONDS, ImportResult, import_files
 from engine.model import Asset, Clip, Project, new_project
 from engine.projectdir import ProjectDir
@@ -679,7 +680,7 @@ def test_every_ffmpeg_call_is_limited_to_local_files(
     for args in calls:
         wl = args.index("-protocol_whitelist")
         assert args[wl + 1] == "file,pipe"
-        inputs = [a for a in args if a.endswith((".mp4", ".tmp"))]
+        inputs = [a for a in args if a.endswith((".mp4", TEMP_SUFFIX))]
         assert inputs and all(a.startswith("/") for a in inputs)
         assert wl < args.index(inputs[0])
 

@@ -19,9 +19,10 @@ import pytest
 from rich.segment import Segment
 from textual.app import App, ComposeResult
 
-from engine.media.derivatives import derivative_paths, make_thumbnails, thumbs_index_path
+from engine.media.derivatives import derivative_paths
 from engine.media.display import TILE_HEIGHT, Tiles, read_tiles
 from engine.media.importer import import_files
+from engine.media.thumbnail_strip import make_thumbnails, thumbs_index_path
 from engine.model import Clip, Project, Track, new_project
 from engine.projectdir import ProjectDir
 from engine.session import Session
