@@ -7,11 +7,13 @@ widgets. An edit the engine refuses shows its one-line reason in the status bar.
 
 Navigation state (the playhead, the selection, the current track, the zoom) lives here while
 you work and is written to project.json's editor state a second after it stops changing, and on
-quit. The app is the holder of its project's door (`engine.workspace.Workspace`): every change,
-its own and those other processes send through the control socket (`engine.control`), runs
-there one at a time, and every committed change comes back as a `ProjectChanged` message, so an
-edit made with `reelcut edit` in another terminal shows at once and undoes here. Only edits made
-by other programs (a text editor on project.json) are found by a poll of the file's status.
+quit (`tui/disk_sync.py`). The app is the holder of its project's door
+(`engine.workspace.Workspace`): every change, its own and those other processes send through the
+control socket (`engine.control`), runs there one at a time, and every committed change comes
+back as a `ProjectChanged` message, so an edit made with `reelcut edit` in another terminal
+shows at once and undoes here. Only edits made by other programs (a text editor on project.json)
+are found by a poll of the file's status. The jobs, the preview server and the door start after
+the first paint (`tui/services.py`); the project's event stream arrives as `EngineEvent`s.
 
 Regions: the project tree and the script panes (`tui/project_tree.py`, `tui/scripts.py`), the
 agent chat (`tui/chat.py`, driven from `tui/agent_actions.py`) and the timeline; F6 / Shift+F6
@@ -24,8 +26,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import importlib
-import os
 import signal
 import time
 from collections.abc import Callable, Iterable
@@ -43,16 +43,16 @@ from textual.widgets import Static
 
 from engine.model import Project
 from engine.timebase import format_timecode
-from engine.workspace import PROJECT_FILE, Change, Event, ReelcutError, Session, Workspace
+from engine.workspace import Change, Event, ReelcutError, Session, Workspace
 from tui.agent_actions import AgentController
+from tui.disk_sync import DiskSync
 from tui.finder import FileCommands
 from tui.keys import KEYS, display, load_keymap
 from tui.playback import Playback
 from tui.project_tree import ProjectTree
 from tui.scripts import ScriptPanes
+from tui.services import Services
 from tui.span_writes import install as install_span_writes
-from tui.timeline.thumbnails import filmstrips_from
-from tui.timeline.waveform import waveforms_from
 from tui.timeline.widget import TimelineView
 
 if TYPE_CHECKING:
@@ -61,11 +61,8 @@ if TYPE_CHECKING:
 # Installed from a wheel the stylesheets are tui/styles/; in a checkout, styles/ at the top.
 _HERE = Path(__file__).resolve().parent
 STYLES = _HERE / "styles" if (_HERE / "styles").is_dir() else _HERE.parent / "styles"
-SAVE_STATE_AFTER = 1.0  # seconds of quiet before the playhead and selection are saved
-POLL_DISK_EVERY = 1.0
-
+POLL_DISK_EVERY = 1.0  # seconds between looks for changes made outside (`DiskSync.poll`)
 QUIT_AGAIN_WITHIN = 3.0
-TREE_EVERY_POLLS = 5
 
 
 def run_editor(app: ReelcutApp, **run_args: Any) -> int:
@@ -121,14 +118,13 @@ class ReelcutApp(App[int]):
         ed = session.project.editor
         self.set_reactive(ReelcutApp.playhead, ed.playhead)
         self.set_reactive(ReelcutApp.selection, ed.selection)
-        self._state_dirty_at: float | None = None
-        self._disk_stat: tuple[int, int, int] | None = self._stat()
         self._keymap = load_keymap()
         self.preview: PreviewServer | None = None
         self._quit_asked = float("-inf")
         self.playback = Playback(self)
         self.agent = AgentController(self)
-        self._polls = 0
+        self.services = Services(self)
+        self.disk = DiskSync(self)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -162,79 +158,20 @@ class ReelcutApp(App[int]):
         timeline.zoom_to(ed.frames_per_cell)
         timeline.set_playhead(self.playhead)
         timeline.focus()
-        self.set_interval(POLL_DISK_EVERY, self._poll_disk)
+        self.set_interval(POLL_DISK_EVERY, self.disk.poll)
         self.run_worker(self.editor.query_one(ProjectTree).reload(), group="tree")
-        self.set_interval(0.25, self._maybe_save_state)
+        self.set_interval(0.25, self.disk.maybe_save_state)
         self.playback.timer = self.set_interval(1 / 30, self.playback.tick, pause=True)
         self._show_status()
         if self.background_jobs:
-            self.run_worker(self._start_jobs(), exclusive=True, group="jobs")
-        self.run_worker(self._load_waveforms(), group="waveforms")
-        self.run_worker(self._load_thumbnails(), group="thumbnails", exclusive=True)
+            self.run_worker(self.services.start(), exclusive=True, group="jobs")
+        self.services.load_waveforms()
+        self.services.load_thumbnails()
         self.agent.show_settings()
-
-    async def _load_waveforms(self) -> None:
-        """Read the peaks derivatives through the door (off the event loop); audio clips then
-        draw them."""
-        waves = waveforms_from(await self.workspace.waveform_peaks(self.session.project))
-        with contextlib.suppress(NoMatches):  # the editor closed meanwhile
-            self.timeline.set_waveforms(waves)
-
-    async def _load_thumbnails(self) -> None:
-        """Decode the new thumbnail strips through the door (off the event loop); video clips
-        then draw them."""
-        project = self.session.project
-        try:
-            known = self.timeline.thumbnails  # decoded already: kept, not decoded again
-        except NoMatches:
-            return
-        tiles = await self.workspace.filmstrip_tiles(project, known)
-        strips = filmstrips_from(project, tiles, known)
-        with contextlib.suppress(NoMatches):  # the editor closed meanwhile
-            self.timeline.set_thumbnails(strips)
-
-    async def _start_jobs(self) -> None:
-        await self.workspace.start_jobs(self.session.project, self._engine_event)
-        self.jobs_started = True
-        # The server's modules (Starlette) load after the first paint, off the event loop.
-        serve_cli = await asyncio.to_thread(importlib.import_module, "tui.serve_cli")
-        start_preview = serve_cli.start_preview
-        try:
-            self.preview = await start_preview(
-                self.session,
-                self.workspace,
-                project=lambda: self.agent.replaying or self.session.project,
-            )
-        except ReelcutError as exc:
-            self.preview_text = f"preview: off ({exc})"
-        else:
-            self.preview_text = f"preview: {self.preview.url}"
-        await self._open_door()
-        with contextlib.suppress(NoMatches):
-            await self.agent.show_latest_thread()
-
-    async def _open_door(self) -> None:
-        """Serve other processes' requests (`reelcut edit`, `import`, `changes apply`...)."""
-        try:
-            self.control = await self.workspace.open_door(self._door_request)
-        except OSError as exc:
-            self.flash(f"other terminals cannot edit this project while it is open here ({exc})")
 
     def _committed(self, change: Change) -> None:
         """A session listener: runs in whichever thread committed the change."""
         self.post_message(self.ProjectChanged(change))
-
-    def _door_request(self, method: str, params: dict[str, Any], result: Any) -> None:
-        """Say what another process did (the change itself arrives as `ProjectChanged`)."""
-        summary = result.get("summary") if isinstance(result, dict) else None
-        if method in ("edit", "undo", "redo") and summary:
-            self.flash(f"from another terminal: {summary}")
-        elif method == "import" and isinstance(result, dict):
-            self.flash(f"from another terminal: imported {len(result.get('results', []))} file(s)")
-        elif method.startswith("changes.") and isinstance(result, dict):
-            self.flash(
-                f"from another terminal: changeset {result.get('id')} {result.get('status')}"
-            )
 
     def on_reelcut_app_project_changed(self, message: ProjectChanged) -> None:
         """Show a committed change (the app's own `_session_call` has shown it already)."""
@@ -242,17 +179,11 @@ class ReelcutApp(App[int]):
             if self.timeline._revision != message.change.revision:
                 self._refresh()
         if message.change.kind == "import":
-            self.run_worker(self._load_thumbnails(), group="thumbnails", exclusive=True)
-            self.run_worker(self._load_waveforms(), group="waveforms")
+            self.services.load_thumbnails()
+            self.services.load_waveforms()
 
     async def on_unmount(self) -> None:
-        if self.control is not None:
-            await self.control.stop()
-            self.control = None
-        if self.preview is not None:
-            await self.preview.stop()
-            self.preview = None
-        await self.workspace.close()  # its runner (jobs go back to the queue), stream, database
+        await self.services.stop()
 
     def _on_sigterm(self) -> None:
         self.run_worker(self.action_quit(force=True))
@@ -270,7 +201,7 @@ class ReelcutApp(App[int]):
                 f"{QUIT_AGAIN_WITHIN:.0f} s quits without them"
             )
             return
-        await self._save_state()
+        await self.disk.save_state()
         self.exit(0)
 
     @property
@@ -365,13 +296,13 @@ class ReelcutApp(App[int]):
     def watch_playhead(self, frame: int) -> None:
         with contextlib.suppress(NoMatches):
             self.timeline.set_playhead(frame)
-        self._state_changed()
+        self.disk.state_changed()
         self._show_status()
 
     def watch_selection(self, ids: tuple[str, ...]) -> None:
         with contextlib.suppress(NoMatches):
             self.timeline.set_project(self._view_project(), self.session.revision)
-        self._state_changed()
+        self.disk.state_changed()
         self._show_status()
 
     # -- edits through the session ---------------------------------------------------------
@@ -386,7 +317,7 @@ class ReelcutApp(App[int]):
                 self.flash(f"{what}: {exc}")
                 return None
             finally:
-                self._disk_stat = self._stat()  # our own writes are not outside changes
+                self.disk.wrote()
         self.message = change.summary if change is not None else f"nothing to {what}"
         self._refresh()
         return change
@@ -404,75 +335,7 @@ class ReelcutApp(App[int]):
     def seek(self, frame: int) -> None:
         self.playback.seek(frame)
 
-    # -- persistence of the navigation state, and the disk ---------------------------------
-
-    def _state_changed(self) -> None:
-        self._state_dirty_at = time.monotonic()
-
-    async def _maybe_save_state(self) -> None:
-        if self._state_dirty_at is None or self.playback.speed:
-            return
-        if time.monotonic() - self._state_dirty_at >= SAVE_STATE_AFTER:
-            await self._save_state()
-
-    async def _save_state(self) -> None:
-        if self._state_dirty_at is None:
-            return
-        self._state_dirty_at = None
-        ed = self.session.project.editor
-        fpc = self.timeline.frames_per_col
-        if (ed.playhead, ed.selection, ed.frames_per_cell) == (self.playhead, self.selection, fpc):
-            return
-        playhead, selection = self.playhead, self.selection
-        async with self._edit_lock:
-            with contextlib.suppress(ReelcutError):  # changed on disk: the poll reloads it
-                await asyncio.to_thread(
-                    lambda: self.session.set_editor(
-                        playhead=playhead, selection=selection, frames_per_cell=fpc
-                    )
-                )
-        self._disk_stat = self._stat()
-
-    def _stat(self) -> tuple[int, int, int] | None:
-        try:
-            st = os.stat(self.session.dir.root / PROJECT_FILE)
-        except OSError:
-            return None
-        return (st.st_mtime_ns, st.st_size, st.st_ino)
-
-    async def _poll_disk(self) -> None:
-        """project.json changed outside (an applied changeset, another editor): reload it.
-        The status only says when to look; `Session.reload` compares hashes. Open script
-        panes are checked by hash."""
-        try:
-            panes = self.editor.query_one(ScriptPanes)
-            tree = self.editor.query_one(ProjectTree)
-        except NoMatches:  # the screen is being torn down (quitting): nothing to look at
-            return
-        await panes.poll()
-        self._polls += 1
-        if self._polls % TREE_EVERY_POLLS == 0:  # files made by the agent, the CLI, a shell
-            await tree.reload()
-        now = self._stat()
-        if now == self._disk_stat or self._edit_lock.locked():
-            return
-        self._disk_stat = now
-        async with self._edit_lock:
-            try:
-                change = await asyncio.to_thread(self.session.reload)
-            except ReelcutError as exc:
-                self.flash(f"{PROJECT_FILE} changed on disk and cannot be read: {exc}")
-                return
-        if change is not None:
-            self._refresh()
-            self.flash(f"{PROJECT_FILE} changed on disk; reloaded")
-
-    async def _files_changed(self) -> None:
-        with contextlib.suppress(NoMatches):
-            await self.editor.query_one(ScriptPanes).poll()
-            await self.editor.query_one(ProjectTree).reload()
-
-    # -- background jobs -------------------------------------------------------------------
+    # -- the project's event stream --------------------------------------------------------
 
     class EngineEvent(Message):
         """An event of the project's stream, handed to the app in the stream's order."""
@@ -495,7 +358,7 @@ class ReelcutApp(App[int]):
                 theirs.data.get("job"),
             )
 
-    def _engine_event(self, event: Event) -> None:
+    def post_engine_event(self, event: Event) -> None:
         """The stream's listener (on the app's loop): the event becomes a message."""
         replaceable = (event.topic == "job" and event.kind == "progress") or (
             event.topic == "playback" and event.kind == "shown" and not event.data.get("hello")
@@ -513,7 +376,7 @@ class ReelcutApp(App[int]):
         if event.topic == "project" and event.kind == "file":
             # an applied changeset (or a save): panes and tree now, not at the next poll
             if event.data.get("from") != "editor":
-                self.run_worker(self._files_changed(), group="files-changed")
+                self.run_worker(self.disk.files_changed(), group="files-changed")
             return
         if event.topic == "playback" and event.kind == "shown":
             self.playback.page_shown(int(event.data.get("frame", 0)), bool(event.data.get("hello")))
@@ -522,14 +385,4 @@ class ReelcutApp(App[int]):
             # A tab opened or closed (or the connection dropped): the status line says so now.
             self.pages_open = int(event.data.get("count", 0))
             return
-        runner = self.workspace.runner
-        if event.topic != "job" or runner is None:
-            return
-        progress = self.workspace.progress
-        progress[int(event.data["job"])] = float(event.data["progress"])
-        text = ", ".join(f"{j.kind} {progress.get(j.id, 0):.0%}" for j in runner.running)
-        self.job_text = f"jobs: {text}" if text else ""
-        if event.kind == "succeeded" and event.data.get("kind") == "peaks":
-            self.run_worker(self._load_waveforms(), group="waveforms")
-        if event.kind == "succeeded" and event.data.get("kind") == "thumbs":
-            self.run_worker(self._load_thumbnails(), group="thumbnails", exclusive=True)
+        self.services.job_event(event)

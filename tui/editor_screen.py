@@ -155,7 +155,7 @@ class EditorScreen(Screen[None]):
         await self.host._session_call(self.host.session.reload, "reload")
 
     async def action_save_state(self) -> None:
-        await self.host._save_state()
+        await self.host.disk.save_state()
         self.host.flash("playhead and selection saved")
 
     # -- selection -------------------------------------------------------------------------
@@ -192,12 +192,12 @@ class EditorScreen(Screen[None]):
             self.host.timeline.zoom_in()
         else:
             self.host.timeline.zoom_out()
-        self.host._state_changed()
+        self.host.disk.state_changed()
         self.host._show_status()
 
     def action_zoom_fit(self) -> None:
         self.host.timeline.zoom_to_fit()
-        self.host._state_changed()
+        self.host.disk.state_changed()
         self.host._show_status()
 
     def action_focus_region(self, step: int) -> None:
@@ -224,19 +224,19 @@ class EditorScreen(Screen[None]):
 
     def on_project_tree_new_file_requested(self, message: ProjectTree.NewFileRequested) -> None:
         panes = self.query_one(ScriptPanes)
-        panes.run_worker(panes.new_file(message.path), group="files")
+        panes.run_worker(panes.files.new_file(message.path), group="files")
 
     def on_project_tree_rename_file_requested(
         self, message: ProjectTree.RenameFileRequested
     ) -> None:
         panes = self.query_one(ScriptPanes)
-        panes.run_worker(panes.rename_file(message.path), group="files")
+        panes.run_worker(panes.files.rename_file(message.path), group="files")
 
     def on_project_tree_delete_file_requested(
         self, message: ProjectTree.DeleteFileRequested
     ) -> None:
         panes = self.query_one(ScriptPanes)
-        panes.run_worker(panes.delete_file(message.path), group="files")
+        panes.run_worker(panes.files.delete_file(message.path), group="files")
 
     def on_project_tree_changed(self, message: ProjectTree.Changed) -> None:
         self.run_worker(self.query_one(ProjectTree).reload(), group="tree")
@@ -292,7 +292,7 @@ class EditorScreen(Screen[None]):
         )
 
     def on_timeline_view_zoom_changed(self, message: TimelineView.ZoomChanged) -> None:
-        self.host._state_changed()
+        self.host.disk.state_changed()
         self.host._show_status()
 
     # -- playback and the agent: the keys' actions, carried out by their controllers -------

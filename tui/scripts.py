@@ -1,5 +1,6 @@
 """The script panes: up to four `ScriptPane` views (`tui.script_pane`) side by side, or 2x2
-when there is room; open, split, close, save, and the file commands the project tree asks for.
+when there is room; open, split, close, save, and a file changed on disk. The file commands the
+project tree asks for (new, rename, delete) are the panes' `ScriptFiles` (`tui.script_files`).
 
 A file open in two panes is one `Doc` (`tui.script_docs`): an edit in one view appears in the
 other, and the dirty marker, the saved version and any conflict are the document's. Files go
@@ -26,9 +27,9 @@ from textual.message import Message
 from textual.widgets import Label, TextArea
 
 from engine.workspace import FileConflict, ReelcutError, Workspace
-from tui.project_tree import ProjectTree
-from tui.script_dialogs import ConfirmScreen, ConflictScreen, PaneKeysScreen, PromptScreen
+from tui.script_dialogs import ConflictScreen, PaneKeysScreen
 from tui.script_docs import AGAIN_WINDOW, Diverged, Doc, Moved, Returned, ScriptDocs, Unreadable
+from tui.script_files import ScriptFiles
 from tui.script_pane import FindBar, ScriptArea, ScriptPane
 
 if TYPE_CHECKING:
@@ -82,6 +83,7 @@ class ScriptPanes(Container, can_focus=True):
         self.project_root = root  # the files themselves are reached through the app's door
         self._discard: tuple[ScriptPane, float] | None = None
         self._resolving: set[str] = set()
+        self.files = ScriptFiles(self)  # the tree's new, rename and delete
 
     def compose(self) -> ComposeResult:
         yield Label(
@@ -111,7 +113,7 @@ class ScriptPanes(Container, can_focus=True):
             self.panes[0].area.focus()
 
     def on_resize(self, event: Resize) -> None:
-        self._arrange()
+        self.arrange_panes()
 
     @property
     def panes(self) -> list[ScriptPane]:
@@ -121,12 +123,12 @@ class ScriptPanes(Container, can_focus=True):
 
     def unsaved(self) -> list[str]:
         """The open files with edits not on disk."""
-        return [d.path for d in self.docs.values() if not d.read_only and self._dirty(d)]
+        return [d.path for d in self.docs.values() if not d.read_only and self.has_edits(d)]
 
     def views(self, doc: Doc) -> list[ScriptPane]:
         return [p for p in self.panes if p.doc is doc]
 
-    def _dirty(self, doc: Doc) -> bool:
+    def has_edits(self, doc: Doc) -> bool:
         """Whether ``doc``'s views hold edits (they all show the same text)."""
         views = self.views(doc)
         return bool(views) and views[0].dirty
@@ -137,7 +139,7 @@ class ScriptPanes(Container, can_focus=True):
             node = node.parent  # type: ignore[assignment]
         return node
 
-    def _arrange(self) -> None:
+    def arrange_panes(self) -> None:
         """Columns, or 2x2 (three panes: the first spans both rows)."""
         panes = self.panes
         self.query_one("#panes-empty", Label).display = not panes
@@ -154,7 +156,7 @@ class ScriptPanes(Container, can_focus=True):
         for pane in panes:
             pane.show_title()
 
-    def _titles(self, doc: Doc) -> None:
+    def show_titles(self, doc: Doc) -> None:
         for pane in self.views(doc):
             pane.show_title()
 
@@ -186,7 +188,7 @@ class ScriptPanes(Container, can_focus=True):
         pane = ScriptPane(self.documents.add(path, text, digest), text)
         if len(self.panes) >= MAX_PANES and target is not None:  # the new file takes its place
             index = self.panes.index(target)
-            await self._remove(target)
+            await self.remove_view(target)
             rest = self.panes
             if index < len(rest):
                 await self.mount(pane, before=rest[index])
@@ -196,11 +198,12 @@ class ScriptPanes(Container, can_focus=True):
             await self.mount(pane, after=target)
         else:
             await self.mount(pane)
-        self._arrange()
+        self.arrange_panes()
         pane.area.focus()
         self.say(f"opened {path}")
 
-    async def _remove(self, pane: ScriptPane) -> None:
+    async def remove_view(self, pane: ScriptPane) -> None:
+        """Take ``pane`` away; its document is forgotten with its last view."""
         doc = pane.doc
         await pane.remove()
         if not self.views(doc):
@@ -217,7 +220,7 @@ class ScriptPanes(Container, can_focus=True):
         twin = ScriptPane(pane.doc, pane.area.text)
         await self.mount(twin, after=pane)
         twin.area.move_cursor(pane.area.cursor_location)
-        self._arrange()
+        self.arrange_panes()
         twin.area.focus()
         self.say(f"{pane.path} in two panes: one document")
 
@@ -242,8 +245,8 @@ class ScriptPanes(Container, can_focus=True):
             self.say(f"closed {pane.path}; its unsaved changes are discarded")
         self._discard = None
         index = self.panes.index(pane)
-        await self._remove(pane)
-        self._arrange()
+        await self.remove_view(pane)
+        self.arrange_panes()
         rest = self.panes
         if rest:
             rest[min(index, len(rest) - 1)].area.focus()
@@ -294,7 +297,7 @@ class ScriptPanes(Container, can_focus=True):
             self.move_child(pane, after=other)
         else:
             self.move_child(pane, before=other)
-        self._arrange()
+        self.arrange_panes()
         pane.area.focus()
         self.say(f"{pane.path} moved to pane {pane.number}")
 
@@ -312,7 +315,7 @@ class ScriptPanes(Container, can_focus=True):
                 other.set_text(text)
         if pane.doc.problem:
             pane.doc.problem = ""
-        self._titles(pane.doc)
+        self.show_titles(pane.doc)
 
     # -- saving --------------------------------------------------------------------------------
 
@@ -331,7 +334,7 @@ class ScriptPanes(Container, can_focus=True):
         problem = await self.documents.check(doc, text, anyway=anyway)
         if problem is not None:
             pane.area.move_cursor((problem.line - 1, problem.column - 1), center=True)
-            self._titles(doc)
+            self.show_titles(doc)
             self.say(
                 f"not saved: {doc.path} {doc.problem} (Ctrl+S again within "
                 f"{AGAIN_WINDOW:.0f} s saves it anyway)"
@@ -340,13 +343,13 @@ class ScriptPanes(Container, can_focus=True):
         try:
             digest = await self.documents.save(doc, text, doc.base_hash)
         except FileConflict:
-            self._titles(doc)
+            self.show_titles(doc)
             self.resolve(doc)
             return
         except ReelcutError as exc:
             self.say(f"not saved: {exc}")
             return
-        self._titles(doc)
+        self.show_titles(doc)
         self.say(f"saved {doc.path}")
         self.post_message(self.Saved(doc.path, digest))
 
@@ -373,7 +376,7 @@ class ScriptPanes(Container, can_focus=True):
         for view in self.views(doc):
             view.set_text(text)
         doc.settle(text, digest)
-        self._titles(doc)
+        self.show_titles(doc)
 
     def resolve(self, doc: Doc) -> None:
         """Show the diff between the disk and the document's text and do what the user picks
@@ -402,12 +405,12 @@ class ScriptPanes(Container, can_focus=True):
         outcome = await self.documents.choose(doc, seen, choice)
         if outcome.closed:
             for view in self.views(doc):
-                await self._remove(view)
-            self._arrange()
+                await self.remove_view(view)
+            self.arrange_panes()
         elif outcome.text is not None:
             for view in self.views(doc):
                 view.set_text(outcome.text)
-        self._titles(doc)
+        self.show_titles(doc)
         if outcome.saved is not None:
             self.post_message(self.Saved(doc.path, outcome.saved))
         self.say(outcome.said)
@@ -417,89 +420,18 @@ class ScriptPanes(Container, can_focus=True):
         for doc in list(self.docs.values()):
             if not self.views(doc):
                 continue
-            news = await self.documents.look(doc, functools.partial(self._dirty, doc))
+            news = await self.documents.look(doc, functools.partial(self.has_edits, doc))
             if news is None or not self.views(doc):  # a pane may have closed meanwhile
                 continue
             match news:
                 case Returned():
-                    self._titles(doc)
+                    self.show_titles(doc)
                 case Diverged(deleted=deleted):
-                    self._titles(doc)
+                    self.show_titles(doc)
                     what = "was deleted" if deleted else "changed on disk"
                     self.say(f"{doc.path} {what} while you edit it: Ctrl+R to compare")
                 case Unreadable(reason=reason):
                     self.say(f"{doc.path} changed on disk and cannot be shown: {reason}")
-                case Moved(text=text, digest=digest) if not self._dirty(doc):  # not typed into
+                case Moved(text=text, digest=digest) if not self.has_edits(doc):  # not typed into
                     self._take(doc, text, digest)
                     self.say(f"{doc.path} changed on disk; the pane follows")
-
-    # -- files: new, rename, delete (from the tree) -----------------------------------------
-
-    async def new_file(self, folder: str) -> None:
-        default = f"{folder.rstrip('/')}/untitled.md" if folder else "scripts/untitled.md"
-        rel = await self.app.push_screen_wait(
-            PromptScreen("New file (path in the project)", default, "markdown, JSON, TSX ...")
-        )
-        if not rel:
-            return
-        try:
-            await self.workspace.create_script(rel, "")
-        except ReelcutError as exc:
-            self.say(f"not created: {exc}")
-            return
-        self.say(f"created {rel}")
-        self.post_message(ProjectTree.Changed())
-        await self.open(rel)
-
-    async def rename_file(self, rel: str) -> None:
-        doc = self.docs.get(rel)
-        if doc is not None and self._dirty(doc):
-            self.say(f"{rel} has unsaved changes: save it before renaming")
-            return
-        new = await self.app.push_screen_wait(PromptScreen(f"Rename {rel} to", rel))
-        if not new or new == rel:
-            return
-        base = await self._base(rel, doc)
-        if base is None:
-            return
-        try:
-            await self.workspace.rename_script(rel, new, base)
-        except ReelcutError as exc:
-            self.say(f"not renamed: {exc}")
-            return
-        if doc is not None:
-            self.documents.renamed(doc, new)
-            self._titles(doc)
-        self.say(f"renamed {rel} to {new}")
-        self.post_message(ProjectTree.Changed())
-
-    async def delete_file(self, rel: str) -> None:
-        doc = self.docs.get(rel)
-        if doc is not None and self._dirty(doc):
-            self.say(f"{rel} has unsaved changes: save or close it before deleting")
-            return
-        if not await self.app.push_screen_wait(ConfirmScreen(f"Delete {rel}?")):
-            return
-        base = await self._base(rel, doc)
-        if base is None:
-            return
-        try:
-            await self.workspace.delete_script(rel, base)
-        except ReelcutError as exc:
-            self.say(f"not deleted: {exc}")
-            return
-        if doc is not None:
-            for view in self.views(doc):
-                await self._remove(view)
-            self._arrange()
-        self.say(f"deleted {rel}")
-        self.post_message(ProjectTree.Changed())
-
-    async def _base(self, rel: str, doc: Doc | None) -> str | None:
-        """The hash a rename or delete of ``rel`` is made over: its document's base, else the
-        disk's; None (and said) when the file is gone."""
-        base = doc.base_hash if doc is not None else await self.workspace.script_hash(rel)
-        if base is None:
-            self.say(f"{rel} no longer exists")
-            self.post_message(ProjectTree.Changed())
-        return base
