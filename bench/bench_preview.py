@@ -40,9 +40,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine.demo import make_demo
 from engine.session import Session
+from engine.workspace import Workspace
 from tests import chromium
 from tests.preview_web import exactness
-from tui.background import BackgroundJobs
 from tui.serve_cli import start_preview
 
 ROOT = "document.getElementById('root')"
@@ -68,11 +68,11 @@ async def run(seeks: int, pages: int) -> bool:
         root = Path(tmp) / "demo"
         make_demo(root)
         with Session(root) as session:
-            jobs = BackgroundJobs(root, lambda event: None)
-            await jobs.start(session.project)
-            assert jobs.runner is not None and jobs.events is not None
-            await jobs.runner.wait_idle(timeout=120)  # the proxy is built
-            server = await start_preview(session, jobs, port=0)
+            workspace = Workspace(root)
+            await workspace.start_jobs(session.project)
+            assert workspace.runner is not None and workspace.events is not None
+            await workspace.runner.wait_idle(timeout=120)  # the proxy is built
+            server = await start_preview(session, workspace, port=0)
             try:
                 async with async_playwright() as pw:
                     browser = await chromium.launch(pw)
@@ -85,7 +85,7 @@ async def run(seeks: int, pages: int) -> bool:
                     exact = 0
                     for frame in frames:
                         t = time.perf_counter()
-                        await jobs.events.publish("playback", "seek", {"frame": frame})
+                        await workspace.events.publish("playback", "seek", {"frame": frame})
                         await page.wait_for_function(
                             f"{ROOT}.dataset.frame === '{frame}' && "
                             f"{ROOT}.dataset.readoutFrame === '{frame}' && "
@@ -149,7 +149,7 @@ async def run(seeks: int, pages: int) -> bool:
                     sent: dict[int, float] = {}
                     for i in range(100):
                         at = time.time() * 1000
-                        sent[await jobs.events.publish("playback", "ping", {"i": i})] = at
+                        sent[await workspace.events.publish("playback", "ping", {"i": i})] = at
                         await asyncio.sleep(0.05)
                     await asyncio.sleep(0.5)
                     arrived: dict[int, list[float]] = {}
@@ -170,14 +170,14 @@ async def run(seeks: int, pages: int) -> bool:
                         f"(target p99 <= 20 ms)  {verdict}"
                     )
                     await browser.close()
-                raw_spread = await plain_clients(jobs, server.url, pages, Path(tmp))
+                raw_spread = await plain_clients(workspace, server.url, pages, Path(tmp))
                 print(
                     f"  the same to {pages} plain SSE clients (no browser): p50 "
                     f"{statistics.median(raw_spread):5.1f} ms  p99 {pct(raw_spread, 99):5.1f} ms"
                 )
             finally:
                 await server.stop()
-                await jobs.stop()
+                await workspace.close()
         ok &= await pixel_exactness(seeks, Path(tmp))
     return ok
 
@@ -207,9 +207,9 @@ async def pixel_exactness(seeks: int, tmp: Path) -> bool:
     return verdict == "PASS"
 
 
-async def plain_clients(jobs: BackgroundJobs, url: str, n: int, tmp: Path) -> list[float]:
+async def plain_clients(workspace: Workspace, url: str, n: int, tmp: Path) -> list[float]:
     """Publish-to-last-arrival times of 100 pings read by ``n`` plain SSE clients."""
-    assert jobs.events is not None
+    assert workspace.events is not None
     out = tmp / "arrivals.json"
     clients = Path(__file__).with_name("sse_clients.py")
     proc = await asyncio.create_subprocess_exec(
@@ -222,7 +222,7 @@ async def plain_clients(jobs: BackgroundJobs, url: str, n: int, tmp: Path) -> li
     sent: dict[int, float] = {}
     for i in range(100):
         sent[i] = time.time() * 1000
-        await jobs.events.publish("playback", "ping", {"i": i})
+        await workspace.events.publish("playback", "ping", {"i": i})
         await asyncio.sleep(0.02)
     if await proc.wait() != 0:
         raise SystemExit("the plain SSE clients failed")

@@ -24,9 +24,9 @@ from engine.ops import AddTrack, Blade, Overwrite, RippleDelete, Slip
 from engine.projectdir import ProjectDir
 from engine.session import Session
 from engine.timebase import parse_rate
+from engine.workspace import Workspace
 from tests import chromium
 from tests.preview_web import framecode
-from tui.background import BackgroundJobs
 from tui.serve_cli import start_preview
 
 ROOT = "document.getElementById('root')"
@@ -164,11 +164,11 @@ async def measure(
 
     result = Result()
     with Session(built.root) as session:
-        jobs = BackgroundJobs(built.root, lambda event: None)
-        await jobs.start(session.project)
-        await _no_jobs_left(jobs)
-        server = await start_preview(session, jobs, port=0)
-        events = jobs.events
+        workspace = Workspace(built.root)
+        await workspace.start_jobs(session.project)
+        await _no_jobs_left(workspace)
+        server = await start_preview(session, workspace, port=0)
+        events = workspace.events
         assert events is not None
         project = session.project
         rate = project.rate.fraction
@@ -223,16 +223,16 @@ async def measure(
                 await browser.close()
         finally:
             await server.stop()
-            await jobs.stop()
+            await workspace.close()
     return result
 
 
-async def _no_jobs_left(jobs: BackgroundJobs, timeout: float = 180.0) -> None:
-    assert jobs.db is not None
+async def _no_jobs_left(workspace: Workspace, timeout: float = 180.0) -> None:
+    assert workspace.db is not None
     deadline = asyncio.get_running_loop().time() + timeout
     counts: dict[str, Any] = {}
     while asyncio.get_running_loop().time() < deadline:
-        counts = await jobs.db.read(jobs_store.counts)
+        counts = await workspace.db.read(jobs_store.counts)
         if not counts.get("queued") and not counts.get("running"):
             assert not counts.get("failed") and not counts.get("dead"), counts
             return

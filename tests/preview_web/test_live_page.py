@@ -15,9 +15,9 @@ import pytest
 from engine.jobs import store as jobs_store
 from engine.ops import Blade
 from engine.session import Session
+from engine.workspace import Workspace
 from preview_web.build import STATIC_DIR
 from tests import chromium
-from tui.background import BackgroundJobs
 from tui.serve_cli import start_preview
 
 pytestmark = [
@@ -29,9 +29,9 @@ pytestmark = [
 ]
 
 
-async def _no_jobs_left(jobs: BackgroundJobs, timeout: float = 120.0) -> None:
-    assert jobs.db is not None
-    db = jobs.db
+async def _no_jobs_left(workspace: Workspace, timeout: float = 120.0) -> None:
+    assert workspace.db is not None
+    db = workspace.db
     deadline = asyncio.get_running_loop().time() + timeout
     while asyncio.get_running_loop().time() < deadline:
         counts = await db.read(jobs_store.counts)
@@ -50,10 +50,10 @@ def test_the_page_follows_the_engine(demo_dir: Path, tmp_path: Path) -> None:
 
     async def go() -> None:
         with Session(demo_dir) as session:
-            jobs = BackgroundJobs(demo_dir, lambda event: None)
-            await jobs.start(session.project)
-            server = await start_preview(session, jobs, port=0)
-            assert jobs.events is not None
+            workspace = Workspace(demo_dir)
+            await workspace.start_jobs(session.project)
+            server = await start_preview(session, workspace, port=0)
+            assert workspace.events is not None
             try:
                 base = server.url.split("?")[0]
                 # Without the token: refused, and the page never loads.
@@ -72,12 +72,12 @@ def test_the_page_follows_the_engine(demo_dir: Path, tmp_path: Path) -> None:
                     # Seeks from the engine side, at random frames: the page shows exactly them.
                     rng = random.Random(7)
                     for frame in [rng.randrange(0, 330) for _ in range(8)] + [0, 329]:
-                        await jobs.events.publish("playback", "seek", {"frame": frame})
+                        await workspace.events.publish("playback", "seek", {"frame": frame})
                         await _wait(
                             page, f"document.getElementById('root').dataset.frame === '{frame}'"
                         )
                     await page.screenshot(path=str(tmp_path / "seek.png"))
-                    await jobs.events.publish("playback", "seek", {"frame": 100})
+                    await workspace.events.publish("playback", "seek", {"frame": 100})
                     await _wait(page, "document.getElementById('root').dataset.frame === '100'")
                     await page.wait_for_timeout(300)  # let the video element paint the frame
                     await page.screenshot(path=str(tmp_path / "frame100.png"))
@@ -93,7 +93,7 @@ def test_the_page_follows_the_engine(demo_dir: Path, tmp_path: Path) -> None:
                     await browser.close()
             finally:
                 await server.stop()
-                await jobs.stop()
+                await workspace.close()
 
     asyncio.run(go())
     assert (tmp_path / "seek.png").stat().st_size > 10_000
@@ -109,19 +109,19 @@ def test_a_seek_that_arrives_while_the_project_is_loading_is_not_lost(
 
     async def go() -> None:
         with Session(demo_dir) as session:
-            jobs = BackgroundJobs(demo_dir, lambda event: None)
-            await jobs.start(session.project)
+            workspace = Workspace(demo_dir)
+            await workspace.start_jobs(session.project)
             hellos: list[dict[str, object]] = []
 
             async def watch() -> None:
-                assert jobs.events is not None
-                async for event in jobs.events.subscribe(topics=["playback"]):
+                assert workspace.events is not None
+                async for event in workspace.events.subscribe(topics=["playback"]):
                     if event.kind == "shown" and event.data.get("hello"):
                         hellos.append(event.data)
 
             watcher = asyncio.ensure_future(watch())
-            server = await start_preview(session, jobs, port=0)
-            assert jobs.events is not None
+            server = await start_preview(session, workspace, port=0)
+            assert workspace.events is not None
             try:
                 async with async_playwright() as pw:
                     browser = await chromium.launch(pw)
@@ -137,7 +137,9 @@ def test_a_seek_that_arrives_while_the_project_is_loading_is_not_lost(
                     root = "document.getElementById('root')"
                     await _wait(page, f"{root}.dataset.events === 'open'")
                     assert await page.evaluate(f"{root}.dataset.state") == "loading"
-                    await jobs.events.publish("playback", "seek", {"frame": 77, "from": "editor"})
+                    await workspace.events.publish(
+                        "playback", "seek", {"frame": 77, "from": "editor"}
+                    )
                     await _wait(page, f"{root}.dataset.eventId !== undefined")
                     release.set()
                     await _wait(page, f"{root}.dataset.state === 'ready'")
@@ -151,7 +153,7 @@ def test_a_seek_that_arrives_while_the_project_is_loading_is_not_lost(
             finally:
                 watcher.cancel()
                 await server.stop()
-                await jobs.stop()
+                await workspace.close()
 
     asyncio.run(go())
 
@@ -217,36 +219,36 @@ def test_remotion_clips_compile_in_the_page_and_a_broken_one_shows_its_overlay(
         with Session(demo_dir) as session:
             session.apply(Overwrite(asset_id="a_90", at=0, track="V2", duration=60))
             session.apply(Overwrite(asset_id="a_91", at=90, track="V2", duration=60))
-            jobs = BackgroundJobs(demo_dir, lambda event: None)
-            await jobs.start(session.project)
-            server = await start_preview(session, jobs, port=0)
-            assert jobs.events is not None
+            workspace = Workspace(demo_dir)
+            await workspace.start_jobs(session.project)
+            server = await start_preview(session, workspace, port=0)
+            assert workspace.events is not None
             try:
                 async with async_playwright() as pw:
                     browser = await chromium.launch(pw)
                     page = await browser.new_page(viewport={"width": 1280, "height": 900})
                     await page.goto(server.url)
                     await _wait(page, "document.getElementById('root').dataset.events === 'open'")
-                    await jobs.events.publish("playback", "seek", {"frame": 30})
+                    await workspace.events.publish("playback", "seek", {"frame": 30})
                     await _wait(page, "!!document.getElementById('remotion-hello')")
                     text = await page.inner_text("#remotion-hello")
                     assert text == "hello from remotion at 30"
                     await page.screenshot(path=str(tmp_path / "remotion-good.png"))
-                    await jobs.events.publish("playback", "seek", {"frame": 100})
+                    await workspace.events.publish("playback", "seek", {"frame": 100})
                     await _wait(page, "!!document.querySelector('[data-clip-error]')")
                     overlay = await page.inner_text("[data-clip-error]")
                     assert overlay.startswith("Remotion clip c_") and "Unexpected" in overlay
                     # The pattern video underneath is still there and the Player still works.
                     assert await page.locator("video").count() >= 1
-                    await jobs.events.publish("playback", "seek", {"frame": 200})
+                    await workspace.events.publish("playback", "seek", {"frame": 200})
                     await _wait(page, "document.getElementById('root').dataset.frame === '200'")
-                    await jobs.events.publish("playback", "seek", {"frame": 100})
+                    await workspace.events.publish("playback", "seek", {"frame": 100})
                     await _wait(page, "!!document.querySelector('[data-clip-error]')")
                     await page.screenshot(path=str(tmp_path / "remotion-broken.png"))
                     await browser.close()
             finally:
                 await server.stop()
-                await jobs.stop()
+                await workspace.close()
 
     asyncio.run(go())
 
@@ -300,13 +302,13 @@ def test_a_remotion_clip_recompiles_in_place_when_its_manifest_changes(
     async def go() -> None:
         with Session(demo_dir) as session:
             session.apply(Overwrite(asset_id="a_90", at=0, track="V2", duration=60))
-            jobs = BackgroundJobs(demo_dir, lambda event: None)
-            await jobs.start(session.project)
+            workspace = Workspace(demo_dir)
+            await workspace.start_jobs(session.project)
             # The page reloads the project when a proxy is done: let the derivatives finish
             # first, so every project.json fetch counted below is one this test caused.
-            await _no_jobs_left(jobs)
-            server = await start_preview(session, jobs, port=0)
-            events = jobs.events
+            await _no_jobs_left(workspace)
+            server = await start_preview(session, workspace, port=0)
+            events = workspace.events
             assert events is not None
             try:
                 async with async_playwright() as pw:
@@ -401,7 +403,7 @@ def test_a_remotion_clip_recompiles_in_place_when_its_manifest_changes(
                     await browser.close()
             finally:
                 await server.stop()
-                await jobs.stop()
+                await workspace.close()
 
     asyncio.run(go())
 
@@ -418,15 +420,15 @@ def test_an_open_tab_survives_the_editor_quitting_and_coming_back(
     other = tmp_path / "other"
     shutil.copytree(demo_master, other)
 
-    async def serve(root: Path) -> tuple[Session, BackgroundJobs, object]:
+    async def serve(root: Path) -> tuple[Session, Workspace, object]:
         session = Session(root)
-        jobs = BackgroundJobs(root, lambda event: None)
-        await jobs.start(session.project)
-        return session, jobs, await start_preview(session, jobs)
+        workspace = Workspace(root)
+        await workspace.start_jobs(session.project)
+        return session, workspace, await start_preview(session, workspace)
 
-    async def stop(session: Session, jobs: BackgroundJobs, server: object) -> None:
+    async def stop(session: Session, workspace: Workspace, server: object) -> None:
         await server.stop()  # type: ignore[attr-defined]
-        await jobs.stop()
+        await workspace.close()
         session.close()
 
     async def go() -> None:
@@ -503,10 +505,10 @@ def test_a_remotion_clip_renders_the_frame_of_the_timeline_it_is_at(
                 key=lambda c: c.start,
             )
             assert [(c.start, c.source_in) for c in halves] == [(90, 0), (102, 12)]
-            jobs = BackgroundJobs(demo_dir, lambda event: None)
-            await jobs.start(session.project)
-            server = await start_preview(session, jobs, port=0)
-            assert jobs.events is not None
+            workspace = Workspace(demo_dir)
+            await workspace.start_jobs(session.project)
+            server = await start_preview(session, workspace, port=0)
+            assert workspace.events is not None
             try:
                 async with async_playwright() as pw:
                     browser = await chromium.launch(pw)
@@ -518,7 +520,7 @@ def test_a_remotion_clip_renders_the_frame_of_the_timeline_it_is_at(
                     for n in frames:
                         clip = halves[0] if n < 102 else halves[1]
                         want = n - clip.start + clip.source_in
-                        await jobs.events.publish("playback", "seek", {"frame": n})
+                        await workspace.events.publish("playback", "seek", {"frame": n})
                         await _wait(
                             page, f"document.getElementById('root').dataset.frame === '{n}'"
                         )
@@ -530,6 +532,6 @@ def test_a_remotion_clip_renders_the_frame_of_the_timeline_it_is_at(
                     await browser.close()
             finally:
                 await server.stop()
-                await jobs.stop()
+                await workspace.close()
 
     asyncio.run(go())

@@ -475,7 +475,7 @@ def test_a_taken_port_falls_back_to_a_free_one_and_an_explicit_one_is_a_clear_er
 
     from engine.errors import ReelcutError
     from engine.session import Session
-    from tui.background import BackgroundJobs
+    from engine.workspace import Workspace
     from tui.serve_cli import DEFAULT_PORT, start_preview
 
     blocker = socketlib.socket()
@@ -488,16 +488,16 @@ def test_a_taken_port_falls_back_to_a_free_one_and_an_explicit_one_is_a_clear_er
 
     async def go() -> None:
         with Session(demo_dir) as session:
-            jobs = BackgroundJobs(demo_dir, lambda event: None)
-            await jobs.start(session.project)
+            workspace = Workspace(demo_dir)
+            await workspace.start_jobs(session.project)
             try:
-                server = await start_preview(session, jobs)  # the default port is taken
+                server = await start_preview(session, workspace)  # the default port is taken
                 assert server.port != DEFAULT_PORT
                 await server.stop()
                 with pytest.raises(ReelcutError, match="choose another --port"):
-                    await start_preview(session, jobs, port=DEFAULT_PORT)
+                    await start_preview(session, workspace, port=DEFAULT_PORT)
             finally:
-                await jobs.stop()
+                await workspace.close()
 
     try:
         asyncio.run(go())
