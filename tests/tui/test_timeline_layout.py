@@ -17,24 +17,13 @@ from rich.cells import cell_len
 from engine.errors import ReelcutError
 from engine.model import Clip, Marker, Track
 from engine.timebase import Rate, format_timecode, parse_timecode
-from tui.timeline import layout
-from tui.timeline.layout import (
-    EDGE,
-    LINKED,
-    MARKER,
-    Run,
-    TrackIndex,
+from tui.timeline.ruler import MARKER, ruler_labels, ruler_lines, ruler_step
+from tui.timeline.runs import Run, fit_text, short_duration
+from tui.timeline.tracks import EDGE, LINKED, TrackIndex, clip_at_col, detail_runs, track_runs
+from tui.timeline.viewport import (
     Viewport,
-    clip_at_col,
-    detail_runs,
     fit_frames_per_col,
-    fit_text,
     keep_visible,
-    ruler_labels,
-    ruler_lines,
-    ruler_step,
-    short_duration,
-    track_runs,
     zoom_by,
     zoom_to,
     zoom_to_fit,
@@ -166,7 +155,7 @@ def test_row_cost_depends_on_the_view_not_on_the_clip_count(
         calls.append(x)
         return bisect.bisect_right(a, x, *args)
 
-    monkeypatch.setattr(layout, "bisect_right", counting)
+    monkeypatch.setattr("tui.timeline.tracks.bisect_right", counting)
     counts = []
     for n in (1_000, 100_000):
         track = make_track([(i * 40 + (i % 3) * 5, 20 + i % 7) for i in range(n)])

@@ -9,7 +9,6 @@ second), never from the module under test.
 from __future__ import annotations
 
 import asyncio
-import json
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -21,23 +20,12 @@ from textual.app import App, ComposeResult
 
 from engine.media.derivatives import derivative_paths
 from engine.media.display import TILE_HEIGHT, Tiles, read_tiles
-from engine.media.importer import import_files
-from engine.media.thumbnail_strip import make_thumbnails, thumbs_index_path
-from engine.model import Clip, Project, Track, new_project
+from engine.media.thumbnail_strip import make_thumbnails
+from engine.model import Clip, Project, Track
 from engine.projectdir import ProjectDir
 from engine.session import Session
 from engine.timebase import Rate
-from tui.timeline.layout import (
-    EDGE,
-    Run,
-    TrackIndex,
-    TrackRows,
-    Viewport,
-    detail_runs,
-    plain_runs,
-    track_rows,
-    track_runs,
-)
+from tui.timeline.runs import Run
 from tui.timeline.thumbnails import (
     HALF_BLOCK,
     PIXEL_ROWS,
@@ -46,8 +34,17 @@ from tui.timeline.thumbnails import (
     filmstrip_of,
     filmstrip_runs,
     filmstrips_from,
-    load_filmstrips,
 )
+from tui.timeline.tracks import (
+    EDGE,
+    TrackIndex,
+    TrackRows,
+    detail_runs,
+    plain_runs,
+    track_rows,
+    track_runs,
+)
+from tui.timeline.viewport import Viewport
 from tui.timeline.widget import TimelineView
 
 RATE = Rate(30, 1)
@@ -285,28 +282,6 @@ def test_a_real_strip_cut_into_cells(colours: Path, tmp_path: Path) -> None:
     assert near(bottom[:3], BLACK) and near(bottom[3:6], BLACK)
     one = short.cells[3]
     assert all(near(one[i : i + 3], WHITE) and near(one[i + 3 : i + 6], BLACK) for i in (0, 18))
-
-
-def test_load_filmstrips_by_asset_skips_missing_and_damaged_strips(
-    colours: Path, tmp_path: Path
-) -> None:
-    root = tmp_path / "proj"
-    pd = ProjectDir.create(root, new_project("p", rate=RATE))
-    project, _results = import_files(pd, pd.load(), [colours])
-    asset = next(a for a in project.assets if a.kind == "video")
-    assert load_filmstrips(root, project) == {}  # not built yet
-    thumbs = derivative_paths(root, asset, project.rate)["thumbs"]
-    asyncio.run(make_thumbnails(colours, thumbs, duration_s=3.5))
-    strips = load_filmstrips(root, project)
-    assert list(strips) == [asset.id] and strips[asset.id].count == 4
-    # Known strips are kept as they are (an asset's bytes never change), not decoded again.
-    known = {asset.id: coded_strip()}
-    assert load_filmstrips(root, project, known)[asset.id] is known[asset.id]
-    # A sidecar that does not describe the image: skipped, the plain block is drawn meanwhile.
-    index = thumbs_index_path(thumbs)
-    doc = json.loads(index.read_bytes())
-    index.write_text(json.dumps({**doc, "count": 0}))
-    assert load_filmstrips(root, project) == {}
 
 
 # -- the view ----------------------------------------------------------------------------------

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from engine.media.display import Peaks
 from engine.model import Clip, Track
 from engine.timebase import Rate
-from tui.timeline.layout import TrackIndex, Viewport, track_runs
+from tui.timeline.tracks import TrackIndex, track_runs
+from tui.timeline.viewport import Viewport
 from tui.timeline.waveform import GLYPHS, Waveform, waveform_runs, waveforms_from
 
 
@@ -90,7 +91,7 @@ def test_the_editor_draws_the_demo_peaks_on_audio_tracks(demo_dir: Path) -> None
             async with app.run_test(size=(160, 40)) as pilot:
                 for _ in range(40):
                     await pilot.pause(0.05)
-                    if app.timeline._waves:
+                    if app.timeline._painter.waves:
                         break
                 await pilot.pause()
                 view = app.timeline

@@ -20,8 +20,9 @@ from textual.pilot import Pilot
 
 from engine.model import Project
 from engine.projectdir import ProjectDir
-from tui.timeline.layout import HEADER_COLS
-from tui.timeline.widget import PLAYHEAD_TRACK, TimelineView
+from tui.timeline.painter import PLAYHEAD_TRACK
+from tui.timeline.viewport import HEADER_COLS
+from tui.timeline.widget import TimelineView
 
 SIZES = [(80, 24), (160, 48)]
 

@@ -2,8 +2,8 @@
 on the ruler to seek, drag a clip to move it (to another track too), and the wheel scrolls time
 when every track is on screen. Nothing needs it: the keyboard does all of this.
 
-The view hands its mouse events here; like the keys, this only posts requests for the screen
-to apply.
+The view hands its mouse events here, and `MouseGestures.hit_test` finds what is under the
+pointer; like the keys, this only posts requests for the screen to apply.
 """
 
 from __future__ import annotations
@@ -14,9 +14,21 @@ from typing import TYPE_CHECKING, Literal
 from textual import events
 
 from engine.model import Clip
+from tui.timeline.tracks import clip_at_col
 
 if TYPE_CHECKING:
     from tui.timeline.widget import TimelineView
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineHit:
+    """What is under a point of the view (see ``MouseGestures.hit_test``)."""
+
+    area: Literal["ruler", "track", "header"]
+    frame: int | None = None
+    """The frame a ruler or track column starts at (None over a header)."""
+    track_id: str | None = None
+    clip: Clip | None = None
 
 
 @dataclass(slots=True)
@@ -43,7 +55,7 @@ class MouseGestures:
         offset = event.get_content_offset(view)
         if offset is None or event.button != 1:
             return
-        hit = view.hit_test(offset.x, offset.y)
+        hit = self.hit_test(offset.x, offset.y)
         if hit is None or hit.area == "header":
             return
         if hit.area == "ruler" and hit.frame is not None:
@@ -57,6 +69,27 @@ class MouseGestures:
         if clip is not None and hit.track_id is not None:
             self._drag = _Drag("move", offset.x, clip, hit.track_id, offset.y)
             view.capture_mouse()
+
+    def hit_test(self, x: int, y: int) -> TimelineHit | None:
+        """What is at content offset ``(x, y)`` (as a mouse event's content offset)."""
+        view = self.view
+        if view._project is None:
+            return None
+        vp = view.viewport
+        rulers, rows = view._row_lines()
+        col = vp.col_at_x(x)
+        if y < rulers:
+            if col is None:
+                return TimelineHit("header")
+            return TimelineHit("ruler", frame=vp.frame_of(col))
+        at = rows.locate(view.scroll_offset.y + y - rulers)
+        if at is None:
+            return None
+        track = view._project.tracks[at[0]]
+        if col is None:
+            return TimelineHit("header", track_id=track.id)
+        clip = clip_at_col(view._painter.index(track), vp, col)
+        return TimelineHit("track", frame=vp.frame_of(col), track_id=track.id, clip=clip)
 
     def move(self, event: events.MouseMove) -> None:
         view = self.view

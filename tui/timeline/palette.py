@@ -1,4 +1,5 @@
-"""The rich styles the timeline view draws with, each made once.
+"""The timeline view's look: its component classes, their default CSS, and the rich styles
+made from them, each made once.
 
 Styles come from the view's component classes (the theme), from a run's flags (selected, in
 the marked range, a marker's colour) and from filmstrip pixels. Each is converted when it is
@@ -17,8 +18,57 @@ from rich.style import Style
 from textual.color import Color as TextualColor
 from textual.filter import ANSIToTruecolor
 
-from tui.timeline.layout import Run
+from tui.timeline.runs import Run
 from tui.timeline.thumbnails import HALF_BLOCK
+
+COMPONENT_CLASSES: set[str] = {
+    "timeline--ruler",
+    "timeline--ruler-header",
+    "timeline--ruler-label",
+    "timeline--ruler-tick",
+    "timeline--ruler-range",
+    "timeline--marker",
+    "timeline--header",
+    "timeline--header-video",
+    "timeline--header-audio",
+    "timeline--header-flag",
+    "timeline--gap",
+    "timeline--clip-video",
+    "timeline--clip-audio",
+    "timeline--clip-text",
+    "timeline--clip-remotion",
+    "timeline--clip-selected",
+    "timeline--dense",
+    "timeline--playhead",
+}
+"""The view's component classes: a `Run` style ``s`` is drawn as ``timeline--s``."""
+
+DEFAULT_CSS = """
+TimelineView {
+    background: $surface;
+    scrollbar-size-vertical: 1;
+    scrollbar-size-horizontal: 1;
+    & > .timeline--ruler { background: $panel; color: $text-muted; }
+    & > .timeline--ruler-header { background: $panel; color: $text; text-style: bold; }
+    & > .timeline--ruler-label { background: $panel; color: $text; }
+    & > .timeline--ruler-tick { background: $panel; color: $text-muted; }
+    & > .timeline--ruler-range { background: $primary-muted; }
+    & > .timeline--marker { background: $panel; text-style: bold; }
+    & > .timeline--header { background: $panel; color: $text-muted; }
+    & > .timeline--header-video { background: $panel; color: $text; }
+    & > .timeline--header-audio { background: $panel; color: $text; }
+    & > .timeline--header-flag { background: $panel; color: $warning; text-style: bold; }
+    & > .timeline--gap { background: $surface; color: $text-disabled; }
+    & > .timeline--clip-video { background: $primary-muted; color: $text; }
+    & > .timeline--clip-audio { background: $success-muted; color: $text; }
+    & > .timeline--clip-text { background: $secondary-muted; color: $text; }
+    & > .timeline--clip-remotion { background: $warning-muted; color: $text; }
+    & > .timeline--clip-selected { background: $accent; color: $text; text-style: bold; }
+    & > .timeline--dense { background: $surface; color: $text-muted; }
+    & > .timeline--playhead { color: $error; text-style: bold; }
+}
+"""
+"""The view's default CSS: the theme's colours for each component class."""
 
 PIXEL_CELLS = 16384
 """At most this many filmstrip cells are kept styled (a screen full of strips has ~2,000)."""

@@ -19,17 +19,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
 
 from engine.model import Project
 from engine.timebase import Rate
-from tui.timeline.layout import EDGE, Run, TrackIndex, Viewport
+from tui.timeline.runs import Run
+from tui.timeline.tracks import EDGE, TrackIndex
+from tui.timeline.viewport import Viewport
 
 HALF_BLOCK = "▀"
 """A filmstrip cell: the foreground paints its top half, the background its bottom half."""
 MAX_ROWS = 2
-"""Text rows of strip a `Filmstrip` is kept for (1 and 2: see ``layout.TALL_LINES``)."""
+"""Text rows of strip a `Filmstrip` is kept for (1 and 2: see ``tracks.TALL_LINES``)."""
 PIXEL_ROWS = 2 * MAX_ROWS
 """Pixel rows of the tiles a `Filmstrip` is cut from: two a text row, at the tallest size."""
 MIN_CELLS = 3
@@ -163,22 +164,6 @@ def filmstrips_from(
             except ValueError:
                 continue
     return out
-
-
-def load_filmstrips(
-    root: Path, project: Project, known: Mapping[str, Filmstrip] | None = None
-) -> dict[str, Filmstrip]:
-    """`filmstrips_from` the tiles of the project at ``root``, asked of a door of its own.
-
-    Blocking (runs an event loop, ffmpeg once per new strip): call it off the event loop. Kept
-    for tui/app.py until the editor asks its own door (`Workspace.filmstrip_tiles`).
-    """
-    import asyncio
-
-    from engine.workspace import Workspace
-
-    tiles = asyncio.run(Workspace(root).filmstrip_tiles(project, known or ()))
-    return filmstrips_from(project, tiles, known)
 
 
 def filmstrip_runs(

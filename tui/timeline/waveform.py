@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Protocol
 
-from engine.model import Project
 from engine.timebase import Rate
-from tui.timeline.layout import EDGE, Run, TrackIndex, Viewport
+from tui.timeline.runs import Run
+from tui.timeline.tracks import EDGE, TrackIndex
+from tui.timeline.viewport import Viewport
 
 GLYPHS = " ▁▂▃▄▅▆▇█"
 
@@ -101,17 +101,3 @@ def waveforms_from(peaks: Mapping[str, PeakLevels]) -> dict[str, Waveform]:
         for asset_id, p in peaks.items()
         if p.buckets_per_second > 0
     }
-
-
-def load_waveforms(root: Path, project: Project) -> dict[str, Waveform]:
-    """`waveforms_from` the peaks of the project at ``root``, asked of a door of its own.
-
-    Blocking (runs an event loop; a long recording's peaks are megabytes of JSON): call it off
-    the event loop. Kept for tui/app.py until the editor asks its own door
-    (`Workspace.waveform_peaks`).
-    """
-    import asyncio
-
-    from engine.workspace import Workspace
-
-    return waveforms_from(asyncio.run(Workspace(root).waveform_peaks(project)))

@@ -1,11 +1,10 @@
 """The timeline view: one Line-API widget that draws the ruler, the tracks and the playhead.
 
 ``TimelineView`` is a ``ScrollView``: it never mounts a widget per clip. Each visible line is a
-``Strip`` built from the runs ``tui.timeline.layout`` computes, and kept in an LRU cache keyed
-on version counters (a track's version changes when its ``Track`` object does, so an edit
-re-renders only the tracks it touched). The playhead is not part of the cached strips: it is
-drawn over them at paint time, and moving it refreshes two one-column regions, so a one-frame
-step sends the terminal two columns instead of the whole timeline.
+``Strip`` that its `TimelinePainter` (``tui.timeline.painter``) builds and caches on version
+counters. The playhead is not part of the cached strips: it is drawn over them at paint time,
+and moving it refreshes two one-column regions, so a one-frame step sends the terminal two
+columns instead of the whole timeline.
 
 Rows, top to bottom: the ruler (two lines, one when short of room), which stays put while the
 tracks scroll, then each track, each with a fixed header column on the left. A track has two
@@ -22,92 +21,35 @@ The view never changes the project. The screen feeds it with ``set_project`` and
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from operator import attrgetter
-from typing import ClassVar, Literal
+from typing import ClassVar
 
-from rich.segment import Segment
-from rich.style import Style
 from textual import events
 from textual.binding import Binding, BindingType
-from textual.cache import LRUCache
 from textual.filter import ANSIToTruecolor, LineFilter
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from engine.model import Asset, Clip, Project, Track
-from engine.timebase import format_timecode
-from tui.timeline.layout import (
+from engine.model import Project
+from tui.timeline import palette
+from tui.timeline.mouse import MouseGestures
+from tui.timeline.painter import Paint, TimelinePainter
+from tui.timeline.thumbnails import Filmstrip
+from tui.timeline.tracks import TrackRows, track_rows
+from tui.timeline.viewport import (
     HEADER_COLS,
-    Run,
-    TrackIndex,
-    TrackRows,
     Viewport,
-    clip_at_col,
-    detail_runs,
     fit_frames_per_col,
-    fit_text,
     keep_visible,
-    plain_runs,
-    ruler_lines,
-    short_duration,
-    track_rows,
-    track_runs,
     zoom_by,
     zoom_to,
     zoom_to_fit,
 )
-from tui.timeline.mouse import MouseGestures
-from tui.timeline.palette import Palette
-from tui.timeline.thumbnails import Filmstrip, filmstrip_runs
-from tui.timeline.waveform import Waveform, waveform_runs
+from tui.timeline.waveform import Waveform
 
-_ASSET_ID = attrgetter("asset_id")
 ZOOM_FACTOR = 2.0
 """Each zoom step halves or doubles the frames per column."""
-PLAYHEAD_RULER = "▼"
-PLAYHEAD_TRACK = "┃"
-KIND_GLYPH = {"video": "▣", "audio": "♪"}
-
-
-@dataclass(frozen=True, slots=True)
-class TimelineHit:
-    """What is under a point of the view (see ``TimelineView.hit_test``)."""
-
-    area: Literal["ruler", "track", "header"]
-    frame: int | None = None
-    """The frame a ruler or track column starts at (None over a header)."""
-    track_id: str | None = None
-    clip: Clip | None = None
-
-
-@dataclass(slots=True)
-class RenderStats:
-    """Counters for the benchmark and tests: how much work painting took."""
-
-    lines: int = 0
-    """``render_line`` calls."""
-    strips_built: int = 0
-    """Cached strips built (cache misses)."""
-    segments_built: int = 0
-    """Segments in the strips built."""
-
-    def reset(self) -> None:
-        self.lines = self.strips_built = self.segments_built = 0
-
-
-@dataclass(frozen=True, slots=True)
-class _Paint:
-    """State captured once per paint (``render_lines``) and read by every ``render_line``."""
-
-    viewport: Viewport
-    width: int
-    ruler_lines: int
-    rows: TrackRows
-    scroll_y: int
-    playhead_col: int | None
 
 
 class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
@@ -121,52 +63,8 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         Binding("pagedown", "tracks_down", "Tracks down", show=False, id="timeline.tracks_down"),
     ]
 
-    COMPONENT_CLASSES: ClassVar[set[str]] = {
-        "timeline--ruler",
-        "timeline--ruler-header",
-        "timeline--ruler-label",
-        "timeline--ruler-tick",
-        "timeline--ruler-range",
-        "timeline--marker",
-        "timeline--header",
-        "timeline--header-video",
-        "timeline--header-audio",
-        "timeline--header-flag",
-        "timeline--gap",
-        "timeline--clip-video",
-        "timeline--clip-audio",
-        "timeline--clip-text",
-        "timeline--clip-remotion",
-        "timeline--clip-selected",
-        "timeline--dense",
-        "timeline--playhead",
-    }
-
-    DEFAULT_CSS = """
-    TimelineView {
-        background: $surface;
-        scrollbar-size-vertical: 1;
-        scrollbar-size-horizontal: 1;
-        & > .timeline--ruler { background: $panel; color: $text-muted; }
-        & > .timeline--ruler-header { background: $panel; color: $text; text-style: bold; }
-        & > .timeline--ruler-label { background: $panel; color: $text; }
-        & > .timeline--ruler-tick { background: $panel; color: $text-muted; }
-        & > .timeline--ruler-range { background: $primary-muted; }
-        & > .timeline--marker { background: $panel; text-style: bold; }
-        & > .timeline--header { background: $panel; color: $text-muted; }
-        & > .timeline--header-video { background: $panel; color: $text; }
-        & > .timeline--header-audio { background: $panel; color: $text; }
-        & > .timeline--header-flag { background: $panel; color: $warning; text-style: bold; }
-        & > .timeline--gap { background: $surface; color: $text-disabled; }
-        & > .timeline--clip-video { background: $primary-muted; color: $text; }
-        & > .timeline--clip-audio { background: $success-muted; color: $text; }
-        & > .timeline--clip-text { background: $secondary-muted; color: $text; }
-        & > .timeline--clip-remotion { background: $warning-muted; color: $text; }
-        & > .timeline--clip-selected { background: $accent; color: $text; text-style: bold; }
-        & > .timeline--dense { background: $surface; color: $text-muted; }
-        & > .timeline--playhead { color: $error; text-style: bold; }
-    }
-    """
+    COMPONENT_CLASSES: ClassVar[set[str]] = palette.COMPONENT_CLASSES
+    DEFAULT_CSS = palette.DEFAULT_CSS
 
     # -- messages (requests up to the screen) ---------------------------------------------
 
@@ -249,46 +147,19 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         self._forced_track_lines = track_lines
         self._playhead = 0
         self._fpc = 4
-        self._selection: frozenset[str] = frozenset()
-        self._versions = 0
-        self._track_versions: dict[str, tuple[Track, int]] = {}
-        """Per track id: the Track object last seen and the version it was given."""
-        self._indexes: dict[str, TrackIndex] = {}
-        """Per track id: the bisection index of the Track object it was built from."""
-        self._ruler_key: tuple[object, ...] = ()
-        self._ruler_version = 0
-        self._selection_version = 0
-        self._style_version = 0
-        self._palette = Palette(
+        self._painter = TimelinePainter(
             lambda name, partial: self.get_component_rich_style(
                 f"timeline--{name}", partial=partial
             )
         )
-        """The styles it draws with; cleared on a CSS change."""
-        self._line_cache: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
-        """Strips without the playhead, keyed on (row kind, track id and version | ruler
-        version, line, lines per row, viewport, selection version, style version)."""
-        self._playhead_cache: LRUCache[tuple[object, ...], Strip] = LRUCache(256)
-        """Track strips with the playhead drawn over them, keyed on (their ``_line_cache`` key,
-        the playhead's x): a repaint where the playhead stays in its column joins no strip."""
-        self._runs_cache: LRUCache[tuple[object, ...], list[Run]] = LRUCache(64)
-        """A track's runs, shared by its two lines; keyed on (track id and version, viewport,
-        selection version)."""
-        self._waves: Mapping[str, Waveform] = {}
-        self._waves_version = 0
-        self._strips: Mapping[str, Filmstrip] = {}
-        self._strips_version = 0
+        """Builds and caches the strips (the ruler's and the tracks' lines)."""
         self._rows_key: tuple[object, ...] = ()
         self._rows = TrackRows((0,))
         """Lines per track, for ``_rows_key`` (which tracks hold footage, room, forced lines)."""
-        self._footage_of: dict[str, tuple[Track, tuple[Asset, ...], bool]] = {}
-        """Per track id: the Track object and asset list last looked at, and whether the track
-        holds footage (see ``_footage``)."""
-        self._video_assets: tuple[tuple[Asset, ...] | None, frozenset[str]] = (None, frozenset())
-        """The ids of the video assets, for the asset list they were taken from."""
-        self._paint: _Paint | None = None
+        self._paint: Paint | None = None
         self._mouse = MouseGestures(self)
-        self.stats = RenderStats()
+        self.stats = self._painter.stats
+        """Counters for the benchmark and tests: how much work painting took."""
         if project is not None:
             self.set_project(project, revision)
 
@@ -326,29 +197,8 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         self._project = project
         self._revision = revision
         ed = project.editor
-        changed = old is None or old.tracks is not project.tracks
-        seen: set[str] = set()
-        for track in project.tracks:
-            seen.add(track.id)
-            prev = self._track_versions.get(track.id)
-            if prev is None or prev[0] is not track:
-                self._versions += 1
-                self._track_versions[track.id] = (track, self._versions)
-                changed = True
-        for gone in set(self._track_versions) - seen:
-            del self._track_versions[gone]
-            self._indexes.pop(gone, None)
-            self._footage_of.pop(gone, None)
-        ruler_key = (project.markers, ed.mark_in, ed.mark_out, project.rate)
-        if ruler_key != self._ruler_key:
-            self._ruler_key = ruler_key
-            self._ruler_version += 1
-            changed = True
-        selection = frozenset(ed.selection)
-        if selection != self._selection:
-            self._selection = selection
-            self._selection_version += 1
-            changed = True
+        # The painter takes in every project (new track, ruler and selection versions).
+        changed = self._painter.update(project) or old is None or old.tracks is not project.tracks
         if old is None or ed.frames_per_cell != old.editor.frames_per_cell:
             # Adopt the stored zoom when it changed outside the view (open, undo, an agent).
             self._fpc = ed.frames_per_cell
@@ -363,21 +213,18 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
     def set_waveforms(self, waves: Mapping[str, Waveform]) -> None:
         """Waveforms by asset id (`tui.timeline.waveform.waveforms_from`): audio clips with one
         draw it on their track's second line."""
-        self._waves = waves
-        self._waves_version += 1
+        self._painter.set_waveforms(waves)
         self.refresh()
 
     @property
     def thumbnails(self) -> Mapping[str, Filmstrip]:
         """The filmstrips by asset id (set with ``set_thumbnails``)."""
-        return self._strips
+        return self._painter.strips
 
     def set_thumbnails(self, strips: Mapping[str, Filmstrip]) -> None:
         """Filmstrips by asset id (`tui.timeline.thumbnails.filmstrips_from`): video clips with
         one draw it on their track's lines under the label."""
-        self._strips = strips
-        self._strips_version += 1
-        self._palette.clear_pixel_cells()
+        self._painter.set_thumbnails(strips)
         self.refresh()
 
     def set_playhead(self, frame: int, *, follow: bool = True) -> None:
@@ -512,51 +359,15 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         """(ruler lines, the tracks' lines) for the current height."""
         _width, height = self._content_size()
         rulers = 2 if height >= 8 else 1
-        tracks = self._project.tracks if self._project is not None else ()
-        key = (tuple(self._footage(t) for t in tracks), height - rulers, self._forced_track_lines)
+        project = self._project
+        footage: tuple[bool, ...] = ()
+        if project is not None:
+            footage = tuple(self._painter.footage(project, t) for t in project.tracks)
+        key = (footage, height - rulers, self._forced_track_lines)
         if key != self._rows_key:
             self._rows_key = key
             self._rows = track_rows(key[0], height - rulers, self._forced_track_lines)
         return rulers, self._rows
-
-    def _footage(self, track: Track) -> bool:
-        """Whether ``track`` is a video track holding a clip of a video or image asset, so that
-        it may draw a filmstrip (and be drawn taller for it)."""
-        project = self._project
-        if project is None or track.kind != "video":
-            return False
-        known = self._footage_of.get(track.id)
-        if known is not None and known[0] is track and known[1] is project.assets:
-            return known[2]
-        if self._video_assets[0] is not project.assets:
-            ids = frozenset(a.id for a in project.assets if a.kind in ("video", "image"))
-            self._video_assets = (project.assets, ids)
-        videos = self._video_assets[1]
-        # Stops at the first clip of a video asset; a track without one costs a pass over its
-        # clips once per Track object, as its TrackIndex does.
-        footage = bool(videos) and not videos.isdisjoint(map(_ASSET_ID, track.clips))
-        self._footage_of[track.id] = (track, project.assets, footage)
-        return footage
-
-    def hit_test(self, x: int, y: int) -> TimelineHit | None:
-        """What is at content offset ``(x, y)`` (as a mouse event's content offset)."""
-        if self._project is None:
-            return None
-        vp = self.viewport
-        rulers, rows = self._row_lines()
-        col = vp.col_at_x(x)
-        if y < rulers:
-            if col is None:
-                return TimelineHit("header")
-            return TimelineHit("ruler", frame=vp.frame_of(col))
-        at = rows.locate(self.scroll_offset.y + y - rulers)
-        if at is None:
-            return None
-        track = self._project.tracks[at[0]]
-        if col is None:
-            return TimelineHit("header", track_id=track.id)
-        clip = clip_at_col(self._index(track), vp, col)
-        return TimelineHit("track", frame=vp.frame_of(col), track_id=track.id, clip=clip)
 
     # -- mouse (tui/timeline/mouse.py) ------------------------------------------------------
 
@@ -584,14 +395,11 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
     def clear_caches(self) -> None:
         """Forget every cached strip and run list: the next paint lays out every row afresh,
         as after a scroll or a zoom. Track indexes stay: they depend on the tracks alone."""
-        self._line_cache.clear()
-        self._playhead_cache.clear()
-        self._runs_cache.clear()
+        self._painter.clear_caches()
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
-        self._style_version += 1
-        self._palette.clear()
+        self._painter.style_changed()
 
     def get_line_filters(self) -> list[LineFilter]:
         """The app's line filters less its ANSI-to-truecolor one: every style this view
@@ -602,8 +410,8 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         filters = list(super().get_line_filters())
         truecolor = next((f for f in filters if isinstance(f, ANSIToTruecolor)), None)
         key = (truecolor, self.background_colors[1])
-        if key != self._palette.truecolor:
-            self._palette.truecolor = key
+        if key != self._painter.palette.truecolor:
+            self._painter.palette.truecolor = key
             self.notify_style_update()
             self.clear_caches()
             self.refresh()
@@ -617,168 +425,17 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         finally:
             self._paint = None
 
-    def _capture_paint(self) -> _Paint:
+    def _capture_paint(self) -> Paint:
         vp = self.viewport
         width, _height = self._content_size()
         rulers, rows = self._row_lines()
-        return _Paint(vp, width, rulers, rows, self.scroll_offset.y, vp.visible_col(self._playhead))
+        playhead = self._playhead
+        return Paint(
+            vp, width, rulers, rows, self.scroll_offset.y, vp.visible_col(playhead), playhead
+        )
 
     def render_line(self, y: int) -> Strip:
-        self.stats.lines += 1
-        paint = self._paint or self._capture_paint()
-        project = self._project
-        if project is None or paint.width <= 0:
-            return Strip.blank(paint.width, self._palette.style("gap"))
-        vp = paint.viewport
-        if y < paint.ruler_lines:
-            strip = Strip.join([self._ruler_header(y, paint), self._ruler_body(y, paint, project)])
-            if paint.playhead_col is not None:
-                glyph = PLAYHEAD_RULER if y == 0 else PLAYHEAD_TRACK
-                over_text = y == 0 and paint.ruler_lines == 2
-                x = vp.header_cols + paint.playhead_col
-                strip = self._with_playhead(strip, x, glyph, over_text=over_text)
-            return strip
-        at = paint.rows.locate(paint.scroll_y + y - paint.ruler_lines)
-        if at is None:
-            return Strip.blank(paint.width, self._palette.style("gap"))
-        t, line = at
-        key, strip = self._track_strip(project.tracks[t], line, paint.rows.lines(t), paint, project)
-        if paint.playhead_col is None:
-            return strip
-        x = vp.header_cols + paint.playhead_col
-        over = self._playhead_cache.get((key, x))
-        if over is None:
-            over = self._with_playhead(strip, x, PLAYHEAD_TRACK, over_text=False)
-            self._playhead_cache[(key, x)] = over
-        return over
-
-    def _with_playhead(self, strip: Strip, x: int, glyph: str, *, over_text: bool) -> Strip:
-        """``strip`` with the playhead drawn at ``x``: ``glyph`` in the playhead colour on the
-        cell's own background (or, with ``over_text``, the cell's own character recoloured
-        unless it is blank, so ruler labels stay legible)."""
-        under = next(iter(strip.crop(x, x + 1)), None)
-        playhead = self._palette.style("playhead", partial=True)
-        style = (under.style if under is not None and under.style else Style()) + playhead
-        if over_text and under is not None and under.text.strip():
-            glyph = under.text
-        return Strip.join([strip.crop(0, x), Strip([Segment(glyph, style)], 1), strip.crop(x + 1)])
-
-    def _ruler_header(self, line: int, paint: _Paint) -> Strip:
-        project = self._project
-        assert project is not None
-        header = paint.viewport.header_cols
-        if line == 0:
-            text = fit_text(" " + format_timecode(self._playhead, project.rate), header)
-            return Strip([Segment(text, self._palette.style("ruler-header"))], header)
-        text = fit_text(f" {short_duration(self._fpc, project.rate)}/col", header)
-        return Strip([Segment(text, self._palette.style("ruler"))], header)
-
-    def _ruler_body(self, line: int, paint: _Paint, project: Project) -> Strip:
-        vp = paint.viewport
-        key = ("ruler", line, paint.ruler_lines, vp, self._ruler_version, self._style_version)
-        strip = self._line_cache.get(key)
-        if strip is None:
-            ed = project.editor
-            lines = ruler_lines(
-                vp,
-                project.rate,
-                markers=project.markers,
-                mark_in=ed.mark_in,
-                mark_out=ed.mark_out,
-                lines=paint.ruler_lines,
-            )
-            strip = self._build(lines[line], vp.width_cols)
-            self._line_cache[key] = strip
-        return strip
-
-    def _track_strip(
-        self, track: Track, line: int, lines: int, paint: _Paint, project: Project
-    ) -> tuple[tuple[object, ...], Strip]:
-        """Line ``line`` of ``track``, drawn ``lines`` tall (names, then lengths or a waveform
-        or a filmstrip over every line after the first, then plain blocks), and its cache key."""
-        vp = paint.viewport
-        version = self._track_versions[track.id][1]
-        derived = 0
-        if line:
-            derived = self._waves_version if track.kind == "audio" else self._strips_version
-        key = (
-            "track",
-            track.id,
-            version,
-            line,
-            lines,
-            vp,
-            self._selection_version,
-            self._style_version,
-            derived,
-        )
-        strip = self._line_cache.get(key)
-        if strip is None:
-            index = self._index(track)
-            runs_key = (track.id, version, vp, self._selection_version)
-            runs = self._runs_cache.get(runs_key)
-            if runs is None:
-                runs = track_runs(index, vp, self._selection)
-                self._runs_cache[runs_key] = runs
-            if line == 1:
-                runs = detail_runs(runs, index, vp, project.rate)
-                if track.kind == "audio" and self._waves:
-                    runs = waveform_runs(runs, index, vp, project.rate, self._waves)
-            elif line > 1:
-                runs = plain_runs(runs, index, vp)
-            if line and track.kind == "video" and self._strips:
-                strip_rows = lines - 1
-                runs = filmstrip_runs(
-                    runs, index, vp, project.rate, self._strips, line - 1, strip_rows
-                )
-            header = self._track_header(track, line, vp.header_cols)
-            strip = self._build(runs, paint.width, header)
-            self._line_cache[key] = strip
-        return key, strip
-
-    def _track_header(self, track: Track, line: int, width: int) -> list[Segment]:
-        """The header cells of a track line: name, kind glyph and lock/mute/solo flags on the
-        first line, the kind spelled out on the second, blank after that."""
-        if width <= 0:
-            return []
-        if line:
-            text = f"  {track.kind}" if line == 1 else ""
-            return [Segment(fit_text(text, width), self._palette.style("header"))]
-        if width < 6:
-            style = self._palette.style(f"header-{track.kind}")
-            return [Segment(fit_text(track.name, width), style)]
-        name = fit_text(" " + track.name, width - 4) + KIND_GLYPH.get(track.kind, " ")
-        flags = (
-            ("L" if track.locked else " ")
-            + ("M" if track.muted else " ")
-            + ("S" if track.solo else " ")
-        )
-        return [
-            Segment(name, self._palette.style(f"header-{track.kind}")),
-            Segment(flags, self._palette.style("header-flag")),
-        ]
-
-    def _build(self, runs: list[Run], width: int, head: list[Segment] | None = None) -> Strip:
-        """One strip of ``width`` cells: ``head`` segments, then a segment per run."""
-        palette = self._palette
-        styles = palette.runs
-        segments = head or []
-        for run in runs:
-            if run.pixels is not None:
-                palette.add_pixels(segments, run.pixels, run.selected)
-                continue
-            style = styles.get((run.style, run.selected, run.in_range, run.color))
-            segments.append(Segment(run.text, style or palette.run(run)))
-        self.stats.strips_built += 1
-        self.stats.segments_built += len(segments)
-        return Strip(segments, width)
-
-    def _index(self, track: Track) -> TrackIndex:
-        index = self._indexes.get(track.id)
-        if index is None or index.track is not track:
-            index = TrackIndex(track)
-            self._indexes[track.id] = index
-        return index
+        return self._painter.line(y, self._paint or self._capture_paint(), self._project)
 
 
 def _header_cols(width: int) -> int:
