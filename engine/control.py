@@ -9,13 +9,10 @@ is too long for a socket address (about 100 bytes), the socket lives in a privat
 the runtime directory under a name made from the project's path, which clients compute the same
 way.
 
-`door(root, purpose)` is how a command reaches a project: through the socket when a holder
-serves it, else by opening the project itself (taking its writer lock) and calling the same
-`Workspace` methods, so the output and exit status are the same either way. A socket left by a
-holder that died refuses connections; the command then opens the project itself (the kernel
-released the dead holder's lock). A holder that dies mid-request leaves the project as the
-session's atomic writes left it: the request happened or it did not, and the client says it
-cannot tell which.
+A socket left by a holder that died refuses connections (`Client.connect` returns None; see
+`engine.door` for what a command does then). A holder that dies mid-request leaves the project
+as the session's atomic writes left it: the request happened or it did not, and the client
+says it cannot tell which (`DoorLost`).
 """
 
 from __future__ import annotations
@@ -28,7 +25,7 @@ import os
 import socket
 import struct
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -249,53 +246,3 @@ def _remote_error(doc: dict[str, Any]) -> ReelcutError:
             mismatch["path"], mismatch["expected"], mismatch["actual"], mismatch["direction"]
         )
     return RemoteError(str(doc.get("message", "refused")), int(doc.get("exit_code", 1)))
-
-
-# -- the door, whichever side of it a command is on -------------------------------------------
-
-
-class Door:
-    """`call(method, params)` on a project: through its holder, or opened here."""
-
-    def __init__(self, root: Path, purpose: str) -> None:
-        self.root, self.purpose = root, purpose
-        self.client: Client | None = None
-        self.remote = False
-
-    def call(self, name: str, params: dict[str, Any] | None = None) -> Any:
-        params = params or {}
-        if self.client is not None:
-            return self.client.call(name, params)
-        return asyncio.run(self._local(name, params))
-
-    async def _local(self, name: str, params: dict[str, Any]) -> Any:
-        from engine.lock import WriterLock
-        from engine.session import Session
-        from engine.workspace import NEEDS_SESSION, Workspace
-
-        if name in NEEDS_SESSION:
-            session = Session(self.root, author="cli", purpose=self.purpose)
-            workspace = Workspace(self.root, session)
-            release = session.close
-        else:  # changesets: no project.json parsed (they must work while it is broken)
-            lock = WriterLock(self.root, purpose=self.purpose).acquire()
-            workspace = Workspace(self.root)
-            release = lock.release
-        try:
-            return await workspace.call(name, params)
-        finally:
-            await workspace.close()
-            release()
-
-
-@contextlib.contextmanager
-def door(root: Path, purpose: str) -> Iterator[Door]:
-    """The way into ``root`` for one command (see the module's docstring)."""
-    d = Door(Path(root), purpose)
-    d.client = Client.connect(Path(root))
-    d.remote = d.client is not None
-    try:
-        yield d
-    finally:
-        if d.client is not None:
-            d.client.close()

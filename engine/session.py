@@ -29,6 +29,7 @@ import msgspec
 
 from engine.errors import ReelcutError
 from engine.events import insert_event
+from engine.lock import WriterLock
 from engine.model import EditorState, Project
 from engine.ops import Op, OpError, decode_op
 from engine.projectdir import ProjectDir
@@ -75,17 +76,28 @@ Listener = Callable[[Change], None]
 class Session:
     """An open project. Use as a context manager, or call ``close()``."""
 
-    def __init__(self, root: Path | str, *, author: str = "user", purpose: str = "reelcut") -> None:
+    def __init__(
+        self,
+        root: Path | str,
+        *,
+        author: str = "user",
+        purpose: str = "reelcut",
+        lock: WriterLock | None = None,
+    ) -> None:
+        """Take the project's writer lock, or use ``lock`` that the caller holds (and
+        releases itself: a holder that opens its session late, see `Workspace.session`)."""
         self.dir = ProjectDir(root)
         self.author = author
-        self._lock = self.dir.writer(purpose)
+        self._owns_lock = lock is None
+        self._lock = self.dir.writer(purpose) if lock is None else lock
         try:
             data = self.dir.project_json.read_bytes()
             self._project = decode_project(data, trusted=written_by_us(self.dir.root, data))
             self._hash = _sha(data)
             self._conn = db.connect(self.dir.state / db.STATE_FILE)
         except BaseException:
-            self._lock.release()
+            if self._owns_lock:
+                self._lock.release()
             raise
         self.history = History(self._conn)
         self._recover()
@@ -247,7 +259,8 @@ class Session:
 
     def close(self) -> None:
         self._conn.close()
-        self._lock.release()
+        if self._owns_lock:
+            self._lock.release()
 
     def __enter__(self) -> Session:
         return self

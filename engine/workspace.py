@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import importlib
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -28,11 +27,13 @@ from typing import TYPE_CHECKING, Any
 
 from engine.changes.ledger import HashMismatch, Ledger
 from engine.changes.store import Changeset, FileChange
+from engine.control import ControlServer
 from engine.errors import ReelcutError, UsageError
 from engine.events import Event, EventStream
 from engine.jsoncheck import Problem
 from engine.model import Project
 from engine.projectfile import PROJECT_FILE
+from engine.requests import METHODS
 from engine.scripts import (
     FileConflict,
     FileExists,
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
 
     from engine.agent.store import Run
     from engine.changes.replay import Replay
+    from engine.lock import WriterLock
     from engine.media.display import Peaks, Tiles
 
 # An agent run's end states (engine.agent.store.TERMINAL, said without importing the agent).
@@ -83,18 +85,6 @@ __all__ = [
     "unified_diff",
 ]
 
-Handler = Callable[["Workspace", dict[str, Any]], Awaitable[Any]]
-METHODS: dict[str, Handler] = {}
-NEEDS_SESSION = frozenset({"edit", "undo", "redo", "import"})
-
-
-def method(name: str) -> Callable[[Handler], Handler]:
-    def register(fn: Handler) -> Handler:
-        METHODS[name] = fn
-        return fn
-
-    return register
-
 
 class Workspace:
     """One open project, for every client of it.
@@ -103,8 +93,11 @@ class Workspace:
     changesets makes one without a session (holding the writer lock itself), because those
     must work while project.json is broken."""
 
-    def __init__(self, root: Path, session: Session | None = None) -> None:
+    def __init__(
+        self, root: Path, session: Session | None = None, *, lock: WriterLock | None = None
+    ) -> None:
         self._session = session
+        self._lock = lock  # held by a holder without a session: one opens on the first edit
         self.root = Path(root)
         self.db: AsyncDB | None = None
         self.events: EventStream | None = None
@@ -120,9 +113,30 @@ class Workspace:
 
     @property
     def session(self) -> Session:
+        """The timeline's session; a holder that runs without one (`reelcut chat`, `reelcut
+        jobs run`) opens it under its lock on the first request that needs it."""
+        if self._session is None and self._lock is not None and self._lock.held:
+            self._session = Session(self.root, author="cli", lock=self._lock)
+            self._owned.append(self._close_session)
         if self._session is None:
             raise ReelcutError("this request needs the project's session, which is not open")
         return self._session
+
+    async def _close_session(self) -> None:
+        if self._session is not None:
+            self._session.close()
+
+    @property
+    def has_session(self) -> bool:
+        return self._session is not None
+
+    @property
+    def project(self) -> Project:
+        return self.session.project
+
+    @property
+    def revision(self) -> int | None:
+        return self._session.revision if self._session is not None else None
 
     @property
     def writing(self) -> asyncio.Lock:
@@ -291,11 +305,11 @@ class Workspace:
         if self.events is not None:
             await self.events.publish(topic, kind, data)  # type: ignore[arg-type]
 
-    async def open_door(self, on_request: Callable[[str, dict[str, Any], Any], None]) -> Any:
+    async def open_door(
+        self, on_request: Callable[[str, dict[str, Any], Any], None] | None = None
+    ) -> ControlServer:
         """Serve other processes' requests on the project's control socket; the server (its
         ``stop()`` closes it)."""
-        from engine.control import ControlServer
-
         server = ControlServer(self, on_request=on_request)
         await server.start()
         return server
@@ -444,7 +458,10 @@ class Workspace:
 
     async def start_run(self, message: str, **settings: Any) -> Run:
         """An agent run that this holder's runner runs (it adopts the run's job)."""
-        return await _start_run(self, {"message": message, **settings})
+        from engine.agent.store import Run as RunType
+
+        doc = await METHODS["chat.start"](self, {"message": message, **settings})
+        return RunType(**doc)
 
     async def cancel_run(self, run_id: int) -> Run:
         """Cancel a run: at once when this holder runs it, else whoever holds it."""
@@ -452,149 +469,3 @@ class Workspace:
 
         doc = await METHODS["chat.cancel"](self, {"run": run_id})
         return RunType(**doc)
-
-
-# -- requests ---------------------------------------------------------------------------------
-
-
-def _change_json(change: Change | None) -> dict[str, Any] | None:
-    return None if change is None else change.to_json()
-
-
-@method("edit")
-async def _edit(ws: Workspace, params: dict[str, Any]) -> dict[str, Any] | None:
-    from engine.ops import decode_op
-
-    op = decode_op(params["op"])
-    author = str(params.get("author") or "cli")
-    return _change_json(await ws.change(lambda: ws.session.apply(op, author=author)))
-
-
-@method("undo")
-async def _undo(ws: Workspace, params: dict[str, Any]) -> dict[str, Any] | None:
-    return _change_json(await ws.change(ws.session.undo))
-
-
-@method("redo")
-async def _redo(ws: Workspace, params: dict[str, Any]) -> dict[str, Any] | None:
-    return _change_json(await ws.change(ws.session.redo))
-
-
-@method("import")
-async def _import(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
-    """Import files (absolute paths) and queue their derivatives."""
-    from engine.jobs.media import queue_derivatives
-    from engine.media.importer import import_files
-
-    files = [Path(f) for f in params["files"]]
-    place = bool(params.get("place", True))
-    session = ws.session
-
-    def go() -> tuple[Change | None, list[Any], Any]:
-        project, results = import_files(session.dir, session.project, files, place=place)
-        change = None
-        if any(r.assets for r in results):
-            names = ", ".join(r.source for r in results if r.assets)
-            change = session.replace(project, f"imported {names}")
-        return change, results, session.project
-
-    async with ws.writing:
-        change, results, project = await asyncio.to_thread(go)
-    asset_ids = {a for r in results for a in r.assets}
-    queued: list[int] = []
-    if asset_ids:
-        db, events = await ws.services()
-        queued = [j.id for j in await queue_derivatives(db, ws.root, project, asset_ids)]
-        events.committed()
-    return {
-        "results": [dict(r.__dict__) for r in results],
-        "jobs_queued": queued,
-        "change": _change_json(change),
-    }
-
-
-@method("changes.apply")
-async def _changes_apply(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
-    done = await ws.apply_changeset(int(params["id"]), force=bool(params.get("force")))
-    return dataclasses.asdict(done)
-
-
-@method("changes.revert")
-async def _changes_revert(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
-    done = await ws.revert_changeset(int(params["id"]), force=bool(params.get("force")))
-    return dataclasses.asdict(done)
-
-
-@method("tool")
-async def _tool(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
-    from engine.tools import run_tool
-
-    ledger = await ws.ledger()
-    async with ws.writing:
-        out = await run_tool(
-            ledger,
-            str(params["name"]),
-            params.get("arguments"),
-            changeset_id=params.get("changeset"),
-            apply=bool(params.get("apply")),
-            author=str(params.get("author") or "cli"),
-        )
-    if out.get("applied") and PROJECT_FILE in (out.get("audit") or {}).get("after", {}):
-        with contextlib.suppress(ReelcutError):
-            await ws.reload()
-    return out
-
-
-@method("chat.start")
-async def _chat_start(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
-    """Start an agent run that this holder's runner runs; the client follows its events."""
-    return (await _start_run(ws, params)).to_json()
-
-
-async def _start_run(ws: Workspace, params: dict[str, Any]) -> Run:
-    from engine.agent import run as agent_run
-
-    if ws.runner is None:
-        raise ReelcutError(
-            "the process holding the project runs no agent (reelcut serve does not); ask "
-            "in the editor, or close it and run `reelcut chat` again"
-        )
-    db, events = await ws.services()
-    run = await agent_run.start_run(
-        db,
-        events,
-        ws.root,
-        str(params["message"]),
-        thread=params.get("thread"),
-        model=params.get("model"),
-        workflow=params.get("workflow"),
-        thinking=params.get("thinking"),
-        auto_apply=bool(params.get("auto_apply")),
-        max_steps=int(params.get("max_steps") or agent_run.MAX_STEPS),
-    )
-    if run.job_id is not None:
-        ws.runner.adopt(run.job_id)
-    return run
-
-
-@method("chat.cancel")
-async def _chat_cancel(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
-    from engine.agent import orphans
-    from engine.agent import store as agent_store
-
-    db, events = await ws.services()
-    run_id = int(params["run"])
-    run = await db.read(lambda c: agent_store.get_run(c, run_id))
-    runner = ws.runner
-    if runner is not None and any(j.id == run.job_id for j in runner.running):
-        await runner.cancel(run.job_id)  # ours: stops at once
-        return (await orphans.wait_for_end(db, run_id, timeout=10.0)).to_json()
-    return (await orphans.cancel_run(db, events, run_id)).to_json()
-
-
-@method("ping")
-async def _ping(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
-    import os
-
-    revision = ws._session.revision if ws._session is not None else None
-    return {"pid": os.getpid(), "root": str(ws.root), "revision": revision}

@@ -46,7 +46,7 @@ def cmd_changes(args: argparse.Namespace) -> int:
 def _apply_or_revert(args: argparse.Namespace) -> int:
     """Through the project's door: its holder (the editor) when it is open, so the editor
     shows the change at once; else here, under the writer lock."""
-    from engine.control import door
+    from engine.door import door
 
     with door(Path(args.dir), f"reelcut changes {args.action}") as d:
         done = d.call(f"changes.{args.action}", {"id": args.id, "force": args.force})
@@ -189,7 +189,7 @@ def cmd_tool(args: argparse.Namespace) -> int:
         raise ToolError(f"the arguments are not JSON: {exc}") from None
 
     if args.apply:  # it writes the project's files: through the door
-        from engine.control import door
+        from engine.door import door
 
         params = {
             "name": args.name,

@@ -19,14 +19,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import dataclasses
 import json
 import shlex
 import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
 from engine.agent import orphans, store
 from engine.agent import run as agent_run
+from engine.control import Client
+from engine.door import door, hold
 from engine.errors import UsageError
 from engine.events import Event, EventStream
 from engine.jobs import Runner
@@ -102,7 +107,7 @@ async def _list(db: AsyncDB, root: Path, as_json: bool) -> int:
             usage, cost, calls = store.thread_usage(conn, thread_id)
             runs = []
             for r in store.runs(conn, thread_id):
-                r = orphans.settle(conn, r.id)
+                r = dataclasses.replace(r, status=orphans.settled_status(conn, r))
                 r_usage, r_cost, r_calls = store.run_usage(conn, r.id)
                 runs.append(
                     {
@@ -122,7 +127,7 @@ async def _list(db: AsyncDB, root: Path, as_json: bool) -> int:
             )
         return out
 
-    threads = await db.write(read)  # settling a run whose job ended without it writes
+    threads = await db.read(read)
     if as_json:
         runs = [r for t in threads for r in t["runs"]]
         print(json.dumps({"threads": threads, "runs": runs}))
@@ -163,7 +168,10 @@ def _usage_line(u: dict[str, Any]) -> str:
 
 
 async def _cancel(db: AsyncDB, events: EventStream, args: argparse.Namespace) -> int:
-    run = await orphans.cancel_run(db, events, args.cancel)
+    """Through the project's door (its holder stops a run it runs at once)."""
+    with door(Path(args.dir), "reelcut chat --cancel") as d:
+        doc = await asyncio.to_thread(d.call, "chat.cancel", {"run": args.cancel})
+    run = store.Run(**doc)
     if run.status not in store.TERMINAL:  # a live worker elsewhere stops at its next beat
         run = await orphans.wait_for_end(db, run.id, timeout=10.0)
     if args.json or args.jsonl:
@@ -173,67 +181,37 @@ async def _cancel(db: AsyncDB, events: EventStream, args: argparse.Namespace) ->
     return 0 if run.status in store.TERMINAL else 1
 
 
-async def _run(db: AsyncDB, events: EventStream, root: Path, args: argparse.Namespace) -> int:
-    from engine.control import Client
+Call = Callable[[str, dict[str, Any]], Awaitable[Any]]
 
+
+@contextlib.asynccontextmanager
+async def _door(
+    db: AsyncDB, events: EventStream, root: Path, purpose: str
+) -> AsyncIterator[tuple[Call, Runner | None]]:
+    """The project's door for a run: its holder's (the editor runs the run, its chat panel
+    shows it) or, when nobody holds the project, this process as its holder, with a runner
+    for the runs it adopts; the other commands go through this process meanwhile."""
     client = await asyncio.to_thread(Client.connect, root)
-    if client is not None:  # the project is open (the editor): its holder runs the run
+    if client is not None:
+
+        async def remote(name: str, params: dict[str, Any]) -> Any:
+            return await asyncio.to_thread(client.call, name, params)
+
         try:
-            return await _run_there(client, db, events, root, args)
+            yield remote, None
         finally:
             client.close()
-    out = sys.stdout
-    printer = Printer(out, _format(args), thoughts=args.thoughts or out.isatty())
+        return
     runner = _runner(db, events, root)
-    # Listen before the run exists: its first events are not missed.
-    feed = events.subscribe(topics=["run"])
-    first = asyncio.ensure_future(anext(feed))
-    try:
-        run = await agent_run.start_run(
-            db,
-            events,
-            root,
-            args.message,
-            thread=args.thread,
-            model=args.model,
-            workflow=args.workflow,
-            thinking=args.thinking,
-            auto_apply=args.auto_apply,
-            max_steps=args.max_steps,
-        )
-    except BaseException:
-        first.cancel()
-        raise
-    if run.job_id is not None:
-        runner.adopt(run.job_id)
-    await runner.start()
-    try:
-        await _follow(printer, feed, first, run.id)
-        await runner.wait_idle(timeout=30)  # the job records its end before the runner stops
-    except (KeyboardInterrupt, asyncio.CancelledError):
-        if run.job_id is not None:
-            await runner.cancel(run.job_id)
-        printer.line("cancelled")
-        printer.interrupted(run.id)
-        return 130
-    finally:
-        await runner.stop()
-        await feed.aclose()  # type: ignore[attr-defined]
-    final = await db.read(lambda c: store.get_run(c, run.id))
-    usage, cost, calls = await db.read(lambda c: store.run_usage(c, run.id))
-    changesets = await db.read(lambda c: store.changesets(c, run.id))
-    printer.summary(final, usage, cost, calls, changesets, root)
-    return 0 if final.status == "complete" else 1
+    async with hold(root, purpose, db=db, events=events, runner=runner) as workspace:
+        try:
+            yield workspace.call, runner
+        finally:
+            await runner.stop()
 
 
-async def _run_there(
-    client: Any, db: AsyncDB, events: EventStream, root: Path, args: argparse.Namespace
-) -> int:
-    """The run started by the project's holder (its runner runs it; its chat panel shows it),
-    followed here from the event stream exactly as a run of our own."""
+async def _run(db: AsyncDB, events: EventStream, root: Path, args: argparse.Namespace) -> int:
     printer = Printer(sys.stdout, _format(args), thoughts=args.thoughts or sys.stdout.isatty())
-    feed = events.subscribe(topics=["run"])
-    first = asyncio.ensure_future(anext(feed))
     params = {
         "message": args.message,
         "thread": args.thread,
@@ -243,22 +221,36 @@ async def _run_there(
         "auto_apply": args.auto_apply,
         "max_steps": args.max_steps,
     }
-    try:
-        started = await asyncio.to_thread(client.call, "chat.start", params)
-    except BaseException:
-        first.cancel()
-        await feed.aclose()  # type: ignore[attr-defined]
-        raise
-    run_id = int(started["id"])
-    try:
-        await _follow(printer, feed, first, run_id)
-    except (KeyboardInterrupt, asyncio.CancelledError):
-        await asyncio.to_thread(client.call, "chat.cancel", {"run": run_id})
-        printer.line("cancelled")
-        printer.interrupted(run_id)
-        return 130
-    finally:
-        await feed.aclose()  # type: ignore[attr-defined]
+    async with _door(db, events, root, "reelcut chat") as (call, runner):
+        # Listen before the run exists: its first events are not missed.
+        feed = events.subscribe(topics=["run"])
+        first = asyncio.ensure_future(anext(feed))
+        try:
+            started = await call("chat.start", params)
+        except BaseException:
+            first.cancel()
+            with contextlib.suppress(BaseException):
+                await first  # the generator stops before it is closed
+            await feed.aclose()  # type: ignore[attr-defined]
+            raise
+        run_id = int(started["id"])
+        try:
+            if runner is not None:
+                await runner.start()
+            await _follow(printer, feed, first, run_id)
+            if runner is not None:  # the job records its end before the runner stops
+                await runner.wait_idle(timeout=30)
+        except (KeyboardInterrupt, asyncio.CancelledError):
+            await call("chat.cancel", {"run": run_id})
+            printer.line("cancelled")
+            printer.interrupted(run_id)
+            return 130
+        finally:
+            await feed.aclose()  # type: ignore[attr-defined]
+    return await _summary(printer, db, root, run_id)
+
+
+async def _summary(printer: Printer, db: AsyncDB, root: Path, run_id: int) -> int:
     final = await db.read(lambda c: store.get_run(c, run_id))
     usage, cost, calls = await db.read(lambda c: store.run_usage(c, run_id))
     changesets = await db.read(lambda c: store.changesets(c, run_id))
@@ -300,42 +292,37 @@ async def _follow(
 async def _attach(db: AsyncDB, events: EventStream, root: Path, args: argparse.Namespace) -> int:
     """A run from its first event (the stream keeps them; older than its window, a reset says
     so), then live until it ends: what a client that reconnects sees. An orphaned run (no live
-    worker) is resumed here; one another live process runs is followed."""
+    worker) is resumed by the project's holder (here when nobody holds it); one another live
+    process runs is followed, naming that process."""
     printer = Printer(sys.stdout, _format(args), thoughts=args.thoughts or sys.stdout.isatty())
     feed = events.subscribe(after=0, topics=["run", "project"])
-    runner: Runner | None = None
-    try:
-        run, job_id, held_by = await db.write(lambda c: orphans.take_over(c, args.attach))
-        events.committed()
-        if held_by is not None:
-            printer.note(f"(run {run.id} is being run by {held_by}; following it)")
-        if run.status in store.TERMINAL:
-            # Its events, then its end (which is among them, or was before the window).
-            await _replay_ended(printer, feed, run.id)
-        else:
-            if job_id is not None:
-                printer.note(f"(resuming orphaned run {run.id} here)")
-                runner = _runner(db, events, root)
-                runner.adopt(job_id)
-                await runner.start()
-            await _follow(printer, feed, None, run.id)
+    async with _door(db, events, root, "reelcut chat --attach") as (call, runner):
+        try:
+            got = await call("chat.attach", {"run": args.attach})
+            run = store.Run(**got["run"])
+            if got["held_by"] is not None:
+                printer.note(f"(run {run.id} is being run by {got['held_by']}; following it)")
+            if run.status in store.TERMINAL:
+                # Its events, then its end (which is among them, or was before the window).
+                await _replay_ended(printer, feed, run.id)
+            else:
+                if got["resumed"]:
+                    where = "here" if runner is not None else "by the process holding the project"
+                    printer.note(f"(resuming orphaned run {run.id} {where})")
+                    if runner is not None:
+                        await runner.start()
+                await _follow(printer, feed, None, run.id)
+                if runner is not None:
+                    await runner.wait_idle(timeout=30)
+        except (KeyboardInterrupt, asyncio.CancelledError):
             if runner is not None:
-                await runner.wait_idle(timeout=30)
-    except (KeyboardInterrupt, asyncio.CancelledError):
-        if runner is not None:
-            for job in runner.running:
-                await runner.cancel(job.id)
-        printer.interrupted(args.attach)
-        return 130
-    finally:
-        if runner is not None:
-            await runner.stop()
-        await feed.aclose()  # type: ignore[attr-defined]
-    final = await db.read(lambda c: store.get_run(c, args.attach))
-    usage, cost, calls = await db.read(lambda c: store.run_usage(c, args.attach))
-    changesets = await db.read(lambda c: store.changesets(c, args.attach))
-    printer.summary(final, usage, cost, calls, changesets, root)
-    return 0 if final.status == "complete" else 1
+                for job in runner.running:
+                    await runner.cancel(job.id)
+            printer.interrupted(args.attach)
+            return 130
+        finally:
+            await feed.aclose()  # type: ignore[attr-defined]
+    return await _summary(printer, db, root, args.attach)
 
 
 async def _replay_ended(printer: Printer, feed: Any, run_id: int) -> None:

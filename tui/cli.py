@@ -283,7 +283,7 @@ def _open_editor(pd: ProjectDir) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from engine.control import door
+    from engine.door import door
 
     pd = ProjectDir(args.dir)
     pd.require()  # nothing is created in a folder that is not a project
@@ -335,7 +335,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 def cmd_edit(args: argparse.Namespace) -> int:
     import msgspec
 
-    from engine.control import door
+    from engine.door import door
     from tui.edit_cli import build_op, print_change
 
     pd = ProjectDir(args.dir)
@@ -355,7 +355,7 @@ def cmd_redo(args: argparse.Namespace) -> int:
 
 
 def _undo_redo(args: argparse.Namespace, action: str) -> int:
-    from engine.control import door
+    from engine.door import door
     from engine.errors import ProjectInvalid
     from engine.session import way_back
     from tui.edit_cli import print_change

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
 import time
@@ -50,6 +51,8 @@ def cmd_jobs(args: argparse.Namespace) -> int:
             f"jobs {args.action} needs a job id: reelcut jobs DIR {args.action} ID "
             "(`reelcut jobs DIR list --all` shows them)"
         )
+    if args.action in ("cancel", "retry", "queue"):
+        return _through_the_door(Path(args.dir), args)
     return asyncio.run(_jobs(args))
 
 
@@ -83,51 +86,43 @@ async def _jobs(args: argparse.Namespace) -> int:
                 raise ReelcutError(f"no job {args.id}; `reelcut jobs DIR list --all` shows them")
             _print_json(job.to_json()) if args.json else print(_detail(job))
             return 0
-        if args.action == "cancel":
-            job = await adb.write(lambda c: store.request_cancel(c, args.id))
-            if job is None:
-                raise ReelcutError(f"no job {args.id}; `reelcut jobs DIR list --all` shows them")
-            if args.json:
-                _print_json(job.to_json())
-            elif job.status == "cancelled":
-                print(f"job {job.id} cancelled")
-            elif job.cancel_requested and job.status == "running":
-                print(f"job {job.id} is stopping (its worker stops it within a second)")
-            else:
-                print(f"job {job.id} had already finished: {job.status}")
-            return 0
-        if args.action == "retry":
-            job, queued_again = await adb.write(lambda c: store.retry(c, args.id))
-            if job is None:
-                raise ReelcutError(f"no job {args.id}; `reelcut jobs DIR list --all` shows them")
-            if not queued_again:
-                raise ReelcutError(
-                    f"job {job.id} is {job.status}: only failed, dead or cancelled jobs are "
-                    "retried (`reelcut jobs DIR queue` rebuilds a missing derivative)"
-                )
-            if args.json:
-                _print_json(job.to_json())
-            else:
-                print(f"job {job.id} queued again; `reelcut jobs {root} run` runs it")
-            return 0
-        project = ProjectDir(root).load()
-        queued = await media.queue_derivatives(adb, root, project)
-        if args.action == "queue":
-            if args.json:
-                _print_json({"queued": [j.to_json() for j in queued]})
-            else:
-                print(f"queued {len(queued)} derivative job(s)")
-            return 0
         return await _work(adb, root, args.json)
     finally:
         await adb.close()
 
 
+def _through_the_door(root: Path, args: argparse.Namespace) -> int:
+    """cancel, retry and queue: by the project's holder when it is open, else here under the
+    writer lock (the same output either way)."""
+    from engine.door import door
+
+    params = {} if args.action == "queue" else {"id": args.id}
+    with door(root, f"reelcut jobs {args.action}") as d:
+        done = d.call(f"jobs.{args.action}", params)
+    if args.json:
+        _print_json(done)
+    elif args.action == "queue":
+        print(f"queued {len(done['queued'])} derivative job(s)")
+    elif args.action == "retry":
+        print(f"job {done['id']} queued again; `reelcut jobs {root} run` runs it")
+    elif done["status"] == "cancelled":
+        print(f"job {done['id']} cancelled")
+    elif done["cancel_requested"] and done["status"] == "running":
+        print(f"job {done['id']} is stopping (its worker stops it within a second)")
+    else:
+        print(f"job {done['id']} had already finished: {done['status']}")
+    return 0
+
+
 async def _work(adb: AsyncDB, root: Path, as_json: bool) -> int:
-    """Run every queued media job to the end, printing progress as events arrive."""
+    """Run every queued media job to the end, printing progress as events arrive: here, as the
+    project's holder, or, when a process holds it already (the editor), by following that
+    holder's runner, which works the same queue."""
+    from engine.control import Client
+    from engine.door import hold
+
     events = EventStream(adb)
     await events.start()
-    runner = Runner(adb, events, root, media.handlers(), media.limits())
     last_line: dict[int, float] = {}
     seen: list[dict[str, Any]] = []
 
@@ -146,11 +141,24 @@ async def _work(adb: AsyncDB, root: Path, as_json: bool) -> int:
         print(f"job {d['job']:>4} {d['kind']:<7} {event.kind:<10} {d['message']}{tail}", flush=True)
 
     unlisten = events.listen(show)
-    await runner.start()
     try:
-        await runner.wait_idle()
+        client = await asyncio.to_thread(Client.connect, root)
+        if client is not None:
+            try:
+                await asyncio.to_thread(client.call, "jobs.queue", {})
+            finally:
+                client.close()
+            await _until_done(adb, events)
+        else:
+            runner = Runner(adb, events, root, media.handlers(), media.limits())
+            async with hold(root, "reelcut jobs run", db=adb, events=events, runner=runner) as ws:
+                await ws.call("jobs.queue", {})
+                await runner.start()
+                try:
+                    await runner.wait_idle()
+                finally:
+                    await runner.stop()
     finally:
-        await runner.stop()
         unlisten()
         await events.close()
     counts = await adb.read(store.counts)
@@ -160,6 +168,22 @@ async def _work(adb: AsyncDB, root: Path, as_json: bool) -> int:
     else:
         print(", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no jobs")
     return 5 if bad else 0
+
+
+async def _until_done(adb: AsyncDB, events: EventStream) -> None:
+    """Wait until no media job is queued or running (another process's runner works them)."""
+    kinds = set(media.handlers())
+
+    def busy(conn: Any) -> bool:
+        return any(j.kind in kinds for j in store.recent(conn, 500, ["queued", "running"]))
+
+    feed = events.subscribe(topics=["job"])
+    try:
+        while await adb.read(busy):
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(anext(feed), timeout=1.0)
+    finally:
+        await feed.aclose()  # type: ignore[attr-defined]
 
 
 async def _events(args: argparse.Namespace) -> int:

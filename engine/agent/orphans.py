@@ -42,17 +42,27 @@ def orphaned(conn: Any, run: store.Run) -> bool:
     return job.status != "running" or not holder_alive(job)
 
 
-def settle(conn: Any, run_id: int) -> store.Run:
-    """Bring a run's status in line with its job when the job ended without it (cancelled
-    while its worker was gone, or its worker died): the run ends the same way."""
-    run = store.get_run(conn, run_id)
+def settled_status(conn: Any, run: store.Run) -> str:
+    """The status a run has once it is in line with its job: when the job ended without it
+    (cancelled while its worker was gone, or its worker died) the run ends the same way.
+    Reads only (a listing shows it without writing)."""
     job = jobs_store.get(conn, run.job_id) if run.job_id is not None else None
     if run.status in store.TERMINAL or job is None:
-        return run
+        return run.status
     if job.status == "cancelled":
-        store.set_status(conn, run_id, "cancelled")
-    elif job.status == "succeeded":
-        store.set_status(conn, run_id, "interrupted")
+        return "cancelled"
+    if job.status == "succeeded":
+        return "interrupted"
+    return run.status
+
+
+def settle(conn: Any, run_id: int) -> store.Run:
+    """Bring a run's status in line with its job (`settled_status`), in the database."""
+    run = store.get_run(conn, run_id)
+    status = settled_status(conn, run)
+    if status == run.status:
+        return run
+    store.set_status(conn, run_id, status)
     return store.get_run(conn, run_id)
 
 

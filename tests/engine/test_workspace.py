@@ -23,7 +23,8 @@ from typing import Any
 import pytest
 
 from engine.changes.ledger import HashMismatch
-from engine.control import Client, DoorLost, RemoteError, door, socket_path
+from engine.control import Client, DoorLost, RemoteError, socket_path
+from engine.door import door
 from engine.projectfile import decode_project
 from engine.validate import problems
 from engine.workspace import FileConflict, FileExists, NotAScript, NotText, Workspace
@@ -137,6 +138,23 @@ def test_changesets_and_tools_through_the_holder(held: Holder) -> None:
     assert mismatch.returncode == 11
     doc = json.loads(mismatch.stdout)
     assert doc["mismatch"]["path"] == "scripts/n.md" and doc["mismatch"]["direction"] == "apply"
+
+
+def test_job_commands_go_through_the_holder_with_the_same_output(held: Holder) -> None:
+    """jobs queue, cancel and retry while the project is held: the holder does them (the
+    command could not take the writer lock itself), with the output they have without it."""
+    root = str(held.root)
+    queued = reelcut("jobs", root, "queue", "--json", check=True)
+    assert set(json.loads(queued.stdout)) == {"queued"}
+    listed = json.loads(reelcut("jobs", root, "list", "--all", "--json", check=True).stdout)
+    job = listed["jobs"][0]["id"]
+    cancelled = reelcut("jobs", root, "cancel", str(job), check=True)
+    assert cancelled.stdout.startswith(f"job {job} ")
+    missing = reelcut("jobs", root, "cancel", "9999")
+    held.stop()
+    direct = reelcut("jobs", root, "cancel", "9999")
+    assert missing.returncode == direct.returncode != 0
+    assert missing.stderr == direct.stderr and "no job 9999" in direct.stderr
 
 
 def test_the_client_reconstructs_refusals(held: Holder) -> None:

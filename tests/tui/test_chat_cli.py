@@ -313,3 +313,75 @@ def test_attaching_to_a_run_another_process_holds_names_it_and_follows(demo_dir:
     assert "is being run by" in attached.stderr and f":{first.pid}:" in attached.stderr
     assert "w59" in attached.stdout and "run 1 complete" in attached.stdout
     assert len(fake.requests) == 1  # followed, not run a second time
+
+
+def test_a_headless_chat_holds_the_project_and_other_commands_go_through_it(
+    demo_dir: Path,
+) -> None:
+    """While `reelcut chat` runs with nobody else holding the project, it is the project's one
+    writer: a timeline edit from another terminal goes through its door (not beside it, not
+    locked out), and nothing else can take the writer lock."""
+    import time
+
+    import pytest
+
+    from engine.errors import ProjectLocked
+    from engine.lock import WriterLock
+
+    with FakeGemini() as fake:
+        fake.queue(Stream([chunk(text(f"w{i} ")) for i in range(80)], delay=0.05))
+        env = {**os.environ, "GOOGLE_GEMINI_BASE_URL": fake.url, "GEMINI_API_KEY": "test-key"}
+        running = subprocess.Popen(
+            [REELCUT, "chat", str(demo_dir), "talk"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while not _streamed(demo_dir) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            with pytest.raises(ProjectLocked, match="reelcut chat"):
+                WriterLock(demo_dir, purpose="test").acquire()
+            cut = subprocess.run(
+                [REELCUT, "edit", str(demo_dir), "blade", "--at", "45", "--json"],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            still_running = running.poll() is None
+        finally:
+            out, err = running.communicate(timeout=60)
+    assert running.returncode == 0, err
+    assert still_running  # the edit went in while the chat held the project
+    assert cut.returncode == 0, cut.stderr
+    assert "cut" in json.loads(cut.stdout)["summary"]
+    history = subprocess.run(
+        [REELCUT, "history", str(demo_dir), "--json"], capture_output=True, text=True
+    )
+    assert json.loads(history.stdout)[-1]["author"] == "cli"
+    assert "run 1 complete" in out
+
+
+def test_listing_runs_writes_nothing(demo_dir: Path) -> None:
+    """`chat --list` shows a run whose job was cancelled while its worker was gone as
+    cancelled, without writing it so: only the door writes the state database."""
+    with FakeGemini() as fake:
+        _killed_mid_run(demo_dir, fake)
+    _write_state(demo_dir, "UPDATE jobs SET status = 'cancelled' WHERE kind = 'agent.run'")
+    listed = chat(demo_dir, None, "--list")
+    assert listed.returncode == 0, listed.stderr
+    assert "run 1: cancelled" in listed.stdout
+    assert _state(demo_dir, "SELECT status FROM runs WHERE id = 1") == [("running",)]
+
+
+def _write_state(root: Path, sql: str) -> None:
+    import sqlite3
+
+    conn = sqlite3.connect(root / ".reelcut" / "state.sqlite")
+    try:
+        conn.execute(sql)
+        conn.commit()
+    finally:
+        conn.close()

@@ -1,0 +1,253 @@
+"""The door's requests: what `Workspace.call(method, params)` does for each method.
+
+Each request takes JSON params and returns a JSON value (or raises a `ReelcutError`, which the
+control socket sends back as the same refusal), so a command gives the same output whether the
+project's holder runs it or the command opened the project itself. `NEEDS_SESSION` names the
+requests that change the timeline through the session; the others work on changesets, jobs and
+runs, and must work while project.json is broken.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import os
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from engine.errors import ReelcutError
+from engine.projectfile import PROJECT_FILE
+
+if TYPE_CHECKING:
+    from engine.agent.store import Run
+    from engine.session import Change
+    from engine.workspace import Workspace
+
+Handler = Callable[["Workspace", dict[str, Any]], Awaitable[Any]]
+METHODS: dict[str, Handler] = {}
+NEEDS_SESSION = frozenset({"edit", "undo", "redo", "import"})
+NO_JOB = "no job {id}; `reelcut jobs DIR list --all` shows them"
+
+
+def method(name: str) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        METHODS[name] = fn
+        return fn
+
+    return register
+
+
+def _change_json(change: Change | None) -> dict[str, Any] | None:
+    return None if change is None else change.to_json()
+
+
+@method("edit")
+async def _edit(ws: Workspace, params: dict[str, Any]) -> dict[str, Any] | None:
+    from engine.ops import decode_op
+
+    op = decode_op(params["op"])
+    author = str(params.get("author") or "cli")
+    return _change_json(await ws.change(lambda: ws.session.apply(op, author=author)))
+
+
+@method("undo")
+async def _undo(ws: Workspace, params: dict[str, Any]) -> dict[str, Any] | None:
+    return _change_json(await ws.change(ws.session.undo))
+
+
+@method("redo")
+async def _redo(ws: Workspace, params: dict[str, Any]) -> dict[str, Any] | None:
+    return _change_json(await ws.change(ws.session.redo))
+
+
+@method("import")
+async def _import(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
+    """Import files (absolute paths) and queue their derivatives."""
+    from engine.jobs.media import queue_derivatives
+    from engine.media.importer import import_files
+
+    files = [Path(f) for f in params["files"]]
+    place = bool(params.get("place", True))
+    session = ws.session
+
+    def go() -> tuple[Change | None, list[Any], Any]:
+        project, results = import_files(session.dir, session.project, files, place=place)
+        change = None
+        if any(r.assets for r in results):
+            names = ", ".join(r.source for r in results if r.assets)
+            change = session.replace(project, f"imported {names}")
+        return change, results, session.project
+
+    async with ws.writing:
+        change, results, project = await asyncio.to_thread(go)
+    asset_ids = {a for r in results for a in r.assets}
+    queued: list[int] = []
+    if asset_ids:
+        db, events = await ws.services()
+        queued = [j.id for j in await queue_derivatives(db, ws.root, project, asset_ids)]
+        events.committed()
+    return {
+        "results": [dict(r.__dict__) for r in results],
+        "jobs_queued": queued,
+        "change": _change_json(change),
+    }
+
+
+@method("changes.apply")
+async def _changes_apply(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
+    done = await ws.apply_changeset(int(params["id"]), force=bool(params.get("force")))
+    return dataclasses.asdict(done)
+
+
+@method("changes.revert")
+async def _changes_revert(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
+    done = await ws.revert_changeset(int(params["id"]), force=bool(params.get("force")))
+    return dataclasses.asdict(done)
+
+
+@method("tool")
+async def _tool(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
+    from engine.tools import run_tool
+
+    ledger = await ws.ledger()
+    async with ws.writing:
+        out = await run_tool(
+            ledger,
+            str(params["name"]),
+            params.get("arguments"),
+            changeset_id=params.get("changeset"),
+            apply=bool(params.get("apply")),
+            author=str(params.get("author") or "cli"),
+        )
+    if out.get("applied") and PROJECT_FILE in (out.get("audit") or {}).get("after", {}):
+        with contextlib.suppress(ReelcutError):
+            await ws.reload()
+    return out
+
+
+@method("chat.start")
+async def _chat_start(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
+    """Start an agent run that this holder's runner runs; the client follows its events."""
+    return (await _start_run(ws, params)).to_json()
+
+
+async def _start_run(ws: Workspace, params: dict[str, Any]) -> Run:
+    from engine.agent import run as agent_run
+
+    if ws.runner is None:
+        raise ReelcutError(
+            "the process holding the project runs no agent (reelcut serve does not); ask "
+            "in the editor, or close it and run `reelcut chat` again"
+        )
+    db, events = await ws.services()
+    run = await agent_run.start_run(
+        db,
+        events,
+        ws.root,
+        str(params["message"]),
+        thread=params.get("thread"),
+        model=params.get("model"),
+        workflow=params.get("workflow"),
+        thinking=params.get("thinking"),
+        auto_apply=bool(params.get("auto_apply")),
+        max_steps=int(params.get("max_steps") or agent_run.MAX_STEPS),
+    )
+    if run.job_id is not None:
+        ws.runner.adopt(run.job_id)
+    return run
+
+
+@method("chat.attach")
+async def _chat_attach(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
+    """A run to follow; an orphaned one (no live worker) is resumed by this holder's runner."""
+    from engine.agent import orphans
+    from engine.agent import store as agent_store
+
+    db, events = await ws.services()
+    run_id = int(params["run"])
+    run = await db.read(lambda c: agent_store.get_run(c, run_id))
+    unrunnable = ws.runner is None and run.status not in agent_store.TERMINAL
+    if unrunnable and await db.read(lambda c: orphans.orphaned(c, run)):
+        raise ReelcutError(
+            f"run {run_id} has no live worker, and the process holding the project runs no "
+            "agent (reelcut serve does not); resume it in the editor, or stop the holder "
+            "and attach again"
+        )
+    run, job_id, held_by = await db.write(lambda c: orphans.take_over(c, run_id))
+    events.committed()
+    if job_id is not None and ws.runner is not None:
+        ws.runner.adopt(job_id)
+    return {"run": run.to_json(), "resumed": job_id is not None, "held_by": held_by}
+
+
+@method("chat.cancel")
+async def _chat_cancel(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
+    from engine.agent import orphans
+    from engine.agent import store as agent_store
+
+    db, events = await ws.services()
+    run_id = int(params["run"])
+    run = await db.read(lambda c: agent_store.get_run(c, run_id))
+    runner = ws.runner
+    if runner is not None and any(j.id == run.job_id for j in runner.running):
+        await runner.cancel(run.job_id)  # ours: stops at once
+        return (await orphans.wait_for_end(db, run_id, timeout=10.0)).to_json()
+    return (await orphans.cancel_run(db, events, run_id)).to_json()
+
+
+@method("ping")
+async def _ping(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
+    revision = ws.revision
+    return {"pid": os.getpid(), "root": str(ws.root), "revision": revision}
+
+
+# -- jobs ---------------------------------------------------------------------------------------
+
+
+@method("jobs.cancel")
+async def _jobs_cancel(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
+    """Ask a job to stop: a queued one ends at once, a running one at its worker's next beat."""
+    from engine.jobs import store
+
+    job_id = int(params["id"])
+    db, events = await ws.services()
+    job = await db.write(lambda c: store.request_cancel(c, job_id))
+    if job is None:
+        raise ReelcutError(NO_JOB.format(id=job_id))
+    events.committed()
+    return job.to_json()
+
+
+@method("jobs.retry")
+async def _jobs_retry(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
+    """Queue a failed, dead or cancelled job again."""
+    from engine.jobs import store
+
+    job_id = int(params["id"])
+    db, events = await ws.services()
+    job, queued_again = await db.write(lambda c: store.retry(c, job_id))
+    if job is None:
+        raise ReelcutError(NO_JOB.format(id=job_id))
+    if not queued_again:
+        raise ReelcutError(
+            f"job {job.id} is {job.status}: only failed, dead or cancelled jobs are retried "
+            "(`reelcut jobs DIR queue` rebuilds a missing derivative)"
+        )
+    events.committed()
+    return job.to_json()
+
+
+@method("jobs.queue")
+async def _jobs_queue(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
+    """Queue the media derivatives that are missing or stale for the project as it is."""
+    from engine.jobs.media import queue_derivatives
+    from engine.projectdir import ProjectDir
+
+    project = ws.project if ws.has_session else await asyncio.to_thread(ProjectDir(ws.root).load)
+    db, events = await ws.services()
+    queued = await queue_derivatives(db, ws.root, project)
+    if queued:
+        events.committed()
+    return {"queued": [j.to_json() for j in queued]}
