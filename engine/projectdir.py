@@ -107,8 +107,8 @@ class ProjectDir:
     def _take_lock(self, purpose: str) -> WriterLock:
         if self._lock is None or not self._lock.held:
             self._lock = WriterLock(self.root, purpose=purpose).acquire()
-            # legacy: older reelcut wrote these temps as .<name>.<12 hex>.tmp, and the importer
-            # still names its temps in assets/ .import-<12 hex>.tmp; both are cleared as before.
+            # legacy: older reelcut wrote these temps as .<name>.<12 hex>.tmp, and older
+            # importers named theirs in assets/ .import-<12 hex>.tmp; both are cleared as before.
             remove_stale_temps(self.root, PROJECT_FILE, legacy=True)
             remove_stale_temps(self.state, Path(LAST_WRITE_FILE).name, legacy=True)
             for sub in SUBDIRS[:-1]:

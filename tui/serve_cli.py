@@ -57,7 +57,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 class HasEvents(Protocol):
-    """What the preview server publishes to: a workspace (or the background jobs of one)."""
+    """What the preview server publishes to: the project's workspace."""
 
     @property
     def events(self) -> EventStream | None: ...

@@ -54,9 +54,9 @@ MAX_STEM_BYTES = 255 - len(f"..{'0' * RANDOM_HEX}{TEMP_SUFFIX}")
 
 # Older names, still cleared where they were cleared before, so a project last written by an
 # older reelcut loses its leftovers too: engine/atomic.py wrote ``.<target>.<12 hex>.tmp`` (for
-# project.json, .reelcut/project.sha256 and the derivatives in proxies/ and previews/), and the
-# importer still writes ``.import-<12 hex>.tmp`` in assets/ (engine/media/importer.py, until it
-# moves to `temp_path`). Only the callers that cleared them before ask for them (``legacy``).
+# project.json, .reelcut/project.sha256 and the derivatives in proxies/ and previews/), and older
+# importers wrote ``.import-<12 hex>.tmp`` in assets/ (today's use `temp_path`). Only the
+# callers that cleared them before ask for them (``legacy``).
 _LEGACY_ANY = re.compile(r"\.(?:.+\.[0-9a-f]{12}|import-[0-9a-f]{12})\.tmp", re.DOTALL)
 # The random part and suffix that end every current temp name.
 _TAIL = rf"\.[0-9a-f]{{{RANDOM_HEX}}}{re.escape(TEMP_SUFFIX)}"
