@@ -35,6 +35,7 @@ from engine.model import (
     new_project,
 )
 from engine.projectdir import ProjectDir
+from engine.session import seed_view
 from engine.timebase import Rate
 
 FPS = 30
@@ -71,6 +72,8 @@ def make_demo(root: Path | str) -> ProjectDir:
                 project = _assemble(project, [r.assets for r in results])
                 _write_scripts(pd)
                 pd.save(project)
+                # The view is the state database's, not project.json's: zoomed in to start.
+                seed_view(pd, EditorState(playhead=0, frames_per_cell=2))
         if root.exists():
             root.rmdir()
         os.rename(staging, root)
@@ -277,7 +280,6 @@ def _assemble(project: Project, imported: list[list[str]]) -> Project:
             Marker(id=ids["m1"], frame=4 * FPS, name="Midpoint"),
             Marker(id=ids["m2"], frame=pattern_len, name="Still", color="#33ccff"),
         ),
-        editor=EditorState(playhead=0, frames_per_cell=2),
     )
 
 

@@ -159,7 +159,9 @@ class Marker(_Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class EditorState(_Struct, frozen=True, forbid_unknown_fields=True):
-    """What the editor was looking at: saved with the project so it reopens where it was."""
+    """What the editor was looking at, so it reopens where it was: the view. Saved in the
+    state database (`engine.session`), not in project.json, so it is not part of the
+    timeline's hash; a file written before that may still carry it and is read as before."""
 
     playhead: NonNegative = 0
     frames_per_cell: Positive = 4
@@ -188,6 +190,7 @@ class Project(_Struct, frozen=True, forbid_unknown_fields=True):
     tracks: tuple[Track, ...] = ()
     markers: tuple[Marker, ...] = ()
     editor: EditorState = EditorState()
+    """The view; must stay the last field (`engine.projectfile.encode_project` leaves it out)."""
 
     @property
     def duration(self) -> int:

@@ -20,7 +20,7 @@ import msgspec
 from engine import schema
 from engine.errors import ProjectInvalid
 from engine.fsio.durable import atomic_write
-from engine.model import SCHEMA_VERSION, Project
+from engine.model import SCHEMA_VERSION, EditorState, Project
 from engine.validate import problems
 
 PROJECT_FILE = "project.json"
@@ -29,11 +29,20 @@ LAST_WRITE_FILE = ".reelcut/project.sha256"
 
 _decoder = msgspec.json.Decoder(Project)
 _encoder = msgspec.json.Encoder()
+_NO_VIEW = EditorState()
+_VIEW_TAIL = b',"editor":' + _encoder.encode(_NO_VIEW) + b"}"
 
 
 def encode_project(project: Project) -> bytes:
-    """The canonical bytes of ``project``: declared key order, 2-space indent, final newline."""
-    return msgspec.json.format(_encoder.encode(project), indent=2) + b"\n"
+    """The canonical bytes of ``project``: declared key order, 2-space indent, final newline.
+
+    The view (``editor``: playhead, zoom, selection, marks) is left out: it is saved in the
+    state database by the session, so moving around never changes the timeline's file or its
+    hash. It is the model's last field, so its encoding ends the compact bytes exactly."""
+    body = _encoder.encode(msgspec.structs.replace(project, editor=_NO_VIEW))
+    if not body.endswith(_VIEW_TAIL):  # the model's field order changed: say so loudly
+        raise AssertionError("Project.editor must stay the model's last field")
+    return msgspec.json.format(body[: -len(_VIEW_TAIL)] + b"}", indent=2) + b"\n"
 
 
 def decode_project(data: bytes, *, label: str = PROJECT_FILE, trusted: bool = False) -> Project:

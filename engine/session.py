@@ -42,8 +42,10 @@ from engine.projectfile import (
 )
 from engine.state import db
 from engine.state.history import History, Step
+from engine.validate import problems
 
 PENDING = "pending"  # the meta key of the journal (see the module's docstring)
+VIEW = "view"  # the meta key of the view: playhead, zoom, selection, marks (not in project.json)
 
 
 class HistoryConflict(ReelcutError):
@@ -101,6 +103,8 @@ class Session:
             raise
         self.history = History(self._conn)
         self._recover()
+        self._project = with_view(self._project, self._meta(VIEW))
+        self._saved_view = self._project.editor
         self._revision = int(self._meta("revision") or 0)
         self._group: int | None = None
         self._listeners: list[Listener] = []
@@ -175,6 +179,7 @@ class Session:
             result = decode_op(step.inverse_json.encode()).apply(project)
             project = result.project
             touched |= result.touched
+        project = _ids_kept(project, self._project)
         group = steps[0].group_id
         self._save(project, {"kind": "undo", "group": group})
 
@@ -196,6 +201,7 @@ class Session:
             result = decode_op(step.forward_json.encode()).apply(project)
             project = result.project
             touched |= result.touched
+        project = _ids_kept(project, self._project)
         group = steps[0].group_id
         self._save(project, {"kind": "redo", "group": group})
 
@@ -206,19 +212,17 @@ class Session:
         return self._commit("redo", f"redid: {_label(steps)}", frozenset(touched), bookkeep)
 
     def set_editor(self, **changes: object) -> Change:
-        """Change the saved editor state (playhead, zoom, selection...): saved, not undoable."""
-        self._check_disk()
+        """Change the view (playhead, zoom, selection...): saved in the state database, not in
+        project.json, and not undoable, so moving around never changes the timeline's file
+        (a changeset waiting on it still applies, and nothing is refused when the file changed
+        outside: the next reload keeps the view)."""
         try:
             editor = msgspec.structs.replace(self._project.editor, **changes)
             editor = msgspec.convert(msgspec.to_builtins(editor), EditorState)
         except (TypeError, msgspec.ValidationError) as exc:
             raise OpError(f"invalid editor state: {exc}") from None
-        project = msgspec.structs.replace(self._project, editor=editor)
-        self._save(project, {"kind": "retarget"})
-        # Not an undo step, but it changes the file the history's hashes describe.
-        return self._commit(
-            "editor", "editor state", frozenset(), lambda: self.history.retarget(self._hash)
-        )
+        self._project = fit_view(self._project, editor)
+        return self._commit("editor", "editor state", frozenset())
 
     def replace(self, project: Project, summary: str) -> Change:
         """Save a project made outside the ops (an import: new assets and their clips) as a
@@ -253,7 +257,7 @@ class Session:
         if digest == self._hash:
             return None
         project = decode_project(data, trusted=written_by_us(self.dir.root, data))
-        self._project, self._hash = project, digest
+        self._project, self._hash = fit_view(project, self._project.editor), digest
         summary = f"reloaded {PROJECT_FILE}, changed outside this session"
         return self._commit("reload", summary, frozenset({"project"}))
 
@@ -283,9 +287,11 @@ class Session:
         self._write(project, data)
 
     def _write(self, project: Project, data: bytes) -> None:
-        write_project(self.dir.root, data)
+        digest = _sha(data)
+        if digest != self._hash:  # an edit of the view only (marks, selection) keeps the file
+            write_project(self.dir.root, data)
         self._project = project
-        self._hash = _sha(data)
+        self._hash = digest
 
     def _journal(self, entry: dict[str, object]) -> None:
         self._set_meta(PENDING, json.dumps(entry))
@@ -324,12 +330,15 @@ class Session:
                 bookkeep()
             self._conn.execute("DELETE FROM meta WHERE key = ?", (PENDING,))
             self._set_meta("revision", str(self._revision))
+            if self._project.editor != self._saved_view:
+                self._set_meta(VIEW, msgspec.json.encode(self._project.editor).decode())
             # On the one event stream; other processes' streams see it through the database.
             insert_event(self._conn, "project", kind, change.to_json())
             self._conn.execute("COMMIT")
         except BaseException:
             self._conn.execute("ROLLBACK")
             raise
+        self._saved_view = self._project.editor
         for listener in list(self._listeners):
             listener(change)
         return change
@@ -367,6 +376,66 @@ class Session:
             "DO UPDATE SET value = excluded.value",
             (key, value),
         )
+
+
+def seed_view(pd: ProjectDir, editor: EditorState) -> None:
+    """Give a new project (whose writer lock the caller holds) the view it opens with."""
+    conn = db.connect(pd.state / db.STATE_FILE)
+    try:
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) "
+            "DO UPDATE SET value = excluded.value",
+            (VIEW, msgspec.json.encode(editor).decode()),
+        )
+    finally:
+        conn.close()
+
+
+def read_view(root: Path | str) -> EditorState | None:
+    """The view the project's session saved last (a reader's look: no lock, nothing made);
+    None when there is none yet or the state database cannot say."""
+    path = ProjectDir(root).state / db.STATE_FILE
+    if not path.is_file():
+        return None
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            row = conn.execute("SELECT value FROM meta WHERE key = ?", (VIEW,)).fetchone()
+        finally:
+            conn.close()
+        return None if row is None else msgspec.json.decode(row[0], type=EditorState)
+    except (sqlite3.Error, msgspec.MsgspecError):
+        return None
+
+
+def with_view(project: Project, raw: str | None) -> Project:
+    """``project`` with the view saved in the state database (``raw``, JSON), fitted to it; a
+    project never opened before keeps the view its file carried (files written before the
+    view moved out of project.json), and an unreadable saved view is dropped."""
+    if raw is None:
+        return project
+    try:
+        editor = msgspec.json.decode(raw.encode(), type=EditorState)
+    except msgspec.MsgspecError:
+        return project
+    return fit_view(project, editor)
+
+
+def fit_view(project: Project, editor: EditorState) -> Project:
+    """``project`` showing ``editor``, less what no longer fits it: selected clips that are
+    gone, and marks that are not in order."""
+    clips = {c.id for t in project.tracks for c in t.clips}
+    selection = tuple(i for i in editor.selection if i in clips)
+    marks_ok = editor.mark_in is None or editor.mark_out is None or editor.mark_out > editor.mark_in
+    if selection != editor.selection or not marks_ok:
+        editor = msgspec.structs.replace(
+            editor,
+            selection=selection,
+            mark_out=editor.mark_out if marks_ok else None,
+        )
+    if editor == project.editor:
+        return project
+    return msgspec.structs.replace(project, editor=editor)
 
 
 def way_back(root: Path | str, action: str) -> str | None:
@@ -414,6 +483,20 @@ def _changeset_hint(
         f"`reelcut changes {shlex.quote(str(root))} revert {changeset}` undoes that, then "
         f"{action} works again"
     )
+
+
+def _ids_kept(project: Project, current: Project) -> Project:
+    """``project`` (what an undo or redo made of ``current``) with ids handed out since the
+    step still taken. A step's primitives put ``next_id`` back to its value then, but a save that
+    is not a step (an import's assets and clips) may have used ids above it meanwhile; the
+    project would then be invalid and the undo refused for good. Only then ``next_id`` stays
+    at ``current``'s (every id in use is below it), so an undo with nothing in between still
+    restores the exact bytes."""
+    if project.next_id >= current.next_id:
+        return project
+    if not any(path == "$.next_id" for path, _ in problems(project)):
+        return project
+    return msgspec.structs.replace(project, next_id=current.next_id)
 
 
 def _sha(data: bytes) -> str:

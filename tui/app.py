@@ -43,7 +43,7 @@ from textual.widgets import Static
 
 from engine.model import Project
 from engine.timebase import format_timecode
-from engine.workspace import Change, Event, ReelcutError, Session, Workspace
+from engine.workspace import PROJECT_FILE, Change, Event, ReelcutError, Session, Workspace
 from tui.agent_actions import AgentController
 from tui.disk_sync import DiskSync
 from tui.finder import FileCommands
@@ -310,14 +310,19 @@ class ReelcutApp(App[int]):
     async def _session_call(self, fn: Callable[[], Change | None], what: str) -> Change | None:
         """Run one session call on a worker thread, one at a time; refusals go to the status
         bar as their one-line reason."""
+        refused: str | None = None
         async with self._edit_lock:
             try:
                 change = await asyncio.to_thread(fn)
             except ReelcutError as exc:
-                self.flash(f"{what}: {exc}")
-                return None
-            finally:
-                self.disk.wrote()
+                refused = f"{what}: {exc}"
+        if refused is not None:
+            # Refused because project.json changed on disk meanwhile? Then follow the disk now
+            # (the next key works), instead of at the next poll or never.
+            if await self.disk.poll(force=True):
+                refused = f"{what}: not done, {PROJECT_FILE} had changed on disk; reloaded it"
+            self.flash(refused)
+            return None
         self.message = change.summary if change is not None else f"nothing to {what}"
         self._refresh()
         return change

@@ -1,7 +1,6 @@
-"""The editor and the disk kept in step: the navigation state (the playhead, the selection, the
-zoom) written to project.json's editor state a second after it stops changing, and changes made
-outside (project.json by another program, the open scripts, the tree's files) picked up by a
-poll.
+"""The editor and the disk kept in step: the view (the playhead, the selection, the zoom) saved
+in the state database a second after it stops changing, and changes made outside (project.json
+by another program, the open scripts, the tree's files) picked up by a poll.
 
 `DiskSync` is a plain object the app holds (``app.disk``); the app's timers, its quit and the
 screen's zoom and save-state actions call it. Changes sent through the door need no poll: they
@@ -54,8 +53,9 @@ class DiskSync:
             await self.save_state()
 
     async def save_state(self) -> None:
-        """Write the playhead, the selection and the zoom when they differ from the saved
-        ones."""
+        """Save the playhead, the selection and the zoom when they differ from the saved ones
+        (in the state database: project.json is not written, so this never conflicts with a
+        change made outside)."""
         if self.state_dirty_at is None:
             return
         self.state_dirty_at = None
@@ -66,19 +66,14 @@ class DiskSync:
             return
         playhead, selection = app.playhead, app.selection
         async with app.workspace.writing:
-            with contextlib.suppress(ReelcutError):  # changed on disk: the poll reloads it
+            with contextlib.suppress(ReelcutError):  # a selection gone meanwhile is dropped
                 await asyncio.to_thread(
                     lambda: app.session.set_editor(
                         playhead=playhead, selection=selection, frames_per_cell=fpc
                     )
                 )
-        self.wrote()
 
     # -- the disk --------------------------------------------------------------------------
-
-    def wrote(self) -> None:
-        """The editor wrote project.json: its own writes are not outside changes."""
-        self.disk_stat = self._stat()
 
     def _stat(self) -> tuple[int, int, int] | None:
         try:
@@ -87,34 +82,40 @@ class DiskSync:
             return None
         return (st.st_mtime_ns, st.st_size, st.st_ino)
 
-    async def poll(self) -> None:
-        """project.json changed outside (an applied changeset, another editor): reload it.
-        The status only says when to look; `Session.reload` compares hashes. Open script
-        panes are checked by hash."""
+    async def poll(self, *, force: bool = False) -> bool:
+        """project.json changed outside (an applied changeset, another editor): reload it;
+        True when it did. The file's status only says when to look (``force`` looks anyway);
+        `Session.reload` compares hashes, so the editor's own writes cost one read and are
+        not taken for outside ones, and no status is ever recorded for a file not read.
+        Open script panes are checked by hash."""
         app = self.app
         try:
             panes = app.editor.query_one(ScriptPanes)
             tree = app.editor.query_one(ProjectTree)
         except NoMatches:  # the screen is being torn down (quitting): nothing to look at
-            return
+            return False
         await panes.poll()
         self.polls += 1
         if self.polls % TREE_EVERY_POLLS == 0:  # files made by the agent, the CLI, a shell
             await tree.reload()
-        now = self._stat()
         lock = app.workspace.writing
-        if now == self.disk_stat or lock.locked():
-            return
-        self.disk_stat = now
+        now = self._stat()
+        if not force and (now == self.disk_stat or lock.locked()):
+            return False
         async with lock:
+            now = self._stat()  # taken before the read: a write after it is seen next time
             try:
                 change = await asyncio.to_thread(app.session.reload)
             except ReelcutError as exc:
+                self.disk_stat = now
                 app.flash(f"{PROJECT_FILE} changed on disk and cannot be read: {exc}")
-                return
-        if change is not None:
-            app._refresh()
-            app.flash(f"{PROJECT_FILE} changed on disk; reloaded")
+                return False
+            self.disk_stat = now
+        if change is None:
+            return False
+        app._refresh()
+        app.flash(f"{PROJECT_FILE} changed on disk; reloaded")
+        return True
 
     async def files_changed(self) -> None:
         """Scripts or files changed through the door (an applied changeset): the panes and

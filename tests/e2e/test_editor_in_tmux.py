@@ -88,6 +88,7 @@ def test_cut_the_demo_with_the_keyboard_alone(editor: tuple[Tmux, Path]) -> None
 
 class ProjectDirEditor:
     def __init__(self, root: Path) -> None:
-        from engine.projectdir import ProjectDir
+        from engine.session import read_view
 
-        self.playhead = ProjectDir(root).load().editor.playhead
+        view = read_view(root)  # the view is saved in the state database, not project.json
+        self.playhead = view.playhead if view is not None else 0

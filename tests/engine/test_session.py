@@ -7,6 +7,7 @@ The demo project has V2 (title c_13), V1 (pattern c_10 linked to c_11 on A1, sti
 from __future__ import annotations
 
 import shutil
+import sqlite3
 import tempfile
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from engine.errors import ProjectLocked, ReelcutError
-from engine.model import Project
+from engine.model import EditorState, Project
 from engine.ops import AddMarker, Blade, Lift, Move, OpError, SetMarks
 from engine.projectdir import ProjectDir
 from engine.projectfile import decode_project, encode_project
@@ -33,6 +34,21 @@ def project_bytes(root: Path) -> bytes:
 
 def on_disk(root: Path) -> Project:
     return decode_project(project_bytes(root))
+
+
+def saved_view(root: Path) -> EditorState:
+    """The view the session saved (in the state database; project.json does not hold it)."""
+    conn = sqlite3.connect(root / ".reelcut" / "state.sqlite")
+    try:
+        (raw,) = conn.execute("SELECT value FROM meta WHERE key = 'view'").fetchone()
+    finally:
+        conn.close()
+    return msgspec.json.decode(raw, type=EditorState)
+
+
+def timeline(project: Project) -> Project:
+    """``project`` less its view: what project.json holds."""
+    return msgspec.structs.replace(project, editor=EditorState())
 
 
 def test_history_survives_a_restart_and_undo_all_restores_the_exact_bytes(demo_dir: Path) -> None:
@@ -116,7 +132,50 @@ def test_an_editor_change_does_not_block_undo_or_redo(demo_dir: Path) -> None:
         assert s.project.editor.playhead == 7
     with Session(demo_dir) as s:
         assert s.undo() is not None
-        assert on_disk(demo_dir).editor.playhead == 7
+        assert saved_view(demo_dir).playhead == 7 == s.project.editor.playhead
+
+
+def test_the_view_is_saved_outside_project_json_and_never_blocks_a_changeset(
+    demo_dir: Path,
+) -> None:
+    """Moving the playhead, zooming or selecting writes nothing to project.json (the view
+    lives in the state database), so a changeset made against the file still applies, and the
+    view comes back on reopening. Regression: every playhead save rewrote project.json, and a
+    waiting timeline changeset then failed with a hash mismatch."""
+    import asyncio
+
+    from engine.changes.ledger import Ledger
+    from engine.tools import run_tool
+
+    async def propose() -> int:
+        ledger = await Ledger.open(demo_dir)
+        try:
+            out = await run_tool(ledger, "timeline_blade", {"at": 30})
+            return int(out["changeset"])
+        finally:
+            await ledger.close()
+
+    async def apply(cs: int) -> str:
+        ledger = await Ledger.open(demo_dir)
+        try:
+            return (await ledger.apply(cs)).status
+        finally:
+            await ledger.close()
+
+    before = project_bytes(demo_dir)
+    cs = asyncio.run(propose())
+    with Session(demo_dir) as s:
+        s.set_editor(playhead=90, frames_per_cell=8, selection=("c_12",))
+        assert project_bytes(demo_dir) == before
+    assert b'"editor"' not in before and b'"playhead"' not in before
+    assert asyncio.run(apply(cs)) == "applied"
+    with Session(demo_dir) as s:
+        ed = s.project.editor
+        assert (ed.playhead, ed.frames_per_cell, ed.selection) == (90, 8, ("c_12",))
+        # A selected clip that an outside change removed is dropped from the view on reload.
+        gone = timeline(msgspec.structs.replace(s.project, tracks=()))
+        (demo_dir / "project.json").write_bytes(encode_project(gone))
+        assert s.reload() is not None and s.project.editor.selection == ()
 
 
 def test_undo_of_an_editor_edit_restores_only_what_that_edit_changed(demo_dir: Path) -> None:
@@ -126,7 +185,7 @@ def test_undo_of_an_editor_edit_restores_only_what_that_edit_changed(demo_dir: P
         s.apply(SetMarks(mark_in=10, mark_out=20))
         s.set_editor(playhead=50, frames_per_cell=8)
         s.undo()
-        ed = on_disk(demo_dir).editor
+        ed = saved_view(demo_dir)
         assert (ed.mark_in, ed.mark_out, ed.playhead, ed.frames_per_cell) == (None, None, 50, 8)
 
 
@@ -144,8 +203,7 @@ def test_an_outside_edit_stops_apply_and_undo_and_is_left_untouched(demo_dir: Pa
             "version that edit produced (it was changed outside this session); nothing was "
             "written"
         )
-        with pytest.raises(HistoryConflict):
-            s.set_editor(playhead=3)
+        s.set_editor(playhead=3)  # the view is not in the file: moving around still works
         assert project_bytes(demo_dir) == theirs
     # Reopening picks the outside edit up; the history still refuses to undo over it.
     with Session(demo_dir) as s:
@@ -190,7 +248,7 @@ def test_an_agent_changeset_applied_while_the_editor_is_open_is_picked_up_by_rel
         assert change.revision == 2
         title = next(c for t in s.project.tracks for c in t.clips if c.id == "c_13")
         assert title.start == 48
-        assert s.project == on_disk(demo_dir)
+        assert timeline(s.project) == on_disk(demo_dir)
         with pytest.raises(HistoryConflict, match="cannot undo"):
             s.undo()
         s.apply(AddMarker(at=7))  # edits go on from the agent's version
@@ -406,8 +464,16 @@ def test_a_kill_during_an_edit_leaves_history_and_file_in_step(
             assert project_bytes(demo_dir) == before
 
 
-@pytest.mark.parametrize("where", ["before the file", "after the file"])
-@pytest.mark.parametrize("action", ["undo", "redo", "set_editor"])
+@pytest.mark.parametrize(
+    ("action", "where"),
+    [
+        ("undo", "before the file"),
+        ("undo", "after the file"),
+        ("redo", "before the file"),
+        ("redo", "after the file"),
+        ("set_editor", "after the file"),  # a view save writes no file: its commit is all
+    ],
+)
 def test_a_kill_during_undo_redo_or_a_state_save_leaves_history_in_step(
     demo_dir: Path, monkeypatch: pytest.MonkeyPatch, where: str, action: str
 ) -> None:

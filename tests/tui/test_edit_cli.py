@@ -13,6 +13,7 @@ import msgspec
 
 from engine.lock import WriterLock
 from engine.projectfile import decode_project, encode_project
+from engine.session import Session
 from tests.engine.timelines import clip, links, show
 from tests.tui.test_cli import assert_one_line_error, reelcut
 
@@ -64,7 +65,8 @@ def test_options_take_frames_timecode_and_signed_deltas(demo_dir: Path) -> None:
     assert clip(decode_project(project_bytes(demo_dir)), "c_15").start == 195
     res = reelcut("edit", demo_dir, "set-marks", "--mark-in", "15", "--mark-out", "00:00:02:00")
     assert res.returncode == 0, res.stderr
-    ed = decode_project(project_bytes(demo_dir)).editor
+    with Session(demo_dir) as session:  # the marks are the view: in the state database
+        ed = session.project.editor
     assert (ed.mark_in, ed.mark_out) == (15, 60)
 
 

@@ -11,13 +11,15 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import msgspec
 import pytest
 from textual.app import SystemCommand
 from textual.widgets import DataTable, Input, Label, Static
 
 from engine.model import Clip, Project
 from engine.projectdir import ProjectDir
-from engine.session import Session
+from engine.projectfile import encode_project
+from engine.session import Session, read_view
 from tui.app import ReelcutApp
 from tui.keys import KEYS
 from tui.screens import HelpScreen, help_rows
@@ -199,7 +201,8 @@ def test_trims_marks_markers_snapping_and_tracks(demo_dir: Path) -> None:
         await press("n")
         await settle(pilot)
         assert app.project.editor.snapping is not snapping
-        assert ProjectDir(app.session.dir.root).load().editor.snapping is not snapping
+        view = read_view(app.session.dir.root)
+        assert view is not None and view.snapping is not snapping
 
     drive(demo_dir, scenario)
 
@@ -273,7 +276,8 @@ def test_help_lists_every_key_and_the_palette_every_action(demo_dir: Path) -> No
         await press("right", "right")
         await cmd.callback()  # type: ignore[misc]
         await settle(pilot)
-        assert ProjectDir(app.session.dir.root).load().editor.playhead == 2
+        view = read_view(app.session.dir.root)
+        assert view is not None and view.playhead == 2
 
     drive(demo_dir, scenario)
 
@@ -324,7 +328,8 @@ def test_an_outside_change_appears_and_state_is_saved_on_quit(demo_dir: Path) ->
         await app.action_quit()
 
     drive(demo_dir, scenario)
-    saved = ProjectDir(demo_dir).load().editor
+    saved = read_view(demo_dir)
+    assert saved is not None
     # Tab from frame 3 with nothing selected: the first clip starting at or after it.
     assert saved.playhead == 3 and saved.selection == ("c_14",)
 
@@ -426,3 +431,31 @@ def test_the_preview_address_is_shown_whole_and_copied(demo_dir: Path) -> None:
         app.preview = None
 
     drive(demo_dir, scenario, size=(80, 24))
+
+
+def test_an_edit_that_races_an_outside_change_is_refused_once_and_the_editor_follows(
+    demo_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """project.json changed by another program just before a key: that edit is refused (it
+    would overwrite the other change), the editor reloads at once and the next key works.
+    Regression: the refusal recorded the changed file as the editor's own, so the poll never
+    reloaded it and every later edit was refused until the palette's reload."""
+    import tui.app
+
+    monkeypatch.setattr(tui.app, "POLL_DISK_EVERY", 3600.0)  # no poll to rescue it
+
+    async def scenario(app: ReelcutApp, pilot: object) -> None:
+        theirs = msgspec.structs.replace(app.project, name="renamed elsewhere")
+        (demo_dir / "project.json").write_bytes(encode_project(theirs))
+        await pilot.press("m")  # type: ignore[attr-defined]  # add a marker: refused
+        await settle(pilot)
+        assert "had changed on disk; reloaded it" in status(app)
+        assert app.project.name == "renamed elsewhere"
+        markers = len(app.project.markers)
+        await pilot.press("m")  # type: ignore[attr-defined]
+        await settle(pilot)
+        assert len(app.project.markers) == markers + 1, status(app)
+        saved = ProjectDir(demo_dir).load()
+        assert saved.name == "renamed elsewhere" and len(saved.markers) == markers + 1
+
+    drive(demo_dir, scenario)

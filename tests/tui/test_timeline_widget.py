@@ -20,6 +20,7 @@ from textual.pilot import Pilot
 
 from engine.model import Project
 from engine.projectdir import ProjectDir
+from engine.session import fit_view, read_view
 from tui.timeline.painter import PLAYHEAD_TRACK
 from tui.timeline.viewport import HEADER_COLS
 from tui.timeline.widget import TimelineView
@@ -83,7 +84,10 @@ def clip_id(project: Project, name: str) -> str:
 
 @pytest.fixture
 def demo(demo_master: Path) -> Project:
-    return ProjectDir(demo_master).load()
+    """The demo as the editor opens it: its timeline, with the view its session saved."""
+    view = read_view(demo_master)
+    assert view is not None
+    return fit_view(ProjectDir(demo_master).load(), view)
 
 
 @pytest.mark.parametrize("size", SIZES)
