@@ -263,6 +263,30 @@ def list_files(root: Path, under: str = "") -> list[str]:
     return sorted(found)
 
 
+def open_regular(root: Path, rel: str) -> int:
+    """A read-only descriptor of the regular file at ``rel``; the caller closes it.
+
+    For a reader that must use exactly the file it checked (the preview server serving media):
+    the name is opened once, through folder descriptors and with ``O_NOFOLLOW``, and checked
+    with ``fstat`` on the descriptor itself, so a swap of the name for a link or a special file
+    at any moment either is refused here or changes nothing about what the descriptor reads.
+    Size and times come from ``os.fstat`` on it, bytes from ``os.pread``; never open the name
+    again."""
+    with parent_of(root, rel) as (parent, name, path):
+        # A look first, so a device or a FIFO already there is refused without being opened.
+        require_file(path, lstat_at(parent, name, path).st_mode)
+        try:
+            fd = os.open(name, _READ, dir_fd=parent)
+        except OSError as exc:
+            raise leaf_error(parent, name, path, exc) from exc
+        try:
+            require_file(path, os.fstat(fd).st_mode)
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
+
+
 def _read_at(parent: int, name: str, path: str) -> bytes:
     require_file(path, lstat_at(parent, name, path).st_mode)
     try:
