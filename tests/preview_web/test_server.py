@@ -1,5 +1,6 @@
-"""The preview server under Starlette's TestClient: every guard (Host, token, Origin, body cap),
-media names and the Range table, the project, playback reports, and the SSE encoding."""
+"""The preview server under Starlette's TestClient: every guard (Host, token and its redirect,
+Origin, body cap), the project, playback reports, and the SSE encoding. Media and Range are in
+test_media.py, connection limits in test_connection.py."""
 
 from __future__ import annotations
 
@@ -8,45 +9,28 @@ import contextlib
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 import pytest
-from starlette.testclient import TestClient
 
 from engine.events import EventStream
 from engine.projectdir import ProjectDir
 from engine.state.adb import AsyncDB
-from preview_web.ranges import MAX_RANGES
 from preview_web.server import (
     PreviewServer,
     PreviewState,
-    build,
-    cookie_name,
     create_app,
     host_allowed,
     new_token,
     sse,
 )
-
-TOKEN = "t" * 32
-COOKIE = cookie_name(TOKEN)
+from tests.preview_web.asgi import call
+from tests.preview_web.serving import COOKIE, TOKEN, Served, authed, serve
 
 
 @pytest.fixture
-def served(demo_dir: Path) -> tuple[TestClient, PreviewState, list[int]]:
-    frames: list[int] = []
-    project = ProjectDir(demo_dir).load()
-
-    async def on_frame(frame: int, hello: bool) -> None:
-        frames.append(-frame if hello else frame)  # a hello shows as a negative frame here
-
-    state = PreviewState(demo_dir, lambda: project, None, TOKEN, on_frame)
-    client = TestClient(build(state), base_url="http://localhost:8123")
-    return client, state, frames
-
-
-def authed(client: TestClient) -> TestClient:
-    client.cookies.set(COOKIE, TOKEN)
-    return client
+def served(demo_dir: Path) -> Served:
+    return serve(demo_dir)
 
 
 @pytest.mark.parametrize(
@@ -66,11 +50,20 @@ def authed(client: TestClient) -> TestClient:
         ("", False),
         ("[::2]:80", False),
         ("localhost@evil.example", False),
+        # userinfo before an allowed host: urlsplit's hostname is the allowed host (issue 25)
+        ("evil.example@127.0.0.1", False),
+        ("evil.example@127.0.0.1:8123", False),
+        ("user:pass@localhost:8123", False),
+        ("localhost:8123@evil.example", False),
+        ("localhost/evil.example", False),
+        ("localhost:80:80", False),
+        ("localhost:http", False),
+        ("::1", False),  # an IPv6 literal in Host is bracketed
+        ("LOCALHOST:8123", True),
+        ("localhost:", True),  # port = *DIGIT (RFC 3986)
     ],
 )
-def test_host_allow_list(
-    served: tuple[TestClient, PreviewState, list[int]], host: str, ok: bool
-) -> None:
+def test_host_allow_list(served: Served, host: str, ok: bool) -> None:
     client = authed(served[0])
     assert host_allowed(host) is ok
     res = client.get("/project.json", headers={"host": host})
@@ -80,7 +73,7 @@ def test_host_allow_list(
 
 
 def test_a_request_without_host_is_refused_before_anything_else(
-    served: tuple[TestClient, PreviewState, list[int]],
+    served: Served,
 ) -> None:
     app = served[0].app
     sent: list[dict[str, Any]] = []
@@ -108,7 +101,7 @@ def test_a_request_without_host_is_refused_before_anything_else(
 
 
 def test_the_token_is_traded_for_a_strict_httponly_cookie_and_leaves_the_url(
-    served: tuple[TestClient, PreviewState, list[int]],
+    served: Served,
 ) -> None:
     client = served[0]
     assert client.get("/project.json").status_code == 401
@@ -125,8 +118,44 @@ def test_the_token_is_traded_for_a_strict_httponly_cookie_and_leaves_the_url(
     assert len(new_token()) >= 32 and new_token() != new_token()  # >= 192 bits, random
 
 
+@pytest.mark.parametrize(
+    ("target", "location"),
+    [
+        ("/", "/"),
+        ("//evil.example/", "/evil.example/"),
+        ("///evil.example", "/evil.example"),
+        ("/\\evil.example/", "/evil.example/"),
+        ("/\\/evil.example/", "/evil.example/"),
+        ("/%2F%2Fevil.example/", "/%2F%2Fevil.example/"),
+        ("/%5Cevil.example/", "/%5Cevil.example/"),
+        ("/a%20b/c%3Fd", "/a%20b/c%3Fd"),
+    ],
+)
+def test_the_token_redirect_only_goes_to_a_path_of_this_server(
+    served: Served, target: str, location: str
+) -> None:
+    """``//evil.example/?token=...`` (with the right token) was redirected to
+    ``//evil.example/``, which a browser reads as another host (issue 25). The raw request
+    goes straight into the app: an HTTP client would merge ``//evil.example/`` into its base."""
+    reply = asyncio.run(call(served[0].app, f"{target}?token={TOKEN}"))
+    assert reply.status == 303
+    assert reply.headers["location"] == location
+    base = "http://localhost:8123/deep/page"
+    assert urljoin(base, location).startswith("http://localhost:8123/")
+
+
+def test_the_token_redirect_keeps_the_query_as_it_came(served: Served) -> None:
+    """Every other parameter is kept byte for byte, still encoded; it was re-assembled
+    decoded, so ``next=a%26b%3Dc`` became ``next=a&b=c`` (two parameters)."""
+    query = f"token={TOKEN}&next=a%26b%3Dc&q=%20x+y&e=%E2%82%AC&flag&token={TOKEN}"
+    reply = asyncio.run(call(served[0].app, f"/x?{query}"))
+    assert reply.status == 303
+    assert reply.headers["location"] == "/x?next=a%26b%3Dc&q=%20x+y&e=%E2%82%AC&flag"
+    assert f"{COOKIE}={TOKEN}" in reply.headers["set-cookie"]
+
+
 def test_non_get_needs_a_local_origin_and_a_small_body(
-    served: tuple[TestClient, PreviewState, list[int]],
+    served: Served,
 ) -> None:
     client, _, frames = served
     authed(client)
@@ -141,6 +170,9 @@ def test_non_get_needs_a_local_origin_and_a_small_body(
     assert (
         client.post("/playback", json={"frame": 3}, headers={"origin": "null"}).status_code == 403
     )
+    for origin in ("http://evil.example@localhost:8123", "ftp://localhost", "http://localhost/x"):
+        res = client.post("/playback", json={"frame": 3}, headers={"origin": origin})
+        assert res.status_code == 403, origin
     assert client.post("/playback", json={"frame": 12}, headers=ok).json() == {"frame": 12}
     assert frames == [12]
     assert client.post("/playback", content=b"x" * 20_000, headers=ok).status_code == 413
@@ -161,8 +193,46 @@ def test_non_get_needs_a_local_origin_and_a_small_body(
     assert frames == [12, -5]
 
 
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        (b'{"frame": true}', "Expected `int`, got `bool` - at `$.frame`"),
+        (b'{"frame": "5"}', "Expected `int`, got `str` - at `$.frame`"),
+        (b'{"frame": 1.9}', "Expected `int`, got `float` - at `$.frame`"),
+        (b'{"frame": 1e308}', "Expected `int`, got `float` - at `$.frame`"),
+        (b'{"frame": 5.0}', "Expected `int`, got `float` - at `$.frame`"),
+        (b'{"frame": 2147483648}', "Expected `int` <= 2147483647 - at `$.frame`"),
+        (b'{"frame": 99999999999999999999999}', "<= 2147483647 - at `$.frame`"),
+        (b'{"frame": -1}', "Expected `int` >= 0 - at `$.frame`"),
+        (b'{"frame": null}', "got `null` - at `$.frame`"),
+        (b"{}", "missing required field `frame`"),
+        (b'{"frame": 5, "hello": 1}', "Expected `bool`, got `int` - at `$.hello`"),
+        (b'{"frame": 5, "at\\nx": 3}', "unknown field `at x`"),
+        (b"[5]", "Expected `object`, got `array`"),
+        (b"nonsense", "JSON is malformed"),
+    ],
+)
+def test_playback_takes_a_whole_frame_number_and_says_what_was_wrong(
+    served: Served, body: bytes, says: str
+) -> None:
+    """``true``, ``"5"``, ``1.9`` and ``1e308`` were taken as frames 1, 5, 1 and a 309-digit
+    number (issue 25). Now: one 400, one line naming the field and what it must be."""
+    client, _, frames = served
+    authed(client)
+    res = client.post("/playback", content=body, headers={"origin": "http://localhost:8123"})
+    assert res.status_code == 400
+    assert says in res.text
+    assert "\n" not in res.text and res.text.startswith("bad playback report: ")
+    assert "whole number from 0 to 2147483647" in res.text
+    assert frames == []
+    ok = client.post(
+        "/playback", json={"frame": 2147483647}, headers={"origin": "http://localhost"}
+    )
+    assert ok.json() == {"frame": 2147483647} and frames == [2147483647]
+
+
 def test_the_project_is_served_and_the_page_cannot_change_it(
-    served: tuple[TestClient, PreviewState, list[int]], demo_dir: Path
+    served: Served, demo_dir: Path
 ) -> None:
     client = authed(served[0])
     before = (demo_dir / "project.json").read_bytes()
@@ -173,125 +243,6 @@ def test_the_project_is_served_and_the_page_cannot_change_it(
     for method in ("put", "delete", "patch"):
         assert getattr(client, method)("/project.json", headers=origin).status_code == 405
     assert (demo_dir / "project.json").read_bytes() == before
-
-
-@pytest.fixture
-def asset(demo_dir: Path) -> tuple[str, bytes]:
-    path = next(p for p in (demo_dir / "assets").iterdir() if p.suffix == ".mp4")
-    return path.name, path.read_bytes()
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        "x.mp4",
-        "%2e%2e%2fproject.json",
-        "..%2fproject.json",
-        "ABC" + "0" * 61 + ".mp4",
-        "0" * 64 + ".mp4",
-        "0" * 64 + ".p2r30.mp4",
-        "0" * 64 + ".p2r30000d1001.mp4",
-        "0" * 64 + ".p1.mp4",  # the old recipe's name
-    ],
-)
-def test_media_names_must_be_content_hashes_that_exist(
-    served: tuple[TestClient, PreviewState, list[int]], name: str
-) -> None:
-    client = authed(served[0])
-    assert client.get(f"/assets/{name}").status_code == 404
-    assert client.get("/assets/").status_code == 404  # no listing
-    assert client.get("/proxies/").status_code == 404
-
-
-def test_links_out_of_the_project_are_never_served(
-    served: tuple[TestClient, PreviewState, list[int]], demo_dir: Path, tmp_path: Path
-) -> None:
-    """A media name or a manifest that is a symlink (to a file outside, or inside) is 404,
-    as is a media folder that is itself a link: the server serves the project's own files."""
-    client = authed(served[0])
-    secret = tmp_path / "secret.txt"
-    secret.write_text("outside the project")
-    name = "ab" * 32 + ".mp4"
-    (demo_dir / "assets" / name).symlink_to(secret)
-    assert client.get(f"/assets/{name}").status_code == 404
-    link = demo_dir / "remotion" / "a_99"
-    link.mkdir(parents=True)
-    (link / "manifest.json").symlink_to(secret)
-    assert client.get("/remotion/a_99/manifest.json").status_code == 404
-    (demo_dir / "proxies").rename(demo_dir / "proxies-real")
-    outside = tmp_path / "proxies"
-    outside.mkdir()
-    proxy = "cd" * 32 + ".p2r30.mp4"
-    (outside / proxy).write_bytes(b"outside")
-    (demo_dir / "proxies").symlink_to(outside)
-    assert client.get(f"/proxies/{proxy}").status_code == 404
-
-
-def test_a_proxy_name_is_only_found_under_proxies(
-    served: tuple[TestClient, PreviewState, list[int]], asset: tuple[str, bytes], demo_dir: Path
-) -> None:
-    client = authed(served[0])
-    name, data = asset
-    assert client.get(f"/proxies/{name}").status_code == 404
-    assert client.get(f"/assets/{name}").status_code == 200
-    # Proxies are named by the project's rate: <sha>.p<recipe>r<num>[d<den>].mp4.
-    sha = name.split(".")[0]
-    for proxy in (f"{sha}.p2r30.mp4", f"{sha}.p2r30000d1001.mp4"):
-        (demo_dir / "proxies" / proxy).write_bytes(data)
-        (demo_dir / "assets" / proxy).write_bytes(data)
-        got = client.get(f"/proxies/{proxy}")
-        assert (got.status_code, got.content) == (200, data)
-        assert client.get(f"/assets/{proxy}").status_code == 404
-
-
-def test_range_table(
-    served: tuple[TestClient, PreviewState, list[int]], asset: tuple[str, bytes]
-) -> None:
-    client = authed(served[0])
-    name, data = asset
-    size = len(data)
-    url = f"/assets/{name}"
-
-    def get(range_: str | None) -> Any:
-        return client.get(url, headers={"range": range_} if range_ else {})
-
-    full = get(None)
-    assert full.status_code == 200 and full.content == data
-    assert full.headers["accept-ranges"] == "bytes"
-    cases = [
-        ("bytes=0-99", 0, 99),
-        ("bytes=100-", 100, size - 1),
-        ("bytes=-100", size - 100, size - 1),
-        (f"bytes={size - 1}-{size + 50}", size - 1, size - 1),
-        (f"bytes=-{size + 10}", 0, size - 1),
-    ]
-    for header, first, last in cases:
-        res = get(header)
-        assert res.status_code == 206, header
-        assert res.headers["content-range"] == f"bytes {first}-{last}/{size}", header
-        assert res.content == data[first : last + 1], header
-    for header in (f"bytes={size}-", f"bytes={size + 5}-{size + 9}", "bytes=-0"):
-        res = get(header)
-        assert res.status_code == 416, header
-        assert res.headers["content-range"] == f"bytes */{size}"
-    for header in ("items=0-1", "bytes=5-2", "bytes=a-b", "bytes=0-1;x"):
-        res = get(header)
-        assert res.status_code == 200 and res.content == data, header  # ignored, per RFC
-    multi = get("bytes=0-9, -5, 20-29")
-    assert multi.status_code == 206
-    kind = multi.headers["content-type"]
-    assert kind.startswith("multipart/byteranges; boundary=")
-    boundary = kind.split("boundary=")[1]
-    parts = multi.content.split(f"--{boundary}".encode())
-    bodies = [p.split(b"\r\n\r\n", 1)[1][:-2] for p in parts[1:-1]]
-    assert bodies == [data[0:10], data[size - 5 :], data[20:30]]
-    assert int(multi.headers["content-length"]) == len(multi.content)
-    many = get("bytes=" + ",".join(f"{i}-{i}" for i in range(10_000)))
-    assert many.status_code == 416  # more than MAX_RANGES: refused without reading them all
-    assert get("bytes=" + ",".join(f"{i}-{i}" for i in range(MAX_RANGES))).status_code == 206
-    head = client.head(url, headers={"range": "bytes=0-9"})
-    assert head.status_code == 206 and head.content == b""
-    assert head.headers["content-length"] == "10"
 
 
 def test_sse_encodes_events_resumes_after_an_id_and_keeps_alive(demo_dir: Path) -> None:
