@@ -11,6 +11,13 @@ JSON path to where its value starts in the text, `json_path` writes a path the h
 The formats themselves belong to the modules that read the files (`engine.workflows`,
 `engine.scenario`, `engine.agent.pricing`); `engine.filechecks` says which file has which.
 This module imports none of them.
+
+Depth is bounded before anything is decoded: arrays and objects nested more than `MAX_DEPTH`
+levels are a problem found by a scan of the text (`nesting_depth`), since json.loads, and every
+walk over what it returns, recurses once per level and ends in RecursionError near 1,000 (a
+tool's arguments 30,000 levels deep once ended `reelcut tool` with an internal error).
+`value_depth` measures a value decoded elsewhere (arguments that came through a socket or a
+model's reply) the same way, without recursing.
 """
 
 from __future__ import annotations
@@ -24,6 +31,12 @@ from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     import jsonschema
+
+
+MAX_DEPTH = 64
+"""How deeply arrays and objects may nest in JSON that reelcut reads as text. Its own formats
+need a handful of levels (a tool's arguments at most 3); 64 leaves room without nearing
+Python's recursion limit."""
 
 
 @dataclass(frozen=True)
@@ -72,11 +85,20 @@ def _no_repeats(pairs: list[tuple[str, Any]]) -> Any:
     return seen
 
 
-def parse_json(text: str) -> tuple[Any, Problem | None]:
+def parse_json(text: str, *, max_depth: int = MAX_DEPTH) -> tuple[Any, Problem | None]:
     """(the document, None), or (None, the first problem) for text that is not strict JSON.
 
-    Strict: NaN, Infinity and a key repeated in one object are problems too.
+    Strict: NaN, Infinity, a key repeated in one object and nesting deeper than ``max_depth``
+    are problems too; the depth is checked on the text, before it is decoded.
     """
+    deep = _too_deep(text, max_depth)
+    if deep is not None:
+        return None, _at(
+            text,
+            deep,
+            f"arrays and objects nested more than {max_depth} levels deep; reelcut reads JSON "
+            f"nested at most {max_depth} levels",
+        )
     try:
         doc = json.loads(text, object_pairs_hook=_no_repeats, parse_constant=_no_constants)
     except json.JSONDecodeError as exc:
@@ -107,6 +129,68 @@ def parse_json(text: str) -> tuple[Any, Problem | None]:
             "(only the last would count); remove or rename the repeat",
         )
     return doc, None
+
+
+def nesting_depth(text: str, *, stop: int | None = None) -> int:
+    """How deeply arrays and objects nest in the JSON ``text`` (brackets inside strings do not
+    count), found by a scan that never recurses; with ``stop``, the scan ends as soon as the
+    depth passes it (the result is then ``stop + 1``). Text that is not JSON gives a number
+    too: parse it to find out what is wrong."""
+    depth = deepest = 0
+    at = 0
+    while (m := _NEXT.search(text, at)) is not None:
+        at = m.start()
+        if text[at] == '"':
+            string = _STRING.match(text, at)
+            if string is None:  # unterminated: json.loads names it
+                break
+            at = string.end()
+            continue
+        depth += 1 if text[at] in "[{" else -1
+        if depth > deepest:
+            deepest = depth
+            if stop is not None and deepest > stop:
+                break
+        at += 1
+    return deepest
+
+
+def _too_deep(text: str, limit: int) -> int | None:
+    """The offset of the first bracket that opens level ``limit + 1``, or None."""
+    if nesting_depth(text, stop=limit) <= limit:
+        return None
+    depth = 0
+    for m in _BRACKET_OR_STRING.finditer(text):
+        token = m.group()
+        if token in "[{":
+            depth += 1
+            if depth > limit:
+                return m.start()
+        elif token in "]}":
+            depth -= 1
+    return None
+
+
+def value_depth(value: Any, *, stop: int | None = None) -> int:
+    """How deeply lists and dicts nest in an already decoded ``value`` (a scalar is 0), without
+    recursing; with ``stop``, counting ends once the depth passes it."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children: Any = node.values()
+        elif isinstance(node, list | tuple):
+            children = node
+        else:
+            continue
+        depth += 1
+        if depth > deepest:
+            deepest = depth
+            if stop is not None and deepest > stop:
+                return deepest
+        stack.extend((child, depth) for child in children)
+    return deepest
 
 
 def _find_repeat(doc: Any) -> tuple[tuple[str | int, ...], str] | None:
@@ -151,7 +235,7 @@ def schema_problem(
             continue
         rank = 1 if error.validator == "required" else 0
         at = _value_offset(text, path)
-        found.append((rank, at or 0, f"{json_path(path)}: {_explain(error)}"))
+        found.append((rank, at or 0, f"{json_path(path)}: {explain(error)}"))
     if not found:
         return None
     _rank, at, message = min(found)
@@ -169,7 +253,7 @@ def _unknown_key(
     return f"{where}: unknown key {json.dumps(key)}; the keys allowed here are {', '.join(allowed)}"
 
 
-def _explain(error: jsonschema.ValidationError) -> str:
+def explain(error: jsonschema.ValidationError) -> str:
     """What is wrong with one value, in words that say what to write instead."""
     got = _show_value(error.instance)
     kind, want = str(error.validator), cast(Any, error.validator_value)
@@ -254,6 +338,7 @@ _WS = re.compile(r"[ \t\n\r]*")
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _SCALAR = re.compile(r"[^,\]}\s]+")
 _NEXT = re.compile(r'["\[\]{}]')
+_BRACKET_OR_STRING = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
 _CONSTANT = re.compile(r'"(?:[^"\\]|\\.)*"|(-?Infinity|NaN)', re.DOTALL)
 
 

@@ -180,13 +180,14 @@ def cmd_tools(args: argparse.Namespace) -> int:
 
 
 def cmd_tool(args: argparse.Namespace) -> int:
+    from engine.jsoncheck import parse_json
     from engine.tools import ToolError, run_tool
 
     ProjectDir(args.dir).load()
-    try:
-        arguments = json.loads(args.arguments)
-    except json.JSONDecodeError as exc:
-        raise ToolError(f"the arguments are not JSON: {exc}") from None
+    # Strict and depth-bounded before decoding (no NaN, no repeated key, no RecursionError).
+    arguments, problem = parse_json(args.arguments)
+    if problem is not None:
+        raise ToolError(f"the arguments are not JSON reelcut takes: {problem}")
 
     if args.apply:  # it writes the project's files: through the door
         from engine.door import door

@@ -79,10 +79,14 @@ def _add_field(parser: argparse.ArgumentParser, field: msgspec.structs.FieldInfo
 
 
 def _strip_optional(tp: Any) -> Any:
+    """The type a field's values have: ``Frame | None`` is ``int`` (its bounds, in the
+    ``Annotated`` metadata, are checked when the op is decoded)."""
     if get_origin(tp) in (typing.Union, types.UnionType):
         args = [a for a in get_args(tp) if a is not type(None)]
         if len(args) == 1:
-            return args[0]
+            tp = args[0]
+    if get_origin(tp) is typing.Annotated:
+        tp = get_args(tp)[0]
     return tp
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import msgspec
 
+from engine.jsoncheck import json_path
 from engine.ops.base import Batch, Op, Result
 from engine.ops.cut import Blade, CloseGap, Lift, RippleDelete, RippleDeleteRange
 from engine.ops.draft import OpError
@@ -94,16 +95,25 @@ def decode_op(data: bytes | dict[str, Any]) -> Op:
 
 
 def _check_bounds(op: Op) -> None:
-    """Refuse a frame number or count beyond `MAX_FRAMES` in any field.
+    """Refuse a recorded batch with an integer beyond `MAX_FRAMES` anywhere in it.
 
-    msgspec takes any integer, but project.json stores 64-bit ones only: a marker put at frame
-    10**30 was saved, and the project could not be opened again.
+    An op's own fields are bounded by their types (`engine.ops.base.Frame` and the rest), but a
+    batch (the form of undo and redo, which ``--op-json`` and the door also take) carries model
+    structs whose integers have no upper bound, and project.json stores 64-bit integers only: a
+    marker put at frame 10**30 by a batch was saved. Walked without recursion.
     """
-    for field in msgspec.structs.fields(op):
-        value = getattr(op, field.name)
-        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_FRAMES:
+    if not isinstance(op, Batch):
+        return
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(msgspec.to_builtins(op), ())]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, dict):
+            stack.extend((v, (*path, k)) for k, v in node.items())
+        elif isinstance(node, list | tuple):
+            stack.extend((v, (*path, i)) for i, v in enumerate(node))
+        elif isinstance(node, int) and not isinstance(node, bool) and abs(node) > MAX_FRAMES:
             raise OpError(
-                f"invalid operation: {field.name} {value} is beyond the longest timeline "
+                f"invalid operation: {json_path(path)} {node} is beyond the longest timeline "
                 f"({MAX_FRAMES} frames)"
             )
 

@@ -12,11 +12,27 @@ linked partner out of sync with it, is refused).
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
 
 from engine.model import Clip, Project, Track
 from engine.ops.draft import AnyPrimitive, Draft, OpError
+from engine.timebase import MAX_FRAMES
 from engine.timeline import Timeline
+
+# The integers an op takes, bounded in their types so that decoding (msgspec, strict: 1.0 is not
+# an int) refuses what no timeline can hold and each tool's JSON schema shows the bounds. An op
+# built by its constructor is not checked against them: its ``compile`` refuses what does not
+# fit the project (a negative position, a clip that would leave its media).
+Frame = Annotated[int, msgspec.Meta(ge=0, le=MAX_FRAMES)]
+"""A position on the timeline or in a clip's media, in frames."""
+Frames = Annotated[int, msgspec.Meta(ge=1, le=MAX_FRAMES)]
+"""A duration: at least one frame."""
+Offset = Annotated[int, msgspec.Meta(ge=-MAX_FRAMES, le=MAX_FRAMES)]
+"""A signed distance in frames (a move, a trim, a slip)."""
+FontSize = Annotated[int, msgspec.Meta(ge=1, le=1000)]
+"""A text clip's font size in pixels."""
 
 
 class Result:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from engine.model import Clip, Track
-from engine.ops.base import Op, clear_range, ripple, split_pair, with_partners
+from engine.ops.base import Frame, Op, clear_range, ripple, split_pair, with_partners
 from engine.ops.draft import Draft, OpError
 
 
@@ -14,7 +14,7 @@ class Blade(Op, frozen=True, tag="blade"):
         before  V1 [AAAAAA]   blade at 2   after  V1 [AA|AAAA]
     """
 
-    at: int
+    at: Frame
     clip_ids: tuple[str, ...] = ()
 
     def compile(self, d: Draft) -> str:
@@ -105,7 +105,7 @@ class CloseGap(Op, frozen=True, tag="close_gap"):
     """
 
     track: str
-    at: int
+    at: Frame
 
     def compile(self, d: Draft) -> str:
         t = d.track_by_ref(self.track)
@@ -134,8 +134,8 @@ class RippleDeleteRange(Op, frozen=True, tag="ripple_delete_range"):
                 A1 [aaaabbbb]                      A1 [aabb    ]
     """
 
-    start: int | None = None
-    end: int | None = None
+    start: Frame | None = None
+    end: Frame | None = None
 
     def compile(self, d: Draft) -> str:
         start = self.start if self.start is not None else d.editor.mark_in

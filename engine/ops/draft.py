@@ -155,6 +155,16 @@ AnyPrimitive = (
 )
 
 
+def _changes_nothing(p: Primitive) -> bool:
+    if isinstance(p, SetMarker | SetEditor | SetTrackHeader | SetNextId | ReplaceClip):
+        return p.before == p.after
+    if isinstance(p, MoveTrack):
+        return p.from_index == p.to_index
+    if isinstance(p, Shift):
+        return p.by == 0
+    return False
+
+
 class Draft:
     """A project being edited: read it, change it through primitives, then ``finish()``."""
 
@@ -304,8 +314,12 @@ class Draft:
             self._record(Shift(track_id, at, by))
 
     def apply(self, primitives: Iterable[Primitive]) -> None:
+        """Apply and record each primitive, leaving out those that change nothing (a marker
+        set to itself, marks cleared that were not set): an edit that changes nothing records
+        no step, and the session says "no change" instead of keeping an undo step for it."""
         for p in primitives:
-            self._record(p)
+            if not _changes_nothing(p):
+                self._record(p)
 
     def _record(self, p: Primitive) -> None:
         self._apply(p)

@@ -5,14 +5,14 @@ from __future__ import annotations
 import msgspec
 
 from engine.model import Marker
-from engine.ops.base import Op
+from engine.ops.base import Frame, Op
 from engine.ops.draft import Draft, OpError, SetEditor, SetMarker
 
 
 class AddMarker(Op, frozen=True, tag="add_marker"):
     """Drop a named marker at a frame."""
 
-    at: int
+    at: Frame
     name: str = ""
     color: str = "#ffcc00"
 
@@ -45,7 +45,7 @@ class EditMarker(Op, frozen=True, tag="edit_marker"):
     """Move or rename a marker."""
 
     marker_id: str
-    at: int | None = None
+    at: Frame | None = None
     name: str | None = None
     color: str | None = None
 
@@ -66,8 +66,8 @@ class EditMarker(Op, frozen=True, tag="edit_marker"):
 class SetMarks(Op, frozen=True, tag="set_marks"):
     """Set or clear the in and out marks (``clear`` removes both)."""
 
-    mark_in: int | None = None
-    mark_out: int | None = None
+    mark_in: Frame | None = None
+    mark_out: Frame | None = None
     clear: bool = False
 
     def compile(self, d: Draft) -> str:

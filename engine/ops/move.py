@@ -7,7 +7,16 @@ from typing import Literal
 import msgspec
 
 from engine.model import Clip, Track
-from engine.ops.base import Op, clear_range, ripple, split_pair, with_article, with_partners
+from engine.ops.base import (
+    Frame,
+    Offset,
+    Op,
+    clear_range,
+    ripple,
+    split_pair,
+    with_article,
+    with_partners,
+)
 from engine.ops.draft import Draft, OpError
 
 
@@ -23,8 +32,8 @@ class Move(Op, frozen=True, tag="move"):
     """
 
     clip_ids: tuple[str, ...]
-    by: int | None = None
-    to: int | None = None
+    by: Offset | None = None
+    to: Frame | None = None
     track: str | None = None
     """Destination track for the named clips (partners stay on their own tracks)."""
     mode: Literal["overwrite", "insert", "free"] = "overwrite"
@@ -53,6 +62,17 @@ class Move(Op, frozen=True, tag="move"):
                     f"(`reelcut edit DIR track-flags --track {name} --unlock`)"
                 )
             moved.append((target, msgspec.structs.replace(c, start=c.start + delta)))
+        lead = next(c for _, c in group if c.id in named)
+        where = f" to {dest_track.name}" if dest_track is not None else ""
+        summary = (
+            f"moved {lead.name or lead.id} ({lead.id}) from {d.tc(lead.start)} to "
+            f"{d.tc(lead.start + delta)}{where}"
+        )
+        stays = all(target.id == t.id for (t, _), (target, _) in zip(group, moved, strict=True))
+        if delta == 0 and stays and self.mode != "insert":
+            # Nothing moves (an insert-move still pushes what follows): no step is recorded,
+            # and the session says "no change".
+            return summary
         for t, c in group:
             d.remove(t.id, c)
         if self.mode == "overwrite":
@@ -68,12 +88,7 @@ class Move(Op, frozen=True, tag="move"):
             ripple(d, at, span)
         for t, c in moved:
             d.add(t.id, c)
-        lead = next(c for _, c in group if c.id in named)
-        where = f" to {dest_track.name}" if dest_track is not None else ""
-        return (
-            f"moved {lead.name or lead.id} ({lead.id}) from {d.tc(lead.start)} to "
-            f"{d.tc(lead.start + delta)}{where}"
-        )
+        return summary
 
 
 def _destination(
@@ -101,7 +116,7 @@ class Nudge(Op, frozen=True, tag="nudge"):
     """
 
     clip_ids: tuple[str, ...]
-    by: int
+    by: Offset
 
     def compile(self, d: Draft) -> str:
         Move(self.clip_ids, by=self.by, mode="free").compile(d)

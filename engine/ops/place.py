@@ -7,7 +7,17 @@ from fractions import Fraction
 import msgspec
 
 from engine.model import Asset, Clip, TextProps
-from engine.ops.base import Op, check_source, clear_range, media_track, ripple, split_pair
+from engine.ops.base import (
+    FontSize,
+    Frame,
+    Frames,
+    Op,
+    check_source,
+    clear_range,
+    media_track,
+    ripple,
+    split_pair,
+)
 from engine.ops.draft import Draft, OpError
 from engine.timebase import frames_from_seconds
 
@@ -16,11 +26,11 @@ IMAGE_SECONDS = 5
 
 class _Place(Op, frozen=True):
     asset_id: str
-    at: int
+    at: Frame
     track: str | None = None
     """Track id or name; default: the first unlocked track of the asset's kind."""
-    source_in: int = 0
-    duration: int | None = None
+    source_in: Frame = 0
+    duration: Frames | None = None
     """Default: the rest of the media from ``source_in`` (5 s for a still)."""
     with_audio: bool = True
     """For a video with demuxed audio, also place that audio as a linked clip."""
@@ -128,10 +138,10 @@ class AddText(Op, frozen=True, tag="add_text"):
     """
 
     text: str
-    at: int
-    duration: int
+    at: Frame
+    duration: Frames
     track: str | None = None
-    size: int = 64
+    size: FontSize = 64
     color: str = "#ffffff"
     name: str | None = None
 
@@ -158,7 +168,7 @@ class EditText(Op, frozen=True, tag="edit_text"):
 
     clip_id: str
     text: str | None = None
-    size: int | None = None
+    size: FontSize | None = None
     color: str | None = None
     name: str | None = None
 

@@ -10,7 +10,7 @@ from typing import Literal
 import msgspec
 
 from engine.model import Clip, Track
-from engine.ops.base import Op, check_source, ripple
+from engine.ops.base import Frame, Offset, Op, check_source, ripple
 from engine.ops.draft import Draft, OpError
 
 Edge = Literal["in", "out"]
@@ -84,8 +84,8 @@ class Trim(Op, frozen=True, tag="trim"):
 
     clip_id: str
     edge: Edge
-    to: int | None = None
-    by: int | None = None
+    to: Frame | None = None
+    by: Offset | None = None
 
     def compile(self, d: Draft) -> str:
         pair = _pair(d, self.clip_id)
@@ -102,8 +102,8 @@ class RippleTrim(Op, frozen=True, tag="ripple_trim"):
 
     clip_id: str
     edge: Edge
-    to: int | None = None
-    by: int | None = None
+    to: Frame | None = None
+    by: Offset | None = None
 
     def compile(self, d: Draft) -> str:
         pair = _pair(d, self.clip_id)
@@ -132,8 +132,8 @@ class Roll(Op, frozen=True, tag="roll"):
 
     clip_id: str
     """The clip on the left of the cut."""
-    to: int | None = None
-    by: int | None = None
+    to: Frame | None = None
+    by: Offset | None = None
 
     def compile(self, d: Draft) -> str:
         changes = []
@@ -161,7 +161,7 @@ class Slip(Op, frozen=True, tag="slip"):
     """
 
     clip_id: str
-    by: int
+    by: Offset
 
     def compile(self, d: Draft) -> str:
         changes = [
@@ -180,7 +180,7 @@ class Slide(Op, frozen=True, tag="slide"):
     """
 
     clip_id: str
-    by: int
+    by: Offset
 
     def compile(self, d: Draft) -> str:
         if not self.by:

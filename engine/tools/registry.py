@@ -8,6 +8,12 @@ change, records the call's audit payload ``{before, after, meta}`` in ``tool_eve
 the changes enter the changeset, and applies the changeset only when asked. An invalid call or a
 handler's refusal is recorded too and comes back as a structured error a model can act on; it
 changes no file and no changeset.
+
+Arguments are checked as JSON means them, not as Python would take them: an integer is an
+integer, so ``1.0`` or ``1e29`` where the schema says integer is refused (JSON Schema would take
+any number with a zero fraction, and a handler then sliced a list with a float); arguments nested
+deeper than `engine.jsoncheck.MAX_DEPTH` are refused before anything walks them; and a changeset
+named by id must exist.
 """
 
 from __future__ import annotations
@@ -19,10 +25,12 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+from jsonschema import validators
 
 from engine.changes.ledger import ChangesetError, Ledger
 from engine.changes.store import CallPlace
 from engine.errors import ReelcutError
+from engine.jsoncheck import MAX_DEPTH, explain, json_path, value_depth
 
 
 class ToolError(ReelcutError):
@@ -78,6 +86,19 @@ class Tool:
 REGISTRY: dict[str, Tool] = {}
 
 
+def _is_integer(checker: object, instance: object) -> bool:
+    """An integer as JSON writes one (``3``), not any number with a zero fraction (``3.0``)."""
+    return isinstance(instance, int) and not isinstance(instance, bool)
+
+
+ArgumentValidator: Any = validators.extend(  # type: ignore[no-untyped-call]  # jsonschema's stubs
+    jsonschema.Draft202012Validator,
+    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_integer),
+)
+"""Draft 2020-12 with integers that are integers: what the handlers and the op structs (msgspec,
+strict) take."""
+
+
 def tool(
     name: str,
     description: str,
@@ -114,17 +135,61 @@ def tool(
 
 def check_arguments(t: Tool, args: object) -> dict[str, Any]:
     """``args`` if it fits the tool's schema, else ToolError naming the first problem."""
-    validator = jsonschema.Draft202012Validator(t.schema)
+    if value_depth(args, stop=MAX_DEPTH) > MAX_DEPTH:
+        raise ToolError(
+            f"invalid arguments for {t.name}: nested more than {MAX_DEPTH} levels deep; the "
+            "schema is in `reelcut tools --json`"
+        )
+    validator = ArgumentValidator(t.schema)
     errors = sorted(validator.iter_errors(args), key=lambda e: list(e.absolute_path))
     if errors:
         e = errors[0]
         where = "".join(f"[{p!r}]" if isinstance(p, int) else f".{p}" for p in e.absolute_path)
         raise ToolError(
             f"invalid arguments for {t.name}: {('$' + where) if where else 'arguments'}: "
-            f"{e.message}; the schema is in `reelcut tools --json`"
+            f"{_explain(e)}; the schema is in `reelcut tools --json`"
         )
     assert isinstance(args, dict)
+    odd = _not_unicode(args)
+    if odd is not None:
+        raise ToolError(
+            f"invalid arguments for {t.name}: {odd}: holds an unpaired surrogate (a \\ud800-"
+            "style escape on its own), which is not text; write the character itself"
+        )
     return args
+
+
+def _not_unicode(args: dict[str, Any]) -> str | None:
+    """The JSON path of the first string in ``args`` that cannot be written as UTF-8 (JSON lets
+    ``"\\ud800"`` through, and saving it raised UnicodeEncodeError), else None."""
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(args, ())]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, dict):
+            stack.extend((v, (*path, k)) for k, v in node.items())
+        elif isinstance(node, list):
+            stack.extend((v, (*path, i)) for i, v in enumerate(node))
+        elif isinstance(node, str) and not node.isascii():
+            try:
+                node.encode("utf-8")
+            except UnicodeEncodeError:
+                return json_path(path)
+    return None
+
+
+def _explain(error: jsonschema.ValidationError) -> str:
+    """What is wrong with one value (`engine.jsoncheck.explain`); for a value that fits none of a
+    field's forms (a position is frames or timecode), what is wrong with it in the form of its
+    own type, else which forms the field takes."""
+    if error.validator != "oneOf" or not error.context:
+        return explain(error)
+    about = error.schema.get("description") if isinstance(error.schema, dict) else None
+    wrong_type = {e.relative_schema_path[0] for e in error.context if e.validator == "type"}
+    same_type = [e for e in error.context if e.relative_schema_path[0] not in wrong_type]
+    if same_type and len({e.relative_schema_path[0] for e in same_type}) == 1:
+        return explain(same_type[0]) + (f" ({about})" if about else "")
+    shown = json.dumps(error.instance)[:60]
+    return f"expected {about}, got {shown}" if about else error.message
 
 
 def for_model(outcome: dict[str, Any]) -> dict[str, Any]:
@@ -154,6 +219,8 @@ async def record_refused(
     """Put a call that was not run on record (an unknown tool, arguments that do not fit, a
     call the run refused) and return what its caller is told."""
     outcome = {"ok": False, "error": error, "changeset": changeset_id}
+    if value_depth(args, stop=MAX_DEPTH) > MAX_DEPTH:  # writing them out would recurse as deep
+        args = {"_": f"(arguments nested more than {MAX_DEPTH} levels deep, not kept)"}
     await ledger.store.record_tool(
         changeset_id,
         name,
@@ -187,6 +254,21 @@ async def run_tool(
     apply (a file changed since, or a change that would leave a file reelcut reads invalid)
     stays ready for review and the call says so."""
     store = ledger.store
+    if changeset_id is not None and (
+        not isinstance(changeset_id, int)
+        or isinstance(changeset_id, bool)
+        or await store.get(changeset_id) is None
+    ):
+        # Checked first: the refusal itself is recorded, and a record cannot name a changeset
+        # that does not exist (it once ended in the database's IntegrityError).
+        return await record_refused(
+            ledger,
+            name,
+            args,
+            f"no changeset {changeset_id}; `reelcut changes DIR list` shows them, or leave "
+            "out --changeset to start a new one",
+            call=call,
+        )
     t = REGISTRY.get(name)
     if t is None:
         known = ", ".join(sorted(REGISTRY))

@@ -3,11 +3,14 @@ valid project. Each edit proposes a new project.json in the changeset and record
 review can say what happened ("cut 2 clip(s) at 00:00:04:00") and a front end can replay it.
 
 An edit tool's arguments are its op's fields (`EDITS` names the op): `op_arguments` generates
-their JSON schema from the op struct, so types, required fields, enums and defaults are the
-op's and a field added to an op reaches its tool. Two tables add what the structs do not say:
-`TIMECODE_FIELDS`, where a tool takes a field differently on purpose (positions are frames
-(``150``) or timecode (``"00:00:05:00"``) at the project's rate, converted before the op is
-built), and `FIELD_NOTES`, a description for the model and the bounds a call must keep.
+their JSON schema from the op struct, so types, bounds, required fields, enums and defaults are
+the op's and a field added to an op reaches its tool. Frame numbers are bounded by their types
+(`engine.ops.base.Frame`: 0 to `engine.timebase.MAX_FRAMES`), so a position such as ``1e29`` or
+``10**30`` is refused by the schema, and a whole number written ``300.0`` is not an integer.
+Two tables add what the structs do not say: `TIMECODE_FIELDS`, where a tool takes a field
+differently on purpose (positions are frames (``150``) or timecode (``"00:00:05:00"``) at the
+project's rate, converted before the op is built; the frames keep the op's bounds), and
+`FIELD_NOTES`, a description for the model and the bounds a call must keep.
 """
 
 from __future__ import annotations
@@ -38,30 +41,18 @@ from engine.tools.registry import Handler, Outcome, ToolContext, ToolError, tool
 
 PROJECT = "project.json"
 TIMECODE = {"type": "string", "pattern": r"^\d{1,2}:\d{2}:\d{2}[:;]\d{2}$"}
-POSITION = {
-    "oneOf": [{"type": "integer", "minimum": 0}, TIMECODE],
-    "description": "a frame number, or timecode HH:MM:SS:FF",
-}
-DURATION = {
-    "oneOf": [{"type": "integer", "minimum": 1}, TIMECODE],
-    "description": "a number of frames (at least 1), or timecode HH:MM:SS:FF",
-}
-DELTA = {
-    "oneOf": [
-        {"type": "integer"},
-        {"type": "string", "pattern": r"^[+-]?\d{1,2}:\d{2}:\d{2}[:;]\d{2}$"},
-    ],
-    "description": "frames (signed), or a signed timecode",
-}
+SIGNED_TIMECODE = {"type": "string", "pattern": r"^[+-]?\d{1,2}:\d{2}:\d{2}[:;]\d{2}$"}
+POSITION = "a frame number, or timecode HH:MM:SS:FF"
 
 # Where a tool's argument differs from its op's field on purpose: the op holds frames, and a
-# model may write a timecode instead (`_editor` converts it at the project's rate).
-TIMECODE_FIELDS: dict[str, dict[str, Any]] = {
-    "at": POSITION,
-    "to": POSITION,
-    "source_in": POSITION,
-    "duration": DURATION,
-    "by": DELTA,
+# model may write a timecode instead (`_editor` converts it at the project's rate). Each field
+# is the op's integer (its bounds included) or this string, with this description.
+TIMECODE_FIELDS: dict[str, tuple[dict[str, Any], str]] = {
+    "at": (TIMECODE, POSITION),
+    "to": (TIMECODE, POSITION),
+    "source_in": (TIMECODE, POSITION),
+    "duration": (TIMECODE, "a number of frames (at least 1), or timecode HH:MM:SS:FF"),
+    "by": (SIGNED_TIMECODE, "frames (signed), or a signed timecode"),
 }
 
 # What the op structs do not say about a field, merged into the generated schema: a description
@@ -92,7 +83,7 @@ FIELD_NOTES: dict[str, dict[str, Any]] = {
     },
     "edge": {"description": "the clip's in edge (its start) or out edge (its end)"},
     "text": {"minLength": 1, "maxLength": 2000, "description": "the words shown"},
-    "size": {"minimum": 1, "maximum": 1000, "description": "the font size in pixels"},
+    "size": {"description": "the font size in pixels"},
     "color": {"pattern": "^#[0-9a-fA-F]{6}$", "description": "the text colour, #rrggbb"},
     "name": {
         "maxLength": 200,
@@ -118,8 +109,10 @@ def op_arguments(op: type[Op]) -> dict[str, Any]:
             continue
         field = _without_null(field)
         if name in TIMECODE_FIELDS:
+            timecode, about = TIMECODE_FIELDS[name]
+            frames = {k: v for k, v in field.items() if k not in ("default", "description")}
             default = {"default": field["default"]} if "default" in field else {}
-            prop = {**TIMECODE_FIELDS[name], **default}
+            prop = {"oneOf": [frames, timecode], "description": about, **default}
         else:
             prop = _merge(field, FIELD_NOTES.get(name, {}))
         if "default" in prop and not jsonschema.Draft202012Validator(prop).is_valid(
@@ -199,7 +192,9 @@ def _editor(op: type[Op]) -> Handler:
     async def edit(ctx: ToolContext, args: dict[str, Any]) -> Outcome:
         project = await _project(ctx)
         fields = {
-            name: (_delta if TIMECODE_FIELDS[name] is DELTA else _frames)(project, value)
+            name: (_delta if TIMECODE_FIELDS[name][0] is SIGNED_TIMECODE else _frames)(
+                project, value
+            )
             if name in TIMECODE_FIELDS
             else value
             for name, value in args.items()
@@ -210,6 +205,8 @@ def _editor(op: type[Op]) -> Handler:
             result = built.apply(project)
         except OpError as exc:
             raise ToolError(str(exc)) from None
+        if not result.forward.steps:  # as the session does: no change, nothing proposed
+            return Outcome({"summary": f"{result.summary} (no change)", "touched": []})
         touched = sorted(result.touched)
         return Outcome(
             {"summary": result.summary, "touched": touched[:200]},

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.filechecks import check_text
-from engine.jsoncheck import Problem, json_path, locate
+from engine.jsoncheck import MAX_DEPTH, Problem, json_path, locate
 
 # -- JSON problems --------------------------------------------------------------------------------
 
@@ -48,8 +48,18 @@ def test_json_problems_are_reported_where_they_are(
 
 
 def test_json_nested_too_deeply_is_a_problem_not_a_crash() -> None:
+    """Found by a scan before decoding, at the bracket that opens one level too many."""
     problem = check_text("scripts/deep.json", "[" * 100_000 + "]" * 100_000)
-    assert problem == Problem("not valid JSON: nested too deeply to read", 1, 1)
+    assert problem == Problem(
+        f"arrays and objects nested more than {MAX_DEPTH} levels deep; reelcut reads JSON "
+        f"nested at most {MAX_DEPTH} levels",
+        1,
+        MAX_DEPTH + 1,
+    )
+    at_the_limit = "[" * MAX_DEPTH + "]" * MAX_DEPTH
+    assert check_text("scripts/deep.json", at_the_limit) is None
+    brackets_in_strings = '["' + "[" * 1000 + '"]'
+    assert check_text("scripts/deep.json", brackets_in_strings) is None
 
 
 def test_valid_json_and_other_files_have_no_problem() -> None:

@@ -22,6 +22,7 @@ from engine import ops
 from engine.changes.ledger import Ledger
 from engine.model import Transform
 from engine.projectfile import decode_project
+from engine.timebase import MAX_FRAMES
 from engine.tools import REGISTRY, run_tool
 from engine.tools.timeline_tools import EDITS, FIELD_NOTES, TIMECODE_FIELDS, op_arguments
 from engine.validate import problems
@@ -158,7 +159,7 @@ def test_generated_arguments_give_a_result_or_a_structured_error(
     ("name", "args", "needle"),
     [
         ("timeline_trim", {"clip_id": "c_10", "edge": "sideways"}, "$.edge"),
-        ("timeline_blade", {}, "'at' is a required property"),
+        ("timeline_blade", {}, 'missing the key "at"'),
         ("timeline_blade", {"at": -4}, "$.at"),
         ("file_create", {"path": "x.md", "text": "a", "extra": 1}, "Additional properties"),
         ("file_read_slices", {"path": 7}, "$.path"),
@@ -415,13 +416,18 @@ def test_a_duration_is_frames_or_timecode(
 def test_a_position_beyond_the_longest_timeline_is_refused(
     small_demo: Path, tmp_path: Path
 ) -> None:
-    """The tool builds its op the way `reelcut edit --op-json` does, bounds check included."""
+    """The frame bounds are the op struct's type (`engine.ops.base.Frame`), so the tool's schema
+    refuses the call before the op is built; a whole number written as a float is no integer."""
     root = tmp_path / "p"
     shutil.copytree(small_demo, root)
 
     async def go(ledger: Ledger) -> None:
         out = await run_tool(ledger, "timeline_blade", {"at": 10**30})
-        assert not out["ok"] and "beyond the longest timeline" in out["error"], out
+        assert not out["ok"] and f"from 0 to {MAX_FRAMES}" in out["error"], out
+        for at in (1e29, 120.0):
+            out = await run_tool(ledger, "timeline_blade", {"at": at})
+            assert not out["ok"] and "expected a frame number" in out["error"], out
+        assert await ledger.store.recent() == []
 
     run(root, go)
 
