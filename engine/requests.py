@@ -124,6 +124,16 @@ async def _tool(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
     if out.get("applied") and PROJECT_FILE in (out.get("audit") or {}).get("after", {}):
         with contextlib.suppress(ReelcutError):
             await ws.reload()
+    cs = out.get("changeset")
+    if isinstance(cs, int) and not out.get("applied") and (out.get("audit") or {}).get("after"):
+        # A proposal joined the changeset: a review panel shows it again (its status may not
+        # have changed, so the status events alone would not say so).
+        _, events = await ws.services()
+        await events.publish(
+            "changeset",
+            "proposed",
+            {"changeset": cs, "status": "ready", "author": str(params.get("author") or "cli")},
+        )
     return out
 
 

@@ -28,6 +28,8 @@ from starlette.responses import PlainTextResponse, RedirectResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 MAX_BODY = 16 * 1024
+MCP_PATH = "/mcp"
+MCP_MAX_BODY = 1024 * 1024  # a tool call's arguments are at most 256 KiB (engine.agent.loop)
 ALLOWED_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 # uri-host [ ":" port ]: a bracketed IPv6 literal or a reg-name/IPv4 (no "@", no "/").
 _HOST = re.compile(r"(\[[0-9a-f:.]+\]|[a-z0-9._~!$&'()*+,;=%-]+)(?::[0-9]{0,5})?", re.ASCII)
@@ -113,6 +115,9 @@ class Guard:
         if not host_allowed(headers.get("host"), self.extra_hosts):
             await PlainTextResponse("misdirected request: unknown Host", 421)(scope, receive, send)
             return
+        if scope["path"] == MCP_PATH:
+            await self._mcp(scope, receive, send, headers)
+            return
         request = Request(scope)
         given = request.query_params.get("token")
         cookie = request.cookies.get(self.cookie)
@@ -142,6 +147,31 @@ class Guard:
                 await PlainTextResponse("request body too large", 413)(scope, receive, send)
                 return
             receive = self._capped(receive)
+        await self.app(scope, receive, send)
+
+    async def _mcp(
+        self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]
+    ) -> None:
+        """The MCP endpoint: a bearer token (the project's, as in the page's URL), never a
+        cookie or a query (a page on another site must not ride on the browser's); an Origin,
+        when a browser sends one, of this server only; a bounded body."""
+        scheme, _, value = headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not self._ok(value.strip()):
+            await PlainTextResponse(
+                "unauthorised: send Authorization: Bearer <the token in reelcut's preview URL>",
+                401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )(scope, receive, send)
+            return
+        if "origin" in headers and not origin_allowed(headers["origin"], self.extra_hosts):
+            await PlainTextResponse("forbidden: cross-origin request", 403)(scope, receive, send)
+            return
+        length = headers.get("content-length")
+        if length is not None and (
+            not (length.isascii() and length.isdigit()) or int(length) > MCP_MAX_BODY
+        ):
+            await PlainTextResponse("request body too large", 413)(scope, receive, send)
+            return
         await self.app(scope, receive, send)
 
     def _ok(self, value: str) -> bool:

@@ -94,6 +94,9 @@ class PreviewState:
     # How many pages hold the event stream open, called each time that changes.
     on_pages: Callable[[int], Awaitable[None]] | None = None
     pages: int = 0
+    # The project's MCP server over streamable HTTP at /mcp (a StreamableHTTPSessionManager of
+    # `mcp_server`), behind the same guard with a bearer token; None: no /mcp.
+    mcp: Any = None
 
 
 def create_app(state: PreviewState) -> Starlette:
@@ -188,8 +191,16 @@ def create_app(state: PreviewState) -> Starlette:
             await state.on_frame(report.frame, report.hello)
         return JSONResponse({"frame": report.frame})
 
+    mcp_routes = []
+    if state.mcp is not None:
+        from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
+
+        mcp_routes.append(
+            Route("/mcp", StreamableHTTPASGIApp(state.mcp), methods=["GET", "POST", "DELETE"])
+        )
     return Starlette(
         routes=[
+            *mcp_routes,
             Route("/", index),
             Route("/project.json", project),
             Route("/media.json", media_map),
@@ -269,6 +280,8 @@ class PreviewServer:
         self._server: Any = None
         self._task: asyncio.Task[None] | None = None
         self._socket: socket.socket | None = None
+        self._mcp_task: asyncio.Task[None] | None = None
+        self._mcp_stop = asyncio.Event()
 
     async def start(self) -> str:
         """Listen; return the URL to open (with the token)."""
@@ -317,7 +330,16 @@ class PreviewServer:
                 raise OSError("the preview server stopped before it started")
             await asyncio.sleep(0.01)
         self.port = sock.getsockname()[1]
+        if self.state.mcp is not None:  # its sessions live in a task group of their own
+            ready = asyncio.Event()
+            self._mcp_task = asyncio.create_task(self._run_mcp(ready), name="reelcut-mcp")
+            await ready.wait()
         return self.url
+
+    async def _run_mcp(self, ready: asyncio.Event) -> None:
+        async with self.state.mcp.run():
+            ready.set()
+            await self._mcp_stop.wait()
 
     @property
     def url(self) -> str:
@@ -326,6 +348,11 @@ class PreviewServer:
         return f"http://{host}:{self.port}/?token={self.state.token}"
 
     async def stop(self) -> None:
+        if self._mcp_task is not None:
+            self._mcp_stop.set()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._mcp_task
+            self._mcp_task = None
         if self._server is not None:
             self._server.should_exit = True
         if self._task is not None:

@@ -52,6 +52,9 @@ class DiffScreen(ModalScreen[None]):
                 yield Static(diff_text(self.diff) if self.diff else "(no changes)")
 
 
+CLIENT_PREFIX = "mcp:"  # the author of a changeset an MCP client proposed (`mcp_server`)
+
+
 class AgentController:
     """The agent's side of the editor: runs started from the chat panel, their events shown in
     it in order, changeset cards acted on, threads shown again, and the agent settings. Not a
@@ -214,7 +217,7 @@ class AgentController:
             if event.topic == "run":
                 await self._run_event(event)
             else:
-                self._changeset_event(event)
+                await self._changeset_event(event)
 
     async def _add_run(self, run: Run, prompt: str) -> None:
         """A run this editor started, with the events that came before it was shown."""
@@ -275,13 +278,20 @@ class AgentController:
         ]
         return ChangesetView(cs_id, cs.status, diffs, ops)
 
-    def _changeset_event(self, event: Event) -> None:
+    async def _changeset_event(self, event: Event) -> None:
         cs_id = event.data.get("changeset")
         status = event.data.get("status")
-        for view in self.chat.runs.values():
-            card = view.cards.get(int(cs_id)) if cs_id is not None else None
-            if card is not None and isinstance(status, str):
+        if cs_id is None or not isinstance(status, str):
+            return
+        for view in [*self.chat.runs.values(), *self.chat.clients.values()]:
+            card = view.cards.get(int(cs_id))
+            if card is not None:
                 card.refresh_view(status=status)
+        author = str(event.data.get("author") or "")
+        if author.startswith(CLIENT_PREFIX) and event.kind in ("ready", "proposed"):
+            # Proposed by another program (an MCP client): it waits here for review too, its
+            # card drawn again when a later call adds to it.
+            await self.chat.add_client_card(author, await self._changeset_view(int(cs_id)))
 
     async def show_diff(self, cs_id: int) -> None:
         view = await self._changeset_view(cs_id)

@@ -264,6 +264,7 @@ class ChatPanel(Vertical, can_focus=True):
         super().__init__(**kwargs)
         self.thread: int | None = None
         self.runs: dict[int, RunView] = {}
+        self.clients: dict[str, RunView] = {}  # other programs' changesets, by author
         self.early: dict[int, list[Any]] = {}  # events of a run not shown yet
         self.settings = ""
         self.usage = ""  # the thread's calls and cost so far
@@ -320,6 +321,7 @@ class ChatPanel(Vertical, can_focus=True):
         self.thread = None
         self.usage = ""
         self.runs.clear()
+        self.clients.clear()
         self.early.clear()
         await self.log_view.remove_children()
         self.show_settings(self.settings)
@@ -371,6 +373,19 @@ class ChatPanel(Vertical, can_focus=True):
                     )
         view._draw()
         return view
+
+    async def add_client_card(self, author: str, view: ChangesetView) -> ChangesetCard:
+        """A changeset another program proposed (an MCP client), under that client's name,
+        with the same keys as an agent run's cards (apply, revert, diff, replay)."""
+        holder = self.clients.get(author)
+        if holder is None:
+            holder = RunView(0, f"{author} · proposed from outside reelcut")
+            holder.finished = True
+            self.clients[author] = holder
+            await self.log_view.mount(holder)
+        card = await holder.add_card(view)
+        self.log_view.scroll_end(animate=False)
+        return card
 
     def take_early(self, run_id: int) -> list[Any]:
         return self.early.pop(run_id, [])

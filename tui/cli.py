@@ -41,6 +41,7 @@ COMMANDS = (
     "tools",
     "tool",
     "chat",
+    "mcp",
 )
 
 
@@ -147,6 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
     from tui.chat_cli import add_chat_parser
 
     add_chat_parser(sub)
+    from tui.mcp_cli import add_mcp_parser
+
+    add_mcp_parser(sub)
     return parser
 
 
@@ -406,6 +410,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_chat(args: argparse.Namespace) -> int:
     from tui.chat_cli import cmd_chat as run
+
+    return run(args)
+
+
+def cmd_mcp(args: argparse.Namespace) -> int:
+    from tui.mcp_cli import cmd_mcp as run
 
     return run(args)
 

@@ -90,6 +90,7 @@ async def start_preview(
     state_dir = session.dir.state
     token = await asyncio.to_thread(project_token, state_dir)
     state = PreviewState(session.dir.root, current, events, token, on_frame, on_pages)
+    state.mcp = _mcp_over_http(session.dir.root, jobs)
     last = _last_port(state_dir)
     candidates = [port] if port is not None else list(dict.fromkeys([last, DEFAULT_PORT, 0]))
     for candidate in [c for c in candidates if c is not None]:
@@ -107,6 +108,17 @@ async def start_preview(
                     f"cannot serve on {host}:{candidate} ({exc}); choose another --port"
                 ) from None
     raise AssertionError("unreachable")
+
+
+def _mcp_over_http(root: Path, workspace: object) -> object:
+    """The project's MCP server for ``/mcp``, calling this process's own door."""
+    from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+
+    from mcp_server.server import ReelcutMCP
+
+    server = ReelcutMCP(root, workspace=workspace).server
+    # The preview server's guard checks Host, Origin and the token before a request gets here.
+    return StreamableHTTPSessionManager(app=server)
 
 
 async def _serve(session: Session, host: str, port: int | None) -> int:

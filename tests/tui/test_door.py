@@ -132,3 +132,47 @@ def test_a_change_through_the_socket_reaches_the_timeline_quickly(demo_dir: Path
         print(f"door latency: p50 {seen[10] * 1000:.0f} ms, max {seen[-1] * 1000:.0f} ms")
 
     drive(demo_dir, scenario)
+
+
+def test_an_mcp_clients_changeset_waits_in_the_agent_panel_and_applies_from_there(
+    demo_dir: Path,
+) -> None:
+    """An MCP client (the SDK's own, through `reelcut mcp`'s server in another thread, so the
+    call crosses the control socket) proposes a cut: the editor's agent panel shows its card
+    under the client's name at once, with the diff; applying it from the card puts the cut on
+    the timeline."""
+    import anyio
+    from mcp import Client as MCPClient
+
+    from mcp_server.server import ReelcutMCP
+
+    def propose() -> dict[str, Any]:
+        async def go() -> dict[str, Any]:
+            async with MCPClient(ReelcutMCP(demo_dir).server) as client:
+                out = await client.call_tool("timeline_blade", {"at": 45})
+                assert out.structured_content is not None, out.content
+                return out.structured_content
+
+        return anyio.run(go)
+
+    async def scenario(app: ReelcutApp, pilot: Any) -> None:
+        from tui.chat import ChatPanel
+
+        before = cuts_at(app, 45)
+        done = await asyncio.to_thread(propose)
+        assert done["applied"] is False and cuts_at(app, 45) == before
+        chat = app.editor.query_one(ChatPanel)
+        cs = done["changeset"]
+        await wait_for(
+            pilot,
+            lambda: "mcp:mcp" in chat.clients and cs in chat.clients["mcp:mcp"].cards,
+            "the client's card",
+        )
+        card = chat.clients["mcp:mcp"].cards[cs]
+        assert card.view.status == "ready"
+        assert [f.path for f in card.view.files] == ["project.json"]
+        await app.agent.move(card, revert=False, force=False)
+        await wait_for(pilot, lambda: cuts_at(app, 45) == before + 3, "the cut on the timeline")
+        await wait_for(pilot, lambda: card.view.status == "applied", "the card's status")
+
+    drive(demo_dir, scenario)

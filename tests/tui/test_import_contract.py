@@ -22,6 +22,7 @@ CLI = {
     "edit_cli.py",
     "jobs_cli.py",
     "serve_cli.py",
+    "mcp_cli.py",
     "info.py",
 }
 ALLOWED = {"engine.workspace", "engine.model", "engine.ops", "engine.timebase", "engine.errors"}
