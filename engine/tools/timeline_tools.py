@@ -254,7 +254,11 @@ def summary(project: Project) -> dict[str, Any]:
     writes=False,
 )
 async def timeline_read(ctx: ToolContext, args: dict[str, Any]) -> Outcome:
-    return Outcome(summary(await _project(ctx)))
+    from engine.session import fit_view, read_view
+
+    project = await _project(ctx)
+    view = read_view(ctx.root)  # the person's playhead: the view is not in project.json
+    return Outcome(summary(fit_view(project, view) if view is not None else project))
 
 
 @tool(

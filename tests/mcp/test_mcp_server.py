@@ -23,6 +23,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.subscriptions import ResourceUpdated
 
 from engine.projectdir import ProjectDir
+from engine.session import Session
 from engine.tools import REGISTRY
 from mcp_server.server import ReelcutMCP
 
@@ -97,6 +98,12 @@ def test_in_process_the_round_and_the_resources_and_prompts(demo_dir: Path) -> N
             prompt = await client.get_prompt("Editor", {"request": "tighten scene 1"})
             text = prompt.messages[0].content.text  # type: ignore[union-attr]
             assert "editing assistant" in text and text.endswith("tighten scene 1")
+            # The playhead the agent reads is the person's (the view is not in project.json).
+            with Session(demo_dir) as session:
+                session.set_editor(playhead=77)
+            read = await client.call_tool("timeline_read", {})
+            assert read.structured_content is not None
+            assert read.structured_content["result"]["playhead"] == 77
             bad = await client.call_tool("changes_show", {"id": 999})
             assert bad.is_error and "no changeset 999" in bad.content[0].text  # type: ignore[union-attr]
 
