@@ -41,3 +41,9 @@ class UsageError(ReelcutError):
     """The command line itself is wrong: a missing or malformed argument, an unknown option."""
 
     exit_code = 2
+
+
+class StorageError(ReelcutError):
+    """The file system refused: read-only, permission denied, no space left, or a special file
+    (a folder, a pipe, a link) where reelcut keeps a file. The line names that cause, never a
+    remedy that would lose work (see `engine.fsio.causes`)."""

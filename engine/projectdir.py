@@ -13,15 +13,21 @@ myproject/
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
-from engine.errors import ProjectInvalid, ReelcutError
+from engine.errors import ProjectInvalid, ReelcutError, StorageError
+from engine.fsio.causes import describe, kind_of
 from engine.fsio.durable import remove_stale_temps
 from engine.lock import WriterLock
 from engine.model import Project
 from engine.projectfile import LAST_WRITE_FILE, PROJECT_FILE, load_project, save_project
 
 SUBDIRS = ("assets", "proxies", "previews", "remotion", "scripts", ".reelcut")
+IMPORT_TEMP_TARGET = "import"
+"""The target name of the importer's temp files in assets/ (`engine.media.importer`): the
+only temp files reelcut writes there, so the only ones its cleanup of assets/ removes."""
 
 
 class ProjectDir:
@@ -70,50 +76,117 @@ class ProjectDir:
         return load_project(self.root)
 
     def require(self) -> None:
-        """Raise ProjectInvalid, saying what to do, unless ``root`` holds a project.json.
+        """Raise ProjectInvalid, saying what to do, unless ``root`` holds a reelcut project.
 
-        Checked before anything is created, so a command aimed at a folder that is not a
-        project leaves that folder exactly as it was.
+        Checked before anything is created or removed, so a command aimed at a folder that is
+        not a project leaves that folder exactly as it was. A project is a folder with a
+        project.json that is a plain file (not a pipe, which would hang the reader, nor a
+        folder, nor a link: saves replace the file, which would cut a link) and that is
+        reelcut's: the project has its ``.reelcut/`` folder, or the file names reelcut's
+        ``schema_version`` (a project copied without its state). Another tool's project.json
+        (Nx, .NET) is not taken for one.
         """
-        if not self.root.exists():
+        try:
+            st = os.stat(self.root)
+        except FileNotFoundError:
             raise ProjectInvalid(
                 f"{self.root}: no such folder; create a project there with "
                 f"`reelcut new {self.root}` (or `reelcut demo {self.root}` for the demo)"
-            )
-        if not self.root.is_dir():
-            raise ProjectInvalid(f"{self.root}: is a file, not a project folder")
-        if self.project_json.exists() and not self.project_json.is_file():
+            ) from None
+        except OSError as exc:
+            raise StorageError(f"{self.root}: cannot open the folder: {describe(exc)}") from None
+        if not stat.S_ISDIR(st.st_mode):
+            raise ProjectInvalid(f"{self.root}: is {kind_of(st.st_mode)}, not a project folder")
+        try:
+            st = os.lstat(self.project_json)
+        except FileNotFoundError:
+            raise self._not_a_project(f"no {PROJECT_FILE}") from None
+        except OSError as exc:
+            raise StorageError(f"{self.project_json}: cannot read it: {describe(exc)}") from None
+        if stat.S_ISLNK(st.st_mode):
             raise ProjectInvalid(
-                f"{self.project_json}: is not a file; a project keeps its timeline there"
+                f"{self.project_json}: is a symbolic link (to {os.readlink(self.project_json)}); "
+                "reelcut saves the timeline by replacing the file, which would cut the link: put "
+                "the file itself in its place"
             )
-        if not self.project_json.exists():
-            empty = not any(self.root.iterdir())
-            make = (
-                f"`reelcut new {self.root}`"
-                if empty
-                else "`reelcut new NEWDIR` and `reelcut import NEWDIR FILE...`"
-            )
+        if not stat.S_ISREG(st.st_mode):
             raise ProjectInvalid(
-                f"{self.root}: not a reelcut project (no {PROJECT_FILE}); create one with "
-                f"{make}, or try `reelcut demo`"
+                f"{self.project_json}: is {kind_of(st.st_mode)}, not a file; a project keeps "
+                "its timeline there"
             )
+        if not self.state.is_dir() and not self._names_our_schema():
+            raise self._not_a_project(f"its {PROJECT_FILE} is not reelcut's")
+
+    def _names_our_schema(self) -> bool:
+        """Whether project.json (a plain file, checked) carries reelcut's ``schema_version``
+        key: read only for a folder without ``.reelcut/``."""
+        try:
+            fd = os.open(self.project_json, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError as exc:
+            raise StorageError(f"{self.project_json}: cannot read it: {describe(exc)}") from None
+        with os.fdopen(fd, "rb") as f:
+            return b'"schema_version"' in f.read()
+
+    def _not_a_project(self, why: str) -> ProjectInvalid:
+        empty = not any(self.root.iterdir())
+        make = (
+            f"`reelcut new {self.root}`"
+            if empty
+            else "`reelcut new NEWDIR` and `reelcut import NEWDIR FILE...`"
+        )
+        return ProjectInvalid(
+            f"{self.root}: not a reelcut project ({why}); create one with {make}, or try "
+            "`reelcut demo`"
+        )
+
+    def check_layout(self) -> None:
+        """Raise ProjectInvalid if a file (or a pipe, or a link to one) sits where reelcut
+        keeps one of its folders: checked before the writer lock, which would otherwise fail
+        on it halfway. A missing folder is fine (the lock makes it)."""
+        for sub in SUBDIRS:
+            path = self.root / sub
+            try:
+                st = os.stat(path)
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                raise StorageError(f"{path}: cannot open it: {describe(exc)}") from None
+            if not stat.S_ISDIR(st.st_mode):
+                raise ProjectInvalid(
+                    f"{path}: is {kind_of(st.st_mode)}, where reelcut keeps its {sub}/ folder; "
+                    "move it out of the way to change the project (reading it still works)"
+                )
 
     def writer(self, purpose: str = "") -> WriterLock:
         """Take the writer lock (ProjectLocked names the holder); tidy up after crashes."""
         if self._lock is None or not self._lock.held:
             self.require()
+            self.check_layout()
         return self._take_lock(purpose)
 
     def _take_lock(self, purpose: str) -> WriterLock:
         if self._lock is None or not self._lock.held:
-            self._lock = WriterLock(self.root, purpose=purpose).acquire()
-            # legacy: older reelcut wrote these temps as .<name>.<12 hex>.tmp, and older
-            # importers named theirs in assets/ .import-<12 hex>.tmp; both are cleared as before.
-            remove_stale_temps(self.root, PROJECT_FILE, legacy=True)
-            remove_stale_temps(self.state, Path(LAST_WRITE_FILE).name, legacy=True)
-            for sub in SUBDIRS[:-1]:
-                (self.root / sub).mkdir(exist_ok=True)
-            remove_stale_temps(self.assets, legacy=True)
+            lock = WriterLock(self.root, purpose=purpose).acquire()
+            try:
+                # Only what reelcut's own writers leave, by their exact temp names (see
+                # engine.fsio.durable), and only in a project (`require` passed): a user's
+                # file in these folders never matches. legacy: older reelcut wrote
+                # .<name>.<12 hex>.tmp, and older importers .import-<12 hex>.tmp in assets/.
+                remove_stale_temps(self.root, PROJECT_FILE, legacy=True)
+                remove_stale_temps(self.state, Path(LAST_WRITE_FILE).name, legacy=True)
+                for sub in SUBDIRS[:-1]:
+                    (self.root / sub).mkdir(exist_ok=True)
+                remove_stale_temps(self.assets, IMPORT_TEMP_TARGET, legacy=True)
+            except OSError as exc:
+                lock.release()
+                raise StorageError(
+                    f"{exc.filename or self.root}: cannot prepare the project for writing: "
+                    f"{describe(exc)}"
+                ) from None
+            except BaseException:
+                lock.release()
+                raise
+            self._lock = lock
         return self._lock
 
     def save(self, project: Project) -> bytes:

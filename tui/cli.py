@@ -166,6 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Decided before parsing, so a command line that does not parse still answers in JSON.
     # `tool` prints JSON whether or not it is asked to.
     as_json = "--json" in args_list or args_list[:1] == ["tool"]
+    args: argparse.Namespace | None = None
     try:
         parser = build_parser()
         args = parser.parse_args(args_list)
@@ -185,6 +186,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if os.environ.get("REELCUT_DEBUG"):
             raise
+        # A read-only mount, a permission, a full disk or a pipe where a file belongs is the
+        # machine's doing, not a bug: the line names it (and never suggests a remedy that
+        # loses work, such as moving the state database aside).
+        from engine.fsio.causes import environment_error
+
+        refused = environment_error(exc, getattr(args, "dir", None))
+        if refused is not None:
+            return _fail(refused, as_json)
         bug = ReelcutError(
             f"internal error ({type(exc).__name__}: {exc}); this is a bug in reelcut "
             f"{version()}: rerun with REELCUT_DEBUG=1 for the traceback and report it"
@@ -439,7 +448,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     # Read-only: no writer lock, so it works while the editor has the project open.
     pd = ProjectDir(args.dir)
     pd.require()
-    conn = db.connect(pd.state / db.STATE_FILE)
+    conn = db.connect(pd.state / db.STATE_FILE, read_only_ok=True)  # works on a read-only mount
     try:
         steps = History(conn).steps(args.limit)
     finally:

@@ -38,10 +38,12 @@ import os
 import platform
 import re
 import secrets
+import stat
 from collections.abc import Callable
 from pathlib import Path
 
 from engine.errors import ReelcutError
+from engine.fsio import causes
 
 TEMP_SUFFIX = ".reelcut-tmp"
 """The suffix of every temp file reelcut writes (see the module docstring for the whole name)."""
@@ -58,6 +60,8 @@ MAX_STEM_BYTES = 255 - len(f"..{'0' * RANDOM_HEX}{TEMP_SUFFIX}")
 # importers wrote ``.import-<12 hex>.tmp`` in assets/ (today's use `temp_path`). Only the
 # callers that cleared them before ask for them (``legacy``).
 _LEGACY_ANY = re.compile(r"\.(?:.+\.[0-9a-f]{12}|import-[0-9a-f]{12})\.tmp", re.DOTALL)
+# A target whose older temps were named otherwise: the importer's (target ``import``).
+_LEGACY_BY_TARGET = {"import": re.compile(r"\.import-[0-9a-f]{12}\.tmp")}
 # The random part and suffix that end every current temp name.
 _TAIL = rf"\.[0-9a-f]{{{RANDOM_HEX}}}{re.escape(TEMP_SUFFIX)}"
 # The current scheme; the stem is optional because the sandbox once named its temps
@@ -95,9 +99,11 @@ def is_temp_name(name: str, target_name: str | None = None, *, legacy: bool = Fa
         return bool(_CURRENT_ANY.fullmatch(name) or (legacy and _LEGACY_ANY.fullmatch(name)))
     if re.fullmatch(rf"\.{re.escape(_stem(target_name))}{_TAIL}", name, re.DOTALL):
         return True
-    return legacy and bool(
-        re.fullmatch(rf"\.{re.escape(target_name)}\.[0-9a-f]{{12}}\.tmp", name, re.DOTALL)
-    )
+    if not legacy:
+        return False
+    if target_name in _LEGACY_BY_TARGET:
+        return bool(_LEGACY_BY_TARGET[target_name].fullmatch(name))
+    return bool(re.fullmatch(rf"\.{re.escape(target_name)}\.[0-9a-f]{{12}}\.tmp", name, re.DOTALL))
 
 
 def _stem(target_name: str) -> str:
@@ -260,13 +266,19 @@ def remove_stale_temps_at(
 ) -> list[str]:
     """Delete the temp files killed writers left in the folder open as ``folder`` (those for
     ``target_name`` only, when given); return their names. Call it only where no writer can be
-    running: under the writer lock, or for a target no one else writes."""
+    running: under the writer lock, or for a target no one else writes.
+
+    Only regular files go: a temp file is always one (`create_temp`), so a folder, link or pipe
+    that happens to carry such a name is someone else's and stays."""
     removed = []
     for name in sorted(os.listdir(folder)):
-        if is_temp_name(name, target_name, legacy=legacy):
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(name, dir_fd=folder)
-                removed.append(name)
+        if not is_temp_name(name, target_name, legacy=legacy):
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            if not stat.S_ISREG(os.stat(name, dir_fd=folder, follow_symlinks=False).st_mode):
+                continue
+            os.unlink(name, dir_fd=folder)
+            removed.append(name)
     return removed
 
 
@@ -332,11 +344,5 @@ def rename_noreplace(src_dir: int, src: str, dst_dir: int, dst: str) -> None:
 
 
 def describe(exc: OSError) -> str:
-    """The cause of ``exc`` in words a user can act on."""
-    if exc.errno == errno.ENOSPC:
-        return "no space left on the device (free some space and try again)"
-    if exc.errno in (errno.EACCES, errno.EPERM):
-        return "permission denied (check the folder's owner and permissions)"
-    if exc.errno == errno.EROFS:
-        return "the file system is read-only"
-    return exc.strerror or str(exc)
+    """The cause of ``exc`` in words a user can act on (`engine.fsio.causes.describe`)."""
+    return causes.describe(exc)

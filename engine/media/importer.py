@@ -6,11 +6,14 @@ temp name, are fsynced and renamed, so ``assets/`` never holds half a file under
 Importing the same bytes twice yields one asset. A video with sound also gets its audio demuxed
 into an asset of its own (stream copy when the codec fits a plain container), while the video's
 bytes are being copied, and lands on the timeline as a linked video/audio pair. A file that fails
-at any step takes back every store file it created; files that were already there stay.
+at any step takes back every store file it created; files that were already there stay. An
+import the disk cannot hold with room to spare for project.json and the state database is
+refused before anything is written (`engine.media.room`).
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import os
@@ -23,21 +26,23 @@ from pathlib import Path
 import msgspec
 
 from engine.errors import MediaError, ReelcutError
+from engine.fsio.causes import describe
 from engine.fsio.durable import fsync_dir, temp_path
 from engine.media.ffmpeg import FFMPEG_TIMEOUT, run
 from engine.media.ffmpeg_command import input_args, local_path
 from engine.media.probe import Probe, probe
+from engine.media.room import check_room, nearly_full
 from engine.model import Asset, Clip, Project, Track, new_id
-from engine.projectdir import ProjectDir
+from engine.projectdir import IMPORT_TEMP_TARGET, ProjectDir
 from engine.timebase import frames_from_seconds
 
 CHUNK = 1 << 20
 IMAGE_SECONDS = 5
 """Default duration of a still image placed on the timeline."""
-TEMP_TARGET = "import"
+TEMP_TARGET = IMPORT_TEMP_TARGET
 """The name an import's temp files in assets/ are made for (`engine.fsio.durable.temp_path`):
 the file's real name is its sha256, known only once its bytes are copied. The writer lock's
-cleanup of assets/ clears what a killed import left."""
+cleanup of assets/ clears what a killed import left, by exactly this name."""
 
 # Audio codecs that can be stream-copied into a plain container: codec -> (ext, muxer).
 _AUDIO_COPY = {
@@ -173,6 +178,7 @@ def _import_one(
     info = probe(path)
     ext = _extension(path, info)
     pd.assets.mkdir(exist_ok=True)
+    check_room(pd, path, st.st_size, info, copies_audio=_copies_audio(info))
     created: list[Path] = []
     try:
         video, audio = _store(pd.assets, path, info, ext, created)
@@ -194,7 +200,7 @@ def _import_one(
             fsync_dir(pd.assets)
     except OSError as exc:
         _remove(created)
-        raise MediaError(f"{path.name}: could not store it in assets/: {exc.strerror}") from None
+        raise MediaError(f"{path.name}: could not store it in assets/: {describe(exc)}") from None
     except BaseException:
         _remove(created)
         raise
@@ -313,7 +319,15 @@ def _extract_audio(assets_dir: Path, src: Path, info: Probe) -> _Extracted:
         audio_info = probe(tmp)
         stored = _adopt(tmp, assets_dir, ext)
     except OSError as exc:
-        raise MediaError(f"{src.name}: could not store its audio: {exc.strerror}") from None
+        raise MediaError(f"{src.name}: could not store its audio: {describe(exc)}") from None
+    except MediaError:
+        # ffmpeg cut short by a full disk can leave a file that only fails to probe, and
+        # the line would blame a temp file's format.
+        if nearly_full(assets_dir):
+            raise MediaError(
+                f"{src.name}: could not store its audio: {describe(errno.ENOSPC)}"
+            ) from None
+        raise
     finally:
         tmp.unlink(missing_ok=True)
     return _Extracted(stored, ext, audio_info)
@@ -336,7 +350,7 @@ def _copy_in(src: Path, assets_dir: Path, ext: str) -> _Stored:
         return _settle(tmp, digest.hexdigest(), assets_dir, ext)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise MediaError(f"{src.name}: could not copy into assets/: {exc.strerror}") from None
+        raise MediaError(f"{src.name}: could not copy into assets/: {describe(exc)}") from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -371,6 +385,11 @@ def _hash_open(f: io.BufferedReader) -> str:
     while n := f.readinto(buf):
         digest.update(view[:n])
     return digest.hexdigest()
+
+
+def _copies_audio(info: Probe) -> bool:
+    """Whether the audio of ``info`` is stream-copied (else it is encoded to flac)."""
+    return info.audio is not None and str(info.audio.get("codec_name", "")) in _AUDIO_COPY
 
 
 def _remove(paths: list[Path]) -> None:

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -68,8 +69,13 @@ class AsyncDB:
     async def open(cls, state_dir: Path) -> AsyncDB:
         self = cls(state_dir / db.STATE_FILE)
         try:
-            self._conn = await self._run(db.connect, self.path)
-            self._quick = await self._run(_quick_connection, self.path)
+            self._conn = await self._run(
+                functools.partial(db.connect, self.path, read_only_ok=True)
+            )
+            if not getattr(self._conn, "read_only", False):
+                # A database that could only be opened for reading (a read-only project) is
+                # read on the worker thread alone: nothing quick is left to do on it.
+                self._quick = await self._run(_quick_connection, self.path)
         except BaseException:
             if self._conn is not None:
                 await self._run(self._conn.close)
@@ -190,8 +196,11 @@ def transaction(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T])
     conn.execute("BEGIN IMMEDIATE")
     try:
         result = fn(conn)
+        conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        # After some errors (SQLITE_FULL among them) SQLite has rolled back already, and a
+        # second ROLLBACK would raise "no transaction is active" in place of the cause.
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
         raise
-    conn.execute("COMMIT")
     return result

@@ -113,6 +113,7 @@ WRITERS = {
 def root(tmp_path: Path) -> Path:
     root = tmp_path / "proj"
     (root / "assets").mkdir(parents=True)
+    (root / ".reelcut").mkdir()  # a project (its project.json holds no timeline here)
     for rel in ("project.json", "scripts/a.md", "scripts/c.md", "proxies/p.mp4"):
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_bytes(OLD)
