@@ -13,7 +13,9 @@ process at once or from another at the next heartbeat, or when the lease was los
 that raises `JobFailed` fails the job for good (bad input); any other exception is retried with
 back-off until ``max_attempts``, then the job is ``dead`` with the error. `stop` cancels the
 handlers still running and puts their jobs straight back in the queue, without counting the
-attempt; a process that dies instead leaves them to `store.reap` once their lease expires.
+attempt; a process that dies instead leaves them to `store.reap` once their lease expires. A job
+that ends dead, failed or cancelled (reaped included) has its leftovers removed then
+(`Runner.bury`: a killed derivative build's temp file), not at some later rebuild.
 
 Kinds named in ``adopted_only`` (agent runs: every attempt calls a paid model) are never
 claimed just because they are queued: a runner claims such a job only after `adopt` names it,
@@ -38,6 +40,7 @@ from engine.errors import ReelcutError
 from engine.events import Event, EventStream, wait_event
 from engine.jobs import store
 from engine.jobs.store import Job
+from engine.media.derivative_build import discard_temps
 from engine.state.adb import AsyncDB
 
 
@@ -106,6 +109,11 @@ class Runner:
         default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
     )
     adopted_only: frozenset[str] = frozenset()
+    bury: Callable[[Path, Job], object] = field(
+        default=lambda root, job: discard_job_temps(root, job)
+    )
+    """What a job that ended dead, failed or cancelled leaves behind is removed by
+    ``bury(root, job)`` (default: `discard_job_temps`)."""
 
     def __post_init__(self) -> None:
         self._adopted: set[int] = set()
@@ -287,12 +295,15 @@ class Runner:
         worker, lease, backoff = self.worker, self.lease, self.backoff
         adopted = set(self._adopted)
 
+        buried: list[Job] = []
+
         def go(conn: Any) -> tuple[list[Job], float | None, bool]:
+            buried.clear()
             wrote = bool(finished)
             for f in finished:
                 if f.progress is not None:
                     store.heartbeat(conn, f.job_id, worker, f.progress, lease)
-                store.finish(
+                ended = store.finish(
                     conn,
                     f.job_id,
                     worker,
@@ -301,10 +312,13 @@ class Runner:
                     error=f.error,
                     backoff=backoff,
                     message=f.message,
-                    returning=False,
+                    returning=f.outcome != "succeeded",  # the common case is not read back
                 )
-            if reap and store.reap(conn):
+                if ended is not None and ended.status in BURIED:
+                    buried.append(ended)
+            if reap and (reaped := store.reap(conn)):
                 wrote = True
+                buried.extend(j for j in reaped if j.status in BURIED)
             jobs: list[Job] = []
             for kind, n in wanted.items():
                 ids = sorted(adopted) if kind in self.adopted_only else None
@@ -323,8 +337,16 @@ class Runner:
                 self._idle.set()  # (`_loop` says so itself, after spawning what it claimed)
         if wrote:
             self.events.committed()
+        if buried:
+            await self._bury(buried)
         self._adopted.difference_update(j.id for j in jobs)
         return jobs, due
+
+    async def _bury(self, jobs: list[Job]) -> None:
+        """Remove what the jobs that just ended for good (dead, failed, cancelled) left on disk
+        (`bury`), off the event loop; a cleanup that fails leaves the files, never the loop."""
+        with contextlib.suppress(Exception):
+            await asyncio.to_thread(_bury_all, self.bury, self.root, jobs)
 
     def _spawn(self, job: Job) -> None:
         ctx = JobContext(job, self.root)
@@ -412,6 +434,27 @@ class Runner:
                     ctx._reported = progress
                 if state != "ok":
                     r.stop(state)
+
+
+BURIED: frozenset[str] = frozenset({"dead", "failed", "cancelled"})
+"""The statuses of a job that ended without its output: its temp files go (`Runner.bury`)."""
+
+
+def discard_job_temps(root: Path, job: Job) -> list[Path]:
+    """A job's leftovers, by the one convention the queue has for its outputs: a job whose
+    idempotency key is a file name builds that derivative (`engine.jobs.media`), and a worker
+    killed mid-build left that file's temp behind (`derivative_build.discard_temps`). Temps
+    written after the job ended (it was queued again since) stay."""
+    key = job.idempotency_key
+    if not key or "/" in key or key in (".", ".."):
+        return []
+    return discard_temps(root, key, before=job.finished_at or time.time())
+
+
+def _bury_all(bury: Callable[[Path, Job], object], root: Path, jobs: list[Job]) -> None:
+    for job in jobs:
+        with contextlib.suppress(OSError):
+            bury(root, job)
 
 
 def holder_alive(job: Job) -> bool:

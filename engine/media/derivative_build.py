@@ -7,21 +7,25 @@ and renamed into place (then the folder is fsynced) only when everything succeed
 through `run_ffmpeg`, under `engine.media.ffmpeg`'s async face: when the awaiting task is
 cancelled or the timeout passes, its whole process group is killed and reaped and the temp file
 removed before the CancelledError (or a MediaError for the timeout) propagates, so a final name
-never holds half a file. `Progress` turns positions into throttled ``on_progress(fraction,
-message)`` calls.
+never holds half a file. A build killed with its process leaves its temp behind: the next
+build of that name clears it, and `discard_temps` does when its job is buried instead.
+`Progress` turns positions into throttled ``on_progress(fraction, message)`` calls.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
+import stat
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from engine.errors import MediaError
-from engine.fsio.durable import commit_path, remove_stale_temps, temp_path
+from engine.fsio.durable import commit_path, is_temp_name, remove_stale_temps, temp_path
 from engine.media.ffmpeg import FFMPEG_TIMEOUT, run_async
 
 ProgressCallback = Callable[[float, str], None]
@@ -50,6 +54,42 @@ async def produce(
         raise MediaError(f"{src.name}: could not write its {label}: {exc.strerror}") from None
     finally:
         tmp.unlink(missing_ok=True)
+
+
+DERIVED_FOLDERS = ("proxies", "previews")
+"""Where derivatives live (`engine.media.derivatives`), so where their builds leave temps."""
+
+
+def discard_temps(root: Path, name: str, before: float) -> list[Path]:
+    """Remove the temp files a build of the derivative ``name`` left in the project at
+    ``root``; return them. For a job that ended dead, failed or cancelled: `produce` removes
+    its own temp on any failure it lives through, but a worker killed mid-build (its job is
+    then buried by the reaper once its attempts are used up) leaves it behind, and no build
+    of that name comes to clear it.
+
+    Only temps for ``name`` (and its JSON sidecar: a thumbnail strip's tile grid), by the
+    exact names `engine.fsio.durable` gives them, and only those last written before
+    ``before`` (when the job was buried): a build of the same name started since then (the
+    job queued again) keeps its temp.
+    """
+    targets = {name, Path(name).with_suffix(".json").name}
+    removed: list[Path] = []
+    for sub in DERIVED_FOLDERS:
+        folder = root / sub
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            continue
+        for entry in names:
+            if not any(is_temp_name(entry, t, legacy=True) for t in targets):
+                continue
+            path = folder / entry
+            with contextlib.suppress(OSError):
+                st = path.lstat()
+                if stat.S_ISREG(st.st_mode) and st.st_mtime <= before:
+                    path.unlink()
+                    removed.append(path)
+    return removed
 
 
 async def run_ffmpeg(
