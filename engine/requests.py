@@ -261,3 +261,39 @@ async def _jobs_queue(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
     if queued:
         events.committed()
     return {"queued": [j.to_json() for j in queued]}
+
+
+# -- export -------------------------------------------------------------------------------------
+
+
+@method("export.start")
+async def _export_start(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
+    """Check an export and queue it as a job that this holder's runner renders."""
+    from engine.export import render
+    from engine.jobs import store
+    from engine.projectdir import ProjectDir
+    from engine.session import read_view
+
+    if ws.has_session:
+        project = ws.project
+        marks = (project.editor.mark_in, project.editor.mark_out)
+    else:
+        project = await asyncio.to_thread(ProjectDir(ws.root).load)
+        view = read_view(ws.root)
+        marks = (view.mark_in, view.mark_out) if view is not None else (None, None)
+    req = render.request(
+        ws.root,
+        project,
+        Path(str(params["out"])),
+        preset=params.get("preset"),
+        span=params.get("range"),
+        marks=marks,
+        force=bool(params.get("force")),
+    )
+    # Queued for a runner: this holder's (the editor's, `reelcut export`'s), else the next one
+    # that starts (`reelcut jobs DIR run`, the editor).
+    db, events = await ws.services()
+    job, _ = await db.write(lambda c: store.enqueue(c, render.KIND, req.to_json(), max_attempts=1))
+    events.committed()
+    return job.to_json()
+

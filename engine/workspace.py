@@ -177,8 +177,9 @@ class Workspace:
         await events.start()
         unlisten = events.listen(on_event) if on_event is not None else None
         agent_run = await asyncio.to_thread(importlib.import_module, "engine.agent.run")
-        handlers = {**media.handlers(), **agent_run.handlers(db, events)}
-        limits = {**media.limits(), agent_run.KIND: 2}
+        export = await asyncio.to_thread(importlib.import_module, "engine.export.render")
+        handlers = {**media.handlers(), **agent_run.handlers(db, events), **export.handlers()}
+        limits = {**media.limits(), agent_run.KIND: 2, **export.limits()}
         runner = Runner(
             db, events, self.root, handlers, limits, adopted_only=frozenset({agent_run.KIND})
         )

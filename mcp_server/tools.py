@@ -356,3 +356,28 @@ async def _jobs_wait(mcp: ReelcutMCP, ctx: Any, args: dict[str, Any]) -> dict[st
                         await mcp.call("jobs.cancel", {"id": j["id"]})
         raise
     return {"jobs": jobs, "finished": all(j["status"] in finished for j in jobs)}
+
+
+@_extra(
+    "export_start",
+    "Render the timeline (or a range) to a file as a job: out is an absolute path ending in "
+    ".mp4 (H.264/AAC), .mov (ProRes 422 HQ), .webm (VP9/Opus) or .wav (audio only); range is "
+    "'A-B' (frames or timecodes, B exclusive) or 'marks'. Follow it with jobs_wait.",
+    {
+        "out": {"type": "string", "minLength": 1, "maxLength": 4096},
+        "range": {"type": "string", "maxLength": 64},
+        "force": {"type": "boolean", "default": False},
+    },
+    ["out"],
+    _JOB,
+    read_only=False,
+)
+async def _export_start(mcp: ReelcutMCP, ctx: Any, args: dict[str, Any]) -> dict[str, Any]:
+    out = args.get("out")
+    if not isinstance(out, str) or not out.startswith("/"):
+        raise UsageError(f"out must be an absolute path (got {out!r})")
+    span = args.get("range")
+    if span is not None and not isinstance(span, str):
+        raise UsageError(f"range must be text like '0-300' or 'marks' (got {span!r})")
+    job = await mcp.call("export.start", {"out": out, "range": span, "force": _force(args)})
+    return _job_json(job)

@@ -42,6 +42,7 @@ COMMANDS = (
     "tool",
     "chat",
     "mcp",
+    "export",
 )
 
 
@@ -151,6 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
     from tui.mcp_cli import add_mcp_parser
 
     add_mcp_parser(sub)
+    from tui.export_cli import add_export_parser
+
+    add_export_parser(sub)
     return parser
 
 
@@ -425,6 +429,12 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 def cmd_mcp(args: argparse.Namespace) -> int:
     from tui.mcp_cli import cmd_mcp as run
+
+    return run(args)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from tui.export_cli import cmd_export as run
 
     return run(args)
 

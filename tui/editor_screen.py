@@ -213,6 +213,22 @@ class EditorScreen(Screen[None]):
 
         self.host.push_screen(HelpScreen())
 
+    def action_export(self) -> None:
+        """Render the timeline to a file: a dialog, then a job on the status line."""
+        from tui.export_dialog import ExportScreen
+
+        host = self.host
+        name = "".join(c if c.isalnum() or c in "-_" else "-" for c in host.project.name)
+        default = host.project_root / f"{name or 'export'}.mp4"
+
+        def done(job: dict[str, object] | None) -> None:
+            if job is not None:
+                payload = job.get("payload")
+                out = payload.get("out") if isinstance(payload, dict) else "?"
+                host.flash(f"exporting to {out} (job {job.get('id')}): progress on this line")
+
+        host.push_screen(ExportScreen(host.workspace, default), done)
+
     # -- the project tree and the script panes ---------------------------------------------
 
     def open_script(self, path: str) -> None:

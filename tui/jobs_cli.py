@@ -150,7 +150,10 @@ async def _work(adb: AsyncDB, root: Path, as_json: bool) -> int:
                 client.close()
             await _until_done(adb, events)
         else:
-            runner = Runner(adb, events, root, media.handlers(), media.limits())
+            from engine.export import render
+
+            handlers = {**media.handlers(), **render.handlers()}
+            runner = Runner(adb, events, root, handlers, {**media.limits(), **render.limits()})
             async with hold(root, "reelcut jobs run", db=adb, events=events, runner=runner) as ws:
                 await ws.call("jobs.queue", {})
                 await runner.start()
@@ -172,7 +175,9 @@ async def _work(adb: AsyncDB, root: Path, as_json: bool) -> int:
 
 async def _until_done(adb: AsyncDB, events: EventStream) -> None:
     """Wait until no media job is queued or running (another process's runner works them)."""
-    kinds = set(media.handlers())
+    from engine.export import render
+
+    kinds = set(media.handlers()) | set(render.handlers())
 
     def busy(conn: Any) -> bool:
         return any(j.kind in kinds for j in store.recent(conn, 500, ["queued", "running"]))

@@ -68,6 +68,7 @@ KEYS: tuple[Key, ...] = (
     Key("View", "f6", "focus_region(1)", "Next region"),
     Key("View", "shift+f6", "focus_region(-1)", "Previous region"),
     Key("App", "question_mark,f1", "help", "Keys", True),
+    Key("App", "ctrl+e", "export", "Export the timeline to a file..."),
     Key("Scripts", "ctrl+o", "find_file", "Open a file by name...", True),
     Key("Agent", "", "agent_model", "Next model"),
     Key("Agent", "", "agent_workflow", "Next workflow"),

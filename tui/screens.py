@@ -104,3 +104,8 @@ class AddressScreen(ModalScreen[None]):
                 f"forward the port first: ssh -L {self.port}:127.0.0.1:{self.port} HOST",
                 id="address-hint",
             )
+            base, _, token = self.url.partition("/?token=")
+            yield Static(
+                f"MCP over HTTP: {base}/mcp with the header Authorization: Bearer {token}",
+                id="address-mcp",
+            )

@@ -312,3 +312,34 @@ def test_jobs_report_progress_while_they_run_and_a_cancelled_wait_cancels_them(
                     await anyio.sleep(0.1)
 
     anyio.run(go)
+
+
+def test_an_agent_exports_through_mcp_and_waits_for_the_file(
+    demo_dir: Path, tmp_path: Path
+) -> None:
+    """export_start queues the render (no holder: `reelcut jobs run` works the queue, holding
+    the project), jobs_wait follows it to the end, and the file holds the frames asked for."""
+
+    async def go() -> None:
+        async with Client(ReelcutMCP(demo_dir).server) as client:
+            out = tmp_path / "short.mp4"
+            started = await client.call_tool("export_start", {"out": str(out), "range": "0-30"})
+            assert not started.is_error, started.content
+            assert started.structured_content is not None
+            job = started.structured_content["id"]
+            assert started.structured_content["kind"] == "export"
+            bad = await client.call_tool("export_start", {"out": "relative.mp4"})
+            assert bad.is_error and "absolute path" in bad.content[0].text  # type: ignore[union-attr]
+            runner = await anyio.open_process([REELCUT, "jobs", str(demo_dir), "run"])
+            done = await client.call_tool("jobs_wait", {"ids": [job], "timeout": 300})
+            await runner.wait()
+            assert done.structured_content is not None
+            assert done.structured_content["jobs"][0]["status"] == "succeeded", done.content
+            probe = subprocess.run(
+                ["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v",
+                 "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", str(out)],
+                capture_output=True, text=True, check=True,
+            )  # fmt: skip
+            assert probe.stdout.strip() == "30"
+
+    anyio.run(go)

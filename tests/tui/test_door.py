@@ -176,3 +176,36 @@ def test_an_mcp_clients_changeset_waits_in_the_agent_panel_and_applies_from_ther
         await wait_for(pilot, lambda: card.view.status == "applied", "the card's status")
 
     drive(demo_dir, scenario)
+
+
+def test_the_export_dialog_queues_a_job_the_editor_renders(demo_dir: Path, tmp_path: Path) -> None:
+    """Ctrl+E, a file name and a range, Enter: the editor's own runner renders it (a job like
+    any other) and the file appears whole under the name; a wrong range is said in the dialog
+    and queues nothing."""
+
+    async def scenario(app: ReelcutApp, pilot: Any) -> None:
+        from textual.widgets import Input, Label
+
+        from tui.export_dialog import ExportScreen
+
+        out = tmp_path / "from-the-editor.mp4"
+        app.timeline.focus()
+        await pilot.press("ctrl+e")
+        await wait_for(pilot, lambda: isinstance(app.screen, ExportScreen), "the dialog")
+        dialog = app.screen
+        dialog.query_one("#export-out", Input).value = str(out)
+        dialog.query_one("#export-range", Input).value = "9-3"
+        dialog.query_one("#export-out", Input).focus()
+        await pilot.press("enter")
+        await wait_for(
+            pilot,
+            lambda: "holds no frame" in str(dialog.query_one("#export-error", Label).render()),
+            "the refusal in the dialog",
+        )
+        dialog.query_one("#export-range", Input).value = "0-15"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: not isinstance(app.screen, ExportScreen), "the dismissal")
+        assert app.message.startswith(f"exporting to {out}")
+        await wait_for(pilot, out.exists, "the exported file", timeout=120)
+
+    drive(demo_dir, scenario)

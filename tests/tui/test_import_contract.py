@@ -23,6 +23,7 @@ CLI = {
     "jobs_cli.py",
     "serve_cli.py",
     "mcp_cli.py",
+    "export_cli.py",
     "info.py",
 }
 ALLOWED = {"engine.workspace", "engine.model", "engine.ops", "engine.timebase", "engine.errors"}

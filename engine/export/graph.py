@@ -1,0 +1,302 @@
+"""The timeline as one ffmpeg command: inputs, a filter graph and the output's streams.
+
+What the page composes is what the graph composes. Video tracks stack as the editor lists them
+(the first video track in front); each layer is the project's canvas (``width`` x ``height``,
+transparent where nothing is) over black. A media clip plays its asset from ``source_in`` for
+``duration`` frames, the asset conformed to the project rate exactly as its proxy is (``fps``
+from its first frame, rounding up), so timeline frame N shows the frame the page shows; it is
+fitted inside the canvas (aspect kept), then moved, scaled, rotated and faded by its transform
+(about the canvas's centre, as CSS does). Stills hold; text clips are drawn with the font the
+page's family resolves to on this machine (fontconfig, as Chromium does), centred vertically and
+aligned as asked. Gaps are black and silent.
+
+Audio tracks mix with no normalisation (``amix`` would divide by the number of inputs), each
+clip sample-exactly delayed to its start; muted tracks are left out, and when any audio track
+is solo only solo tracks play. The original media is the source, never a proxy.
+
+Known ffmpeg 5.1 pitfalls this avoids: overlay's default ``eof_action=repeat`` freezes a clip's
+last frame into the gap after it (``pass`` here); drawtext expands ``%{...}`` unless told not to
+and mangles quotes in an inline text (``expansion=none`` and a text file); ``apad`` with
+``atrim`` can hang (the silent bed is cut to the exact sample count instead).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+from engine.errors import ReelcutError
+from engine.export.presets import Preset
+from engine.model import Asset, Clip, Project, Track
+
+SAMPLE_RATE = 48000
+
+
+@dataclass
+class Plan:
+    """One export: ``ffmpeg`` arguments up to (not including) the output options and path."""
+
+    args: list[str]
+    frames: int
+    seconds: float
+    text_files: dict[str, str] = field(default_factory=dict)
+    """Files the graph reads (drawtext's texts): name -> content, written beside the output."""
+
+
+@dataclass
+class _Graph:
+    inputs: list[str] = field(default_factory=list)
+    chains: list[str] = field(default_factory=list)
+    texts: dict[str, str] = field(default_factory=dict)
+    n_inputs: int = 0
+
+    def add_input(self, *args: str) -> int:
+        self.inputs += args
+        self.n_inputs += 1
+        return self.n_inputs - 1
+
+
+def plan(
+    root: Path,
+    project: Project,
+    preset: Preset,
+    first: int,
+    last: int,
+    text_dir: Path,
+) -> Plan:
+    """The command for frames ``[first, last)`` of ``project`` (whose media is under
+    ``root``); drawtext's text files are named under ``text_dir``."""
+    if not 0 <= first < last:
+        raise ReelcutError(f"nothing to export: the range {first}-{last} holds no frame")
+    rate = project.rate
+    fps = f"{rate.num}/{rate.den}"
+    seconds = float(Fraction(last - first) / rate.fraction)
+    g = _Graph()
+    assets = {a.id: a for a in project.assets}
+    maps: list[str] = []
+    if not preset.audio_only:
+        base = f"color=c=black:s={project.width}x{project.height}:r={fps}:d={seconds + 1:.6f}"
+        g.chains.append(f"{base},format=yuv420p[base]")
+        current = "base"
+        video = [t for t in project.tracks if t.kind == "video"]
+        n = 0
+        for track in reversed(video):  # the last listed is at the back
+            for clip in track.clips:
+                layer = _layer(g, root, project, assets, clip, first, last, text_dir)
+                if layer is None:
+                    continue
+                label, x, y = layer
+                out = f"v{n}"
+                g.chains.append(
+                    f"[{current}][{label}]overlay=x={x}:y={y}:eof_action=pass:format=auto[{out}]"
+                )
+                current, n = out, n + 1
+        g.chains.append(f"[{current}]format={preset.pixel_format}[vout]")
+        maps += ["-map", "[vout]", "-frames:v", str(last - first)]
+    samples = round(Fraction(last - first) * SAMPLE_RATE / rate.fraction)
+    if preset.audio:
+        g.chains.append(f"anullsrc=r={SAMPLE_RATE}:cl=stereo,atrim=end_sample={samples}[abed]")
+        sounds = _sounds(g, root, project, assets, first, last)
+        if sounds:
+            labels = "".join(f"[{s}]" for s in ["abed", *sounds])
+            g.chains.append(
+                f"{labels}amix=inputs={len(sounds) + 1}:duration=first:normalize=0:"
+                f"dropout_transition=0[aout]"
+            )
+            maps += ["-map", "[aout]"]
+        else:
+            maps += ["-map", "[abed]"]
+    args = [
+        "-nostdin",
+        "-hide_banner",
+        *g.inputs,
+        "-filter_complex",
+        ";".join(g.chains),
+        *maps,
+    ]
+    return Plan(args, last - first, seconds, g.texts)
+
+
+def _window(clip: Clip, first: int, last: int) -> tuple[int, int, int] | None:
+    """(the source frame it starts at, frames, where it starts in the export), or None."""
+    s, e = max(clip.start, first), min(clip.end, last)
+    if s >= e:
+        return None
+    return clip.source_in + (s - clip.start), e - s, s - first
+
+
+def _at(frames: int, project: Project) -> str:
+    """``frames`` as seconds in a timestamp expression (exact, as a fraction)."""
+    return f"{frames * project.rate.den}/{project.rate.num}"
+
+
+def _layer(
+    g: _Graph,
+    root: Path,
+    project: Project,
+    assets: dict[str, Asset],
+    clip: Clip,
+    first: int,
+    last: int,
+    text_dir: Path,
+) -> tuple[str, str, str] | None:
+    """The clip as a canvas-sized transparent layer: (its label, overlay x, overlay y)."""
+    window = _window(clip, first, last)
+    if window is None:
+        return None
+    source_in, frames, at = window
+    rate = project.rate
+    fps = f"{rate.num}/{rate.den}"
+    w, h = project.width, project.height
+    label = f"c{len(g.chains)}"
+    shift = f"setpts=PTS-STARTPTS+({_at(at, project)})/TB"
+    fit = (
+        f"scale=w={w}:h={h}:force_original_aspect_ratio=decrease,format=yuva420p,"
+        f"pad={w}:{h}:(ow-iw)/2:(oh-ih)/2:color=black@0"
+    )
+    if clip.kind == "text" and clip.text is not None:
+        name = f"text{len(g.texts)}.txt"
+        g.texts[name] = clip.text.text
+        dur = float(Fraction(frames) / rate.fraction)
+        source = (
+            f"color=c=black@0:s={w}x{h}:r={fps}:d={dur + 1:.6f},format=yuva420p,"
+            f"{_drawtext(clip, text_dir / name)},trim=end_frame={frames},{shift}"
+        )
+    elif clip.kind == "media" and clip.asset_id in assets:
+        asset = assets[clip.asset_id]
+        path = _media_path(root, asset)
+        if asset.kind == "video":
+            i = g.add_input("-i", str(path))
+            source = (
+                f"[{i}:v:0]setpts=PTS-STARTPTS,fps=fps={fps}:round=up,"
+                f"trim=start_frame={source_in}:end_frame={source_in + frames},{shift},{fit}"
+            )
+        elif asset.kind == "image":
+            hold = float(Fraction(frames + 1) / rate.fraction)
+            i = g.add_input("-loop", "1", "-framerate", fps, "-t", f"{hold:.6f}", "-i", str(path))
+            source = f"[{i}:v:0]trim=end_frame={frames},{shift},{fit}"
+        else:
+            return None
+    else:
+        return None  # remotion clips: not rendered yet (said by the export's warnings)
+    x, y = "0", "0"
+    t = clip.transform
+    if t is not None:
+        extra = []
+        if t.scale != 1.0:
+            extra.append(f"scale=w=iw*{t.scale}:h=ih*{t.scale}")
+        if t.rotation:
+            extra.append(f"rotate=a={t.rotation}*PI/180:ow=rotw(a):oh=roth(a):c=black@0")
+        if t.opacity < 1.0:
+            extra.append(f"colorchannelmixer=aa={t.opacity}")
+        if extra:
+            source += "," + ",".join(extra)
+        x, y = f"(W-w)/2+{t.x}", f"(H-h)/2+{t.y}"
+    g.chains.append(f"{source}[{label}]")
+    return label, x, y
+
+
+def _drawtext(clip: Clip, text_file: Path) -> str:
+    p = clip.text
+    assert p is not None
+    pad_x, pad_y = round(p.size * 0.5), round(p.size * 0.2)
+    x = {"left": f"{pad_x}", "right": f"w-tw-{pad_x}", "center": "(w-tw)/2"}[p.align]
+    parts = [
+        f"fontfile='{_escape(font_file(p.font))}'",
+        f"textfile='{_escape(str(text_file))}'",
+        "expansion=none",
+        f"fontsize={p.size}",
+        f"fontcolor={p.color}",
+        f"x={x}",
+        "y=(h-th)/2",
+    ]
+    if p.background is not None:
+        parts += ["box=1", f"boxcolor={p.background}", f"boxborderw={pad_y}"]
+    return "drawtext=" + ":".join(parts)
+
+
+def _escape(value: str) -> str:
+    """A value inside single quotes in a filter graph."""
+    return value.replace("\\", "\\\\").replace("'", "'\\''").replace(":", "\\:")
+
+
+_FONTS: dict[str, str] = {}
+
+
+def font_file(family: str) -> str:
+    """The font file fontconfig gives for a CSS family (what Chromium draws the page with)."""
+    if family not in _FONTS:
+        program = shutil.which("fc-match")
+        if program is None:
+            raise ReelcutError("fc-match is missing (Debian: apt install fontconfig)")
+        out = subprocess.run(
+            [program, "-f", "%{file}", family], capture_output=True, text=True, timeout=30
+        )
+        if out.returncode != 0 or not out.stdout:
+            raise ReelcutError(f"no font for {family!r} (fontconfig found none)")
+        _FONTS[family] = out.stdout.strip()
+    return _FONTS[family]
+
+
+def _media_path(root: Path, asset: Asset) -> Path:
+    name = asset.filename
+    path = root / "assets" / name if name else None
+    if path is None or not path.is_file():
+        raise ReelcutError(
+            f"{asset.name} ({asset.id}) is missing from assets/; import it again or remove its "
+            "clips before exporting"
+        )
+    return path
+
+
+def _sounds(
+    g: _Graph,
+    root: Path,
+    project: Project,
+    assets: dict[str, Asset],
+    first: int,
+    last: int,
+) -> list[str]:
+    audio = [t for t in project.tracks if t.kind == "audio" and not t.muted]
+    if any(t.solo for t in audio):
+        audio = [t for t in audio if t.solo]
+    out: list[str] = []
+    for track in audio:
+        out += _track_sounds(g, root, project, assets, track, first, last)
+    return out
+
+
+def _track_sounds(
+    g: _Graph,
+    root: Path,
+    project: Project,
+    assets: dict[str, Asset],
+    track: Track,
+    first: int,
+    last: int,
+) -> list[str]:
+    labels: list[str] = []
+    rate = project.rate.fraction
+    for clip in track.clips:
+        window = _window(clip, first, last)
+        asset = assets.get(clip.asset_id or "")
+        if window is None or asset is None or clip.kind != "media":
+            continue
+        if asset.media is None or not asset.media.audio_codec:
+            continue
+        source_in, frames, at = window
+        start = round(Fraction(source_in) * SAMPLE_RATE / rate)
+        end = round(Fraction(source_in + frames) * SAMPLE_RATE / rate)
+        delay = round(Fraction(at) * SAMPLE_RATE / rate)
+        i = g.add_input("-i", str(_media_path(root, asset)))
+        label = f"a{len(labels)}t{track.id}"
+        g.chains.append(
+            f"[{i}:a:0]aresample={SAMPLE_RATE},aformat=sample_fmts=fltp:channel_layouts=stereo,"
+            f"atrim=start_sample={start}:end_sample={end},asetpts=PTS-STARTPTS,"
+            f"adelay=delays={delay}S:all=1[{label}]"
+        )
+        labels.append(label)
+    return labels

@@ -1,0 +1,191 @@
+"""Rendering an export: the job that runs the plan into a temp file and puts it in place.
+
+The output is written under a temp name in the output's folder (`engine.fsio.durable`'s one
+scheme), synced, and renamed over the name asked for only when ffmpeg finished: a cancelled or
+failed export leaves no half file under that name (and no temp: it is removed however the
+render ends). An export is a job of kind ``export`` on the one queue, with ffmpeg's progress as
+the job's; cancelling the job stops ffmpeg's process group.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from engine.errors import ReelcutError, UsageError
+from engine.export.graph import plan
+from engine.export.presets import PRESETS, Preset, preset_for
+from engine.fsio.durable import fsync_dir, temp_path
+from engine.jobs.runner import Handler, JobContext, JobFailed
+from engine.media.ffmpeg import run_async
+from engine.model import Project
+from engine.projectdir import ProjectDir
+from engine.timebase import parse_position
+
+KIND = "export"
+RESERVED = (".reelcut", "assets", "proxies", "previews")
+
+
+@dataclass(frozen=True)
+class Request:
+    """What to export: where to, how, and which frames (``last`` exclusive)."""
+
+    out: str
+    preset: str
+    first: int
+    last: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"out": self.out, "preset": self.preset, "first": self.first, "last": self.last}
+
+
+def request(
+    root: Path,
+    project: Project,
+    out: Path,
+    *,
+    preset: str | None,
+    span: str | None,
+    marks: tuple[int | None, int | None] = (None, None),
+    force: bool = False,
+) -> Request:
+    """Check an export's arguments before anything is queued: one line for each mistake."""
+    out = Path(out).absolute()
+    chosen = preset_for(out.suffix, preset)
+    if not out.parent.is_dir():
+        raise UsageError(f"{out.parent} is not a folder; export into one that exists")
+    if out.is_dir():
+        raise UsageError(f"{out} is a folder; name the file to write")
+    inside = _inside(root, out)
+    if inside is not None and (inside.parts[:1] and inside.parts[0] in RESERVED):
+        raise UsageError(f"{inside} is reelcut's own; export outside {inside.parts[0]}/")
+    if inside is not None and inside.as_posix() == "project.json":
+        raise UsageError("that would overwrite project.json; choose another name")
+    if out.exists() and not force:
+        raise UsageError(f"{out} exists; --force replaces it (only once the export is whole)")
+    first, last = _span(project, span, marks)
+    return Request(str(out), chosen.name, first, last)
+
+
+def _inside(root: Path, out: Path) -> Path | None:
+    try:
+        return out.resolve().relative_to(root.resolve())
+    except ValueError:
+        return None
+
+
+def _span(
+    project: Project, span: str | None, marks: tuple[int | None, int | None]
+) -> tuple[int, int]:
+    end = project.duration
+    if end == 0:
+        raise UsageError("the timeline is empty: nothing to export")
+    if span is None:
+        return 0, end
+    if span == "marks":
+        mark_in, mark_out = marks
+        if mark_in is None and mark_out is None:
+            raise UsageError("--range marks needs an in or out mark (I and O in the editor)")
+        first = mark_in or 0
+        last = (mark_out + 1) if mark_out is not None else end  # marks are inclusive
+        return _checked(first, last, end)
+    a, sep, b = span.partition("-") if span.count("-") == 1 else ("", "", "")
+    if not sep:
+        raise UsageError(
+            f"--range {span!r}: give A-B (frames or timecodes, B exclusive) or 'marks'"
+        )
+    try:
+        first = parse_position(a.strip(), project.rate) if a.strip() else 0
+        last = parse_position(b.strip(), project.rate) if b.strip() else end
+    except (ValueError, ReelcutError) as exc:
+        raise UsageError(f"--range {span!r}: {exc}") from None
+    return _checked(first, last, end)
+
+
+def _checked(first: int, last: int, end: int) -> tuple[int, int]:
+    if not 0 <= first < last:
+        raise UsageError(f"the range {first}-{last} holds no frame (the end is exclusive)")
+    if first >= end:
+        raise UsageError(f"the range starts at {first}, after the timeline's end ({end})")
+    return first, last
+
+
+def handlers() -> dict[str, Handler]:
+    return {KIND: _export}
+
+
+def limits() -> dict[str, int]:
+    return {KIND: 1}  # ffmpeg uses every core for one
+
+
+async def _export(ctx: JobContext) -> dict[str, Any]:
+    try:
+        req = Request(**ctx.job.payload)
+        preset = PRESETS[req.preset]
+    except (TypeError, KeyError) as exc:
+        raise JobFailed(f"not an export job: {exc}") from None
+    project = await asyncio.to_thread(ProjectDir(ctx.root).load)
+    await render(ctx.root, project, req, preset, on_progress=ctx.report)
+    return {"out": req.out, "frames": req.last - req.first}
+
+
+async def render(
+    root: Path,
+    project: Project,
+    req: Request,
+    preset: Preset,
+    *,
+    on_progress: Any = None,
+) -> None:
+    """Render ``req`` to its file (see the module's docstring)."""
+    out = Path(req.out)
+    tmp = temp_path(out)
+    with tempfile.TemporaryDirectory(prefix="reelcut-export-") as scratch:
+        texts = Path(scratch)
+        job = await asyncio.to_thread(plan, root, project, preset, req.first, req.last, texts)
+        for name, text in job.text_files.items():
+            (texts / name).write_text(text, encoding="utf-8")
+        args = [
+            "ffmpeg",
+            *job.args,
+            *preset.codec_args,
+            "-map_metadata",
+            "-1",
+            "-f",
+            preset.format,
+            "-y",
+            str(tmp),
+        ]
+        try:
+            await run_async(
+                args,
+                what=f"export to {out.name}",
+                timeout=600 + 20 * job.seconds,
+                show_as={str(tmp): out.name},
+                duration_s=job.seconds,
+                on_progress=(lambda f: on_progress(f, "rendering")) if on_progress else None,
+            )
+            await asyncio.to_thread(_install, tmp, out)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+
+
+def _install(tmp: Path, out: Path) -> None:
+    fd = os.open(tmp, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, out)
+    fsync_dir(out.parent)
+
+
+def ffmpeg_available() -> bool:
+    return shutil.which("ffmpeg") is not None

@@ -1,0 +1,185 @@
+"""`reelcut export`, proven by frames: the exported file is decoded and every frame's picture
+is checked against the source frame the timeline must show there.
+
+The sources carry their frame number as a bar code in the picture (`tests.preview_web.
+framecode`); the project (`tests.preview_web.exactness.build_project`) has a 25 fps and a
+29.97 fps clip in a 30 fps timeline, with a blade, a slip, a ripple delete, gaps, and a clip on
+V2 over V1. Which source frame timeline frame N must show is computed from ffprobe's timestamps
+of the source files, never from the code under test."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+from engine.projectdir import ProjectDir
+from tests.preview_web import framecode
+from tests.preview_web.exactness import Built, build_project
+
+REELCUT = str(Path(sys.executable).with_name("reelcut"))
+
+
+def reelcut(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([REELCUT, *map(str, args)], capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    tmp = tmp_path_factory.mktemp("export")
+    return build_project(tmp / "p", "30", ["25", "30000/1001"], tmp)
+
+
+def decode_rows(path: Path, width: int, height: int) -> list[bytes]:
+    """The middle row of every frame of ``path``'s video, as grey bytes."""
+    out = subprocess.run(
+        [
+            "ffmpeg", "-v", "error", "-i", str(path),
+            "-vf", f"crop={width}:2:0:{height // 2},format=gray",
+            "-f", "rawvideo", "-",
+        ],
+        capture_output=True, check=True, timeout=300,
+    )  # fmt: skip
+    data = out.stdout
+    return [data[i : i + width] for i in range(0, len(data), 2 * width)]
+
+
+def read_code(row: bytes, width: int, height: int) -> int | None:
+    """The bar code in a frame's middle row; None when the row is black (a gap)."""
+    if max(row) < 60:
+        return None
+    content = round(height * framecode.WIDTH / framecode.HEIGHT)  # fitted inside the canvas
+    left = (width - content) / 2
+    n = 0
+    for i in range(framecode.BITS):
+        x = int(left + (i + 0.5) * content / framecode.BITS)
+        if row[x] > 128:
+            n |= 1 << i
+    return n
+
+
+def expected_at(built: Built, n: int) -> int | None:
+    """The source frame timeline frame ``n`` shows: the front-most clip's, None in a gap."""
+    project = ProjectDir(built.root).load()
+    for track in project.tracks:  # listed top-down: the first is in front
+        if track.kind != "video":
+            continue
+        for c in track.clips:
+            if c.kind == "media" and c.start <= n < c.end and c.asset_id in built.sources:
+                return framecode.expected(
+                    built.sources[c.asset_id],
+                    start=c.start,
+                    source_in=c.source_in,
+                    n=n,
+                    rate=project.rate.fraction,
+                )
+    return None
+
+
+def test_every_exported_frame_is_the_source_frame_the_timeline_shows(
+    built: Built, tmp_path: Path
+) -> None:
+    out = tmp_path / "cut.mp4"
+    res = reelcut("export", built.root, out, "--json")
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(res.stdout)
+    assert doc["job"]["status"] == "succeeded" and doc["out"] == str(out)
+    project = ProjectDir(built.root).load()
+    rows = decode_rows(out, project.width, project.height)
+    assert len(rows) == project.duration  # exactly the timeline's frames
+    probe = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "json", str(out)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    seconds = Fraction(json.loads(probe.stdout)["format"]["duration"])
+    assert abs(seconds - Fraction(project.duration) / project.rate.fraction) < Fraction(1, 30)
+    wrong = []
+    for n, row in enumerate(rows):
+        want, got = expected_at(built, n), read_code(row, project.width, project.height)
+        if want != got:
+            wrong.append((n, want, got))
+    assert wrong == [], f"{len(wrong)} of {len(rows)} frames wrong, first: {wrong[:5]}"
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name != "cut.mp4"]
+    assert leftovers == []
+
+
+def test_a_range_exports_exactly_those_frames(built: Built, tmp_path: Path) -> None:
+    out = tmp_path / "part.mp4"
+    res = reelcut("export", built.root, out, "--range", "100-160")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.startswith(f"exported 60 frames to {out}")
+    project = ProjectDir(built.root).load()
+    rows = decode_rows(out, project.width, project.height)
+    got = [read_code(r, project.width, project.height) for r in rows]
+    assert got == [expected_at(built, n) for n in range(100, 160)]
+
+
+def test_audio_only_and_the_other_presets_write_what_they_say(built: Built, tmp_path: Path) -> None:
+    project = ProjectDir(built.root).load()
+    for name, codecs in {
+        "a.wav": ["pcm_s16le"],
+        "a.webm": ["vp9", "opus"],
+        "a.mov": ["prores", "pcm_s16le"],
+    }.items():
+        res = reelcut("export", built.root, tmp_path / name, "--range", "0-15")
+        assert res.returncode == 0, (name, res.stderr)
+        probe = subprocess.run(
+            ["ffprobe", "-v", "error", "-show_entries", "stream=codec_name", "-of", "json",
+             str(tmp_path / name)],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        assert [s["codec_name"] for s in json.loads(probe.stdout)["streams"]] == codecs
+    assert project.duration > 15
+
+
+def test_mistakes_are_one_line_and_write_nothing(built: Built, tmp_path: Path) -> None:
+    cases = {
+        ("out.avi",): "cannot tell the format from '.avi'",
+        ("out.mp4", "--preset", "wav"): "the wav preset writes .wav, not .mp4",
+        ("out.mp4", "--range", "50-20"): "holds no frame",
+        ("out.mp4", "--range", "soon"): "give A-B",
+        ("out.mp4", "--range", "marks"): "needs an in or out mark",
+        ("nowhere/out.mp4",): "is not a folder",
+    }
+    for args, said in cases.items():
+        res = reelcut("export", built.root, tmp_path / args[0], *args[1:])
+        assert res.returncode == 2, (args, res.stderr)
+        assert said in res.stderr and res.stderr.count("\n") == 1, (args, res.stderr)
+    (tmp_path / "there.mp4").write_bytes(b"mine")
+    res = reelcut("export", built.root, tmp_path / "there.mp4")
+    assert res.returncode == 2 and "--force replaces it" in res.stderr
+    assert (tmp_path / "there.mp4").read_bytes() == b"mine"
+    res = reelcut("export", built.root, built.root / "assets" / "x.mp4")
+    assert res.returncode == 2 and "reelcut's own" in res.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["there.mp4"]
+
+
+def test_ctrl_c_cancels_and_leaves_no_file_under_the_name(built: Built, tmp_path: Path) -> None:
+    out = tmp_path / "stopped.mov"  # ProRes: slow enough to be caught mid-render
+    (tmp_path / "stopped.mov").write_bytes(b"the old file")
+    proc = subprocess.Popen(
+        [REELCUT, "export", str(built.root), str(out), "--force"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if any(p.name.endswith(".reelcut-tmp") for p in tmp_path.iterdir()):
+            break  # ffmpeg is writing
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "export cancelled; nothing was written" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["stopped.mov"]
+    assert out.read_bytes() == b"the old file"
+    jobs = reelcut("jobs", built.root, "list", "--all", "--json")
+    statuses = [j["status"] for j in json.loads(jobs.stdout)["jobs"] if j["kind"] == "export"]
+    assert statuses[0] == "cancelled"
