@@ -61,12 +61,20 @@ class MediaInfo(_Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class Generation(_Struct, frozen=True, forbid_unknown_fields=True):
-    """State of a generated asset (TTS audio): stage, progress 0..1 and the last error."""
+    """State of a generated asset (TTS audio): stage, progress 0..1 and the last error.
+
+    An asset whose stage is not ``ready`` is a placeholder: it has no bytes yet (no hash), and
+    its clips are drawn with the state of the job ``job_id`` (queued, running with its
+    percent, failed with its reason), read live from the job events (`engine.tts.jobs.effective_stage`), so
+    progress never rewrites project.json. ``line`` is the scenario line it speaks and ``take``
+    the key of what made it (`engine.tts.takes.take_key`)."""
 
     stage: Literal["queued", "running", "ready", "failed"]
     progress: Annotated[float, msgspec.Meta(ge=0, le=1)] = 0.0
     error: str | None = None
     job_id: str | None = None
+    line: str | None = None
+    take: Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{8,64}$")] | None = None
 
 
 class Asset(_Struct, frozen=True, forbid_unknown_fields=True):

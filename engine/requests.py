@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 Handler = Callable[["Workspace", dict[str, Any]], Awaitable[Any]]
 METHODS: dict[str, Handler] = {}
-NEEDS_SESSION = frozenset({"edit", "undo", "redo", "import"})
+NEEDS_SESSION = frozenset({"edit", "undo", "redo", "import", "tts.start", "tts.status"})
 NO_JOB = "no job {id}; `reelcut jobs DIR list --all` shows them"
 
 
@@ -297,3 +297,27 @@ async def _export_start(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]
     events.committed()
     return job.to_json()
 
+
+# -- text to speech (engine.tts) ----------------------------------------------------------------
+
+
+@method("tts.start")
+async def _tts_start(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
+    """Plan a TTS pass over the scenario, queue its lines and place their clips."""
+    from engine.tts import jobs as tts
+
+    return await tts.start(ws, params)
+
+
+@method("tts.cancel")
+async def _tts_cancel(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
+    from engine.tts import jobs as tts
+
+    return await tts.cancel(ws, params)
+
+
+@method("tts.status")
+async def _tts_status(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
+    from engine.tts import jobs as tts
+
+    return await tts.status(ws, params)

@@ -18,9 +18,13 @@ The file names the voices and then the lines, in order (the demo writes this one
 
 `SCENARIO_SCHEMA` requires ``speakers`` (each with an ``id`` and a ``voice``) and ``lines`` (each
 with a ``speaker`` and non-empty ``text``; ``start``, in seconds, is optional). Other keys are
-allowed at every level, so the TTS pass can grow settings (a style, a pace) without breaking
-files written before. Beyond the schema, `check_scenario` refuses a speaker id given twice and a
-line whose speaker is not among the speakers, at the line and column of the offending value.
+allowed at every level, so the TTS pass can grow settings without breaking files written
+before. The ones it reads (`engine.tts.takes`): ``tts`` at the top (``provider`` local or
+gemini, ``model``, ``budget_usd``: a paid run estimated above it must be confirmed), a
+speaker's ``style`` and ``local`` voice for espeak-ng (``voice`` such as ``en+f3``, ``pitch``
+0-99, ``rate`` in words a minute), and a line's ``style`` (how it is said, for Gemini).
+Beyond the schema, `check_scenario` refuses a speaker id or a line id given twice and a line
+whose speaker is not among the speakers, at the line and column of the offending value.
 """
 
 from __future__ import annotations
@@ -60,6 +64,25 @@ SCENARIO_SCHEMA: dict[str, Any] = {
                     "id": {**_NAME, "description": "what the lines call the speaker"},
                     "name": {"type": "string", "description": "the name shown to people"},
                     "voice": {**_NAME, "description": "the TTS voice, e.g. Kore"},
+                    "style": {"type": "string", "description": "how this speaker talks"},
+                    "local": {
+                        "type": "object",
+                        "description": "the espeak-ng voice for the local provider",
+                        "properties": {
+                            "voice": {
+                                "type": "string",
+                                "pattern": r"^[a-z]{2,3}(-[a-z0-9]{1,8})?(\+[a-z0-9]{1,8})?$",
+                                "description": "an espeak-ng voice and variant, e.g. en+f3",
+                            },
+                            "pitch": {"type": "integer", "minimum": 0, "maximum": 99},
+                            "rate": {
+                                "type": "integer",
+                                "minimum": 80,
+                                "maximum": 450,
+                                "description": "words per minute",
+                            },
+                        },
+                    },
                 },
             },
         },
@@ -72,12 +95,27 @@ SCENARIO_SCHEMA: dict[str, Any] = {
                 "properties": {
                     "id": {"type": "string", "description": "names the line"},
                     "speaker": {**_NAME, "description": "the id of one of the speakers"},
-                    "text": {**_NAME, "description": "the words spoken"},
+                    "text": {**_NAME, "maxLength": 5000, "description": "the words spoken"},
+                    "style": {"type": "string", "description": "how the line is said"},
                     "start": {
                         "type": "number",
                         "minimum": 0,
+                        "maximum": 86400,
                         "description": "seconds from the scene's start; else after the last line",
                     },
+                },
+            },
+        },
+        "tts": {
+            "type": "object",
+            "description": "how the scenario is spoken",
+            "properties": {
+                "provider": {"enum": ["local", "gemini"], "description": "default: local"},
+                "model": {"type": "string", "minLength": 1, "description": "the Gemini model"},
+                "budget_usd": {
+                    "type": "number",
+                    "minimum": 0,
+                    "description": "a paid run estimated above this asks for confirmation",
                 },
             },
         },
@@ -114,7 +152,18 @@ def check_scenario(text: str, doc: Any) -> Problem | None:
                 f"{json_path(('speakers', ids[speaker['id']]))}; give each speaker its own",
             )
         ids[speaker["id"]] = i
+    line_ids: dict[str, int] = {}
     for i, line in enumerate(doc["lines"]):
+        line_id = line.get("id")
+        if isinstance(line_id, str) and line_id in line_ids:
+            return problem_at(
+                text,
+                ("lines", i, "id"),
+                f"the line id {json.dumps(line_id)} is already used by "
+                f"{json_path(('lines', line_ids[line_id]))}; give each line its own",
+            )
+        if isinstance(line_id, str):
+            line_ids[line_id] = i
         if line["speaker"] not in ids:
             known = ", ".join(json.dumps(k) for k in ids) or "none yet"
             return problem_at(

@@ -49,7 +49,7 @@ def _fast_ok(project: Project) -> bool:
         return False
     assets = {a.id: a for a in project.assets}
     for a in project.assets:
-        if a.kind in ("video", "audio", "image") and (a.hash is None or a.ext is None):
+        if a.kind in ("video", "audio", "image") and not _has_bytes(a):
             return False
     folder_ids = {f.id for f in project.folders}
     if any(a.folder_id is not None and a.folder_id not in folder_ids for a in project.assets):
@@ -191,7 +191,7 @@ def _detailed(project: Project) -> list[tuple[str, str]]:
     for i, a in enumerate(project.assets):
         claim(a.id, f"$.assets[{i}]")
         assets[a.id] = a
-        if a.kind in ("video", "audio", "image") and (a.hash is None or a.ext is None):
+        if a.kind in ("video", "audio", "image") and not _has_bytes(a):
             out.append((f"$.assets[{i}]", f"{a.kind} asset {a.id} has no hash/ext, so no bytes"))
     folder_ids = set()
     for i, f in enumerate(project.folders):
@@ -281,6 +281,14 @@ def _detailed(project: Project) -> list[tuple[str, str]]:
             )
         )
     return out
+
+
+def _has_bytes(a: Asset) -> bool:
+    """Whether ``a`` names its bytes, as a media asset must; a generated asset that is not
+    ready yet (a TTS placeholder, `engine.model.Generation`) has none until its job lands."""
+    if a.hash is not None and a.ext is not None:
+        return True
+    return a.generation is not None and a.generation.stage != "ready"
 
 
 def _rate_ok(rate: Rate) -> bool:

@@ -180,6 +180,10 @@ class Workspace:
         export = await asyncio.to_thread(importlib.import_module, "engine.export.render")
         handlers = {**media.handlers(), **agent_run.handlers(db, events), **export.handlers()}
         limits = {**media.limits(), agent_run.KIND: 2, **export.limits()}
+        from engine.tts import jobs as tts
+
+        handlers.update(tts.handlers(self))
+        limits[tts.KIND] = tts.limit()
         runner = Runner(
             db, events, self.root, handlers, limits, adopted_only=frozenset({agent_run.KIND})
         )

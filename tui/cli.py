@@ -42,6 +42,7 @@ COMMANDS = (
     "tool",
     "chat",
     "mcp",
+    "tts",
     "export",
 )
 
@@ -152,6 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
     from tui.mcp_cli import add_mcp_parser
 
     add_mcp_parser(sub)
+    from tui.tts_cli import add_tts_parser
+
+    add_tts_parser(sub)
     from tui.export_cli import add_export_parser
 
     add_export_parser(sub)
@@ -435,6 +439,12 @@ def cmd_mcp(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from tui.export_cli import cmd_export as run
+
+    return run(args)
+
+
+def cmd_tts(args: argparse.Namespace) -> int:
+    from tui.tts_cli import cmd_tts as run
 
     return run(args)
 

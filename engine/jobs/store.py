@@ -369,6 +369,14 @@ def recent(
     return [Job.of(r) for r in rows]
 
 
+def of_kind(conn: sqlite3.Connection, kind: str) -> list[Job]:
+    """Every job of ``kind``, oldest first (the TTS takes are read this way)."""
+    rows = conn.execute(
+        f"SELECT {_COLUMNS} FROM jobs WHERE kind = ? ORDER BY id", (kind,)
+    ).fetchall()
+    return [Job.of(r) for r in rows]
+
+
 def counts(conn: sqlite3.Connection) -> dict[str, int]:
     return dict(conn.execute("SELECT status, count(*) FROM jobs GROUP BY status").fetchall())
 

@@ -11,6 +11,7 @@ from engine.jsoncheck import json_path
 from engine.ops.base import Batch, Op, Result
 from engine.ops.cut import Blade, CloseGap, Lift, RippleDelete, RippleDeleteRange
 from engine.ops.draft import OpError
+from engine.ops.generate import LandTake, PlaceTakes, SelectTake
 from engine.ops.link import Link, Unlink
 from engine.ops.marks import AddMarker, EditMarker, RemoveMarker, SetMarks
 from engine.ops.move import Move, Nudge
@@ -46,9 +47,15 @@ ALL: tuple[type[Op], ...] = (
     SetMarks,
     AddText,
     EditText,
+    SelectTake,
     Batch,
 )
-OPS: dict[str, type[Op]] = {cls.__struct_config__.tag: cls for cls in ALL}  # type: ignore[misc]
+GENERATED: tuple[type[Op], ...] = (PlaceTakes, LandTake)
+"""Ops a TTS pass makes (their fields are model structs, so they have no `reelcut edit` form)."""
+OPS: dict[str, type[Op]] = {
+    cls.__struct_config__.tag: cls  # type: ignore[misc]
+    for cls in (*ALL, *GENERATED)
+}
 
 AnyOp = (
     Insert
@@ -77,6 +84,9 @@ AnyOp = (
     | SetMarks
     | AddText
     | EditText
+    | SelectTake
+    | PlaceTakes
+    | LandTake
     | Batch
 )
 
@@ -131,6 +141,7 @@ __all__ = [
     "EditMarker",
     "EditText",
     "Insert",
+    "LandTake",
     "Lift",
     "Link",
     "Move",
@@ -138,6 +149,7 @@ __all__ = [
     "Op",
     "OpError",
     "Overwrite",
+    "PlaceTakes",
     "RemoveMarker",
     "RemoveTrack",
     "ReorderTrack",
@@ -146,6 +158,7 @@ __all__ = [
     "RippleDeleteRange",
     "RippleTrim",
     "Roll",
+    "SelectTake",
     "SetMarks",
     "SetTrackFlags",
     "Slide",

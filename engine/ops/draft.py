@@ -20,7 +20,7 @@ from typing import Literal
 import msgspec
 
 from engine.errors import ReelcutError
-from engine.model import Clip, EditorState, Marker, Project, Track
+from engine.model import Asset, Clip, EditorState, Marker, Project, Track
 from engine.timebase import format_timecode
 from engine.timeline import ClipSeq, Timeline
 
@@ -140,6 +140,17 @@ class SetNextId(Primitive, frozen=True, tag="set_next_id"):
         return SetNextId(self.after, self.before)
 
 
+class SetAsset(Primitive, frozen=True, tag="set_asset"):
+    """Add (``before`` None), remove (``after`` None) or change an asset of the pool: a
+    generated take's placeholder, and its bytes when they land (`engine.ops.generate`)."""
+
+    before: Asset | None
+    after: Asset | None
+
+    def inverse(self) -> Primitive:
+        return SetAsset(self.after, self.before)
+
+
 AnyPrimitive = (
     AddClip
     | RemoveClip
@@ -152,11 +163,12 @@ AnyPrimitive = (
     | SetMarker
     | SetEditor
     | SetNextId
+    | SetAsset
 )
 
 
 def _changes_nothing(p: Primitive) -> bool:
-    if isinstance(p, SetMarker | SetEditor | SetTrackHeader | SetNextId | ReplaceClip):
+    if isinstance(p, SetMarker | SetEditor | SetTrackHeader | SetNextId | ReplaceClip | SetAsset):
         return p.before == p.after
     if isinstance(p, MoveTrack):
         return p.from_index == p.to_index
@@ -179,6 +191,7 @@ class Draft:
         self._dirty: set[str] = set()  # tracks whose clips this edit changed
         self._shifted: list[tuple[ClipSeq, int]] = []  # (sequence after a shift, first index)
         self._markers: list[Marker] | None = None
+        self._assets: list[Asset] | None = None
         self._editor = self.base.editor
         self._next_id = self.base.next_id
         self.steps: list[Primitive] = []
@@ -291,6 +304,19 @@ class Draft:
 
     def asset(self, asset_id: str | None) -> object:
         return self.base.asset(asset_id) if asset_id else None
+
+    @property
+    def assets(self) -> list[Asset]:
+        """The asset pool as this edit has it (`SetAsset` steps included)."""
+        return self._assets if self._assets is not None else list(self.base.assets)
+
+    def current_asset(self, asset_id: str) -> Asset | None:
+        """The asset ``asset_id`` as this edit has it, or None."""
+        return next((a for a in self.assets if a.id == asset_id), None)
+
+    def set_asset(self, before: Asset | None, after: Asset | None) -> None:
+        if before != after:
+            self._record(SetAsset(before, after))
 
     # -- changing --------------------------------------------------------------------------
 
@@ -426,6 +452,23 @@ class Draft:
             self._editor = msgspec.structs.replace(self._editor, **changed)
         elif isinstance(p, SetNextId):
             self._next_id = p.after
+        elif isinstance(p, SetAsset):
+            assets = self._assets = self.assets
+            if p.before is not None:
+                i = next((i for i, a in enumerate(assets) if a.id == p.before.id), -1)
+                if i < 0 or assets[i] != p.before:
+                    raise OpError(f"asset {p.before.id} changed since this edit was made")
+                if p.after is not None and p.after.id == p.before.id:
+                    assets[i] = p.after
+                else:
+                    del assets[i]
+                    if p.after is not None:
+                        assets.append(p.after)
+            elif p.after is not None:
+                if any(a.id == p.after.id for a in assets):
+                    raise OpError(f"asset id {p.after.id} is already used")
+                assets.append(p.after)
+            self.touched.add("assets")
         else:  # pragma: no cover - exhaustive over AnyPrimitive
             raise TypeError(p)
 
@@ -472,6 +515,7 @@ class Draft:
             markers=tuple(self._markers) if self._markers is not None else self.base.markers,
             editor=self._editor,
             next_id=self._next_id,
+            assets=tuple(self._assets) if self._assets is not None else self.base.assets,
         )
         return Timeline(header, self._seqs)
 

@@ -1,0 +1,279 @@
+"""TTS providers behind one interface: a line in, a WAV file and its usage out.
+
+- `LocalProvider`: espeak-ng, offline and free, the default when no key is set. Each speaker
+  speaks with its own voice variant, pitch and pace (`engine.tts.takes.LOCAL_VOICES`, or the
+  scenario's ``local`` settings), so a two-speaker dialogue is audibly two people. The text
+  goes to espeak-ng on stdin (never as an argument, so a line starting with ``-`` is words).
+- `GeminiProvider`: Gemini TTS through google-genai (``response_modalities=["AUDIO"]``, a
+  prebuilt voice per speaker; in a two-speaker scenario the multi-speaker configuration with
+  both voices and the line said as ``Name: text``, so each voice sounds the same in every
+  line; a line's style leads the prompt, as Gemini TTS takes it). The answer is raw PCM or a
+  whole WAV, decided by its mime type (`engine.tts.audio`). 429, 5xx and dropped connections
+  are retried with back-off (Retry-After honoured, `engine.agent.provider.RetryPolicy`); 400,
+  401, 403 and 404 fail at once. Usage is read from ``usageMetadata``: the audio-output tokens
+  are the ``candidatesTokensDetails`` entry of modality AUDIO.
+
+A provider is chosen per run (``--provider``) or per project (the scenario's ``tts.provider``);
+`choose` falls back to local when Gemini is asked for implicitly and no key is set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from engine.errors import ReelcutError
+from engine.tts.audio import BadAudio, to_wav
+from engine.tts.takes import Line
+
+if TYPE_CHECKING:
+    from google import genai
+
+    from engine.agent.provider import RetryPolicy
+
+Progress = Callable[[float, str], None]
+Retrying = Callable[[int, float, str], Awaitable[None]]
+LOCAL_TIMEOUT = 60.0
+
+
+class TTSFailed(ReelcutError):
+    """The provider cannot make this take as asked (a refusal, bad audio): no retry helps."""
+
+    exit_code = 13
+
+
+class TTSUnavailable(ReelcutError):
+    """A transient failure that outlived the retries (the job queue may try again)."""
+
+    exit_code = 13
+
+
+@dataclass(frozen=True)
+class Synthesis:
+    """A take's audio (a WAV file's bytes) and what it cost."""
+
+    wav: bytes
+    prompt_tokens: int = 0
+    audio_tokens: int = 0
+    model: str = ""
+
+
+class Provider(Protocol):
+    name: str
+    model: str
+
+    async def synthesize(self, line: Line, on_progress: Progress) -> Synthesis: ...
+
+
+@dataclass
+class LocalProvider:
+    """espeak-ng (see the module's docstring)."""
+
+    name: str = "local"
+    model: str = "espeak-ng"
+    timeout: float = LOCAL_TIMEOUT
+
+    async def synthesize(self, line: Line, on_progress: Progress) -> Synthesis:
+        exe = shutil.which("espeak-ng")
+        if exe is None:
+            raise TTSFailed("espeak-ng is not installed; install it (apt install espeak-ng)")
+        v = line.local
+        on_progress(0.1, f"espeak-ng {v.voice}")
+        proc = await asyncio.create_subprocess_exec(
+            exe,
+            "-v",
+            v.voice,
+            "-p",
+            str(v.pitch),
+            "-s",
+            str(v.rate),
+            "--stdout",
+            "--stdin",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            start_new_session=True,
+        )
+        try:
+            out, err = await asyncio.wait_for(
+                proc.communicate(line.text.encode("utf-8")), self.timeout
+            )
+        except BaseException:  # cancelled or timed out: never leave espeak-ng running
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            with contextlib.suppress(Exception):
+                await proc.wait()
+            raise
+        if proc.returncode != 0 or not out:
+            tail = err.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
+            raise TTSFailed(f"espeak-ng failed (exit {proc.returncode}): {tail[0]}")
+        on_progress(0.8, "spoken")
+        try:
+            wav = to_wav([("audio/wav", _fix_stream_wav(out))])
+        except BadAudio as exc:
+            raise TTSFailed(str(exc)) from None
+        return Synthesis(wav, model=self.model)
+
+
+def _fix_stream_wav(data: bytes) -> bytes:
+    """espeak-ng's ``--stdout`` WAV has 0x7fffffff-style sizes (it cannot seek back): set the
+    RIFF and data sizes from what was written, so the wave module reads every sample."""
+    if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        return data
+    at = data.find(b"data", 12)
+    if at < 0:
+        return data
+    body = len(data) - (at + 8)
+    return (
+        data[:4]
+        + (len(data) - 8).to_bytes(4, "little")
+        + data[8 : at + 4]
+        + body.to_bytes(4, "little")
+        + data[at + 8 :]
+    )
+
+
+@dataclass
+class GeminiProvider:
+    """Gemini TTS through google-genai (see the module's docstring)."""
+
+    model: str
+    client: genai.Client
+    speakers: tuple[tuple[str, str, str], ...] = ()
+    """``(id, name, voice)`` of the scenario's speakers: two of them use the multi-speaker
+    configuration."""
+    policy: RetryPolicy | None = None
+    on_retry: Retrying | None = None
+    name: str = "gemini"
+
+    def config(self, line: Line) -> Any:
+        from google.genai import types
+
+        def voice(name: str) -> types.VoiceConfig:
+            prebuilt = types.PrebuiltVoiceConfig(voice_name=name)
+            return types.VoiceConfig(prebuilt_voice_config=prebuilt)
+
+        if len(self.speakers) == 2:
+            speech = types.SpeechConfig(
+                multi_speaker_voice_config=types.MultiSpeakerVoiceConfig(
+                    speaker_voice_configs=[
+                        types.SpeakerVoiceConfig(speaker=name, voice_config=voice(v))
+                        for _, name, v in self.speakers
+                    ]
+                )
+            )
+        else:
+            speech = types.SpeechConfig(voice_config=voice(line.voice))
+        return types.GenerateContentConfig(response_modalities=["AUDIO"], speech_config=speech)
+
+    def prompt(self, line: Line) -> str:
+        said = f"{line.speaker_name}: {line.text}" if len(self.speakers) == 2 else line.text
+        return f"{line.style}:\n{said}" if line.style else said
+
+    async def synthesize(self, line: Line, on_progress: Progress) -> Synthesis:
+        from google.genai import errors as genai_errors
+
+        from engine.agent import provider as gp
+
+        policy = self.policy or gp.RetryPolicy()
+        on_progress(0.1, f"asking {self.model}")
+        for attempt in range(policy.attempts):
+            try:
+                response = await self.client.aio.models.generate_content(
+                    model=self.model, contents=self.prompt(line), config=self.config(line)
+                )
+                break
+            except genai_errors.APIError as exc:
+                if exc.code not in gp.RETRY_STATUSES:
+                    raise TTSFailed(str(gp.fail_fast(exc))) from None
+                reason, retry_after = gp.describe(exc), gp._retry_after(exc)
+            except gp.TRANSPORT_ERRORS as exc:
+                reason, retry_after = f"the connection dropped ({gp.describe(exc)})", None
+            if attempt + 1 >= policy.attempts:
+                raise TTSUnavailable(f"Gemini failed {policy.attempts} times; the last: {reason}")
+            wait = policy.wait(attempt, retry_after)
+            on_progress(0.1, f"retry {attempt + 1} in {wait:.1f}s: {reason}"[:200])
+            if self.on_retry is not None:
+                await self.on_retry(attempt + 1, wait, reason)
+            await asyncio.sleep(wait)
+        on_progress(0.7, "decoding audio")
+        parts = _audio_parts(response)
+        try:
+            wav = to_wav(parts)
+        except BadAudio as exc:
+            finish = _finish(response)
+            said = f" (finish reason {finish})" if finish and finish != "STOP" else ""
+            raise TTSFailed(f"{exc}{said}") from None
+        prompt, audio = _usage(response)
+        return Synthesis(wav, prompt, audio, model=self.model)
+
+
+def _audio_parts(response: Any) -> list[tuple[str, bytes]]:
+    out = []
+    for cand in (response.candidates or [])[:1]:
+        for part in (cand.content.parts if cand.content else None) or []:
+            blob = part.inline_data
+            if blob is not None and blob.data:
+                out.append((blob.mime_type or "", blob.data))
+    return out
+
+
+def _finish(response: Any) -> str | None:
+    cands = response.candidates or []
+    reason = cands[0].finish_reason if cands else None
+    return getattr(reason, "value", None) or (str(reason) if reason else None)
+
+
+def _usage(response: Any) -> tuple[int, int]:
+    """``(prompt tokens, audio output tokens)`` from ``usageMetadata``: the AUDIO entry of
+    ``candidatesTokensDetails``, else the whole candidates count."""
+    meta = response.usage_metadata
+    if meta is None:
+        return 0, 0
+    audio = None
+    for detail in meta.candidates_tokens_details or []:
+        modality = getattr(detail.modality, "value", detail.modality)
+        if modality == "AUDIO":
+            audio = (audio or 0) + (detail.token_count or 0)
+    if audio is None:
+        audio = meta.candidates_token_count or 0
+    return meta.prompt_token_count or 0, audio
+
+
+def has_key() -> bool:
+    return bool(os.environ.get("GOOGLE_API_KEY") or os.environ.get("GEMINI_API_KEY"))
+
+
+def make(
+    provider: str,
+    model: str,
+    speakers: tuple[tuple[str, str, str], ...] = (),
+    *,
+    client: genai.Client | None = None,
+) -> Provider:
+    """The provider named ``provider`` speaking with ``model``."""
+    if provider == "local":
+        return LocalProvider()
+    if provider == "gemini":
+        if client is None:
+            from engine.agent.provider import make_client
+
+            client = make_client()
+        return GeminiProvider(model=model, client=client, speakers=speakers)
+    raise ReelcutError(f"no TTS provider {provider!r}; use local or gemini")
+
+
+def choose(asked: str | None, scenario_provider: str) -> str:
+    """The provider of a run: the one asked for, else the scenario's, except that a project
+    set to Gemini falls back to local when no key is set (asking for gemini explicitly with
+    no key is an error, at `make`)."""
+    if asked is not None:
+        return asked
+    if scenario_provider == "gemini" and not has_key():
+        return "local"
+    return scenario_provider
