@@ -116,6 +116,22 @@ class ProjectDir:
             )
         if not self.state.is_dir() and not self._names_our_schema():
             raise self._not_a_project(f"its {PROJECT_FILE} is not reelcut's")
+        self._check_record()
+
+    def _check_record(self) -> None:
+        """Refuse a pipe (or a folder, a link) where reelcut records the hash of its last save:
+        every command that reads project.json reads that record too, and a reader of a pipe
+        waits forever."""
+        record = self.root / LAST_WRITE_FILE
+        try:
+            mode = os.lstat(record).st_mode
+        except OSError:
+            return  # missing (or unreadable): the save is simply not trusted
+        if not stat.S_ISREG(mode):
+            raise ProjectInvalid(
+                f"{record}: is {kind_of(mode)}, where reelcut records its last save (a file); "
+                "remove it (reelcut writes it again at the next save)"
+            )
 
     def _names_our_schema(self) -> bool:
         """Whether project.json (a plain file, checked) carries reelcut's ``schema_version``

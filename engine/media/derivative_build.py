@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import MediaError
+from engine.fsio.causes import describe
 from engine.fsio.durable import commit_path, is_temp_name, remove_stale_temps, temp_path
 from engine.media.ffmpeg import FFMPEG_TIMEOUT, run_async
 
@@ -51,7 +52,7 @@ async def produce(
         await build(tmp)
         await asyncio.to_thread(commit_path, tmp, dst)
     except OSError as exc:
-        raise MediaError(f"{src.name}: could not write its {label}: {exc.strerror}") from None
+        raise MediaError(f"{src.name}: could not write its {label}: {describe(exc)}") from None
     finally:
         tmp.unlink(missing_ok=True)
 

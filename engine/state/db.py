@@ -12,13 +12,14 @@ import errno
 import os
 import re
 import sqlite3
+import stat
 from importlib import resources
 from pathlib import Path
 from urllib.parse import quote
 
 from engine.errors import ReelcutError, StorageError
 from engine.fsio import causes
-from engine.fsio.causes import SQLITE_DAMAGED, describe, sqlite_code, sqlite_refusal
+from engine.fsio.causes import SQLITE_DAMAGED, describe, kind_of, sqlite_code, sqlite_refusal
 
 STATE_FILE = causes.STATE_FILE
 BUSY_TIMEOUT_MS = 5000
@@ -72,6 +73,18 @@ def connect(path: Path, *, read_only_ok: bool = False) -> sqlite3.Connection:
         ) from None
     except OSError as exc:
         raise StorageError(f"{state_dir}: cannot make the state folder: {describe(exc)}") from None
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise StorageError(f"{path}: cannot open the state database: {describe(exc)}") from None
+    else:
+        if not stat.S_ISREG(mode):
+            raise StorageError(
+                f"{path}: is {kind_of(mode)}, where reelcut keeps its state database (a "
+                "file); move it out of the way and try again"
+            )
     try:
         return _open(path)
     except sqlite3.Error as exc:

@@ -245,6 +245,32 @@ def test_a_writer_lock_of_the_wrong_kind(
     assert tree(project) == before
 
 
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [("state.sqlite", "fifo"), ("state.sqlite", "folder"), ("project.sha256", "fifo")],
+)
+def test_state_files_of_the_wrong_kind(name: str, kind: str, project: Path, media: Path) -> None:
+    """A pipe where the state database or the last save's record belongs must not hang a
+    command (every command that reads project.json reads the record too, ``info`` included)."""
+    path = project / ".reelcut" / name
+    path.unlink(missing_ok=True)
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.mkdir()
+    before = tree(project)
+    words = "named pipe" if kind == "fifo" else "a folder"
+
+    results = probe(ALL, root=project, media=media)
+
+    for result in results[1:] if name == "state.sqlite" else results:
+        line = one_line(result)
+        assert name in line and words in line, line
+    if name == "state.sqlite":
+        works(results[0])  # info reads project.json only
+    assert tree(project) == before
+
+
 def test_a_file_where_the_scripts_folder_belongs(project: Path, media: Path) -> None:
     shutil.rmtree(project / "scripts", ignore_errors=True)
     (project / "scripts").write_text("the user's notes")
