@@ -50,6 +50,9 @@ PRICES: dict[str, Price] = {
     "gemini-2.5-pro": Price(1.25, 10.00, 0.125, 2.50, 15.00, 0.25),
     "gemini-2.5-flash": Price(0.30, 2.50, 0.03),
     "gemini-2.5-flash-lite": Price(0.10, 0.40, 0.01),
+    # Text-to-speech: the output price is for audio tokens (engine.tts); text in.
+    "gemini-2.5-flash-preview-tts": Price(0.50, 10.00, 0.50),
+    "gemini-2.5-pro-preview-tts": Price(1.00, 20.00, 1.00),
 }
 
 

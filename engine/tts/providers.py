@@ -39,6 +39,9 @@ if TYPE_CHECKING:
 Progress = Callable[[float, str], None]
 Retrying = Callable[[int, float, str], Awaitable[None]]
 LOCAL_TIMEOUT = 60.0
+RETRY: RetryPolicy | None = None
+"""The Gemini retries of every provider made without a policy of its own (None: the agent's
+default, `engine.agent.provider.RetryPolicy`); the tests shorten the waits here."""
 
 
 class TTSFailed(ReelcutError):
@@ -180,7 +183,7 @@ class GeminiProvider:
 
         from engine.agent import provider as gp
 
-        policy = self.policy or gp.RetryPolicy()
+        policy = self.policy or RETRY or gp.RetryPolicy()
         on_progress(0.1, f"asking {self.model}")
         for attempt in range(policy.attempts):
             try:

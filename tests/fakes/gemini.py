@@ -13,8 +13,9 @@ Replies are queued in order, one per request (:meth:`FakeGemini.queue`); a reque
 queue empty gets a 500 whose message is ``fake: no reply queued``. Every request is recorded in
 :attr:`FakeGemini.requests`, so a test can assert on exactly what the SDK sent.
 
-The builders (:func:`text`, :func:`thought`, :func:`call`, :func:`audio`, :func:`chunk`,
-:func:`usage_metadata`, :func:`response`) produce the camelCase JSON of the real API.
+The builders (:func:`text`, :func:`thought`, :func:`call`, :func:`audio`, :func:`wav_audio`,
+:func:`chunk`, :func:`usage_metadata`, :func:`tts_usage`, :func:`response`) produce the
+camelCase JSON of the real API.
 """
 
 from __future__ import annotations
@@ -103,6 +104,44 @@ def audio(pcm: bytes, rate: int = 24000) -> Part:
     """An ``inlineData`` part of raw 16-bit little-endian mono PCM, as TTS models return it."""
     data = base64.b64encode(pcm).decode("ascii")
     return {"inlineData": {"mimeType": f"audio/L16;codec=pcm;rate={rate}", "data": data}}
+
+
+def wav_audio(pcm: bytes, rate: int = 24000) -> Part:
+    """An ``inlineData`` part holding a whole WAV file (``audio/wav``), the other form TTS
+    models answer in."""
+    import io
+    import wave
+
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(pcm)
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    return {"inlineData": {"mimeType": "audio/wav", "data": data}}
+
+
+def tone(seconds: float, rate: int = 24000) -> bytes:
+    """``seconds`` of a quiet square wave as 16-bit mono PCM (audible, exact in length)."""
+    n = int(seconds * rate)
+    period = max(2, rate // 220)
+    return b"".join(
+        (3000 if (i // (period // 2)) % 2 else -3000).to_bytes(2, "little", signed=True)
+        for i in range(n)
+    )
+
+
+def tts_usage(prompt: int, audio: int) -> dict[str, Any]:
+    """``usageMetadata`` of a TTS answer: the candidates are audio tokens, itemised by
+    modality in ``candidatesTokensDetails`` as the API does."""
+    return {
+        "promptTokenCount": prompt,
+        "candidatesTokenCount": audio,
+        "totalTokenCount": prompt + audio,
+        "promptTokensDetails": [{"modality": "TEXT", "tokenCount": prompt}],
+        "candidatesTokensDetails": [{"modality": "AUDIO", "tokenCount": audio}],
+    }
 
 
 def chunk(*parts: Part) -> dict[str, Any]:
@@ -196,6 +235,8 @@ class Json:
 
     body: dict[str, Any]
     status: int = 200
+    delay: float = 0.0
+    """Seconds to wait before answering (a slow TTS model, so its job is seen running)."""
 
 
 @dataclass(frozen=True)
@@ -387,6 +428,8 @@ class _Handler(BaseHTTPRequestHandler):
         elif isinstance(reply, Error):
             self._json(reply.status, reply.body(), reply.headers())
         elif isinstance(reply, Json):
+            if reply.delay:
+                time.sleep(reply.delay)
             if request.stream:
                 self._stream(Stream([]), [reply.body])
             else:

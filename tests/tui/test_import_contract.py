@@ -24,6 +24,7 @@ CLI = {
     "serve_cli.py",
     "mcp_cli.py",
     "export_cli.py",
+    "tts_cli.py",
     "info.py",
 }
 ALLOWED = {"engine.workspace", "engine.model", "engine.ops", "engine.timebase", "engine.errors"}
