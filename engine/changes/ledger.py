@@ -19,12 +19,17 @@ it left and compares hashes: all files at ``after`` -> applied; otherwise the wr
 put back -> ready. **Revert** is the same against ``after_hash``; it is refused while a changeset
 applied later changes one of the same files. Hashes only: modification times are never
 consulted.
+
+A change to a file over 1 MiB keeps only the lines it changes (`engine.changes.contents`): its
+versions are rebuilt from the file on disk, hash-checked, so it cannot be forced over a newer
+version of the file, and a changeset cannot propose more on top of it once the file changed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,7 +37,7 @@ from pathlib import Path
 from typing import Literal
 
 from engine import sandbox
-from engine.changes import checks
+from engine.changes import checks, contents, delta
 from engine.changes.store import Changeset, ChangeStore, FileChange, Status
 from engine.errors import ReelcutError
 from engine.textdiff import unified_diff
@@ -96,16 +101,24 @@ def _decode(rel: str, data: bytes) -> str:
         raise ChangesetError(f"{rel} is not UTF-8 text; changesets hold text files only") from None
 
 
-def _refuse_breakage(changeset_id: int, files: list[FileChange]) -> None:
-    """Raise `BreaksFile` for the first file the changeset would leave unreadable to reelcut."""
+def _refuse_breakage(changeset_id: int, files: list[FileChange], root: Path) -> None:
+    """Raise `BreaksFile` for the first file the changeset would leave unreadable to reelcut.
+    A large file's new version is rebuilt from the disk to be checked, when it is a file the
+    checks read and the disk still holds the version the change was made on (if not, the
+    hash check refuses the apply anyway)."""
     for fc in files:
-        problem = checks.problem(fc.path, fc.after_text)
+        text = fc.after_text
+        if fc.stored_as_delta:
+            if not contents.watched(fc.path):
+                continue
+            try:
+                data = contents.side(fc, "after", Files(root).read(fc.path))
+            except delta.DeltaMismatch:
+                continue
+            text = None if data is None else _decode(fc.path, data)
+        problem = checks.problem(fc.path, text)
         if problem is not None:
             raise BreaksFile(changeset_id, fc.path, problem)
-
-
-def _encode(text: str | None) -> bytes | None:
-    return None if text is None else text.encode("utf-8")
 
 
 def _text_hash(text: str | None) -> str | None:
@@ -190,12 +203,38 @@ class Ledger:
         if changeset_id is not None:
             for fc in await self.store.files(changeset_id):
                 if fc.path == rel:
+                    if fc.stored_as_delta:
+                        return await asyncio.to_thread(self._version, fc, "after")
                     return fc.after_text
         data = await asyncio.to_thread(self.files.read, rel)
         return None if data is None else _decode(rel, data)
 
-    async def propose(self, changeset_id: int, rel: str, after: str | None) -> FileChange:
-        """Record that ``rel`` should become ``after`` (None: deleted) in the changeset."""
+    def _version(self, fc: FileChange, wanted: contents.Side) -> str | None:
+        """A version of a change kept as splices, rebuilt from the file on disk."""
+        try:
+            data = contents.side(fc, wanted, self.files.read(fc.path))
+        except delta.DeltaMismatch as exc:
+            raise ChangesetError(
+                f"{exc}, and it changed since changeset {fc.changeset_id} proposed its change; "
+                "leave out --changeset to start a new changeset on the file as it is"
+            ) from None
+        return None if data is None else _decode(fc.path, data)
+
+    async def propose(
+        self,
+        changeset_id: int,
+        rel: str,
+        after: str | None,
+        *,
+        seen: tuple[str | None, str | None] | None = None,
+        after_digest: tuple[str, int] | None = None,
+    ) -> FileChange:
+        """Record that ``rel`` should become ``after`` (None: deleted) in the changeset.
+
+        ``seen`` is the file as the caller read it through this changeset and its sha256 if
+        known (``(None, None)``: no file); where the changeset does not change ``rel`` yet,
+        that is its base, which spares reading (and holding) a large file twice.
+        ``after_digest`` is `delta.digest` of ``after`` if the caller has it."""
         rel = sandbox.normalize(self.files.root, rel)
         cs = await self._get(changeset_id)
         if cs.status not in ("pending", "ready"):
@@ -204,24 +243,29 @@ class Ledger:
         if rel in existing:
             old = existing[rel]
             seq, before, base = old.seq, old.before_text, old.base_hash
+            if old.stored_as_delta:
+                before = await asyncio.to_thread(self._version, old, "before")
+        elif seen is not None:
+            before, base = seen
+            if before is not None and base is None:
+                base = delta.digest(before)[0]
+            seq = await self.store.next_seq(changeset_id)
         else:
             data = await asyncio.to_thread(self.files.read, rel)
             before = None if data is None else _decode(rel, data)
             base = None if data is None else sha256(data)
+            del data
             seq = await self.store.next_seq(changeset_id)
         if before is None and after is None:
             raise ChangesetError(f"{rel} does not exist, so there is nothing to delete")
-        fc = FileChange(
-            changeset_id=changeset_id,
-            seq=seq,
-            path=rel,
-            base_hash=base,
-            after_hash=_text_hash(after),
-            before_text=before,
-            after_text=after,
-            diff=unified_diff(before, after, rel),
-            before_bytes=len(before.encode("utf-8")) if before is not None else 0,
-            after_bytes=len(after.encode("utf-8")) if after is not None else 0,
+        fc = await asyncio.to_thread(
+            functools.partial(contents.file_change, after_digest=after_digest),
+            changeset_id,
+            seq,
+            rel,
+            base,
+            before,
+            after,
         )
         await self.store.put_file(fc)
         return fc
@@ -240,7 +284,7 @@ class Ledger:
             raise ChangesetError(f"changeset {changeset_id} is {cs.status}; nothing to apply")
         files = await self.store.files(changeset_id)
         # Before the hashes and before any forced rebase: a refusal leaves the record untouched.
-        await asyncio.to_thread(_refuse_breakage, changeset_id, files)
+        await asyncio.to_thread(_refuse_breakage, changeset_id, files, self.files.root)
         await self._move(cs, files, "apply", force)
         return await self._get(changeset_id)
 
@@ -266,19 +310,26 @@ class Ledger:
         def source(fc: FileChange) -> str | None:
             return fc.base_hash if direction == "apply" else fc.after_hash
 
-        def target(fc: FileChange) -> str | None:
-            return fc.after_text if direction == "apply" else fc.before_text
+        wanted: contents.Side = "after" if direction == "apply" else "before"
 
         # 1. Verify every file before touching any (one trip to the file thread).
         paths = [fc.path for fc in files]
         current = dict(zip(paths, await asyncio.to_thread(self._read_all, paths), strict=True))
+        hashes: dict[str, str | None] = {}
         forced: list[tuple[FileChange, str | None]] = []
         for fc in files:
             data = current[fc.path]
-            actual = None if data is None else sha256(data)
+            actual = hashes[fc.path] = None if data is None else sha256(data)
             if actual != source(fc):
                 if not force:
                     raise HashMismatch(fc.path, source(fc), actual, direction)
+                if fc.stored_as_delta:
+                    raise ChangesetError(
+                        f"{fc.path} changed since changeset {cs.id} was made, and the change to "
+                        f"it cannot be forced: over {delta.LARGE >> 20} MiB a change keeps only "
+                        f"the lines it changes, which do not fit the file now; nothing was "
+                        "written. Make the change again on the file as it is"
+                    )
                 forced.append((fc, None if data is None else _decode(fc.path, data)))
         # A forced write replaces someone's newer version: record that version as this
         # changeset's other side first, so a crash (or a later revert) can bring it back.
@@ -286,10 +337,19 @@ class Ledger:
             await self._rebase(fc, direction, text)
         if forced:
             files = await self.store.files(cs.id)
-        # 2. Say what is about to happen, durably, then write.
+        # 2. What each file becomes (a large file's version rebuilt and hash-checked), then say
+        # what is about to happen, durably, then write.
+        try:
+            todo = await asyncio.to_thread(
+                lambda: [
+                    (fc, contents.side(fc, wanted, current[fc.path], current_hash=hashes[fc.path]))
+                    for fc in files
+                ]
+            )
+        except delta.DeltaMismatch as exc:
+            raise ChangesetError(f"could not {direction} changeset {cs.id}: {exc}") from None
         await self.store.set_state(cs.id, in_flight=direction)
         written: list[FileChange] = []
-        todo = [(fc, target(fc)) for fc in files]
         try:
             await asyncio.to_thread(self._write_all, todo, written)
         except BaseException as exc:
@@ -329,9 +389,9 @@ class Ledger:
         return self.files.read_many(paths)
 
     def _write_all(
-        self, todo: list[tuple[FileChange, str | None]], written: list[FileChange]
+        self, todo: list[tuple[FileChange, bytes | None]], written: list[FileChange]
     ) -> None:
-        items = [(fc.path, None if text is None else text.encode("utf-8")) for fc, text in todo]
+        items = [(fc.path, data) for fc, data in todo]
         with self.files.batch(items):
             for fc, data in zip((fc for fc, _ in todo), (d for _, d in items), strict=True):
                 self.files.write(fc.path, data)
@@ -386,10 +446,11 @@ class Ledger:
                 continue
             strays = [fc.path for fc in files if fc not in done and fc not in at_start]
             # Roll the written files back so the changeset is all-or-nothing again.
+            start: contents.Side = "before" if direction == "apply" else "after"
             back_out = [
-                (fc, _encode(fc.before_text if direction == "apply" else fc.after_text))
-                for fc in done
-                if fc not in at_start  # else unchanged by this changeset (before == after)
+                (fc, contents.side(fc, start, data))
+                for fc, data in zip(files, now, strict=True)
+                if fc in done and fc not in at_start  # else unchanged (before == after)
             ]
             if back_out:
                 await asyncio.to_thread(self._restore, back_out)

@@ -46,6 +46,12 @@ class Changeset:
 
 @dataclass(frozen=True)
 class FileChange:
+    """The change of one path in a changeset.
+
+    Whole texts on both sides (None where the file does not exist), or, for a file over
+    `engine.changes.delta.LARGE` bytes that exists on both sides, ``delta``: its splices as
+    JSON, and no texts (`stored_as_delta`). ``diff`` is the unified diff either way."""
+
     changeset_id: int
     seq: int
     path: str
@@ -56,6 +62,11 @@ class FileChange:
     diff: str
     before_bytes: int
     after_bytes: int
+    delta: str | None = None
+
+    @property
+    def stored_as_delta(self) -> bool:
+        return self.delta is not None
 
 
 _CS_COLUMNS = (
@@ -64,7 +75,7 @@ _CS_COLUMNS = (
 )
 _FC_COLUMNS = (
     "changeset_id, seq, path, base_hash, after_hash, before_text, after_text, diff, "
-    "before_bytes, after_bytes"
+    "before_bytes, after_bytes, delta"
 )
 
 
@@ -188,12 +199,13 @@ class ChangeStore:
             return [FileChange(*row) for row in await cur.fetchall()]
 
     async def put_file(self, fc: FileChange) -> None:
-        """Insert the change of one path, or replace it (a later tool call in the changeset)."""
+        """Insert the change of one path, or replace it (a later tool call in the changeset:
+        the same base, so only the way it is stored and the after side change)."""
         await self.conn.execute(
-            f"INSERT INTO file_changes ({_FC_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            f"INSERT INTO file_changes ({_FC_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (changeset_id, path) DO UPDATE SET after_hash = excluded.after_hash, "
-            "after_text = excluded.after_text, diff = excluded.diff, "
-            "after_bytes = excluded.after_bytes",
+            "before_text = excluded.before_text, after_text = excluded.after_text, "
+            "diff = excluded.diff, after_bytes = excluded.after_bytes, delta = excluded.delta",
             (
                 fc.changeset_id,
                 fc.seq,
@@ -205,6 +217,7 @@ class ChangeStore:
                 fc.diff,
                 fc.before_bytes,
                 fc.after_bytes,
+                fc.delta,
             ),
         )
 
@@ -219,10 +232,11 @@ class ChangeStore:
         after_hash: str | None,
         diff: str,
     ) -> None:
-        """Replace both sides of one file change (a forced apply or revert over newer bytes)."""
+        """Replace both sides of one file change (a forced apply or revert over newer bytes),
+        as whole texts."""
         await self.conn.execute(
             "UPDATE file_changes SET before_text = ?, base_hash = ?, after_text = ?, "
-            "after_hash = ?, diff = ?, before_bytes = ?, after_bytes = ? "
+            "after_hash = ?, diff = ?, before_bytes = ?, after_bytes = ?, delta = NULL "
             "WHERE changeset_id = ? AND path = ?",
             (
                 before_text,

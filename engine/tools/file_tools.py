@@ -11,7 +11,10 @@ twenty wide reads once made a 109 MB event row):
 - ``MAX_MATCH_CHARS``: characters of a matching line that a search shows.
 - ``MAX_LIST_PATHS``: paths one ``file_list`` returns.
 - ``MAX_TEXT_BYTES``: size of a file on disk that the text tools read at all; a larger file is
-  refused after a stat, before any byte is read.
+  refused after a stat, before any byte is read. Up to it, an edit costs about three times the
+  file's size in memory for the moment it runs, and what the changeset and the answer keep is
+  bounded by the lines it changes (`engine.changes.delta`): lines are found by counting line
+  breaks (`engine.tools.lines`), never by splitting the whole file into a list.
 - ``MAX_SEARCH_BYTES``: size of a file that ``text_search`` searches; larger ones, and files
   that are not UTF-8 text (media), are skipped and counted in the result's ``skipped``.
 - ``SEARCH_SECONDS``: wall time one search may take. Patterns run on the `regex` module (the
@@ -30,13 +33,15 @@ from typing import Any
 import regex
 
 from engine import sandbox
+from engine.changes.store import FileChange
+from engine.tools.lines import Lines
 from engine.tools.registry import Outcome, ToolContext, ToolError, tool
 
 MAX_READ_LINES = 400
 MAX_READ_CHARS = 64 * 1024
 MAX_MATCH_CHARS = 200
 MAX_LIST_PATHS = 2000
-MAX_TEXT_BYTES = 16 << 20
+MAX_TEXT_BYTES = 128 << 20
 MAX_SEARCH_BYTES = 1 << 20
 SEARCH_SECONDS = 2.0
 PATH = {"type": "string", "minLength": 1, "description": "relative to the project folder"}
@@ -75,20 +80,21 @@ def _disk_text(root: Path, rel: str, limit: int) -> str | None:
         ) from None
 
 
-async def _proposals(ctx: ToolContext) -> dict[str, str | None]:
-    """What the changeset proposes: path -> new text (None: deleted)."""
+async def _proposals(ctx: ToolContext) -> dict[str, FileChange]:
+    """What the changeset proposes, by path (``after_hash`` None: deleted)."""
     if ctx.changeset_id is None:
         return {}
-    return {fc.path: fc.after_text for fc in await ctx.ledger.store.files(ctx.changeset_id)}
+    return {fc.path: fc for fc in await ctx.ledger.store.files(ctx.changeset_id)}
 
 
 async def _text(ctx: ToolContext, path: str) -> str:
     rel = sandbox.normalize(ctx.root, path)
     proposed = await _proposals(ctx)
     if rel in proposed:
-        text = proposed[rel]
+        text = await ctx.read(rel)  # a large file's proposal is rebuilt from the disk
     else:
         text = await asyncio.to_thread(_disk_text, ctx.root, rel, MAX_TEXT_BYTES)
+        ctx.seen[rel] = text
     if text is None:
         raise ToolError(f"{path} does not exist; file_list shows the project's files")
     return text
@@ -96,25 +102,21 @@ async def _text(ctx: ToolContext, path: str) -> str:
 
 async def _listing(ctx: ToolContext, under: str) -> list[str]:
     files = set(await asyncio.to_thread(sandbox.list_files, ctx.root, under))
-    for path, text in (await _proposals(ctx)).items():
+    for path, fc in (await _proposals(ctx)).items():
         if under and not path.startswith(under.rstrip("/") + "/"):
             continue
-        (files.add if text is not None else files.discard)(path)
+        (files.add if fc.after_hash is not None else files.discard)(path)
     return sorted(files)
 
 
-def _lines(text: str) -> list[str]:
-    return text.splitlines(keepends=True)
-
-
-def _block(text: str, like: str) -> list[str]:
+def _block(text: str, like: str) -> str:
     """``text`` as whole lines, ending with the file's own newline style."""
     if not text:
-        return []
-    newline = "\r\n" if "\r\n" in like else "\n"
+        return ""
+    newline = "\r\n" if "\r" in like and "\r\n" in like else "\n"  # "\r": a fast search
     if not text.endswith(("\n", "\r")):
         text += newline
-    return _lines(text)
+    return text
 
 
 @tool(
@@ -164,7 +166,7 @@ async def file_read_slices(ctx: ToolContext, args: dict[str, Any]) -> Outcome:
     for first, last in ranges or ():
         if first > last:
             raise ToolError(f"range [{first}, {last}] is backwards; give [first, last]")
-    lines = _lines(await _text(ctx, args["path"]))
+    lines = Lines(await _text(ctx, args["path"]))
     slices, unread, cut = _page(lines, ranges or [[1, len(lines) or 1]])
     result: dict[str, Any] = {"path": args["path"], "line_count": len(lines), "slices": slices}
     result["truncated"] = bool(unread) or cut
@@ -175,7 +177,7 @@ async def file_read_slices(ctx: ToolContext, args: dict[str, Any]) -> Outcome:
 
 
 def _page(
-    lines: list[str], ranges: list[list[int]]
+    lines: Lines, ranges: list[list[int]]
 ) -> tuple[list[dict[str, Any]], list[list[int]], bool]:
     """The slices of ``lines`` that ``ranges`` ask for, in order, up to ``MAX_READ_LINES`` per
     range and ``MAX_READ_CHARS`` in all; the ranges (or rests of ranges) left unread; and whether
@@ -229,7 +231,9 @@ async def text_search(ctx: ToolContext, args: dict[str, Any]) -> Outcome:
     except regex.error as exc:
         raise ToolError(f"pattern is not a valid regular expression: {exc}") from None
     paths = await _listing(ctx, args.get("under", ""))
-    proposed = await _proposals(ctx)
+    # A proposal kept as splices is of a file over 1 MiB, so over the search limit: it is
+    # skipped like such a file on disk, unread (its after_text is None, the too-large mark).
+    proposed = {path: fc.after_text for path, fc in (await _proposals(ctx)).items()}
     limit = args.get("max_results", 50)
     deadline = time.monotonic() + SEARCH_SECONDS
     return Outcome(await asyncio.to_thread(_search, ctx.root, paths, proposed, rx, limit, deadline))
@@ -259,6 +263,8 @@ def _search(
         if path == "project.json":  # the timeline: timeline_read shows it
             continue
         try:
+            if path in proposed and proposed[path] is None:  # listed, so not deleted: large
+                raise _TooLarge(path)
             text = proposed[path] if path in proposed else _disk_text(root, path, MAX_SEARCH_BYTES)
         except _TooLarge:
             skipped["too_large"] += 1
@@ -299,12 +305,16 @@ def _search(
 async def text_replace_lines(ctx: ToolContext, args: dict[str, Any]) -> Outcome:
     path, first, last = args["path"], args["first"], args["last"]
     old = await _text(ctx, path)
-    lines = _lines(old)
+    lines = Lines(old)
     if first > last or last > len(lines):
         raise ToolError(f"{path} has {len(lines)} lines; lines {first}..{last} do not exist there")
-    new = "".join(lines[: first - 1] + _block(args["text"], old) + lines[last:])
+    start, end = lines.offset(first - 1), lines.offset(last)
+    block = _block(args["text"], old)
+    new = "".join((old[:start], block, old[end:]))
+    count = _line_count(new, start, block, len(lines) - (last - first + 1))
+    del lines, old
     return Outcome(
-        {"path": path, "replaced": [first, last], "line_count": len(_lines(new))},
+        {"path": path, "replaced": [first, last], "line_count": count},
         {path: new},
     )
 
@@ -319,13 +329,28 @@ async def text_replace_lines(ctx: ToolContext, args: dict[str, Any]) -> Outcome:
 async def text_insert_lines(ctx: ToolContext, args: dict[str, Any]) -> Outcome:
     path, after = args["path"], args["after"]
     old = await _text(ctx, path)
-    lines = _lines(old)
+    lines = Lines(old)
     if after > len(lines):
         raise ToolError(f"{path} has {len(lines)} lines; insert after line 0..{len(lines)}")
-    if lines and after == len(lines) and not lines[-1].endswith("\n"):
-        lines[-1] += "\r\n" if "\r\n" in old else "\n"
-    new = "".join(lines[:after] + _block(args["text"], old) + lines[after:])
-    return Outcome({"path": path, "after": after, "line_count": len(_lines(new))}, {path: new})
+    at = lines.offset(after)
+    # Inserting after a last line that has no line break gives it one first.
+    joint = ""
+    if len(lines) and after == len(lines) and not old.endswith("\n"):
+        joint = "\r\n" if "\r\n" in old else "\n"
+    block = _block(args["text"], old)
+    new = "".join((old[:at], joint, block, old[at:]))
+    count = len(Lines(new)) if joint else _line_count(new, at, block, len(lines))
+    del lines, old
+    return Outcome({"path": path, "after": after, "line_count": count}, {path: new})
+
+
+def _line_count(new: str, at: int, block: str, others: int) -> int:
+    """Lines of ``new``, which holds ``block`` from ``at`` and ``others`` lines around it:
+    counted from the parts when the block meets them at line breaks (no line joins another),
+    else counted again (a lone ``\r`` before a ``\n`` makes one break of two)."""
+    if (at == 0 or new[at - 1] == "\n") and (not block or block.endswith("\n")):
+        return others + len(Lines(block))
+    return len(Lines(new))
 
 
 @tool(

@@ -14,10 +14,17 @@ integer, so ``1.0`` or ``1e29`` where the schema says integer is refused (JSON S
 any number with a zero fraction, and a handler then sliced a list with a float); arguments nested
 deeper than `engine.jsoncheck.MAX_DEPTH` are refused before anything walks them; and a changeset
 named by id must exist.
+
+What a call costs is bounded by what it changes, not by the files it touches: for a file over
+`engine.changes.delta.LARGE` bytes the audit records the file's sha256 and size on each side
+and the lines that changed (its splices), and the answer (what the command line prints, what
+goes back through the door) shows the hashes, sizes and a diff cut to
+`engine.changes.delta.PREVIEW_CHARS`, never the file itself.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -27,6 +34,8 @@ from typing import Any
 import jsonschema
 from jsonschema import validators
 
+from engine import sandbox
+from engine.changes import delta
 from engine.changes.ledger import ChangesetError, Ledger
 from engine.changes.store import CallPlace
 from engine.errors import ReelcutError
@@ -53,6 +62,9 @@ class Outcome:
 class ToolContext:
     ledger: Ledger
     changeset_id: int | None
+    seen: dict[str, str | None] = field(default_factory=dict)
+    """Files as the handler read them (normalized path -> text), so the call's audit and
+    proposal use the same text without reading a large file again."""
 
     @property
     def root(self) -> Path:
@@ -60,7 +72,16 @@ class ToolContext:
 
     async def read(self, rel: str) -> str | None:
         """A file as this changeset sees it (its proposals over the disk)."""
-        return await self.ledger.read(self.changeset_id, rel)
+        text = await self.ledger.read(self.changeset_id, rel)
+        self.seen[sandbox.normalize(self.root, rel)] = text
+        return text
+
+    async def before(self, path: str) -> tuple[str | None]:
+        """``path`` as the handler saw it, or as the changeset sees it now."""
+        rel = sandbox.normalize(self.root, path)
+        if rel not in self.seen:
+            self.seen[rel] = await self.ledger.read(self.changeset_id, rel)
+        return (self.seen[rel],)
 
 
 Handler = Callable[[ToolContext, dict[str, Any]], Awaitable[Outcome]]
@@ -192,6 +213,45 @@ def _explain(error: jsonschema.ValidationError) -> str:
     return f"expected {about}, got {shown}" if about else error.message
 
 
+Digest = tuple[str, int] | None
+
+
+def _audits(
+    seen: dict[str, tuple[str | None]], outcome: Outcome, names: dict[str, str]
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, tuple[Digest, Digest]]]:
+    """The call's audit as recorded, and as its answer shows it.
+
+    A file whose texts are at most `delta.LARGE` bytes appears whole in both. A larger one that
+    exists before and after is recorded as ``{"sha256", "bytes"}`` on each side, the after side
+    with the ``splices`` that made it, and shown with a diff preview instead of the splices; a
+    large file created or deleted is recorded whole (all of it is the change) and shown as its
+    hash and size. Third, `delta.digest` of each file's two texts, for the proposals."""
+    recorded: dict[str, Any] = {"before": {}, "after": {}, "meta": outcome.meta}
+    shown: dict[str, Any] = {"before": {}, "after": {}, "meta": outcome.meta}
+    digests: dict[str, tuple[Digest, Digest]] = {}
+    for path, after in outcome.changes.items():
+        (before,) = seen[path]
+        sides = [None if text is None else delta.digest(text) for text in (before, after)]
+        digests[path] = (sides[0], sides[1])
+        if all(side is None or side[1] <= delta.LARGE for side in sides):
+            for audit in (recorded, shown):
+                audit["before"][path], audit["after"][path] = before, after
+            continue
+        summary = [None if s is None else {"sha256": s[0], "bytes": s[1]} for s in sides]
+        shown["before"][path], shown["after"][path] = summary
+        if before is None or after is None:
+            recorded["before"][path], recorded["after"][path] = before, after
+            continue
+        found = delta.splices(before, after)
+        recorded["before"][path] = summary[0]
+        recorded["after"][path] = {**(summary[1] or {}), "splices": [list(s) for s in found]}
+        shown["after"][path] = {
+            **(summary[1] or {}),
+            "diff": delta.preview(delta.unified(before, found, names[path])),
+        }
+    return recorded, shown, digests
+
+
 def for_model(outcome: dict[str, Any]) -> dict[str, Any]:
     """What a model gets back from a tool call (not the audit's full before/after texts)."""
     if not outcome.get("ok"):
@@ -289,7 +349,8 @@ async def run_tool(
                     f"changeset {changeset_id} is {cs.status}; leave out --changeset to start "
                     "a new one"
                 )
-        outcome = await t.handler(ToolContext(ledger, changeset_id), checked)
+        ctx = ToolContext(ledger, changeset_id)
+        outcome = await t.handler(ctx, checked)
     except ReelcutError as exc:
         return await record_refused(
             ledger, name, args, str(exc), changeset_id=changeset_id, call=call
@@ -299,8 +360,9 @@ async def run_tool(
         async with store.transaction():
             if outcome.changes and changeset_id is None:
                 changeset_id = await store.create(author, reason or f"{name} {json.dumps(checked)}")
-            before = {path: await ledger.read(changeset_id, path) for path in outcome.changes}
-            audit = {"before": before, "after": outcome.changes, "meta": outcome.meta}
+            seen = {path: await ctx.before(path) for path in outcome.changes}
+            names = {path: sandbox.normalize(ledger.files.root, path) for path in seen}
+            recorded, audit, digests = await asyncio.to_thread(_audits, seen, outcome, names)
             done: dict[str, Any] = {
                 "ok": True,
                 "changeset": changeset_id,
@@ -310,16 +372,26 @@ async def run_tool(
             }
             # Audit first: the call is on record before any proposal exists, applied or not.
             event = await store.record_tool(
-                changeset_id, name, checked, audit, ok=True, call=call, result=for_model(done)
+                changeset_id, name, checked, recorded, ok=True, call=call, result=for_model(done)
             )
+            del recorded
             if outcome.changes:
                 assert changeset_id is not None
-                for path, text in outcome.changes.items():
-                    await ledger.propose(changeset_id, path, text)
+                for path in outcome.changes:  # no loop variable left holding a text
+                    before_digest, after_digest = digests[path]
+                    await ledger.propose(
+                        changeset_id,
+                        path,
+                        outcome.changes[path],
+                        seen=(seen[path][0], before_digest and before_digest[0]),
+                        after_digest=after_digest,
+                    )
                 await ledger.mark_ready(changeset_id)
     except ReelcutError as exc:  # a proposal the ledger refused: nothing of it stays
         return await record_refused(ledger, name, args, str(exc), changeset_id=given, call=call)
-    if outcome.changes and apply:
+    changed = bool(outcome.changes)
+    del outcome, seen, ctx  # a large file's texts: the apply reads what it needs itself
+    if changed and apply:
         assert changeset_id is not None
         try:
             await ledger.apply(changeset_id)
