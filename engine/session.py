@@ -11,10 +11,17 @@ one the step produced (saves that are not steps, like a moved playhead or an und
 hashes along), so an edit made outside reelcut is never silently overwritten. When the file on
 disk is what an applied changeset made it, the refusal says so and names the revert that brings
 undo back (`way_back`), also when that changeset left the file invalid.
+
+Opening a session finishes or rolls back a changeset that a killed apply left half-written
+(`engine.changes.ledger.finish_interrupted`) before project.json is read, so nothing is edited on
+half a changeset. The saves run under `engine.changes.exclusive.file_writes`, as the ledger's
+applies do, so a changeset applied in the same process (an agent run's auto-apply in the editor)
+never lands between a save's check of the file and its write.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import shlex
@@ -23,10 +30,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Concatenate, Literal, ParamSpec, TypeVar
 
 import msgspec
 
+from engine.changes.exclusive import file_writes
+from engine.changes.ledger import finish_interrupted
 from engine.errors import ReelcutError
 from engine.events import insert_event
 from engine.lock import WriterLock
@@ -44,6 +53,8 @@ from engine.state import db
 from engine.state.history import History, Step
 from engine.validate import problems
 
+P = ParamSpec("P")
+R = TypeVar("R")
 PENDING = "pending"  # the meta key of the journal (see the module's docstring)
 VIEW = "view"  # the meta key of the view: playhead, zoom, selection, marks (not in project.json)
 
@@ -75,6 +86,20 @@ class Change:
 Listener = Callable[[Change], None]
 
 
+def _one_writer(
+    method: Callable[Concatenate[Session, P], R],
+) -> Callable[Concatenate[Session, P], R]:
+    """A method that checks project.json and writes it, run under `file_writes`: no changeset
+    is applied or reverted by this process between its check and its write."""
+
+    @functools.wraps(method)
+    def guarded(self: Session, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with self._file_writes:
+            return method(self, *args, **kwargs)
+
+    return guarded
+
+
 class Session:
     """An open project. Use as a context manager, or call ``close()``."""
 
@@ -92,12 +117,20 @@ class Session:
         self.author = author
         self._owns_lock = lock is None
         self._lock = self.dir.writer(purpose) if lock is None else lock
+        self._file_writes = file_writes(self.dir.root)
+        self._project: Project
+        self._hash: str
+        conn: sqlite3.Connection | None = None
         try:
-            data = self.dir.project_json.read_bytes()
-            self._project = decode_project(data, trusted=written_by_us(self.dir.root, data))
-            self._hash = _sha(data)
-            self._conn = db.connect(self.dir.state / db.STATE_FILE)
+            self._load()
+            conn = self._conn = db.connect(self.dir.state / db.STATE_FILE)
+            # A changeset a killed apply left half-written is finished or rolled back before
+            # anything is edited on it (and the file read again).
+            if finish_interrupted(self.dir.root, conn):
+                self._load()
         except BaseException:
+            if conn is not None:
+                conn.close()
             if self._owns_lock:
                 self._lock.release()
             raise
@@ -130,6 +163,7 @@ class Session:
 
     # -- changing --------------------------------------------------------------------------
 
+    @_one_writer
     def apply(self, op: Op, *, author: str | None = None) -> Change:
         """Apply ``op`` and commit it as an undo step (part of the open group, if any)."""
         self._check_disk()
@@ -167,6 +201,7 @@ class Session:
         finally:
             self._group = None
 
+    @_one_writer
     def undo(self) -> Change | None:
         """Undo the latest group; None when there is nothing to undo."""
         steps = self.history.last_done_group()
@@ -189,6 +224,7 @@ class Session:
 
         return self._commit("undo", f"undid: {_label(steps)}", frozenset(touched), bookkeep)
 
+    @_one_writer
     def redo(self) -> Change | None:
         """Redo the earliest undone group; None when there is nothing to redo."""
         steps = self.history.first_undone_group()
@@ -224,6 +260,7 @@ class Session:
         self._project = fit_view(self._project, editor)
         return self._commit("editor", "editor state", frozenset())
 
+    @_one_writer
     def replace(self, project: Project, summary: str) -> Change:
         """Save a project made outside the ops (an import: new assets and their clips) as a
         change that is not an undo step, like `set_editor`."""
@@ -273,6 +310,11 @@ class Session:
         self.close()
 
     # -- internals -------------------------------------------------------------------------
+
+    def _load(self) -> None:
+        data = self.dir.project_json.read_bytes()
+        self._project = decode_project(data, trusted=written_by_us(self.dir.root, data))
+        self._hash = _sha(data)
 
     def _save(self, project: Project, journal: dict[str, object]) -> None:
         """Journal, then write (the caller's `_commit` does the bookkeeping and clears it)."""

@@ -47,6 +47,7 @@ from engine.workspace import PROJECT_FILE, Change, Event, ReelcutError, Session,
 from tui.agent_actions import AgentController
 from tui.disk_sync import DiskSync
 from tui.finder import FileCommands
+from tui.generation import Generations
 from tui.keys import KEYS, display, load_keymap
 from tui.playback import Playback
 from tui.project_tree import ProjectTree
@@ -124,6 +125,7 @@ class ReelcutApp(App[int]):
         self.playback = Playback(self)
         self.agent = AgentController(self)
         self.services = Services(self)
+        self.generations = Generations(self)
         self.disk = DiskSync(self)
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -181,6 +183,8 @@ class ReelcutApp(App[int]):
         if message.change.kind == "import":
             self.services.load_thumbnails()
             self.services.load_waveforms()
+        if self.jobs_started and message.change.kind in ("edit", "undo", "redo"):
+            self.generations.refresh()  # a take placed, landed or undone
 
     async def on_unmount(self) -> None:
         await self.services.stop()
@@ -390,4 +394,5 @@ class ReelcutApp(App[int]):
             # A tab opened or closed (or the connection dropped): the status line says so now.
             self.pages_open = int(event.data.get("count", 0))
             return
+        self.generations.job_event(event)
         self.services.job_event(event)

@@ -213,6 +213,24 @@ class EditorScreen(Screen[None]):
 
         self.host.push_screen(HelpScreen())
 
+    async def action_speak(self) -> None:
+        """Speak the scenario: placeholders now, their progress live (`tui.generation`)."""
+        await self.host.generations.speak()
+
+    async def action_speak_cancel(self) -> None:
+        await self.host.generations.cancel()
+
+    async def action_speak_retry(self) -> None:
+        host = self.host
+        clip_id = host.selection[0] if host.selection else None
+        asset = None
+        if clip_id is not None:
+            for track in host.project.tracks:
+                for clip in track.clips:
+                    if clip.id == clip_id:
+                        asset = clip.asset_id
+        await host.generations.retry(asset)
+
     def action_export(self) -> None:
         """Render the timeline to a file: a dialog, then a job on the status line."""
         from tui.export_dialog import ExportScreen

@@ -37,6 +37,7 @@ class Services:
         app = self.app
         await app.workspace.start_jobs(app.session.project, app.post_engine_event)
         app.jobs_started = True
+        app.generations.refresh()
         serve_cli = await asyncio.to_thread(importlib.import_module, "tui.serve_cli")
         start_preview = serve_cli.start_preview
         try:

@@ -28,7 +28,14 @@ from tui.timeline.palette import Palette
 from tui.timeline.ruler import ruler_lines
 from tui.timeline.runs import Run, fit_text, short_duration
 from tui.timeline.thumbnails import Filmstrip, filmstrip_runs
-from tui.timeline.tracks import TrackIndex, TrackRows, detail_runs, plain_runs, track_runs
+from tui.timeline.tracks import (
+    TrackIndex,
+    TrackRows,
+    detail_runs,
+    generation_runs,
+    plain_runs,
+    track_runs,
+)
 from tui.timeline.viewport import Viewport
 from tui.timeline.waveform import Waveform, waveform_runs
 
@@ -81,6 +88,9 @@ class TimelinePainter:
         """Waveforms by asset id (set with ``set_waveforms``)."""
         self.strips: Mapping[str, Filmstrip] = {}
         """Filmstrips by asset id (set with ``set_thumbnails``)."""
+        self.generations: Mapping[str, str] = {}
+        """What a clip of a take not ready yet says, by asset id (``set_generations``)."""
+        self._generations_version = 0
         self._versions = 0
         self._track_versions: dict[str, tuple[Track, int]] = {}
         """Per track id: the Track object last seen and the version it was given."""
@@ -144,6 +154,13 @@ class TimelinePainter:
         """Waveforms by asset id: audio clips with one draw it on their track's second line."""
         self.waves = waves
         self._waves_version += 1
+
+    def set_generations(self, labels: Mapping[str, str]) -> None:
+        """Labels by asset id: a placeholder clip (TTS) shows its state and progress on its
+        track's second line instead of its length."""
+        if labels != self.generations:
+            self.generations = dict(labels)
+            self._generations_version += 1
 
     def set_thumbnails(self, strips: Mapping[str, Filmstrip]) -> None:
         """Filmstrips by asset id: video clips with one draw it on their track's lines under
@@ -268,9 +285,11 @@ class TimelinePainter:
         or a filmstrip over every line after the first, then plain blocks), and its cache key."""
         vp = paint.viewport
         version = self._track_versions[track.id][1]
-        derived = 0
+        derived: object = 0
         if line:
             derived = self._waves_version if track.kind == "audio" else self._strips_version
+        if track.kind == "audio":
+            derived = (derived, self._generations_version)
         key = (
             "track",
             track.id,
@@ -294,6 +313,8 @@ class TimelinePainter:
                 runs = detail_runs(runs, index, vp, project.rate)
                 if track.kind == "audio" and self.waves:
                     runs = waveform_runs(runs, index, vp, project.rate, self.waves)
+                if track.kind == "audio" and self.generations:
+                    runs = generation_runs(runs, index, vp, self.generations)
             elif line > 1:
                 runs = plain_runs(runs, index, vp)
             if line and track.kind == "video" and self.strips:

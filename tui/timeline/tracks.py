@@ -26,7 +26,7 @@ stretch of tiny clips costs one step per cell, and there are never more cells th
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from engine.model import Clip, Track
@@ -184,6 +184,28 @@ def detail_runs(runs: Sequence[Run], index: TrackIndex, vp: Viewport, rate: Rate
         edge = cl.start > f0 + (run.start - 1) * fpc
         text = fit_label(EDGE if edge else "", short_duration(cl.duration, rate), run.width)
         out.append(run._replace(text=text))
+    return out
+
+
+def generation_runs(
+    runs: Sequence[Run], index: TrackIndex, vp: Viewport, labels: Mapping[str, str]
+) -> list[Run]:
+    """The second line of an audio track where clips of takes being generated (TTS
+    placeholders) say their state (``labels`` by asset id) instead of their length or
+    waveform."""
+    out: list[Run] = []
+    f0, fpc = vp.first_frame, vp.frames_per_col
+    for run in runs:
+        if run.kind != "clip" or run.end - run.start <= 2:
+            out.append(run)
+            continue
+        cl = index.clips[run.clip_index]
+        said = labels.get(cl.asset_id or "")
+        if said is None:
+            out.append(run)
+            continue
+        edge = cl.start > f0 + (run.start - 1) * fpc
+        out.append(run._replace(text=fit_label(EDGE if edge else "", said, run.width), pixels=None))
     return out
 
 

@@ -210,6 +210,12 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         elif old is None or ed.playhead != old.editor.playhead:
             self.set_playhead(ed.playhead)
 
+    def set_generations(self, labels: Mapping[str, str]) -> None:
+        """What each clip of a take being generated says, by asset id
+        (`tui.generation.Generations.labels`): drawn on its track's second line."""
+        self._painter.set_generations(labels)
+        self.refresh()
+
     def set_waveforms(self, waves: Mapping[str, Waveform]) -> None:
         """Waveforms by asset id (`tui.timeline.waveform.waveforms_from`): audio clips with one
         draw it on their track's second line."""
