@@ -199,7 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # loses work, such as moving the state database aside).
         from engine.fsio.causes import environment_error
 
-        refused = environment_error(exc, getattr(args, "dir", None))
+        refused = _grouped_refusal(exc) or environment_error(exc, getattr(args, "dir", None))
         if refused is not None:
             return _fail(refused, as_json)
         bug = ReelcutError(
@@ -208,6 +208,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         bug.exit_code = INTERNAL_ERROR
         return _fail(bug, as_json)
+
+
+def _grouped_refusal(exc: BaseException) -> ReelcutError | None:
+    """The first ReelcutError inside an exception group (a task group that failed, as the MCP
+    server's does), so it is reported as itself rather than as a bug."""
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            if isinstance(inner, ReelcutError):
+                return inner
+            found = _grouped_refusal(inner)
+            if found is not None:
+                return found
+    return None
 
 
 def _fail(exc: ReelcutError, as_json: bool) -> int:

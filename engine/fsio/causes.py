@@ -149,13 +149,21 @@ def sqlite_refusal(exc: sqlite3.Error, state_dir: Path) -> int | None:
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:
-    """``exc``, then what it was raised from or while handling, and so on (each once)."""
+    """``exc``, then what it was raised from or while handling, and so on, and the members of
+    an exception group (a task group's failure: the MCP server's), each once."""
     seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
+    todo: list[BaseException] = [exc]
+    while todo:
+        current = todo.pop(0)
+        if id(current) in seen:
+            continue
         seen.add(id(current))
         yield current
-        current = current.__cause__ or current.__context__
+        if isinstance(current, BaseExceptionGroup):
+            todo.extend(current.exceptions)
+        nxt = current.__cause__ or current.__context__
+        if nxt is not None:
+            todo.append(nxt)
 
 
 def environment_error(exc: BaseException, root: Path | None = None) -> StorageError | None:
