@@ -1,0 +1,180 @@
+"""A TTS pass through the queue against the same espeak-ng commands run directly.
+
+Run: ``.venv/bin/python bench/bench_tts.py [--lines 50] [--rounds 3]``
+
+reelcut: ``--lines`` scenario lines (two speakers, sentences of 8-20 words) spoken by a pass
+as `reelcut tts` runs it: ``tts.start`` (plan, queue, placeholders as one edit), then a runner
+with the tts kind at the machine's parallelism speaking each line with espeak-ng, storing the
+WAV content-addressed and landing it as an undo step. Anchor: the same espeak-ng command lines
+(voice, pitch, rate, text on stdin, WAV to stdout), with the same parallelism, in the same
+run, writing each WAV to a file. Rounds alternate which goes first; the verdict is the median
+ratio. Also reported: the time from the pass's start to the first clip landing ready.
+Target: queue overhead <= 5%.
+
+Exit status 1 if the target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from engine.door import hold
+from engine.events import EventStream
+from engine.jobs import Runner, store
+from engine.model import new_project
+from engine.projectdir import ProjectDir
+from engine.scenario import SCENARIO_PATH
+from engine.state.adb import AsyncDB
+from engine.timebase import Rate
+from engine.tts import jobs as tts
+from engine.tts.takes import parse_scenario
+
+SENTENCE = (
+    "the timeline is a file you and the agent edit together while the queue speaks every "
+    "line of the scene in its own voice and the clips land where they belong on the track"
+)
+WORDS = SENTENCE.split()
+
+
+def scenario(n: int, salt: str) -> dict[str, Any]:
+    lines = []
+    for i in range(n):
+        k = 8 + (i * 7) % 13
+        words = [WORDS[(i * 3 + j) % len(WORDS)] for j in range(k)]
+        text = " ".join(words).capitalize() + f", {salt} {i}."
+        lines.append({"id": f"l_{i + 1}", "speaker": "a" if i % 2 == 0 else "b", "text": text})
+    return {
+        "schema_version": 1,
+        "speakers": [{"id": "a", "voice": "Kore"}, {"id": "b", "voice": "Puck"}],
+        "lines": lines,
+    }
+
+
+async def through_queue(root: Path, parallel: int) -> tuple[float, float]:
+    db = await AsyncDB.open(root / ".reelcut")
+    events = EventStream(db)
+    await events.start()
+    runner = Runner(db, events, root, {}, {})
+    first: list[float] = []
+    t0 = time.perf_counter()
+
+    def on(event: Any) -> None:
+        if event.topic == "job" and event.kind == "succeeded" and not first:
+            first.append(time.perf_counter() - t0)
+
+    unlisten = events.listen(on)
+    try:
+        async with hold(root, "bench", db=db, events=events, runner=runner) as ws:
+            runner.handlers.update(tts.handlers(ws))
+            runner.limits[tts.KIND] = parallel
+            doc = await ws.call("tts.start", {})
+            ids = {j["job"] for j in doc["jobs"]}
+            await runner.start()
+            feed = events.subscribe(topics=["job"])
+
+            def busy(conn: Any) -> bool:
+                return any(store.get(conn, i).status in ("queued", "running") for i in ids)  # type: ignore[union-attr]
+
+            while await db.read(busy):
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(anext(feed), timeout=1.0)
+            total = time.perf_counter() - t0
+            await feed.aclose()  # type: ignore[attr-defined]
+            await runner.stop()
+            failed = await db.read(
+                lambda c: [j for j in tts.tts_jobs(c) if j.status != "succeeded"]
+            )
+            if failed:
+                raise SystemExit(f"bench_tts: {len(failed)} line(s) failed: {failed[0].error}")
+    finally:
+        unlisten()
+        await events.close()
+        await db.close()
+    return total, first[0] if first else total
+
+
+async def directly(text: str, out: Path, parallel: int) -> float:
+    sc = parse_scenario(text)
+    exe = shutil.which("espeak-ng")
+    assert exe is not None
+    sem = asyncio.Semaphore(parallel)
+
+    async def one(i: int) -> None:
+        line = sc.lines[i]
+        v = line.local
+        async with sem:
+            proc = await asyncio.create_subprocess_exec(
+                exe,
+                "-v",
+                v.voice,
+                "-p",
+                str(v.pitch),
+                "-s",
+                str(v.rate),
+                "--stdout",
+                "--stdin",
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
+            data, _ = await proc.communicate(line.text.encode())
+            (out / f"{i}.wav").write_bytes(data)
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(one(i) for i in range(len(sc.lines))))
+    return time.perf_counter() - t0
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--lines", type=int, default=50)
+    ap.add_argument("--rounds", type=int, default=3)
+    args = ap.parse_args()
+    parallel = tts.limit()
+    ratios, firsts = [], []
+    with tempfile.TemporaryDirectory(prefix="bench-tts-") as tmp:
+        for r in range(args.rounds):
+            text = json.dumps(scenario(args.lines, f"round {r}"), indent=2)
+            root = Path(tmp) / f"p{r}"
+            ProjectDir.create(root, new_project("bench", rate=Rate(30, 1)))
+            (root / "scripts").mkdir(exist_ok=True)
+            (root / SCENARIO_PATH).write_text(text)
+            out = Path(tmp) / f"direct{r}"
+            out.mkdir()
+            if r % 2 == 0:
+                direct = asyncio.run(directly(text, out, parallel))
+                queued, first = asyncio.run(through_queue(root, parallel))
+            else:
+                queued, first = asyncio.run(through_queue(root, parallel))
+                direct = asyncio.run(directly(text, out, parallel))
+            ratios.append(queued / direct)
+            firsts.append(first)
+            print(
+                f"round {r}: {args.lines} lines, {parallel} at a time: espeak-ng directly "
+                f"{direct * 1000:.0f} ms, through the queue {queued * 1000:.0f} ms "
+                f"({queued / direct:.3f}x); first clip ready after {first * 1000:.0f} ms"
+            )
+    ratio = statistics.median(ratios)
+    print(
+        f"median: {ratio:.3f}x (overhead {100 * (ratio - 1):+.1f}%, target <= +5%); first clip "
+        f"ready after {statistics.median(firsts) * 1000:.0f} ms (median)"
+    )
+    return 0 if ratio <= 1.05 else 1
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    sys.exit(main())
