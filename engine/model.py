@@ -66,8 +66,9 @@ class Generation(_Struct, frozen=True, forbid_unknown_fields=True):
     An asset whose stage is not ``ready`` is a placeholder: it has no bytes yet (no hash), and
     its clips are drawn with the state of the job ``job_id`` (queued, running with its
     percent, failed with its reason), read live from the job events
-    (`engine.tts.jobs.effective_stage`), so progress never rewrites project.json. ``line`` is the scenario line it speaks and ``take``
-    the key of what made it (`engine.tts.takes.take_key`)."""
+    (`engine.tts.jobs.effective_stage`), so progress never rewrites project.json. ``line`` is
+    the scenario line it speaks and ``take`` the key of what made it
+    (`engine.tts.takes.take_key`)."""
 
     stage: Literal["queued", "running", "ready", "failed"]
     progress: Annotated[float, msgspec.Meta(ge=0, le=1)] = 0.0

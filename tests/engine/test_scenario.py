@@ -56,7 +56,7 @@ _DELETE = object()
         (("lines", 0, "text"), "   ", ("lines", 0, "text"), "must not be only spaces"),
         (("lines", 2, "text"), _DELETE, ("lines", 2), '$.lines[2]: missing the key "text"'),
         (("lines", 1, "start"), -1, ("lines", 1, "start"), "must be a number from 0 to 86400"),
-        (("lines", 2, "id"), "l_1", ("lines", 2, "id"), "line id \"l_1\" is already used by"),
+        (("lines", 2, "id"), "l_1", ("lines", 2, "id"), 'line id "l_1" is already used by'),
         (("lines", 1, "start"), "soon", ("lines", 1, "start"), "expected a number"),
         (("speakers", 1, "voice"), _DELETE, ("speakers", 1), 'missing the key "voice"'),
         (("speakers", 1, "id"), "narrator", ("speakers", 1, "id"), "already used by"),
