@@ -5,6 +5,7 @@ documented exit code, and nothing on disk changes."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -76,3 +77,21 @@ def test_an_edit_tool_with_frames_beyond_the_timeline_changes_nothing(
     res = reelcut("edit", copy, "--op-json", json.dumps(batch))
     assert_one_line_error(res, 7, "beyond the longest timeline")
     assert (copy / "project.json").read_bytes() == project
+
+
+def test_a_one_line_edit_of_a_large_script_prints_a_summary(tmp_path: Path) -> None:
+    """`reelcut tool ... --apply` on a 5 MB script printed the whole file twice in its JSON
+    (12 MB); now the answer is hashes, sizes and a short diff, and the file is exact."""
+    root = tmp_path / "p"
+    assert reelcut("new", root).returncode == 0
+    lines = [f"{n:07d} a line of the script\n" for n in range(200_000)]
+    (root / "scripts" / "big.md").write_text("".join(lines))
+    args = json.dumps({"path": "scripts/big.md", "after": 2, "text": "inserted"})
+    res = reelcut("tool", root, "text_insert_lines", args, "--apply")
+    assert res.returncode == 0, res.stderr
+    assert len(res.stdout.encode()) < 8 * 1024, len(res.stdout)
+    after = json.loads(res.stdout)["audit"]["after"]["scripts/big.md"]
+    data = (root / "scripts" / "big.md").read_bytes()
+    assert data == "".join([*lines[:2], "inserted\n", *lines[2:]]).encode()
+    assert after["sha256"] == hashlib.sha256(data).hexdigest() and after["bytes"] == len(data)
+    assert "+inserted\n" in after["diff"]
