@@ -285,8 +285,8 @@ def _track_sounds(
         asset = assets.get(clip.asset_id or "")
         if window is None or asset is None or clip.kind != "media":
             continue
-        if asset.media is None or not asset.media.audio_codec:
-            continue
+        if asset.media is None or not asset.media.audio_codec or asset.filename is None:
+            continue  # no sound, or a take still being generated (silent until it lands)
         source_in, frames, at = window
         start = round(Fraction(source_in) * SAMPLE_RATE / rate)
         end = round(Fraction(source_in + frames) * SAMPLE_RATE / rate)
