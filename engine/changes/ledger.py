@@ -20,6 +20,11 @@ put back -> ready. **Revert** is the same against ``after_hash``; it is refused 
 applied later changes one of the same files. Hashes only: modification times are never
 consulted.
 
+Inside the process that holds the project, the check and the writes of an apply or revert hold
+`exclusive.file_writes`, as the session's saves do, so neither lands between the other's check
+and write. Reconciling is a writer's job (`exclusive.as_writer`), done when a ledger opens and,
+through `finish_interrupted`, when a session opens, before it reads project.json.
+
 A change to a file over 1 MiB keeps only the lines it changes (`engine.changes.contents`): its
 versions are rebuilt from the file on disk, hash-checked, so it cannot be forced over a newer
 version of the file, and a changeset cannot propose more on top of it once the file changed.
@@ -31,14 +36,17 @@ import asyncio
 import contextlib
 import functools
 import hashlib
+import sqlite3
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from engine import sandbox
 from engine.changes import checks, contents, delta
-from engine.changes.store import Changeset, ChangeStore, FileChange, Status
+from engine.changes.exclusive import as_writer, file_writes, writing_files
+from engine.changes.store import Changeset, ChangeStore, FileChange, Status, interrupted
 from engine.errors import ReelcutError
 from engine.textdiff import unified_diff
 
@@ -285,7 +293,8 @@ class Ledger:
         files = await self.store.files(changeset_id)
         # Before the hashes and before any forced rebase: a refusal leaves the record untouched.
         await asyncio.to_thread(_refuse_breakage, changeset_id, files, self.files.root)
-        await self._move(cs, files, "apply", force)
+        async with writing_files(self.files.root):  # the check and the writes, one step
+            await self._move(cs, files, "apply", force)
         return await self._get(changeset_id)
 
     async def revert(self, changeset_id: int, *, force: bool = False) -> Changeset:
@@ -301,7 +310,8 @@ class Ledger:
                 f"changeset {', '.join(map(str, later))} was applied later and changes the same "
                 f"files; revert {'it' if len(later) == 1 else 'them'} first"
             )
-        await self._move(cs, files, "revert", force)
+        async with writing_files(self.files.root):  # the check and the writes, one step
+            await self._move(cs, files, "revert", force)
         return await self._get(changeset_id)
 
     async def _move(
@@ -416,7 +426,19 @@ class Ledger:
     # -- after a crash ---------------------------------------------------------------------
 
     async def reconcile(self) -> list[tuple[int, str]]:
-        """Finish or undo changesets a crash left half-written; return ``(id, outcome)``."""
+        """Finish or undo changesets a crash left half-written; return ``(id, outcome)``.
+
+        Only as the project's writer (`exclusive.as_writer`): while another process holds the
+        writer lock, a changeset in flight may be its apply under way, and rolling that back
+        would lose it (``reelcut tool`` without --apply did, before). Waits for an apply or
+        revert of this process that is under way."""
+        if not await self.store.in_flight():
+            return []
+        async with writing_files(self.files.root):
+            with as_writer(self.files.root) as writer:
+                return await self._finish_interrupted() if writer else []
+
+    async def _finish_interrupted(self) -> list[tuple[int, str]]:
         outcomes = []
         for cs in await self.store.in_flight():
             files = await self.store.files(cs.id)
@@ -479,3 +501,30 @@ class Ledger:
                 f"no changeset {changeset_id}; `reelcut changes DIR list` shows them"
             )
         return cs
+
+
+def finish_interrupted(root: Path, conn: sqlite3.Connection) -> list[tuple[int, str]]:
+    """`Ledger.reconcile` for a writer that opens the project without a ledger: the session,
+    under the writer lock, before it reads project.json, so no edit lands on half a changeset a
+    killed apply left. One query on ``conn`` (the state database) when nothing is in flight."""
+    if not interrupted(conn):
+        return []
+    lock = file_writes(root)
+    if not lock.acquire(blocking=False):
+        # An apply or revert of this process is under way: the changeset in flight is its own,
+        # and what a killed one left was finished when that ledger opened.
+        return []
+
+    async def finish() -> list[tuple[int, str]]:
+        ledger = await Ledger.open(root, reconcile=False)
+        try:
+            return await ledger._finish_interrupted()
+        finally:
+            await ledger.close()
+
+    try:
+        # On an event loop of its own: the caller may be running one (a command's door).
+        with ThreadPoolExecutor(1) as pool:
+            return pool.submit(asyncio.run, finish()).result()
+    finally:
+        lock.release()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -342,3 +343,10 @@ class ChangeStore:
             }
             for r in rows
         ]
+
+
+def interrupted(conn: sqlite3.Connection) -> bool:
+    """Whether a changeset is in flight (an apply or revert under way, or killed), read on a
+    plain sqlite3 connection (the session's)."""
+    row = conn.execute("SELECT 1 FROM changesets WHERE in_flight IS NOT NULL LIMIT 1")
+    return row.fetchone() is not None
