@@ -146,6 +146,11 @@ def json_cases(root: Path, media: Path, fresh: Path) -> dict[str, list[list[str 
         "jobs work": [["jobs", root, "work", "--json"]],
         "chat": [["chat", root, "Say hello", "--json", "--model", "gemini-2.5-flash"]],
         "chat --list": [["chat", root, "--list", "--json"]],
+        "export": [["export", root, fresh / "cut.wav", "--range", "0-10", "--json"]],
+        "tts run": [["tts", root, "run", "--provider", "local", "--json"]],
+        "tts status": [["tts", root, "status", "--json"]],
+        "tts versions": [["tts", root, "versions", "--json"]],
+        "tts cancel": [["tts", root, "cancel", "--json"]],
     }
 
 
