@@ -58,6 +58,7 @@ if TYPE_CHECKING:
     from engine.changes.replay import Replay
     from engine.lock import WriterLock
     from engine.media.display import Peaks, Tiles
+    from engine.media.status import AssetStatus
 
 # An agent run's end states (engine.agent.store.TERMINAL, said without importing the agent).
 RUN_ENDS = ("complete", "error", "cancelled")
@@ -184,6 +185,9 @@ class Workspace:
 
         handlers.update(tts.handlers(self))
         limits[tts.KIND] = tts.limit()
+        from engine.transcripts import jobs as transcribe
+
+        transcribe.register(self, handlers, limits)
         runner = Runner(
             db, events, self.root, handlers, limits, adopted_only=frozenset({agent_run.KIND})
         )
@@ -413,6 +417,28 @@ class Workspace:
         return await asyncio.to_thread(
             display.filmstrip_tiles, self.root, project, frozenset(known), rows
         )
+
+    # -- the media bin: the state of each asset's file, relink ---------------------------------
+
+    async def media_status(self, project: Project) -> dict[str, AssetStatus]:
+        """Each asset of ``project`` by id: its file (there, missing, changed) and which of its
+        derivatives are built (`engine.media.status.media_status`, on a worker thread)."""
+        from engine.media import status
+
+        return await asyncio.to_thread(status.media_status, self.root, project)
+
+    async def relink(self, asset_id: str, source: Path) -> str:
+        """Put a missing asset's file back from ``source`` (the same bytes: its sha256 is the
+        asset's name), after every other change; a one-line summary, or a `ReelcutError` and
+        nothing written (`engine.media.status.relink`)."""
+        from engine.media import status
+
+        project = self.project
+        async with self.writing:
+            summary = await asyncio.to_thread(
+                status.relink, self.root, project, asset_id, Path(source)
+            )
+        return summary
 
     # -- the agent (typed reads and the runs this holder starts) -------------------------------
 

@@ -9,13 +9,13 @@ import msgspec
 
 from engine.jsoncheck import json_path
 from engine.ops.base import Batch, Op, Result
-from engine.ops.cut import Blade, CloseGap, Lift, RippleDelete, RippleDeleteRange
+from engine.ops.cut import Blade, CloseGap, Lift, LiftRange, RippleDelete, RippleDeleteRange
 from engine.ops.draft import OpError
 from engine.ops.generate import LandTake, PlaceTakes, SelectTake
 from engine.ops.link import Link, Unlink
 from engine.ops.marks import AddMarker, EditMarker, RemoveMarker, SetMarks
 from engine.ops.move import Move, Nudge
-from engine.ops.place import AddText, EditText, Insert, Overwrite
+from engine.ops.place import AddText, EditText, Insert, Overwrite, PlaceOnTop
 from engine.ops.tracks import AddTrack, RemoveTrack, ReorderTrack, SetTrackFlags
 from engine.ops.trim import RippleTrim, Roll, Slide, Slip, Trim
 from engine.timebase import MAX_FRAMES
@@ -23,6 +23,7 @@ from engine.timebase import MAX_FRAMES
 ALL: tuple[type[Op], ...] = (
     Insert,
     Overwrite,
+    PlaceOnTop,
     Move,
     Nudge,
     Blade,
@@ -35,6 +36,7 @@ ALL: tuple[type[Op], ...] = (
     RippleDelete,
     CloseGap,
     RippleDeleteRange,
+    LiftRange,
     Link,
     Unlink,
     AddTrack,
@@ -60,6 +62,7 @@ OPS: dict[str, type[Op]] = {
 AnyOp = (
     Insert
     | Overwrite
+    | PlaceOnTop
     | Move
     | Nudge
     | Blade
@@ -72,6 +75,7 @@ AnyOp = (
     | RippleDelete
     | CloseGap
     | RippleDeleteRange
+    | LiftRange
     | Link
     | Unlink
     | AddTrack
@@ -143,12 +147,14 @@ __all__ = [
     "Insert",
     "LandTake",
     "Lift",
+    "LiftRange",
     "Link",
     "Move",
     "Nudge",
     "Op",
     "OpError",
     "Overwrite",
+    "PlaceOnTop",
     "PlaceTakes",
     "RemoveMarker",
     "RemoveTrack",

@@ -1,4 +1,5 @@
-"""Cutting and removing: blade, lift, ripple delete, close gap, ripple delete of a range."""
+"""Cutting and removing: blade, lift, ripple delete, close gap, lift and ripple delete of a
+range."""
 
 from __future__ import annotations
 
@@ -151,3 +152,29 @@ class RippleDeleteRange(Op, frozen=True, tag="ripple_delete_range"):
                 clear_range(d, t, start, end)
         _close(d, start, end)
         return f"removed {d.tc(start)}-{d.tc(end)} from every unlocked track"
+
+
+class LiftRange(Op, frozen=True, tag="lift_range"):
+    """Remove ``[start, end)`` (default: the in/out marks) from every unlocked track and leave
+    the gap (an NLE's "lift" of the marked range; `RippleDeleteRange` is its "extract").
+
+        before  V1 [AAAABBBB]   range 2-6   after  V1 [AA    BB]
+                A1 [aaaabbbb]                      A1 [aa    bb]
+    """
+
+    start: Frame | None = None
+    end: Frame | None = None
+
+    def compile(self, d: Draft) -> str:
+        start = self.start if self.start is not None else d.editor.mark_in
+        end = self.end if self.end is not None else d.editor.mark_out
+        if start is None or end is None:
+            raise OpError("give --start and --end, or set in and out marks first")
+        if end <= start:
+            raise OpError(
+                f"the range {d.tc(start)}-{d.tc(end)} is empty; the end must come after the start"
+            )
+        for t in d.tracks:
+            if not t.locked:
+                clear_range(d, t, start, end)
+        return f"lifted {d.tc(start)}-{d.tc(end)} from every unlocked track"

@@ -1,4 +1,4 @@
-"""Putting new material on the timeline: insert, overwrite, text clips."""
+"""Putting new material on the timeline: insert, overwrite, place on top, text clips."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from fractions import Fraction
 
 import msgspec
 
-from engine.model import Asset, Clip, TextProps
+from engine.model import Asset, Clip, TextProps, Track
 from engine.ops.base import (
     FontSize,
     Frame,
@@ -18,7 +18,7 @@ from engine.ops.base import (
     ripple,
     split_pair,
 )
-from engine.ops.draft import Draft, OpError
+from engine.ops.draft import Draft, OpError, PutTrack
 from engine.timebase import frames_from_seconds
 
 IMAGE_SECONDS = 5
@@ -129,6 +129,60 @@ class Overwrite(_Place, frozen=True, tag="overwrite"):
         for track_id, clip in placed:
             d.add(track_id, clip)
         return f"placed {placed[0][1].name} ({placed[0][1].id}) at {d.tc(self.at)}"
+
+
+class PlaceOnTop(_Place, frozen=True, tag="place_on_top"):
+    """Place media over what is there without touching it: on the nearest track above
+    ``track`` (default: the first track of the asset's kind) that is empty over the range, or
+    on a new track above them all when none is. Video tracks above are the ones listed before
+    (the list runs top-down); an audio pair goes on the nearest free audio track below its own.
+
+    Place N (2 frames) on top at frame 1::
+
+        before  V2 [ BBB ]            after  V2 [ BBB ]
+                V1 [AAAAA]                   V3 [ NN  ]   (new)
+                                             V2 [ BBB ]
+                                             V1 [AAAAA]
+    """
+
+    def compile(self, d: Draft) -> str:
+        placed = self._clips(d)
+        where: list[str] = []
+        for i, (track_id, clip) in enumerate(placed):
+            free = _free_track(d, track_id, clip.start, clip.end)
+            if free != track_id:
+                placed[i] = (free, clip)
+            where.append(d.track(free).name)
+        for track_id, clip in placed:
+            d.add(track_id, clip)
+        return (
+            f"placed {placed[0][1].name} ({placed[0][1].id}) on top at {d.tc(self.at)} "
+            f"on {' and '.join(where)}"
+        )
+
+
+def _free_track(d: Draft, track_id: str, start: int, end: int) -> str:
+    """The track for a clip over ``[start, end)`` placed on top of ``track_id``: that track
+    when it is empty there, else the nearest empty unlocked one of its kind on top of it
+    (above for video, below for audio), else a new one made on the outside of its kind."""
+    base = d.track(track_id)
+    if not base.locked and not d.overlapping(base.id, start, end):
+        return base.id
+    index = d.track_index(base.id)
+    tracks = d.tracks
+    same = [i for i, t in enumerate(tracks) if t.kind == base.kind]
+    above = range(index - 1, -1, -1) if base.kind == "video" else range(index + 1, len(tracks))
+    for i in above:
+        t = tracks[i]
+        if t.kind == base.kind and not t.locked and not d.overlapping(t.id, start, end):
+            return t.id
+    taken = {t.name for t in tracks}
+    n = len(same) + 1
+    while f"{base.kind[0].upper()}{n}" in taken:
+        n += 1
+    new = Track(id=d.new_id("t"), kind=base.kind, name=f"{base.kind[0].upper()}{n}")
+    d.apply([PutTrack(same[0] if base.kind == "video" else same[-1] + 1, new)])
+    return new.id
 
 
 class AddText(Op, frozen=True, tag="add_text"):

@@ -210,6 +210,7 @@ def test_every_op_round_trips_through_json() -> None:
     samples = {
         "Insert": {"asset_id": "a_1", "at": 3},
         "Overwrite": {"asset_id": "a_1", "at": 3, "duration": 2},
+        "PlaceOnTop": {"asset_id": "a_1", "at": 3, "duration": 2},
         "Move": {"clip_ids": ["c_1"], "by": 2, "mode": "insert"},
         "Nudge": {"clip_ids": ["c_1"], "by": -1},
         "Blade": {"at": 5},
@@ -222,6 +223,7 @@ def test_every_op_round_trips_through_json() -> None:
         "RippleDelete": {"clip_ids": ["c_1"]},
         "CloseGap": {"track": "V1", "at": 3},
         "RippleDeleteRange": {"start": 1, "end": 3},
+        "LiftRange": {"start": 1, "end": 3},
         "Link": {"clip_id": "c_1", "other_id": "c_2"},
         "Unlink": {"clip_id": "c_1"},
         "AddTrack": {"kind": "audio"},

@@ -39,12 +39,14 @@ from engine.ops import (
     EditText,
     Insert,
     Lift,
+    LiftRange,
     Link,
     Move,
     Nudge,
     Op,
     OpError,
     Overwrite,
+    PlaceOnTop,
     RemoveMarker,
     RemoveTrack,
     ReorderTrack,
@@ -174,7 +176,9 @@ def some_clip_ids(p: Project) -> st.SearchStrategy[tuple[str, ...]]:
 # -- one strategy per op -------------------------------------------------------------------
 
 
-def place(cls: type[Insert] | type[Overwrite]) -> Callable[[Project], OpStrategy]:
+def place(
+    cls: type[Insert] | type[Overwrite] | type[PlaceOnTop],
+) -> Callable[[Project], OpStrategy]:
     def build(p: Project) -> OpStrategy:
         return st.builds(
             cls,
@@ -223,6 +227,7 @@ def edge_op(cls: type[Trim] | type[RippleTrim]) -> Callable[[Project], OpStrateg
 BUILDERS: dict[str, Callable[[Project], OpStrategy]] = {
     "insert": place(Insert),
     "overwrite": place(Overwrite),
+    "place_on_top": place(PlaceOnTop),
     "move": move,
     "nudge": lambda p: st.builds(Nudge, clip_ids=some_clip_ids(p), by=st.integers(-5, 5)),
     "blade": lambda p: st.one_of(
@@ -243,6 +248,10 @@ BUILDERS: dict[str, Callable[[Project], OpStrategy]] = {
     "ripple_delete_range": lambda p: st.one_of(
         st.builds(RippleDeleteRange, start=frames(p), end=frames(p)),
         st.just(RippleDeleteRange()),
+    ),
+    "lift_range": lambda p: st.one_of(
+        st.builds(LiftRange, start=frames(p), end=frames(p)),
+        st.just(LiftRange()),
     ),
     "link": lambda p: link_pairs(p).map(lambda ids: Link(*ids)),
     "unlink": lambda p: st.builds(Unlink, clip_id=clip_ids(p)),
