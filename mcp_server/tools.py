@@ -381,3 +381,41 @@ async def _export_start(mcp: ReelcutMCP, ctx: Any, args: dict[str, Any]) -> dict
         raise UsageError(f"range must be text like '0-300' or 'marks' (got {span!r})")
     job = await mcp.call("export.start", {"out": out, "range": span, "force": _force(args)})
     return _job_json(job)
+
+
+@_extra(
+    "tts_start",
+    "Speak the scenario (scripts/Scenario_TTS.json): every line without a current take becomes "
+    "a job and a placeholder clip on the Dialogue track that fills in when its audio lands. "
+    "provider 'local' (espeak-ng, free) or 'gemini'; lines limits it to those ids; dry_run says "
+    "what a pass would do and cost. A paid pass over the project's budget is refused here: the "
+    "person confirms it in reelcut. Follow the jobs with jobs_wait.",
+    {
+        "provider": {"type": "string", "enum": ["local", "gemini"]},
+        "lines": {
+            "type": "array",
+            "items": {"type": "string", "minLength": 1, "maxLength": 64},
+            "maxItems": 1000,
+        },
+        "dry_run": {"type": "boolean", "default": False},
+    },
+    [],
+    {"type": "object"},
+    read_only=False,
+)
+async def _tts_start(mcp: ReelcutMCP, ctx: Any, args: dict[str, Any]) -> dict[str, Any]:
+    provider = args.get("provider")
+    if provider is not None and provider not in ("local", "gemini"):
+        raise UsageError(f"provider must be local or gemini (got {provider!r})")
+    lines = args.get("lines")
+    if lines is not None and (
+        not isinstance(lines, list) or not all(isinstance(x, str) for x in lines)
+    ):
+        raise UsageError("lines must be a list of line ids")
+    dry = args.get("dry_run", False)
+    if not isinstance(dry, bool):
+        raise UsageError(f"dry_run must be true or false (got {dry!r})")
+    done: dict[str, Any] = await mcp.call(
+        "tts.start", {"provider": provider, "lines": lines, "dry_run": dry, "yes": False}
+    )
+    return done

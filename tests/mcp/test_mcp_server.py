@@ -343,3 +343,19 @@ def test_an_agent_exports_through_mcp_and_waits_for_the_file(
             assert probe.stdout.strip() == "30"
 
     anyio.run(go)
+
+
+def test_tts_start_through_mcp_plans_and_queues_the_scenarios_lines(demo_dir: Path) -> None:
+    async def go() -> None:
+        async with Client(ReelcutMCP(demo_dir).server) as client:
+            plan = await client.call_tool("tts_start", {"provider": "local", "dry_run": True})
+            assert plan.structured_content is not None, plan.content
+            assert plan.structured_content["generate"] == ["l_1", "l_2", "l_3"]
+            assert plan.structured_content["jobs"] == []  # a dry run queues nothing
+            queued = await client.call_tool("tts_start", {"provider": "local", "lines": ["l_2"]})
+            assert queued.structured_content is not None, queued.content
+            assert [j["line"] for j in queued.structured_content["jobs"]] == ["l_2"]
+            bad = await client.call_tool("tts_start", {"provider": "loud"})
+            assert bad.is_error
+
+    anyio.run(go)
