@@ -82,6 +82,36 @@ def file_change(
     )
 
 
+def recomposed(
+    old: FileChange, after: str, found: list[delta.Splice], after_digest: tuple[str, int]
+) -> FileChange | None:
+    """``old``, a change kept as splices, made to end at ``after`` instead, with ``found``
+    (`delta.compose` of its splices and the step to ``after``), without the version before:
+    its hash is checked by undoing ``found`` on ``after``, and the diff's context comes from
+    ``after``. None if ``found`` does not lead back to ``old``'s base (the caller then
+    compares the texts); two edits far apart stay two splices, not the file between."""
+    try:
+        back = delta.apply(after.encode("utf-8"), found, reverse=True)
+    except delta.DeltaMismatch:
+        return None
+    if _sha256(back) != old.base_hash:
+        return None
+    del back
+    return FileChange(
+        changeset_id=old.changeset_id,
+        seq=old.seq,
+        path=old.path,
+        base_hash=old.base_hash,
+        after_hash=after_digest[0],
+        before_text=None,
+        after_text=None,
+        diff=delta.unified(after, found, old.path, text_is="after"),
+        before_bytes=old.before_bytes,
+        after_bytes=after_digest[1],
+        delta=delta.encode(found),
+    )
+
+
 def side(
     fc: FileChange, wanted: Side, current: bytes | None, *, current_hash: str | None = None
 ) -> bytes | None:

@@ -14,9 +14,14 @@ Lines are counted at ``\\n`` only, which in UTF-8 is the same byte in text and o
 splices apply to the file's bytes without decoding them (`apply`), and a file's line ``n``
 (`_skip_lines`) is found with C-speed counts, not a list of every line. `splices` finds what
 changed the same way: the common prefix and suffix by slice compares in chunks, then
-`engine.linediff` only inside a changed region larger than `SPLIT_FROM`. A one-line edit
-costs the bytes of that line (plus a few of context in the display diff, `unified`), whatever
-the file's size.
+`engine.linediff` only inside a changed region larger than `SPLIT_FROM` (and up to
+`SPLIT_UNTIL`: past it the region is one splice, so the time and memory stay linear). A
+one-line edit costs the bytes of that line (plus a few of context in the display diff,
+`unified`), whatever the file's size.
+
+Edits far apart in one file would make one changed region as long as the file between them;
+`compose` instead joins the splices of two successive changes (the changeset's so far, then
+one tool call's) into the splices of both, at the cost of the changes, not of the file.
 """
 
 from __future__ import annotations
@@ -35,6 +40,10 @@ LARGE = 1 << 20
 SPLIT_FROM = 64 * 1024
 """A changed region of more characters than this (both sides together) is split into the
 splices `engine.linediff` finds inside it; a smaller one is one splice."""
+SPLIT_UNTIL = 4 << 20
+"""...and one of more characters than this is one splice again: matching millions of lines
+costs seconds and gigabytes (two edits 60 MB apart: 4.7 s, 1.9 GB), while a tool call changes
+one place, and `compose` keeps several calls' places apart."""
 PREVIEW_CHARS = 16 * 1024
 """Characters of a large file's diff that a tool's answer shows (the changeset has it all)."""
 CONTEXT = 3
@@ -129,12 +138,78 @@ def splices(before: str, after: str) -> list[Splice]:
         end_b, end_a = len(before) - tail, len(after) - tail
     line = before.count("\n", 0, start)
     old, new = before[start:end_b], after[start:end_a]
-    if len(old) + len(new) <= SPLIT_FROM:
+    if not SPLIT_FROM < len(old) + len(new) <= SPLIT_UNTIL:
         return [(line, old, new)]
     a, b = _lines(old), _lines(new)
     return [
         (line + a0, "".join(a[a0:a1]), "".join(b[b0:b1])) for a0, a1, b0, b1 in line_changes(a, b)
     ]
+
+
+def _count(text: str) -> int:
+    """Lines in a splice's side (whole lines, the last at the end of a file maybe partial)."""
+    return text.count("\n") + (1 if text and not text.endswith("\n") else 0)
+
+
+def compose(first: list[Splice], second: list[Splice]) -> list[Splice]:
+    """The splices from A to C, given ``first`` (A to B) and ``second`` (B to C), worked out on
+    the splices alone (no text of A, B or C is needed): what the two touch, in B, becomes one
+    splice. Raises `DeltaMismatch` if ``second`` does not fit what ``first`` made."""
+    # Each splice as an interval of B's lines: (start in B, lines in B, splice, from first?).
+    spans: list[tuple[int, int, Splice, bool]] = []
+    shift = 0
+    for f in first:
+        spans.append((f[0] + shift, _count(f[2]), f, True))
+        shift += _count(f[2]) - _count(f[1])
+    spans += [(s[0], _count(s[1]), s, False) for s in second]
+    spans.sort(key=lambda span: (span[0], not span[3]))
+    groups: list[list[tuple[int, int, Splice, bool]]] = []
+    end = -1
+    for span in spans:
+        if groups and span[0] <= end:  # overlapping or touching: one change
+            groups[-1].append(span)
+            end = max(end, span[0] + span[1])
+        else:
+            groups.append([span])
+            end = span[0] + span[1]
+    out: list[Splice] = []
+    shift = 0  # B minus A, before the group
+    for group in groups:
+        start = group[0][0]
+        stop = max(b + n for b, n, _, _ in group)
+        mid: list[str | None] = [None] * (stop - start)  # B's lines in the group
+        for b, n, (_, old, new), is_first in group:
+            lines = _lines(new if is_first else old)
+            if len(lines) != n:
+                raise DeltaMismatch("a splice's lines are not whole")
+            for i, text in enumerate(lines):
+                have = mid[b - start + i]
+                if have is not None and have != text:
+                    raise DeltaMismatch(f"the changes disagree at line {b + i + 1}")
+                mid[b - start + i] = text
+        if any(text is None for text in mid):
+            raise DeltaMismatch("the changes leave a gap")
+        firsts = [(b, n, f) for b, n, f, is_first in group if is_first]
+        seconds = [s for _, _, s, is_first in group if not is_first]
+        before: list[str] = []  # A's lines in the group: first's old, or B's where it kept A
+        b = start
+        for fb, fn, (_, old, _) in firsts:
+            before += [t for t in mid[b - start : fb - start] if t is not None]
+            before.append(old)
+            b = fb + fn
+        before += [t for t in mid[b - start :] if t is not None]
+        after: list[str] = []  # C's lines in the group: B's with second's splices
+        b = start
+        for line, old, new in seconds:
+            after += [t for t in mid[b - start : line - start] if t is not None]
+            after.append(new)
+            b = line + _count(old)
+        after += [t for t in mid[b - start :] if t is not None]
+        old_text, new_text = "".join(before), "".join(after)
+        if old_text != new_text:
+            out.append((start - shift, old_text, new_text))
+        shift += sum(_count(f[2]) - _count(f[1]) for _, _, f in firsts)
+    return out
 
 
 def encode(found: list[Splice]) -> str:
@@ -215,13 +290,17 @@ def apply(data: bytes, found: list[Splice], *, reverse: bool = False) -> bytes:
 _HUNK = re.compile(r"^@@ -(\d+)((?:,\d+)?) \+(\d+)((?:,\d+)?) @@", re.MULTILINE)
 
 
-def unified(before: str, found: list[Splice], path: str) -> str:
-    """The git-style diff of the splices on ``before`` (as `engine.textdiff.unified_diff` would
-    write it), made from windows of a few lines around each change, not the whole file."""
-    if not found:
+def unified(text: str, found: list[Splice], path: str, *, text_is: str = "before") -> str:
+    """The git-style diff of the splices (as `engine.textdiff.unified_diff` would write it),
+    made from windows of a few lines around each change, not the whole file. ``text`` is the
+    version before the splices, or with ``text_is="after"`` the version after them (a proposal
+    in memory: the version before is then not needed)."""
+    given_after = text_is == "after"
+    placed = list(_placed(found, reverse=given_after))  # (line in text, there, becomes)
+    if not placed:
         return ""
-    groups: list[list[Splice]] = [[found[0]]]
-    for s in found[1:]:
+    groups = [[placed[0]]]
+    for s in placed[1:]:
         last = groups[-1][-1]
         if s[0] - (last[0] + last[1].count("\n")) <= 2 * CONTEXT:
             groups[-1].append(s)
@@ -232,23 +311,29 @@ def unified(before: str, found: list[Splice], path: str) -> str:
     cursor = cursor_line = shift = 0
     for group in groups:
         first_line = max(0, group[0][0] - CONTEXT)
-        start = _skip_lines(before, cursor, first_line - cursor_line)
-        old_parts: list[str] = []
-        new_parts: list[str] = []
+        start = _skip_lines(text, cursor, first_line - cursor_line)
+        here: list[str] = []  # the window of ``text``
+        other: list[str] = []  # the same window in the other version
         at, at_line = start, first_line
-        for line, old, new in group:
-            gap_end = _skip_lines(before, at, line - at_line)
-            old_parts += [before[at:gap_end], old]
-            new_parts += [before[at:gap_end], new]
-            at, at_line = gap_end + len(old), line + old.count("\n")
-        end = _skip_to_or_eof(before, at, CONTEXT)
-        old_parts.append(before[at:end])
-        new_parts.append(before[at:end])
-        diff = unified_diff("".join(old_parts), "".join(new_parts), path)
+        for line, there, becomes in group:
+            gap_end = _skip_lines(text, at, line - at_line)
+            here += [text[at:gap_end], there]
+            other += [text[at:gap_end], becomes]
+            at, at_line = gap_end + len(there), line + there.count("\n")
+        end = _skip_to_or_eof(text, at, CONTEXT)
+        here.append(text[at:end])
+        other.append(text[at:end])
+        old, new = (
+            ("".join(other), "".join(here)) if given_after else ("".join(here), "".join(other))
+        )
+        diff = unified_diff(old, new, path)
         head_end = diff.index("\n@@ ") + 1
         header = header or diff[:head_end]
-        hunks.append(_shifted(diff[head_end:], first_line, first_line + shift))
-        shift += sum(new.count("\n") - old.count("\n") for _, old, new in group)
+        firsts = (
+            (first_line + shift, first_line) if given_after else (first_line, first_line + shift)
+        )
+        hunks.append(_shifted(diff[head_end:], *firsts))
+        shift += sum(becomes.count("\n") - there.count("\n") for _, there, becomes in group)
         cursor, cursor_line = start, first_line
     return header + "".join(hunks)
 

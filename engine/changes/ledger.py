@@ -129,6 +129,18 @@ def _refuse_breakage(changeset_id: int, files: list[FileChange], root: Path) -> 
             raise BreaksFile(changeset_id, fc.path, problem)
 
 
+def _recomposed(
+    old: FileChange, shown: str, after: str, after_digest: tuple[str, int] | None
+) -> FileChange | None:
+    """``old`` (kept as splices) followed by ``shown`` becoming ``after``, as one change
+    (`contents.recomposed`); None if they do not compose (the ledger then compares texts)."""
+    try:
+        found = delta.compose(delta.decode(old.delta or "[]"), delta.splices(shown, after))
+    except delta.DeltaMismatch:
+        return None
+    return contents.recomposed(old, after, found, after_digest or delta.digest(after))
+
+
 def _text_hash(text: str | None) -> str | None:
     return None if text is None else sha256(text.encode("utf-8"))
 
@@ -251,6 +263,14 @@ class Ledger:
         if rel in existing:
             old = existing[rel]
             seq, before, base = old.seq, old.before_text, old.base_hash
+            if old.stored_as_delta and seen is not None and seen[0] is not None and after:
+                # What the changeset made, then this change to it (``seen`` is the file as the
+                # changeset showed it): two places stay two splices, and the version before
+                # is not read.
+                fc = await asyncio.to_thread(_recomposed, old, seen[0], after, after_digest)
+                if fc is not None:
+                    await self.store.put_file(fc)
+                    return fc
             if old.stored_as_delta:
                 before = await asyncio.to_thread(self._version, old, "before")
         elif seen is not None:

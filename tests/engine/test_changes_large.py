@@ -21,9 +21,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.changes import delta
 from engine.changes.ledger import ChangesetError, HashMismatch, Ledger
+from engine.textdiff import apply_unified
 from engine.tools import run_tool
 from engine.tools.file_tools import MAX_READ_CHARS
 
@@ -303,3 +306,43 @@ def test_small_files_are_kept_whole_as_before(root: Path) -> None:
         assert fc.after_text == "one\nx\ntwo\n" and not fc.stored_as_delta
 
     run(root, go)
+
+
+# -- the splices themselves, on small texts (the sizes above only change how often) -------------
+
+_PIECES = ["a\n", "b\n", "c", "\n", "x\r\n", "é\n", "日本\n", "\r", ""]
+_texts = st.lists(st.sampled_from(_PIECES), max_size=40).map("".join)
+
+
+@st.composite
+def _edited(draw: st.DrawFn, text: str) -> str:
+    out = list(text)
+    for _ in range(draw(st.integers(0, 5))):
+        at = draw(st.integers(0, len(out)))
+        if draw(st.booleans()) or not out:
+            out[at:at] = list(draw(st.sampled_from(_PIECES)))
+        else:
+            del out[min(at, len(out) - 1)]
+    return "".join(out)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data(), a=_texts, split=st.booleans())
+def test_splices_compose_apply_and_show_exactly(data: st.DataObject, a: str, split: bool) -> None:
+    """A to B to C: the splices of each step and their composition rebuild every version byte
+    for byte both ways, and the display diff is the same from either side and applies as git's
+    would (`engine.textdiff.apply_unified`)."""
+    b = data.draw(_edited(a))
+    c = data.draw(_edited(b))
+    with pytest.MonkeyPatch.context() as m:
+        if split:  # every changed region through engine.linediff, as a large one would be
+            m.setattr(delta, "SPLIT_FROM", 0)
+        first, second = delta.splices(a, b), delta.splices(b, c)
+    both = delta.compose(first, second)
+    for found, x, y in ((first, a, b), (second, b, c), (both, a, c)):
+        assert delta.apply(x.encode(), found) == y.encode()
+        assert delta.apply(y.encode(), found, reverse=True) == x.encode()
+        shown = delta.unified(x, found, "s.md")
+        assert shown == delta.unified(y, found, "s.md", text_is="after")
+        assert apply_unified(x, shown) == y
+    assert (both == []) == (a == c)
