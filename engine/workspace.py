@@ -58,7 +58,7 @@ if TYPE_CHECKING:
     from engine.changes.replay import Replay
     from engine.lock import WriterLock
     from engine.media.display import Peaks, Tiles
-    from engine.media.status import AssetStatus
+    from engine.media.status import AssetStatus as AssetStatus
 
 # An agent run's end states (engine.agent.store.TERMINAL, said without importing the agent).
 RUN_ENDS = ("complete", "error", "cancelled")

@@ -183,6 +183,7 @@ class ReelcutApp(App[int]):
         if message.change.kind == "import":
             self.services.load_thumbnails()
             self.services.load_waveforms()
+        self.editor.cutting.project_changed()  # the media bin, when it shows
         if self.jobs_started and message.change.kind in ("edit", "undo", "redo"):
             self.generations.refresh()  # a take placed, landed or undone
 
@@ -278,6 +279,7 @@ class ReelcutApp(App[int]):
             parts.append(f"in {i} out {o}")
         if speed := self.playing:
             parts.append(f"{'▶' if speed > 0 else '◀'} {abs(speed)}x")
+        parts.extend(self.editor.status_parts())  # patching, source marks, trim mode
         pages = self.pages_open
         shown = "" if not pages else " (page connected)" if pages == 1 else f" ({pages} pages)"
         parts.append(self.preview_text + shown)
@@ -396,3 +398,4 @@ class ReelcutApp(App[int]):
             return
         self.generations.job_event(event)
         self.services.job_event(event)
+        self.editor.cutting.job_event(event)  # derivatives building, in the media bin

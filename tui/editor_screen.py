@@ -14,11 +14,10 @@ from typing import TYPE_CHECKING, cast
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Header, Input, Static, TextArea
+from textual.widgets import ContentSwitcher, Header, Input, Static, TextArea
 
 from engine.model import Project
 from engine.ops import (
-    AddMarker,
     Blade,
     Lift,
     Move,
@@ -30,15 +29,20 @@ from engine.ops import (
     Trim,
 )
 from tui import navigate as nav
+from tui.bin_actions import Cutting, EditKind
 from tui.chat import ChangesetCard, ChatPanel
 from tui.finder import FileFinder
 from tui.keybar import KeyBar
 from tui.keys import TIMELINE_ACTIONS, bindings
+from tui.media_bin import MediaBin
 from tui.project_tree import ProjectTree
 from tui.scripts import ScriptPanes
 from tui.timeline.widget import TimelineView
+from tui.track_actions import Flag, TrackEdits
+from tui.trim_mode import TrimMode
 
 if TYPE_CHECKING:
+    from engine.workspace import Change
     from tui.app import ReelcutApp
 
 
@@ -57,11 +61,17 @@ class EditorScreen(Screen[None]):
         self.root = root
         self._project = project
         self._revision = revision
+        self.cutting = Cutting(self)
+        """The media bin's source, the patching and the three-point edits."""
+        self.trim_mode = TrimMode(self)
+        self.tracks = TrackEdits(self)
 
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="top"):
-            yield ProjectTree(self.root, id="tree", classes="region")
+            with ContentSwitcher(initial="tree", id="left"):
+                yield ProjectTree(self.root, id="tree", classes="region")
+                yield MediaBin(id="bin", classes="region")
             yield ScriptPanes(self.root, id="panes", classes="region")
             yield ChatPanel(id="chat", classes="region")
         yield TimelineView(self._project, self._revision, id="timeline")
@@ -77,8 +87,8 @@ class EditorScreen(Screen[None]):
         # The first paint is a whole one: the status line is filled before it.
         self.host._show_status()
 
-    async def _apply(self, op: Op, what: str) -> None:
-        await self.host._session_call(lambda: self.host.session.apply(op), what)
+    async def _apply(self, op: Op, what: str) -> Change | None:
+        return await self.host._session_call(lambda: self.host.session.apply(op), what)
 
     def _need_selection(self, what: str) -> tuple[str, ...] | None:
         if not self.host.selection:
@@ -96,14 +106,31 @@ class EditorScreen(Screen[None]):
         await self._apply(Blade(at=at, clip_ids=tuple(under)), "blade")
 
     async def action_lift(self) -> None:
+        """The selection; with none, the in/out range (as NLEs lift it)."""
+        if not self.host.selection and await self.cutting.lift_range(extract=False):
+            return
         if sel := self._need_selection("lift"):
             await self._apply(Lift(clip_ids=sel), "lift")
 
     async def action_ripple_delete(self) -> None:
+        """The selection; with none, the in/out range (extract), else the gap under the
+        playhead on the current track."""
+        if not self.host.selection and (
+            await self.cutting.lift_range(extract=True) or await self.cutting.close_gap()
+        ):
+            return
+        if not self.host.selection:
+            self.host.flash(
+                "ripple delete: select a clip (Tab), mark a range (I, O), or stand in a gap"
+            )
+            return
         if sel := self._need_selection("ripple delete"):
             await self._apply(RippleDelete(clip_ids=sel), "ripple delete")
 
     async def action_nudge(self, by: int) -> None:
+        if self.trim_mode.mode is not None:
+            await self.trim_mode.trim(by)
+            return
         if sel := self._need_selection("nudge"):
             await self._apply(Nudge(clip_ids=sel, by=by), "nudge")
 
@@ -123,7 +150,7 @@ class EditorScreen(Screen[None]):
         await self._apply(cls(clip_id=clip.id, edge=edge, to=self.host.playhead), what)  # type: ignore[arg-type]
 
     async def action_add_marker(self) -> None:
-        await self._apply(AddMarker(at=self.host.playhead), "marker")
+        await self.tracks.add_or_rename_marker()
 
     async def action_mark_in(self) -> None:
         await self._apply(
@@ -161,6 +188,13 @@ class EditorScreen(Screen[None]):
     # -- selection -------------------------------------------------------------------------
 
     def action_select_clip(self, step: int) -> None:
+        host = self.host
+        tracks = host.project.tracks
+        if step > 0 and not host.selection and 0 <= host.track_index < len(tracks):
+            under = nav.clip_at(tracks[host.track_index], host.playhead)
+            if under is not None:  # Tab takes the clip under the playhead first
+                self._select((under.id,))
+                return
         current = self.host.selection[-1] if self.host.selection else None
         clip_id = nav.step_clip(self.host.project, current, self.host.playhead, step)
         if clip_id is None:
@@ -179,6 +213,8 @@ class EditorScreen(Screen[None]):
             self._select((clip.id,) if clip else ())
 
     def action_deselect(self) -> None:
+        if self.trim_mode.leave():
+            return
         self._select(())
 
     def _select(self, ids: tuple[str, ...]) -> None:
@@ -201,12 +237,14 @@ class EditorScreen(Screen[None]):
         self.host._show_status()
 
     def action_focus_region(self, step: int) -> None:
-        order = ["tree", "panes", "chat", "timeline"]
+        left = self.query_one("#left", ContentSwitcher).current or "tree"
+        order = [left, "panes", "chat", "timeline"]
         node = self.focused
         while node is not None and node.id not in order:
             node = node.parent  # type: ignore[assignment]
         i = order.index(node.id) if node is not None and node.id else len(order) - 1
-        self.query_one(f"#{order[(i + step) % len(order)]}").focus()
+        target = order[(i + step) % len(order)]
+        self.query_one("#bin-list" if target == "bin" else f"#{target}").focus()
 
     def action_help(self) -> None:
         from tui.screens import HelpScreen  # loaded when first asked for (a DataTable)
@@ -397,3 +435,98 @@ class EditorScreen(Screen[None]):
 
     def on_changeset_card_replay_requested(self, message: ChangesetCard.ReplayRequested) -> None:
         self.host.agent.replay(message.changeset_id)
+
+    # -- the media bin, three-point editing, trim mode, tracks, text (issue 19) -------------
+
+    def action_show_bin(self) -> None:
+        """Show the media bin in the left region and focus it; again: the project files."""
+        switcher = self.query_one("#left", ContentSwitcher)
+        bin_shown = switcher.current == "bin" and self.query_one("#bin-list").has_focus
+        switcher.current = "tree" if bin_shown else "bin"
+        switcher.set_class(not bin_shown, "-bin")
+        if bin_shown:
+            self.query_one("#tree").focus()
+            return
+        self.query_one("#bin-list").focus()
+        self.run_worker(self.cutting.refresh_media(), group="bin", exclusive=True)
+
+    def on_media_bin_source_chosen(self, message: MediaBin.SourceChosen) -> None:
+        self.cutting.choose(message.asset_id)
+        if message.done:
+            self.query_one("#timeline").focus()
+
+    def action_source_step(self, frames: int) -> None:
+        self.cutting.step(frames)
+
+    def action_source_seconds(self, seconds: int) -> None:
+        self.cutting.step(seconds * nav.frames_per_second(self.host.project.rate))
+
+    def action_source_mark(self, which: str) -> None:
+        self.cutting.mark(which)  # type: ignore[arg-type]
+
+    def action_import_media(self) -> None:
+        self.cutting.import_media()
+
+    def action_relink_media(self) -> None:
+        self.cutting.relink()
+
+    async def action_place_source(self, kind: str) -> None:
+        await self.cutting.edit(cast(EditKind, kind))
+
+    def action_target_track(self) -> None:
+        self.cutting.target_current_track()
+
+    def action_toggle_source_audio(self) -> None:
+        self.cutting.toggle_audio()
+
+    async def action_lift_range(self) -> None:
+        if not await self.cutting.lift_range(extract=False):
+            self.host.flash("lift range: mark an in and an out first (I, O)")
+
+    async def action_extract_range(self) -> None:
+        if not await self.cutting.lift_range(extract=True):
+            self.host.flash("extract range: mark an in and an out first (I, O)")
+
+    async def action_close_gap(self) -> None:
+        if not await self.cutting.close_gap():
+            self.host.flash("close gap: the playhead is not in a gap of the current track")
+
+    def action_trim_mode(self) -> None:
+        self.trim_mode.step_mode()
+
+    async def action_move_to_track(self, step: int) -> None:
+        await self.tracks.move_to_track(step)
+
+    async def action_toggle_link(self) -> None:
+        await self.tracks.toggle_link()
+
+    async def action_add_track(self, kind: str) -> None:
+        await self.tracks.add_track("audio" if kind == "audio" else "video")
+
+    async def action_remove_track(self) -> None:
+        await self.tracks.remove_track()
+
+    async def action_track_flag(self, flag: str) -> None:
+        await self.tracks.toggle_flag(cast(Flag, flag))
+
+    def action_rename_track(self) -> None:
+        self.tracks.rename_track()
+
+    def action_add_title(self) -> None:
+        self.tracks.add_title()
+
+    def action_edit_text(self, field: str) -> None:
+        self.tracks.edit_text(field)  # type: ignore[arg-type]
+
+    def action_rename_marker(self) -> None:
+        self.tracks.rename_marker()
+
+    async def action_remove_marker(self) -> None:
+        await self.tracks.remove_marker()
+
+    def status_parts(self) -> list[str]:
+        """What the status line adds for the bin and trim mode."""
+        parts = self.cutting.status_parts()
+        if self.trim_mode.mode is not None:
+            parts.insert(0, self.trim_mode.describe())
+        return parts

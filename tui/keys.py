@@ -80,6 +80,37 @@ KEYS: tuple[Key, ...] = (
     Key("Agent", "", "agent_cancel", "Cancel the run"),
     Key("Agent", "", "agent_thread(-1)", "Previous thread"),
     Key("Agent", "", "agent_thread(1)", "Next thread"),
+    # the media bin, three-point editing, trim mode, tracks, text (issue 19)
+    Key("Source", "f3", "show_bin", "Media bin: show and focus it (again: project files)"),
+    Key("Source", "", "import_media", "Import media into the bin..."),
+    Key("Source", "", "relink_media", "Relink the highlighted bin item's missing file..."),
+    Key("Three-point", "v,f9", "place_source('insert')", "Insert the source (ripple)"),
+    Key("Three-point", "b,f10", "place_source('overwrite')", "Overwrite with the source"),
+    Key("Three-point", "f11", "place_source('replace')", "Replace the clip under the playhead"),
+    Key("Three-point", "f12", "place_source('place_on_top')", "Place the source on top"),
+    Key("Three-point", "e,shift+f12", "place_source('append')", "Append the source at the end"),
+    Key("Three-point", "p", "target_track", "Target the current track (patch)"),
+    Key("Three-point", "P", "toggle_source_audio", "Source sound on/off"),
+    Key("Three-point", "semicolon", "lift_range", "Lift the in/out range (leave the gap)"),
+    Key("Three-point", "apostrophe", "extract_range", "Extract the in/out range (close it)"),
+    Key("Three-point", "", "close_gap", "Close the gap under the playhead"),
+    Key("Trim", "u", "trim_mode", "Trim mode (again: roll, ripple out/in, slip, slide)"),
+    Key("Tracks", "shift+up", "move_to_track(-1)", "Move the selection one track up"),
+    Key("Tracks", "shift+down", "move_to_track(1)", "Move the selection one track down"),
+    Key("Tracks", "ctrl+l", "toggle_link", "Link / unlink the selection"),
+    Key("Tracks", "", "add_track('video')", "Add a video track"),
+    Key("Tracks", "", "add_track('audio')", "Add an audio track"),
+    Key("Tracks", "", "remove_track", "Remove the current track and its clips"),
+    Key("Tracks", "", "track_flag('locked')", "Lock / unlock the current track"),
+    Key("Tracks", "", "track_flag('muted')", "Mute / unmute the current track"),
+    Key("Tracks", "", "track_flag('solo')", "Solo / unsolo the current track"),
+    Key("Tracks", "", "rename_track", "Rename the current track..."),
+    Key("Text", "ctrl+t", "add_title", "Add a title at the in mark or playhead..."),
+    Key("Text", "", "edit_text('text')", "Text clip: edit its text..."),
+    Key("Text", "", "edit_text('size')", "Text clip: font size..."),
+    Key("Text", "", "edit_text('color')", "Text clip: colour..."),
+    Key("Marks", "", "rename_marker", "Rename the marker at the playhead..."),
+    Key("Marks", "", "remove_marker", "Delete the marker at the playhead"),
     Key("App", "", "preview_url", "Preview page: show its address (and copy it)"),
     Key("App", "", "reload", "Reload project.json from disk"),
     Key("App", "", "save_state", "Save the playhead and selection now"),
@@ -90,7 +121,8 @@ KEYS: tuple[Key, ...] = (
 TIMELINE_ACTIONS = frozenset(
     k.action.split("(")[0]
     for k in KEYS
-    if k.area in ("Playback", "Playhead", "Marks", "Select", "Edit")
+    if k.area
+    in ("Playback", "Playhead", "Marks", "Select", "Edit", "Three-point", "Trim", "Tracks", "Text")
 )
 
 
@@ -120,6 +152,8 @@ def display(keys: str) -> str:
         "backslash": "\\",
         "question_mark": "?",
         "space": "Space",
+        "semicolon": ";",
+        "apostrophe": "'",
     }
     out = []
     for key in keys.split(","):

@@ -31,6 +31,16 @@ class OpError(ReelcutError):
     exit_code = 7
 
 
+class Overlap(OpError):
+    """A clip would land on another one: ``where`` says which, on which track and at what
+    time (without advice, so an op can give its own), ``other`` is the clip in the way."""
+
+    def __init__(self, message: str, *, where: str, other: str) -> None:
+        super().__init__(message)
+        self.where = where
+        self.other = other
+
+
 class Primitive(msgspec.Struct, frozen=True, tag_field="p", forbid_unknown_fields=True):
     """One reversible change; ``inverse()`` undoes it exactly."""
 
@@ -502,10 +512,10 @@ class Draft:
 
     def _overlap(self, track_id: str, clip: Clip, other: Clip) -> OpError:
         name = self.track(track_id).name
-        return OpError(
-            f"clip {clip.id} would overlap {other.id} on {name} at "
-            f"{self.tc(max(clip.start, other.start))}; use insert or move to a free range"
+        where = f"clip {clip.id} would overlap {other.id} on {name} at " + self.tc(
+            max(clip.start, other.start)
         )
+        return Overlap(f"{where}; use insert or move to a free range", where=where, other=other.id)
 
     def finish(self) -> Timeline:
         """The edited timeline (unchanged parts shared with the original)."""

@@ -17,7 +17,7 @@ from engine.ops.base import (
     with_article,
     with_partners,
 )
-from engine.ops.draft import Draft, OpError
+from engine.ops.draft import Draft, OpError, Overlap
 
 
 class Move(Op, frozen=True, tag="move"):
@@ -119,5 +119,14 @@ class Nudge(Op, frozen=True, tag="nudge"):
     by: Offset
 
     def compile(self, d: Draft) -> str:
-        Move(self.clip_ids, by=self.by, mode="free").compile(d)
+        try:
+            Move(self.clip_ids, by=self.by, mode="free").compile(d)
+        except Overlap as exc:
+            # A nudge never pushes or cuts a neighbour; say what does, in words the editor's
+            # keys and `reelcut edit` both offer.
+            raise OpError(
+                f"{exc.where}; a nudge stops at a neighbour: trim or lift {exc.other} first, "
+                f"select both to nudge them together, or move the clip (`move --mode insert` "
+                f"or `--mode overwrite`)"
+            ) from None
         return f"nudged {', '.join(self.clip_ids)} by {self.by:+d} frames"

@@ -125,6 +125,6 @@ def test_nudge_refuses_to_hit_another_clip_or_pass_the_start() -> None:
         Nudge(("c_11",), by=-3),
         p,
         "clip c_11 would overlap c_10 on V1 at 00:00:00:01",
-        "use insert or move to a free range",
+        "a nudge stops at a neighbour: trim or lift c_10 first",
     )
     refused(Nudge(("c_10",), by=-1), p, "before the start of the timeline")
