@@ -321,3 +321,21 @@ async def _tts_status(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
     from engine.tts import jobs as tts
 
     return await tts.status(ws, params)
+
+
+# -- transcripts (engine.transcripts) -----------------------------------------------------------
+
+
+@method("transcribe.start")
+async def _transcribe_start(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
+    """Queue one transcription job per asset (engine.transcripts.jobs.start)."""
+    from engine.transcripts import jobs as transcribe
+
+    return await transcribe.start(ws, params)
+
+
+@method("transcribe.cancel")
+async def _transcribe_cancel(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
+    from engine.transcripts import jobs as transcribe
+
+    return await transcribe.cancel(ws, params)

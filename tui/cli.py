@@ -44,6 +44,7 @@ COMMANDS = (
     "mcp",
     "tts",
     "export",
+    "transcribe",
 )
 
 
@@ -159,6 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
     from tui.export_cli import add_export_parser
 
     add_export_parser(sub)
+    from tui.transcribe_cli import add_transcribe_parser
+
+    add_transcribe_parser(sub)
     return parser
 
 
@@ -458,6 +462,12 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_tts(args: argparse.Namespace) -> int:
     from tui.tts_cli import cmd_tts as run
+
+    return run(args)
+
+
+def cmd_transcribe(args: argparse.Namespace) -> int:
+    from tui.transcribe_cli import cmd_transcribe as run
 
     return run(args)
 

@@ -25,6 +25,7 @@ CLI = {
     "mcp_cli.py",
     "export_cli.py",
     "tts_cli.py",
+    "transcribe_cli.py",
     "info.py",
 }
 ALLOWED = {"engine.workspace", "engine.model", "engine.ops", "engine.timebase", "engine.errors"}
