@@ -126,8 +126,11 @@ class RippleTrim(Op, frozen=True, tag="ripple_trim"):
 
 class Roll(Op, frozen=True, tag="roll"):
     """Move the cut between a clip and the clip right after it; total length is unchanged.
+    A linked partner with no clip right after it has its end moved the same way (into the
+    gap after it, or out of it).
 
     before  V1 [AAAABB]   roll A|B by +1   after  V1 [AAAAAB]
+            A1 [aaaa  ]                           A1 [aaaaa ]
     """
 
     clip_id: str
@@ -137,14 +140,19 @@ class Roll(Op, frozen=True, tag="roll"):
 
     def compile(self, d: Draft) -> str:
         changes = []
-        for t, left in _pair(d, self.clip_id):
+        for i, (t, left) in enumerate(_pair(d, self.clip_id)):
             _, right = d.neighbours(t.id, left)
-            if right is None or right.start != left.end:
-                raise OpError(
-                    f"clip {left.id} has no clip right after it on {t.name} to roll "
-                    f"against; use trim instead"
-                )
             delta = _delta(d, left, "out", self.to, self.by)
+            if right is None or right.start != left.end:
+                if i == 0:
+                    raise OpError(
+                        f"clip {left.id} has no clip right after it on {t.name} to roll "
+                        f"against; use trim instead"
+                    )
+                # The linked partner ends in a gap (a still's cut over a pattern's sound):
+                # its end follows the cut, as NLEs roll a linked edit.
+                changes.append((t, left, _trimmed(left, "out", delta)))
+                continue
             changes += [
                 (t, left, _trimmed(left, "out", delta)),
                 (t, right, _trimmed(right, "in", delta)),

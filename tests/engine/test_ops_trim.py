@@ -186,7 +186,11 @@ def test_roll_refusals_say_what_to_do() -> None:
         "clip c_10 has no clip right after it on V1 to roll against; use trim instead",
     )
     p = timeline({"V1": [(0, 4), (4, 2)], "A1": [(0, 4)]})
-    refused(Roll("c_10", by=1), p, "clip c_12 has no clip right after it on A1")
+    # The partner ends in a gap: its end follows the cut (it used to refuse the roll).
+    r = applied(Roll("c_10", by=1), p)
+    assert show(r.project) == ["V1: c_10[0,5) c_11[5,6)", "A1: c_12[0,5)"]
+    gap_of_one = timeline({"V1": [(0, 4), (4, 4)], "A1": [(0, 4), (5, 1)]})
+    refused(Roll("c_10", by=2), gap_of_one, "would overlap")
     p = timeline({"V1": [(0, 4), (4, 2)]})
     refused(Roll("c_10", by=2), p, "c_11 would be shorter than one frame")
     refused(Roll("c_10", by=-4), p, "c_10 would be shorter than one frame")
