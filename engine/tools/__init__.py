@@ -2,6 +2,7 @@
 
 from engine.tools import file_tools, timeline_tools
 from engine.tools.registry import REGISTRY, Outcome, Tool, ToolContext, ToolError, run_tool
+from engine.transcripts import tools as transcript_tools
 
 __all__ = [
     "REGISTRY",
@@ -12,4 +13,5 @@ __all__ = [
     "file_tools",
     "run_tool",
     "timeline_tools",
+    "transcript_tools",
 ]

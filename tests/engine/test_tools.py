@@ -80,6 +80,8 @@ EXPECTED_TOOLS = {
     "timeline_lift",
     "timeline_add_text",
     "asset_list",
+    "transcript_read",
+    "transcript_cut",
 }
 
 
