@@ -339,3 +339,39 @@ async def _transcribe_cancel(ws: Workspace, params: dict[str, Any]) -> dict[str,
     from engine.transcripts import jobs as transcribe
 
     return await transcribe.cancel(ws, params)
+
+
+async def _timeline_words(ws: Workspace) -> tuple[Any, list[Any]]:
+    from engine.projectdir import ProjectDir
+    from engine.transcripts.document import read_transcripts
+    from engine.transcripts.timeline import timeline_words
+
+    project = ws.project if ws.has_session else await asyncio.to_thread(ProjectDir(ws.root).load)
+    ids = [a.id for a in project.assets]
+    found = await asyncio.to_thread(read_transcripts, ws.root, ids)
+    return project, timeline_words(project, found)
+
+
+@method("transcript.view")
+async def _transcript_view(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
+    """The words under the timeline as the text view a person edits (and its clips)."""
+    from engine.transcripts.timeline import render
+
+    project, blocks = await _timeline_words(ws)
+    return {
+        "view": render(project, blocks),
+        "clips": [{"clip": b.clip_id, "asset": b.asset_id, "words": len(b.words)} for b in blocks],
+    }
+
+
+@method("captions.write")
+async def _captions_write(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
+    """The timeline's captions written to ``out`` (.srt or .vtt)."""
+    from engine.transcripts import captions
+
+    project, blocks = await _timeline_words(ws)
+    out = Path(str(params["out"]))
+    n = await asyncio.to_thread(
+        captions.write, project, blocks, out, force=bool(params.get("force"))
+    )
+    return {"out": str(out), "cues": n, "clips": len(blocks)}

@@ -45,6 +45,8 @@ COMMANDS = (
     "tts",
     "export",
     "transcribe",
+    "transcript",
+    "captions",
 )
 
 
@@ -163,6 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
     from tui.transcribe_cli import add_transcribe_parser
 
     add_transcribe_parser(sub)
+    from tui.transcript_cli import add_transcript_parsers
+
+    add_transcript_parsers(sub)
     return parser
 
 
@@ -468,6 +473,18 @@ def cmd_tts(args: argparse.Namespace) -> int:
 
 def cmd_transcribe(args: argparse.Namespace) -> int:
     from tui.transcribe_cli import cmd_transcribe as run
+
+    return run(args)
+
+
+def cmd_transcript(args: argparse.Namespace) -> int:
+    from tui.transcript_cli import cmd_transcript as run
+
+    return run(args)
+
+
+def cmd_captions(args: argparse.Namespace) -> int:
+    from tui.transcript_cli import cmd_captions as run
 
     return run(args)
 

@@ -29,7 +29,9 @@ def add_transcribe_parser(sub: Any) -> None:
         "transcribe", help="transcribe the project's sound (transcripts/<asset>.json)"
     )
     p.add_argument("dir", type=Path)
-    p.add_argument("assets", nargs="*", help="asset ids or names (default: every one with sound)")
+    p.add_argument(
+        "assets", nargs="*", default=[], help="asset ids or names (default: every one with sound)"
+    )
     p.add_argument("--provider", choices=("local", "google"), default="local")
     p.add_argument("--language", default="en-US", help="BCP-47 language (google)")
     p.add_argument("--model", help="the Cloud Speech model, e.g. latest_long (google)")

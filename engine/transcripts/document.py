@@ -171,3 +171,14 @@ def write_transcript(root: Path, t: Transcript) -> tuple[str, str]:
     data = encode_transcript(t).encode("utf-8")
     sandbox.write_atomic(root, rel, data, create_parents=True)
     return rel, hashlib.sha256(data).hexdigest()
+
+
+def read_transcripts(root: Path, asset_ids: list[str]) -> dict[str, Transcript]:
+    """The transcripts of those assets that have one, by asset id (an unreadable one is a
+    `TranscriptInvalid` naming its line)."""
+    out = {}
+    for a in asset_ids:
+        t = read_transcript(root, a)
+        if t is not None:
+            out[a] = t
+    return out

@@ -151,6 +151,9 @@ def json_cases(root: Path, media: Path, fresh: Path) -> dict[str, list[list[str 
         "tts status": [["tts", root, "status", "--json"]],
         "tts versions": [["tts", root, "versions", "--json"]],
         "tts cancel": [["tts", root, "cancel", "--json"]],
+        "transcribe": [["transcribe", root, "--no-wait", "--json"]],
+        "transcript": [["transcript", root, "--json"]],
+        "captions": [["captions", root, fresh / "talk.srt", "--json"]],
     }
 
 

@@ -26,6 +26,7 @@ CLI = {
     "export_cli.py",
     "tts_cli.py",
     "transcribe_cli.py",
+    "transcript_cli.py",
     "info.py",
 }
 ALLOWED = {"engine.workspace", "engine.model", "engine.ops", "engine.timebase", "engine.errors"}
