@@ -10,6 +10,7 @@ belong to the modules that read them:
 ``remotion/*/manifest.json``    `MANIFEST_SCHEMA`, here
 ``pricing.json``                `engine.agent.pricing.check_pricing`
 ``scripts/Scenario_TTS.json``   `engine.scenario.check_scenario`
+``transcripts/*.json``          `engine.transcripts.document.check_transcript`
 ==============================  ===================================
 
 This module sits above those owners (it imports them; none of them imports it), so adding a
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from engine import scenario, workflows
 from engine.agent import pricing
 from engine.jsoncheck import Problem, parse_json, schema_problem
+from engine.transcripts import document as transcript_doc
 
 if TYPE_CHECKING:
     import jsonschema
@@ -80,4 +82,6 @@ def check_text(rel: str, text: str) -> Problem | None:
         return pricing.check_pricing(text, doc)
     if scenario.is_scenario_path(rel):
         return scenario.check_scenario(text, doc)
+    if transcript_doc.is_transcript_path(rel):
+        return transcript_doc.check_transcript(text, doc)
     return None

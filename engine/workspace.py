@@ -500,3 +500,38 @@ class Workspace:
 
         doc = await METHODS["chat.cancel"](self, {"run": run_id})
         return RunType(**doc)
+
+    # -- transcripts: the timeline's words as text (engine.transcripts) -------------------------
+
+    TRANSCRIPT_VIEW = "transcripts/timeline.txt"
+    """Where `show_transcript` writes the timeline's words for a script pane."""
+
+    async def show_transcript(self) -> str:
+        """Write the words under the timeline, clip by clip, to `TRANSCRIPT_VIEW` (replacing
+        the last view written there) and return its path, for a pane to open."""
+        doc = await self.call("transcript.view", {})
+
+        def write() -> str:
+            return save_text(self.root, self.TRANSCRIPT_VIEW, doc["view"], None, force=True)
+
+        async with self.writing:
+            digest = await asyncio.to_thread(write)
+        await self.file_saved(self.TRANSCRIPT_VIEW, digest)
+        return self.TRANSCRIPT_VIEW
+
+    async def cut_transcript(self, view: str) -> dict[str, Any]:
+        """Propose cutting the words missing from ``view`` (the view, edited) as one changeset
+        (the ``transcript_cut`` tool): its answer, with ``changeset`` and ``result.summary``,
+        or ``ok`` false and the ``error`` (line and column) when the view was not only cut."""
+        out: dict[str, Any] = await self.call(
+            "tool", {"name": "transcript_cut", "arguments": {"view": view}, "author": "editor"}
+        )
+        return out
+
+    async def transcribe(self, assets: list[str] | None = None) -> dict[str, Any]:
+        """Queue offline transcriptions (pocketsphinx) of ``assets`` (default: every asset with
+        sound that has no transcript of its bytes); the holder's runner runs them."""
+        out: dict[str, Any] = await self.call(
+            "transcribe.start", {"assets": assets or [], "provider": "local"}
+        )
+        return out

@@ -265,6 +265,10 @@ class AgentController:
         price = f"${cost:.4f}" if cost is not None else "cost unknown"
         self.chat.show_usage(f"{calls} calls · {price}")
 
+    async def changeset_view(self, cs_id: int) -> ChangesetView:
+        """A changeset as its card shows it (for a card proposed by another controller)."""
+        return await self._changeset_view(cs_id)
+
     async def _changeset_view(self, cs_id: int) -> ChangesetView:
         door = self.app.workspace
         cs = await door.changeset(cs_id)

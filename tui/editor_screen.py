@@ -44,6 +44,7 @@ from tui.trim_mode import TrimMode
 if TYPE_CHECKING:
     from engine.workspace import Change
     from tui.app import ReelcutApp
+    from tui.transcript_actions import TranscriptActions
 
 
 class EditorScreen(Screen[None]):
@@ -268,6 +269,20 @@ class EditorScreen(Screen[None]):
                     if clip.id == clip_id:
                         asset = clip.asset_id
         await host.generations.retry(asset)
+
+    async def action_transcribe(self) -> None:
+        await self._transcripts().transcribe()
+
+    async def action_transcript_show(self) -> None:
+        await self._transcripts().show()
+
+    async def action_transcript_cut(self) -> None:
+        await self._transcripts().cut()
+
+    def _transcripts(self) -> TranscriptActions:
+        from tui.transcript_actions import TranscriptActions
+
+        return TranscriptActions(self.host, self.query_one(ScriptPanes))
 
     def action_export(self) -> None:
         """Render the timeline to a file: a dialog, then a job on the status line."""
