@@ -365,3 +365,27 @@ def test_no_google_credentials_is_one_line_and_queues_nothing(
 
 def test_chunk_times_are_samples() -> None:
     assert Chunk(RATE * 2, RATE * 3).start_ms == 2000
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
+def test_tts_takes_are_aligned_with_their_lines_and_speakers(tmp_path: Path) -> None:
+    """The scenario spoken by espeak-ng (a real TTS pass): transcribing the project aligns
+    each take with the line it says, its speaker named."""
+    from tests.engine.test_tts import make_project as make_scenario
+    from tests.engine.test_tts import tts_pass
+
+    root = make_scenario(tmp_path / "p")
+    asyncio.run(tts_pass(root, provider="local"))
+    doc = asyncio.run(transcribe_pass(root, provider="local"))
+    assert len(doc["done"]) == 3 and all(j.status == "succeeded" for j in doc["done"])
+    assert all(j.payload["text_source"] == "tts" for j in doc["done"])
+    said = {}
+    for j in doc["done"]:
+        t = read_transcript(root, j.payload["asset"])
+        assert t is not None and t.method == "aligned"
+        said[t.text] = {w.speaker for w in t.words}
+    assert said == {
+        "Welcome to reelcut.": {"Narrator"},
+        "So the timeline is just a file?": {"Guest"},
+        "A file you and the agent both edit.": {"Narrator"},
+    }
