@@ -54,6 +54,7 @@ from engine.ops import (
     RippleDeleteRange,
     RippleTrim,
     Roll,
+    SelectTake,
     SetMarks,
     SetTrackFlags,
     Slide,
@@ -303,6 +304,13 @@ BUILDERS: dict[str, Callable[[Project], OpStrategy]] = {
         clip_id=text_clip_ids(p),
         text=st.one_of(st.none(), st.just("edited")),
         size=st.one_of(st.none(), st.integers(0, 100)),
+    ),
+    # These timelines hold no TTS takes, so a take switch is refused here (which must leave
+    # the project as it was); switching between real takes is tests/engine/test_tts.py's.
+    "select_take": lambda p: st.builds(
+        SelectTake,
+        clip=clip_ids(p),
+        asset=st.sampled_from(["a_1", "a_2", "a_9"]),
     ),
 }
 
