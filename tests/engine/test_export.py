@@ -183,3 +183,44 @@ def test_ctrl_c_cancels_and_leaves_no_file_under_the_name(built: Built, tmp_path
     jobs = reelcut("jobs", built.root, "list", "--all", "--json")
     statuses = [j["status"] for j in json.loads(jobs.stdout)["jobs"] if j["kind"] == "export"]
     assert statuses[0] == "cancelled"
+
+
+def test_audio_lands_on_its_frame_sample_exactly(tmp_path: Path) -> None:
+    """A tone that starts one second into its file, placed at frame 45 with its in-point
+    0.4 s in: the exported sound starts at timeline frame 63 (45 + 30 - 12), to the sample
+    as near as the source allows, and the file lasts exactly the timeline's duration."""
+    import struct
+    import wave
+
+    from engine.media.importer import import_files
+    from engine.model import new_project
+    from engine.ops import Overwrite
+    from engine.session import Session
+    from engine.timebase import Rate
+
+    source = tmp_path / "beep.wav"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
+         "aevalsrc='if(gte(t,1),0.5*sin(2*PI*1000*t),0)':s=48000:d=3", "-ac", "2", str(source)],
+        check=True,
+    )  # fmt: skip
+    root = tmp_path / "p"
+    ProjectDir.create(root, new_project("sync", rate=Rate(30), width=320, height=180))
+    pd = ProjectDir(root)
+    with pd.writer("test"):
+        project, results = import_files(pd, pd.load(), [source], place=False)
+        pd.save(project)
+    asset = results[0].assets[0]
+    with Session(root) as session:
+        track = next(t.name for t in session.project.tracks if t.kind == "audio")
+        session.apply(Overwrite(asset_id=asset, at=45, track=track, source_in=12, duration=60))
+    out = tmp_path / "sync.wav"
+    res = reelcut("export", root, out)
+    assert res.returncode == 0, res.stderr
+    with wave.open(str(out)) as w:
+        rate, frames = w.getframerate(), w.getnframes()
+        data = w.readframes(frames)
+    assert rate == 48000 and frames == 105 * 1600  # 105 frames at 30 fps, to the sample
+    left = struct.unpack(f"<{len(data) // 2}h", data)[::2]
+    onset = next(i for i, v in enumerate(left) if abs(v) > 1000)
+    assert abs(onset - 63 * 1600) <= 48, onset  # within a millisecond; a frame is 1600
