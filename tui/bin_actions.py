@@ -74,6 +74,7 @@ class Cutting:
                 building.setdefault(asset, []).append(Building(job.kind, progress))
         with contextlib.suppress(NoMatches):
             self.screen.query_one(MediaBin).show(app.project, self.statuses, building, self.source)
+        app._show_status()  # the source's marks are on the status line too
 
     async def refresh_media(self) -> None:
         """Read each asset's file and derivative state again (off the event loop), then draw."""
@@ -106,7 +107,6 @@ class Cutting:
             self._sources[self.source.asset_id] = self.source
         self.source = self._sources.get(asset_id) or Source(asset_id)
         self.show()
-        self.app._show_status()
 
     def _source_asset(self, what: str) -> tuple[Source, Asset] | None:
         source = self.source

@@ -41,8 +41,9 @@ class Source:
     mark_out: int | None = None
 
     def moved(self, to: int, length: int | None) -> Source:
-        """The source with its playhead at ``to``, kept inside the media."""
-        last = max(0, length - 1) if length else to
+        """The source with its playhead at ``to``, kept inside the media; it may stand at the
+        media's end (``length``), where an out mark takes the whole rest."""
+        last = length if length else to
         return replace(self, position=max(0, min(to, last)))
 
 

@@ -157,7 +157,18 @@ class TrackEdits:
         return project.tracks[self.app.track_index]
 
     async def add_track(self, kind: Literal["video", "audio"]) -> None:
-        await self.screen._apply(AddTrack(kind=kind), f"add {kind} track")
+        """A new video track on top of the others (as NLEs stack V2 over V1), or a new audio
+        track at the bottom; the current track stays the same track."""
+        app = self.app
+        tracks = app.project.tracks
+        index = None
+        if kind == "video":
+            index = next((i for i, t in enumerate(tracks) if t.kind == "video"), 0)
+        current = tracks[app.track_index].id if tracks else None
+        change = await self.screen._apply(AddTrack(kind=kind, index=index), f"add {kind} track")
+        if change is not None and current is not None:
+            ids = [t.id for t in app.project.tracks]
+            app.track_index = ids.index(current) if current in ids else app.track_index
 
     async def remove_track(self) -> None:
         track = self._current()
