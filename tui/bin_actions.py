@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from tui.editor_screen import EditorScreen
 
 EditKind = Literal["insert", "overwrite", "replace", "place_on_top", "append"]
-NO_SOURCE = "{what}: pick a clip in the media bin first (F3 shows it; a imports a file)"
+NO_SOURCE = "{what}: pick a clip in the media bin first (F5 shows it; a imports a file)"
 
 
 class Cutting:

@@ -84,7 +84,7 @@ KEYS: tuple[Key, ...] = (
     Key("Agent", "", "agent_thread(-1)", "Previous thread"),
     Key("Agent", "", "agent_thread(1)", "Next thread"),
     # the media bin, three-point editing, trim mode, tracks, text (issue 19)
-    Key("Source", "f3", "show_bin", "Media bin: show and focus it (again: project files)"),
+    Key("Source", "f5", "show_bin", "Media bin: show and focus it (again: project files)"),
     Key("Source", "", "import_media", "Import media into the bin..."),
     Key("Source", "", "relink_media", "Relink the highlighted bin item's missing file..."),
     Key("Three-point", "v,f9", "place_source('insert')", "Insert the source (ripple)"),

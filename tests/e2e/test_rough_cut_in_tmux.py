@@ -85,7 +85,7 @@ class Editor:
         self.tmux.wait_for(lambda: prompt not in self.tmux.screen(), "the prompt to close")
 
     def to_bin(self) -> None:
-        self.press("F3", then="i Source in")  # the key bar shows the bin's keys
+        self.press("F5", then="i Source in")  # the key bar shows the bin's keys
 
     def to_timeline(self) -> None:
         self.tmux.keys("Enter")  # Enter on a bin item: it is the source, back to the timeline

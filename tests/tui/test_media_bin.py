@@ -33,7 +33,7 @@ def bin_rows(app: ReelcutApp) -> list[str]:
 
 
 async def open_bin(app: ReelcutApp, pilot: object) -> None:
-    await pilot.press("f3")  # type: ignore[attr-defined]
+    await pilot.press("f5")  # type: ignore[attr-defined]
     await app.workers.wait_for_complete()
     await settle(pilot)
 
@@ -112,7 +112,7 @@ def test_targets_replace_and_a_source_with_nothing_chosen(demo_dir: Path) -> Non
         await settle(pilot)
         assert track(app.project, "A2")[1] == (160, 220, "a_6", 0)
         # Replace (F11) the still on V1 with the pattern, the playheads lined up.
-        await open_bin(app, pilot)  # F3 again: the bin, focused (it was showing already)
+        await open_bin(app, pilot)  # F5 again: the bin, focused (it was showing already)
         await press("home", "shift+right", "shift+right", "enter", "alt+up", "alt+up", "p")
         app.seek(250)
         await press("P", "f11")  # source sound off: the video alone
