@@ -49,17 +49,21 @@ def short_duration(frames: int, rate: Rate) -> str:
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
-def state_text(asset: Asset, status: AssetStatus | None, building: list[Building]) -> Text:
-    """What the bin says of an asset's media: MISSING / CHANGED first, then what is building,
-    then what is not built yet; ``ok`` when everything is there."""
+def state_text(
+    asset: Asset, status: AssetStatus | None, building: list[Building]
+) -> tuple[Text, Text]:
+    """What the bin says of an asset's media: a one-character flag for the narrow column
+    (``!`` missing or changed, ``~`` building, ``.`` not built yet, blank when everything is
+    there) and the words after the name (MISSING / CHANGED, what is building with its percent,
+    what is not built yet)."""
     if asset.generation is not None and asset.generation.stage != "ready":
-        return Text(asset.generation.stage, style="italic")
+        return Text("~", style="yellow"), Text(asset.generation.stage, style="italic")
     if status is None:
-        return Text("...", style="dim")
+        return Text(" "), Text("")
     if status.file == "missing":
-        return Text("MISSING", style="bold red")
+        return Text("!", style="bold red"), Text("MISSING", style="bold red")
     if status.file == "changed":
-        return Text("CHANGED", style="bold red")
+        return Text("!", style="bold red"), Text("CHANGED", style="bold red")
     out = Text()
     for job in building:
         out.append(f"{LABELS.get(job.kind, job.kind)} {job.progress:.0%} ", style="yellow")
@@ -67,14 +71,15 @@ def state_text(asset: Asset, status: AssetStatus | None, building: list[Building
     todo = [k for k, done in status.derivatives.items() if not done and k not in running]
     if todo:
         out.append("no " + ",".join(LABELS.get(k, k) for k in todo), style="dim")
-    if not out.plain:
-        out.append("ok", style="green")
-    return out
+    out.rstrip()
+    flag = Text("~", style="yellow") if building else Text(".", style="dim") if todo else Text(" ")
+    return flag, out
 
 
 class MediaBin(Vertical):
     """The assets and the source view. The list (``#bin-list``) takes the focus; the keys
-    below work there."""
+    below work there. A row: kind (V A I R), a flag (``!`` missing or changed, ``~`` building,
+    ``.`` derivatives not built yet), length, name, and what the flag means."""
 
     BINDINGS = [
         Binding("i", "screen.source_mark('in')", "Source in", id="bin.mark_in"),
@@ -145,16 +150,18 @@ class MediaBin(Vertical):
         self.asset_ids = [a.id for a in assets]
         rows = []
         for a in assets:
+            flag, words = state_text(a, statuses.get(a.id), building.get(a.id, []))
             line = Text(no_wrap=True, overflow="ellipsis")
             line.append(KIND_MARK.get(a.kind, "?"), style="bold")
-            line.append(" ")
+            line.append_text(flag)
             length = media_length(a)
             line.append(
                 f"{short_duration(length, project.rate):>5} " if length is not None else "    - "
             )
             line.append(a.name)
-            line.append("  ")
-            line.append_text(state_text(a, statuses.get(a.id), building.get(a.id, [])))
+            if words.plain:
+                line.append("  ")
+                line.append_text(words)
             rows.append(Option(line, id=a.id))
         options.clear_options()
         options.add_options(rows)
@@ -184,7 +191,7 @@ class MediaBin(Vertical):
         text.append(format_timecode(source.position, rate))
         if length is not None:
             text.append(f" / {format_timecode(length, rate)}", style="dim")
-        text.append("\n")
+        text.append("\n", style="")
         i = "--" if source.mark_in is None else format_timecode(source.mark_in, rate)
         o = "--" if source.mark_out is None else format_timecode(source.mark_out, rate)
         text.append(f"in {i} out {o}")

@@ -46,8 +46,8 @@ def test_the_bin_lists_the_assets_and_three_point_edits_put_the_source_down(
         await open_bin(app, pilot)
         rows = bin_rows(app)
         # No derivative is built in the test's copy of the demo (no jobs run here).
-        assert rows[0] == "V  0:08 pattern.mp4  no proxy,thumbs,wave"
-        assert any(r.startswith("I     - still.png") for r in rows)
+        assert rows[0] == "V. 0:08 pattern.mp4  no proxy,thumbs,wave"
+        assert "I.    - still.png  no thumbs" in rows
         assert app.focused is app.editor.query_one("#bin-list")
         # The pattern is highlighted: source in at 1 s, out at 2 s, then back to the timeline.
         await press("shift+right", "i", "shift+right", "o")
@@ -177,7 +177,7 @@ def test_a_missing_file_is_marked_relinked_and_media_imported_from_the_editor(
         press = pilot.press  # type: ignore[attr-defined]
         await open_bin(app, pilot)
         rows = bin_rows(app)
-        assert any("still.png" in r and r.endswith("MISSING") for r in rows), rows
+        assert "I!    - still.png  MISSING" in rows
         await press("down", "down", "r")
         field = app.screen.query_one(Input)
         field.value = f"{found}/still-c"
@@ -187,7 +187,7 @@ def test_a_missing_file_is_marked_relinked_and_media_imported_from_the_editor(
         await app.workers.wait_for_complete()
         await settle(pilot)
         assert "relinked still.png" in status(app)
-        assert "I     - still.png  no thumbs" in bin_rows(app)
+        assert "I.    - still.png  no thumbs" in bin_rows(app)
 
         await press("a")
         app.screen.query_one(Input).value = str(tone)
