@@ -13,11 +13,26 @@ from engine.timebase import Rate, format_timecode
 def derivative_state(root: Path, asset: Asset, rate: Rate) -> dict[str, dict[str, Any]]:
     """The derivatives ``asset`` has (proxy, thumbs, peaks), each with its path in the project
     and whether a complete one is there (``ready``); a missing or stale one is rebuilt by
-    ``reelcut jobs DIR queue`` / ``run`` or the open editor."""
+    ``reelcut jobs DIR queue`` / ``run`` or the open editor. Nothing is ready while the asset's
+    own file is missing or changed (`media_state`)."""
+    whole = media_state(root, asset) in ("ok", "none")
     return {
-        kind: {"path": path.relative_to(root).as_posix(), "ready": derivatives.is_fresh(path)}
+        kind: {
+            "path": path.relative_to(root).as_posix(),
+            "ready": whole and derivatives.is_fresh(path),
+        }
         for kind, path in derivatives.derivative_paths(root, asset, rate).items()
     }
+
+
+def media_state(root: Path, asset: Asset) -> str:
+    """``ok``, ``missing``, ``changed`` (another size than imported) or ``none`` (no bytes of
+    its own); by size only, no hash: the editor's media bin also hashes."""
+    from engine.media.status import file_state
+
+    if asset.filename is None:
+        return "none"
+    return file_state(root / "assets" / asset.filename, asset, verify=False)
 
 
 def describe(project: Project, root: Path | None = None) -> dict[str, Any]:
@@ -71,7 +86,10 @@ def describe(project: Project, root: Path | None = None) -> dict[str, Any]:
                 "duration_frames": a.media.duration_frames if a.media else None,
                 "derived_from": a.derived_from,
                 **(
-                    {"derivatives": derivative_state(root, a, project.rate)}
+                    {
+                        "media": media_state(root, a),
+                        "derivatives": derivative_state(root, a, project.rate),
+                    }
                     if root is not None
                     else {}
                 ),
@@ -115,5 +133,7 @@ def render_text(project: Project, root: Path | None = None) -> str:
     for a in d["assets"]:
         made = a.get("derivatives") or {}
         state = ", ".join(f"{k} {'ready' if v['ready'] else 'missing'}" for k, v in made.items())
+        if a.get("media") in ("missing", "changed"):
+            state = f"FILE {a['media'].upper()}: relink it in the editor's media bin (F5, r)"
         lines.append(f"  {a['id']:<6}{a['kind']:<7}{a['name']}" + (f"  ({state})" if state else ""))
     return "\n".join(lines)

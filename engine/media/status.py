@@ -48,11 +48,13 @@ def media_status(root: Path, project: Project) -> dict[str, AssetStatus]:
     return {a.id: asset_status(root, project, a) for a in project.assets}
 
 
-def asset_status(root: Path, project: Project, asset: Asset) -> AssetStatus:
+def asset_status(root: Path, project: Project, asset: Asset, *, verify: bool = True) -> AssetStatus:
+    """One asset's media; without ``verify`` a file of the recorded size counts as the one
+    imported (no hash: what a one-shot command can afford for a large file)."""
     if asset.filename is None:
         return AssetStatus("none")
     path = root / "assets" / asset.filename
-    state = _file_state(path, asset)
+    state = file_state(path, asset, verify=verify)
     built = {
         kind: state == "ok" and is_fresh(p)
         for kind, p in derivative_paths(root, asset, project.rate).items()
@@ -60,7 +62,7 @@ def asset_status(root: Path, project: Project, asset: Asset) -> AssetStatus:
     return AssetStatus(state, built)
 
 
-def _file_state(path: Path, asset: Asset) -> FileState:
+def file_state(path: Path, asset: Asset, *, verify: bool = True) -> FileState:
     try:
         st = path.stat()
     except OSError:
@@ -69,6 +71,8 @@ def _file_state(path: Path, asset: Asset) -> FileState:
         return "missing"
     if asset.media is not None and asset.media.size_bytes and st.st_size != asset.media.size_bytes:
         return "changed"
+    if not verify:
+        return "ok"
     key = (str(path), st.st_size, st.st_mtime_ns)
     with _LOCK:
         known = _VERIFIED.get(key)
@@ -117,7 +121,7 @@ def relink(root: Path, project: Project, asset_id: str, source: Path) -> str:
             "import it as a new asset and replace the clips with it"
         )
     target = root / "assets" / asset.filename
-    if _file_state(target, asset) == "ok":
+    if file_state(target, asset) == "ok":
         return f"{asset.name}: its file is already in place; nothing to relink"
     if target.exists() or target.is_symlink():
         # A changed file under the asset's name: the verified copy replaces it (store_bytes
