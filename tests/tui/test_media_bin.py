@@ -204,3 +204,25 @@ def test_a_missing_file_is_marked_relinked_and_media_imported_from_the_editor(
         assert source is not None and source.asset_id == new.id  # the next edit's source
 
     drive(demo_dir, scenario)
+
+
+def test_a_row_says_what_is_building_what_is_missing_and_what_is_gone() -> None:
+    """The flag in the narrow column and the words after the name, for each state."""
+    from engine.media.status import AssetStatus
+    from tests.engine.timelines import ASSETS
+    from tui.media_bin import Building, state_text
+
+    video = ASSETS[0]
+    built = {"proxy": True, "thumbs": True, "peaks": True}
+
+    def shown(status: AssetStatus | None, building: list[Building]) -> tuple[str, str]:
+        flag, words = state_text(video, status, building)
+        return flag.plain, words.plain
+
+    assert shown(AssetStatus("ok", built), []) == (" ", "")
+    half = {"proxy": False, "thumbs": True, "peaks": False}
+    assert shown(AssetStatus("ok", half), [Building("proxy", 0.4)]) == ("~", "proxy 40% no wave")
+    assert shown(AssetStatus("ok", half), []) == (".", "no proxy,wave")
+    assert shown(AssetStatus("missing", {}), []) == ("!", "MISSING")
+    assert shown(AssetStatus("changed", {}), []) == ("!", "CHANGED")
+    assert shown(None, []) == (" ", "")  # not read yet
