@@ -222,11 +222,10 @@ class ReelcutApp(App[int]):
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         for key in KEYS:
-            shown = f" ({display(key.keys)})" if key.keys else ""
+            # What a person can use: the key, not the action's internal name (issue 19).
+            shown = f"Key: {display(key.keys)}" if key.keys else "No key: from here only"
             yield SystemCommand(
-                f"{key.area}: {key.title}",
-                f"reelcut action {key.action}{shown}",
-                self._palette_callback(key.action),
+                f"{key.area}: {key.title}", shown, self._palette_callback(key.action)
             )
 
     def _palette_callback(self, action: str) -> Callable[[], Any]:

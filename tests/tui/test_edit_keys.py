@@ -153,3 +153,21 @@ def test_titles_text_and_markers(demo_dir: Path) -> None:
         assert all(m.frame != 120 for m in app.project.markers)
 
     drive(demo_dir, scenario)
+
+
+def test_the_palette_says_the_key_not_the_action_name(demo_dir: Path) -> None:
+    """It showed ``reelcut action place_source('insert') (V / F9)``."""
+
+    async def scenario(app: ReelcutApp, pilot: object) -> None:
+        from textual.app import SystemCommand
+
+        helps = {
+            c.title: c.help
+            for c in app.get_system_commands(app.screen)
+            if isinstance(c, SystemCommand)
+        }
+        assert helps["Three-point: Insert the source (ripple)"] == "Key: v / F9"
+        assert helps["Tracks: Add a video track"] == "No key: from here only"
+        assert not any("reelcut action" in h or "(" in h for h in helps.values() if h)
+
+    drive(demo_dir, scenario)
