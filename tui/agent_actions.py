@@ -292,7 +292,10 @@ class AgentController:
             if card is not None:
                 card.refresh_view(status=status)
         author = str(event.data.get("author") or "")
-        if author.startswith(CLIENT_PREFIX) and event.kind in ("ready", "proposed"):
+        shown = author in self.chat.clients and int(cs_id) in self.chat.clients[author].cards
+        if author.startswith(CLIENT_PREFIX) and (
+            event.kind == "proposed" or (event.kind == "ready" and not shown)
+        ):
             # Proposed by another program (an MCP client): it waits here for review too, its
             # card drawn again when a later call adds to it.
             await self.chat.add_client_card(author, await self._changeset_view(int(cs_id)))

@@ -121,6 +121,8 @@ class ChangesetCard(Vertical, can_focus=True):
             self.view.status = status
         if note is not None:
             self.note = note
+        if not self.is_mounted or not self.children:
+            return  # drawn again meanwhile (a client's changeset grew): the new card shows it
         self.query_one(".cs-title", Label).update(self._title())
         self.query_one(".cs-keys", Label).update(self._keys())
 
