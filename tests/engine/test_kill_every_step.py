@@ -38,7 +38,7 @@ from pathlib import Path
 import pytest
 
 from engine.changes.ledger import Ledger
-from engine.errors import ReelcutError
+from engine.errors import ProjectLocked, ReelcutError
 from engine.fsio.durable import is_temp_name
 from engine.jobs import store as jobs_store
 from engine.media import derivatives
@@ -411,6 +411,28 @@ def jobs_at(root: Path) -> list[jobs_store.Job]:
         conn.close()
 
 
+def next_session(root: Path, waits: list[float]) -> Session:
+    """The session of the next command after a killed job run. Once in 250 kills (on a loaded
+    machine) the lock was still held a moment after the run was gone: by a child it was
+    starting, we think, since a child between fork and exec holds a copy of the lock's
+    descriptor until its exec closes it. A command then is refused with exit 4 (one line) and
+    the next try opens; this tries again for up to 5 s and records how long it waited."""
+    t0 = time.monotonic()
+    refused = False
+    while True:
+        try:
+            session = Session(root)
+        except ProjectLocked:
+            if time.monotonic() - t0 > 5:
+                raise
+            refused = True
+            time.sleep(0.01)
+            continue
+        if refused:
+            waits.append(time.monotonic() - t0)
+        return session
+
+
 def sweep_jobs(tmp: Path, points: int) -> None:
     template = jobs_template(tmp)
     enqueued = len(jobs_at(template))
@@ -419,6 +441,7 @@ def sweep_jobs(tmp: Path, points: int) -> None:
     timing = fresh_copy(template, tmp / "timing")
     length = duration_of("jobs", timing, "run", runs=1)
     sweep = Sweep("jobs run")
+    waits: list[float] = []
     for i in range(points):
         root = fresh_copy(template, tmp / f"jobs-{i}")
         before, _ = project_at(root)
@@ -439,7 +462,7 @@ def sweep_jobs(tmp: Path, points: int) -> None:
                 if job.status == "running":  # its worker was killed: its lease runs out
                     assert job.lease_until is not None
                     assert job.lease_until <= now + jobs_store.LEASE_SECONDS
-            with Session(root) as s:
+            with next_session(root, waits) as s:
                 data, project = project_at(root)
                 assert data == before
                 assert s.steps()[-1].after_hash == sha(data)  # undo still runs
@@ -465,6 +488,11 @@ def sweep_jobs(tmp: Path, points: int) -> None:
         sweep.point(i, check)
         shutil.rmtree(root)
     sweep.report(points)
+    if waits:
+        print(
+            f"jobs run: the next open found the lock held for a moment {len(waits)} times "
+            f"(at most {max(waits) * 1000:.0f} ms)"
+        )
 
 
 # -- the tests -----------------------------------------------------------------------------------
@@ -487,6 +515,7 @@ def test_a_killed_job_run_loses_no_job_and_no_file(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(4 * 3600)  # hundreds of real commands; minutes on a quiet machine
 @pytest.mark.parametrize("command", ["edit", "apply", "import", "jobs"])
 def test_kill_nine_at_every_step_loses_nothing(
     demo_master: Path, tmp_path: Path, command: str
