@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 
 from engine.errors import MediaError
-from engine.fsio.durable import write_path
+from engine.fsio.durable import remove_stale_temps, write_path
 from engine.media import derivative_build
 from engine.media.ffmpeg_command import input_args, local_path
 from engine.media.headers import jpeg_file_size
@@ -118,5 +118,7 @@ async def make_thumbnails(
         # looks at.
         await asyncio.to_thread(write_path, index_path, derivative_build.compact_json(index))
 
+    # A worker killed while it wrote the sidecar left that temp (`produce` clears the JPEG's).
+    await asyncio.to_thread(remove_stale_temps, index_path.parent, index_path.name)
     await derivative_build.produce(src, dst, "thumbnails", build)
     progress.done()

@@ -301,6 +301,21 @@ def test_proxy_of_a_25_fps_source_is_conformed_to_the_project_rate(tmp_path: Pat
 # --- thumbnails -------------------------------------------------------------------------------
 
 
+def test_a_sidecar_temp_left_by_a_killed_worker_goes_with_the_next_build(
+    media: Media, tmp_path: Path
+) -> None:
+    """A worker killed while it wrote the strip's sidecar left ``.t.json.<hex>.reelcut-tmp``;
+    the next build clears it as it clears the JPEG's (the kill harness found one in 125)."""
+    from engine.fsio.durable import temp_path
+
+    dst = tmp_path / "previews" / "t.jpg"
+    dst.parent.mkdir(parents=True)
+    stale = temp_path(thumbs_index_path(dst))
+    stale.write_bytes(b'{"half": ')
+    run(make_thumbnails(media.av, dst, duration_s=SECONDS))
+    assert leftovers(dst.parent) == ["t.jpg", "t.json"]
+
+
 def test_thumbnail_strip_is_one_jpeg_described_by_its_sidecar(media: Media, tmp_path: Path) -> None:
     dst = tmp_path / "previews" / "t.jpg"
     progress = Recorder()
