@@ -419,3 +419,36 @@ async def _tts_start(mcp: ReelcutMCP, ctx: Any, args: dict[str, Any]) -> dict[st
         "tts.start", {"provider": provider, "lines": lines, "dry_run": dry, "yes": False}
     )
     return done
+
+
+@_extra(
+    "transcribe_start",
+    "Transcribe the project's sound: one job per asset (default: every asset with sound that "
+    "has no transcript of its bytes), writing transcripts/<asset>.json (words with source "
+    "times). provider 'local' (offline; text the project knows, such as TTS lines, is aligned "
+    "exactly) or 'google' (Cloud Speech). Follow the jobs with jobs_wait, then read the words "
+    "with transcript_read.",
+    {
+        "assets": {
+            "type": "array",
+            "items": {"type": "string", "minLength": 1, "maxLength": 256},
+            "maxItems": 1000,
+        },
+        "provider": {"type": "string", "enum": ["local", "google"]},
+        "force": {"type": "boolean", "default": False},
+    },
+    [],
+    {"type": "object"},
+    read_only=False,
+)
+async def _transcribe_start(mcp: ReelcutMCP, ctx: Any, args: dict[str, Any]) -> dict[str, Any]:
+    assets = args.get("assets") or []
+    if not isinstance(assets, list) or not all(isinstance(a, str) for a in assets):
+        raise UsageError("assets must be a list of asset ids or names")
+    provider = args.get("provider") or "local"
+    if provider not in ("local", "google"):
+        raise UsageError(f"provider must be local or google (got {provider!r})")
+    done: dict[str, Any] = await mcp.call(
+        "transcribe.start", {"assets": assets, "provider": provider, "force": _force(args)}
+    )
+    return done

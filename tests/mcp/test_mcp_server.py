@@ -359,3 +359,20 @@ def test_tts_start_through_mcp_plans_and_queues_the_scenarios_lines(demo_dir: Pa
             assert bad.is_error
 
     anyio.run(go)
+
+
+def test_transcribe_start_through_mcp_queues_a_job_per_asset_with_sound(demo_dir: Path) -> None:
+    async def go() -> None:
+        async with Client(ReelcutMCP(demo_dir).server) as client:
+            queued = await client.call_tool("transcribe_start", {"provider": "local"})
+            assert queued.structured_content is not None, queued.content
+            jobs = queued.structured_content["jobs"]
+            assert jobs and all(j["status"] == "queued" for j in jobs)
+            listed = await client.call_tool("jobs_list", {})
+            assert listed.structured_content is not None
+            kinds = {j["id"]: j["kind"] for j in listed.structured_content["jobs"]}
+            assert {kinds[j["job"]] for j in jobs} == {"transcribe"}
+            bad = await client.call_tool("transcribe_start", {"provider": "loud"})
+            assert bad.is_error
+
+    anyio.run(go)
