@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -185,7 +184,3 @@ def _install(tmp: Path, out: Path) -> None:
         os.close(fd)
     os.replace(tmp, out)
     fsync_dir(out.parent)
-
-
-def ffmpeg_available() -> bool:
-    return shutil.which("ffmpeg") is not None
