@@ -16,8 +16,9 @@ import msgspec
 
 from engine.timebase import Rate
 
-SCHEMA_VERSION = 1
-"""The project.json schema this code writes; older files are upgraded by ``engine.schema``."""
+SCHEMA_VERSION = 2
+"""The project.json schema this code writes; older files are upgraded by ``engine.schema``.
+Version 2 added ``Clip.audio`` (gain and fades)."""
 
 NonNegative = Annotated[int, msgspec.Meta(ge=0)]
 Positive = Annotated[int, msgspec.Meta(ge=1)]
@@ -25,6 +26,10 @@ Id = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
 Sha256 = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{64}$")]
 Ext = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9]{1,8}$")]
 Color = Annotated[str, msgspec.Meta(pattern=r"^#[0-9a-fA-F]{6}([0-9a-fA-F]{2})?$")]
+MIN_GAIN_DB = -60.0
+MAX_GAIN_DB = 24.0
+GainDb = Annotated[float, msgspec.Meta(ge=MIN_GAIN_DB, le=MAX_GAIN_DB)]
+"""A clip's audio gain in decibels: -60 dB is near silence, +24 dB as far as NLEs go on a clip."""
 
 AssetKind = Literal["video", "audio", "image", "remotion", "text", "callout"]
 TrackKind = Literal["video", "audio"]
@@ -127,6 +132,22 @@ class TextProps(_Struct, frozen=True, forbid_unknown_fields=True):
     align: Literal["left", "center", "right"] = "center"
 
 
+class ClipAudio(_Struct, frozen=True, forbid_unknown_fields=True):
+    """How a clip on an audio track sounds: gain in dB and linear fades in frames.
+
+    ``fade_in`` frames rise from silence at the clip's start, ``fade_out`` frames fall to
+    silence at its end; together they fit in the clip (``engine.validate``). Only clips on audio
+    tracks carry it: a linked video clip's sound is its audio partner's."""
+
+    gain_db: GainDb = 0.0
+    fade_in: NonNegative = 0
+    fade_out: NonNegative = 0
+
+
+UNITY_AUDIO = ClipAudio()
+"""Unity gain, no fades: a clip with these settings stores ``audio: null``."""
+
+
 class Clip(_Struct, frozen=True, forbid_unknown_fields=True):
     """A placed piece of the timeline: ``[start, start + duration)`` on its track.
 
@@ -144,10 +165,17 @@ class Clip(_Struct, frozen=True, forbid_unknown_fields=True):
     linked_id: Id | None = None
     transform: Transform | None = None
     text: TextProps | None = None
+    audio: ClipAudio | None = None
+    """Gain and fades (schema 2); None is unity gain without fades."""
 
     @property
     def end(self) -> int:
         return self.start + self.duration
+
+    @property
+    def sound(self) -> ClipAudio:
+        """``audio``, or the unity settings when it is None."""
+        return self.audio if self.audio is not None else UNITY_AUDIO
 
 
 class Track(_Struct, frozen=True, forbid_unknown_fields=True):

@@ -4,8 +4,8 @@ A step upgrades a document (plain JSON data) from version N to N+1. Loading runs
 the file's version to ``CURRENT`` in order; the upgraded document is written back only when the
 project is next saved, never as a side effect of reading it.
 
-Version 1 is the first schema, so no project steps exist yet; the first change to project.json's
-shape adds ``_v1_to_v2`` here together with a golden file of a version-1 project in the tests.
+Project versions: 1 is the first schema; 2 added ``Clip.audio`` (gain and fades). The golden
+files of both live in tests/engine/golden.
 """
 
 from __future__ import annotations
@@ -65,3 +65,12 @@ class Upgrades:
 
 PROJECT = Upgrades("project", current=SCHEMA_VERSION)
 """Upgrade steps for project.json."""
+
+
+@PROJECT.step(1)
+def _project_v1_to_v2(doc: Document) -> Document:
+    """v2 added ``audio`` (gain and fades) to clips; a v1 clip has none, which reads as unity
+    gain without fades, so nothing in the document changes but its version. The version still
+    moves so that an older reelcut refuses a v2 file by its version ("newer than this reelcut
+    understands") instead of by an unknown field."""
+    return doc

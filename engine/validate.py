@@ -39,6 +39,7 @@ _get_asset = attrgetter("asset_id")
 _get_kind = attrgetter("kind")
 _get_link = attrgetter("linked_id")
 _get_text = attrgetter("text")
+_get_audio = attrgetter("audio")
 _UNLIMITED = 1 << 62
 
 
@@ -82,6 +83,14 @@ def _fast_ok(project: Project) -> bool:
         if not all(map(le, map(add, starts, durations), islice(starts, 1, None))):
             return False
         kinds = list(map(_get_kind, clips))
+        audios = list(map(_get_audio, clips))
+        if audios.count(None) != len(audios) and (
+            track.kind != "audio"
+            or not all(
+                c.audio is None or c.audio.fade_in + c.audio.fade_out <= c.duration for c in clips
+            )
+        ):
+            return False
         asset_ids = list(map(_get_asset, clips))
         source_ends = list(map(add, map(_get_source_in, clips), durations))
         if "text" in kinds:
@@ -232,6 +241,8 @@ def _detailed(project: Project) -> list[tuple[str, str]]:
             prev, prev_end = clip, start + clip.duration
             if clip.linked_id is not None:
                 linked.append((clip, ti, ci))
+            if clip.audio is not None:
+                _bad_audio(out, track.name, track.kind, ti, ci, clip)
             if clip.kind == "text":
                 if clip.text is None or track.kind != "video":
                     _bad_text(out, track.name, track.kind, ti, ci, clip)
@@ -313,6 +324,30 @@ def _overlap(
             f"{format_timecode(clip.start, project.rate)}; clips on a track must not overlap"
         )
     out.append((f"$.tracks[{ti}].clips[{ci}].start", msg))
+
+
+def _bad_audio(
+    out: list[tuple[str, str]], track_name: str, track_kind: str, ti: int, ci: int, clip: Clip
+) -> None:
+    audio = clip.sound
+    path = f"$.tracks[{ti}].clips[{ci}].audio"
+    if track_kind != "audio":
+        out.append(
+            (
+                path,
+                f"clip {clip.id} on {track_kind} track {track_name} has audio settings; gain "
+                f"and fades belong to clips on audio tracks (a video's sound is its linked "
+                f"audio clip)",
+            )
+        )
+    elif audio.fade_in + audio.fade_out > clip.duration:
+        out.append(
+            (
+                path,
+                f"fades of clip {clip.id} ({audio.fade_in} in + {audio.fade_out} out) are "
+                f"longer than the clip ({clip.duration} frames)",
+            )
+        )
 
 
 def _bad_text(

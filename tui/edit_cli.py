@@ -2,8 +2,9 @@
 
 The options of each op are generated from its struct fields, so the command line, the JSON
 form (``reelcut edit DIR --op-json '{"op": "move", ...}'``) and the agent's tools always agree.
-Positions (``--at``, ``--to``, ``--start``, ``--end``, marks) accept frames or timecode;
-``--by`` takes signed frames or signed timecode.
+Positions (``--at``, ``--to``, ``--start``, ``--end``, marks) and lengths (``--fade-in``,
+``--fade-out``) accept frames or timecode; ``--by`` takes signed frames or signed timecode;
+``--gain-db`` takes decibels (``-6``, ``3.5``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from engine.errors import ReelcutError
 from engine.ops import ALL, Op, decode_op
 from engine.timebase import Rate, parse_position
 
-POSITION_FIELDS = {"at", "to", "start", "end", "mark_in", "mark_out"}
+POSITION_FIELDS = {"at", "to", "start", "end", "mark_in", "mark_out", "fade_in", "fade_out"}
 DELTA_FIELDS = {"by"}
 
 
@@ -75,6 +76,9 @@ def _add_field(parser: argparse.ArgumentParser, field: msgspec.structs.FieldInfo
         kwargs["metavar"] = "FRAMES|TC"
     elif tp is int:
         kwargs["type"] = int
+    elif tp is float:
+        kwargs["type"] = float
+        kwargs["metavar"] = "DB" if field.name.endswith("_db") else "NUMBER"
     parser.add_argument(flag, **kwargs)
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import msgspec
 
 from engine.jsoncheck import json_path
+from engine.ops.audio import SetAudio
 from engine.ops.base import Batch, Op, Result
 from engine.ops.cut import Blade, CloseGap, Lift, LiftRange, RippleDelete, RippleDeleteRange
 from engine.ops.draft import OpError
@@ -49,6 +50,7 @@ ALL: tuple[type[Op], ...] = (
     SetMarks,
     AddText,
     EditText,
+    SetAudio,
     SelectTake,
     Batch,
 )
@@ -88,6 +90,7 @@ AnyOp = (
     | SetMarks
     | AddText
     | EditText
+    | SetAudio
     | SelectTake
     | PlaceTakes
     | LandTake
@@ -165,6 +168,7 @@ __all__ = [
     "RippleTrim",
     "Roll",
     "SelectTake",
+    "SetAudio",
     "SetMarks",
     "SetTrackFlags",
     "Slide",

@@ -17,7 +17,7 @@ from typing import Annotated
 import msgspec
 
 from engine.model import Clip, Project, Track
-from engine.ops.draft import AnyPrimitive, Draft, OpError
+from engine.ops.draft import AnyPrimitive, Draft, OpError, fit_fades
 from engine.timebase import MAX_FRAMES
 from engine.timeline import Timeline
 
@@ -167,15 +167,24 @@ def check_source(d: Draft, clip: Clip) -> None:
 
 
 def split(d: Draft, track: Track, clip: Clip, at: int) -> tuple[Clip, Clip]:
-    """Cut ``clip`` at ``at`` (strictly inside it); the right half gets a new id."""
-    left = msgspec.structs.replace(clip, duration=at - clip.start)
+    """Cut ``clip`` at ``at`` (strictly inside it); the right half gets a new id.
+
+    Both halves keep the gain; the fade-in stays on the left half and the fade-out goes with
+    the right one (each shortened to fit its half), so the cut itself is not faded."""
+    left_audio = right_audio = clip.audio
+    if clip.audio is not None:
+        left_audio = msgspec.structs.replace(clip.audio, fade_out=0)
+        right_audio = msgspec.structs.replace(clip.audio, fade_in=0)
+    left = msgspec.structs.replace(clip, duration=at - clip.start, audio=left_audio)
     right = msgspec.structs.replace(
         clip,
         id=d.new_id("c"),
         start=at,
         duration=clip.end - at,
         source_in=clip.source_in + (at - clip.start),
+        audio=right_audio,
     )
+    left, right = fit_fades(left), fit_fades(right)
     d.replace(track.id, clip, left)
     d.add(track.id, right)
     return left, right

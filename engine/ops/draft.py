@@ -20,7 +20,7 @@ from typing import Literal
 import msgspec
 
 from engine.errors import ReelcutError
-from engine.model import Asset, Clip, EditorState, Marker, Project, Track
+from engine.model import UNITY_AUDIO, Asset, Clip, EditorState, Marker, Project, Track
 from engine.timebase import format_timecode
 from engine.timeline import ClipSeq, Timeline
 
@@ -175,6 +175,22 @@ AnyPrimitive = (
     | SetNextId
     | SetAsset
 )
+
+
+def fit_fades(clip: Clip) -> Clip:
+    """``clip`` with its fades shortened to fit its duration: the fade-in first, then the
+    fade-out in what is left (a clip trimmed shorter than its fades keeps its fade-in).
+    Unity gain without fades is stored as no audio settings at all."""
+    audio = clip.audio
+    if audio is None:
+        return clip
+    fade_in = min(audio.fade_in, clip.duration)
+    fade_out = min(audio.fade_out, clip.duration - fade_in)
+    if (fade_in, fade_out) != (audio.fade_in, audio.fade_out):
+        audio = msgspec.structs.replace(audio, fade_in=fade_in, fade_out=fade_out)
+    if audio == UNITY_AUDIO:
+        return msgspec.structs.replace(clip, audio=None)
+    return clip if audio is clip.audio else msgspec.structs.replace(clip, audio=audio)
 
 
 def _changes_nothing(p: Primitive) -> bool:
@@ -336,12 +352,16 @@ class Draft:
         return f"{prefix}_{n}"
 
     def add(self, track_id: str, clip: Clip) -> None:
-        self._record(AddClip(track_id, clip))
+        self._record(AddClip(track_id, fit_fades(clip)))
 
     def remove(self, track_id: str, clip: Clip) -> None:
         self._record(RemoveClip(track_id, clip))
 
     def replace(self, track_id: str, before: Clip, after: Clip) -> None:
+        """Change ``before`` into ``after``; fades that no longer fit are shortened
+        (`fit_fades`), so a trim, roll or slide never leaves a clip with longer fades than
+        frames."""
+        after = fit_fades(after)
         if before != after:
             self._record(ReplaceClip(track_id, before, after))
 

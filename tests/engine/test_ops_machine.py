@@ -1,7 +1,8 @@
 """Random op sequences over a busy timeline: the engine's invariants hold after every step.
 
-A Hypothesis state machine starts from V3 (locked), V2 (with a text clip), V1/A1 (linked pairs)
-and A2, then applies random ops from the whole set with parameters drawn from the current
+A Hypothesis state machine starts from V3 (locked), V2 (with a text clip), V1/A1 (linked
+pairs, the first one's sound faded) and A2 (faded out), then applies random ops from the whole
+set with parameters drawn from the current
 project: existing clip ids (and one that does not exist), frames on and around clip edges,
 markers and the ends of the timeline, track names and ids. An op may refuse (OpError); anything
 else escaping is a bug. After every step the project is valid, every id is unique and a track
@@ -55,6 +56,7 @@ from engine.ops import (
     RippleTrim,
     Roll,
     SelectTake,
+    SetAudio,
     SetMarks,
     SetTrackFlags,
     Slide,
@@ -85,7 +87,13 @@ def start(locked: tuple[str, ...] = ("V3",)) -> Project:
         locked=locked,
     )
     marks = (Marker(id="m_1", frame=40, name="beat"), Marker(id="m_2", frame=90))
-    return msgspec.structs.replace(with_title(p, "V2", 100, 30), markers=marks)
+    p = msgspec.structs.replace(with_title(p, "V2", 100, 30), markers=marks)
+    # Faded sound on A1 (a linked pair) and A2, so edits start out with fades to keep.
+    if "A1" not in locked:
+        p = SetAudio("c_12", gain_db=-6.0, fade_in=10, fade_out=25).apply(p).project
+    if "A2" not in locked:
+        p = SetAudio("c_18", fade_out=5).apply(p).project
+    return p
 
 
 # -- parameters drawn from the current project ---------------------------------------------
@@ -304,6 +312,15 @@ BUILDERS: dict[str, Callable[[Project], OpStrategy]] = {
         clip_id=text_clip_ids(p),
         text=st.one_of(st.none(), st.just("edited")),
         size=st.one_of(st.none(), st.integers(0, 100)),
+    ),
+    # Gain and fades on audio clips (and, through the link, video ones); blades, trims, rolls
+    # and slides after them must keep every clip's fades inside it (`engine.validate`).
+    "set_audio": lambda p: st.builds(
+        SetAudio,
+        clip_id=clip_ids(p),
+        gain_db=st.one_of(st.none(), st.sampled_from([-60.0, -6.0, 0.0, 3.5, 24.0])),
+        fade_in=st.one_of(st.none(), st.integers(0, 45)),
+        fade_out=st.one_of(st.none(), st.integers(0, 45)),
     ),
     # These timelines hold no TTS takes, so a take switch is refused here (which must leave
     # the project as it was); switching between real takes is tests/engine/test_tts.py's.

@@ -36,7 +36,10 @@ from engine.session import Session
 from engine.timebase import Rate
 from tests.engine.timelines import timeline
 
-GOLDEN = Path(__file__).parent / "golden" / "project_v1.json"
+GOLDEN = Path(__file__).parent / "golden" / "project_v2.json"
+"""The current schema's golden file; every field of every struct is set somewhere in it."""
+GOLDEN_V1 = Path(__file__).parent / "golden" / "project_v1.json"
+"""A version-1 file (before ``Clip.audio``), kept as it was written then."""
 REELCUT = Path(sys.executable).with_name("reelcut")
 
 
@@ -45,8 +48,38 @@ REELCUT = Path(sys.executable).with_name("reelcut")
 
 def test_golden_file_round_trips_byte_for_byte() -> None:
     data = GOLDEN.read_bytes()
-    project = decode_project(data, label="project_v1.json")
+    project = decode_project(data, label="project_v2.json")
     assert encode_project(project) == data
+
+
+def test_a_version_1_file_opens_as_the_same_timeline_without_audio_settings(
+    tmp_path: Path,
+) -> None:
+    """v1 had no ``Clip.audio``: its clips read as unity gain without fades, the file is not
+    rewritten by opening it, and the next save writes version 2."""
+    v1 = decode_project(GOLDEN_V1.read_bytes(), label="project_v1.json")
+    v2 = decode_project(GOLDEN.read_bytes())
+    assert v1.schema_version == SCHEMA_VERSION == 2
+    assert all(c.audio is None for t in v1.tracks for c in t.clips)
+    without_audio = tuple(
+        msgspec.structs.replace(
+            t, clips=tuple(msgspec.structs.replace(c, audio=None) for c in t.clips)
+        )
+        for t in v2.tracks
+    )
+    assert msgspec.structs.replace(v2, name="Golden — v1", tracks=without_audio) == v1
+    (tmp_path / PROJECT_FILE).write_bytes(GOLDEN_V1.read_bytes())
+    assert load_project(tmp_path) == v1
+    assert (tmp_path / PROJECT_FILE).read_bytes() == GOLDEN_V1.read_bytes()
+    assert save_project(tmp_path, v1).startswith(b'{\n  "schema_version": 2,')
+
+
+def test_a_version_2_file_is_refused_by_name_not_by_field_when_too_new() -> None:
+    """What an older reelcut (schema 1) says about a v2 file: its version, not "unknown field
+    audio" (the reason the version moved with a field that needs no upgrade)."""
+    older = schema.Upgrades("project", current=1)
+    with pytest.raises(ProjectInvalid, match="schema version 2 is newer than this reelcut"):
+        older.upgrade(json.loads(GOLDEN.read_bytes()), label="project.json")
 
 
 def test_a_file_that_carries_the_view_loads_it_and_a_save_leaves_it_out() -> None:
@@ -64,7 +97,7 @@ def test_a_file_that_carries_the_view_loads_it_and_a_save_leaves_it_out() -> Non
 def test_golden_file_loads_from_a_project_folder(tmp_path: Path) -> None:
     (tmp_path / PROJECT_FILE).write_bytes(GOLDEN.read_bytes())
     project = load_project(tmp_path)
-    assert project.name == "Golden — v1"
+    assert project.name == "Golden — v2"
     assert project.rate == Rate(30000, 1001)
     assert [t.name for t in project.tracks] == ["V2", "V1", "A1", "A2"]
 
@@ -116,7 +149,7 @@ def test_golden_file_exercises_every_field_of_every_struct() -> None:
                 continue
             if all(getattr(s, field.name) == default for s in instances):
                 missing.append(f"{cls.__name__}.{field.name}")
-    assert missing == [], f"extend tests/engine/golden/project_v1.json to cover {missing}"
+    assert missing == [], f"extend tests/engine/golden/project_v2.json to cover {missing}"
 
 
 def _reorder_keys(node: Any) -> Any:
@@ -140,8 +173,8 @@ def test_encoding_is_canonical_text() -> None:
     """Declared key order, 2-space indent, UTF-8 text (not \\u escapes), one final newline."""
     data = encode_project(decode_project(GOLDEN.read_bytes()))
     assert data.endswith(b"}\n") and not data.endswith(b"\n\n")
-    assert data.startswith(b'{\n  "schema_version": 1,\n  "id": "p_1",\n  "name": ')
-    assert "Golden — v1".encode() in data
+    assert data.startswith(b'{\n  "schema_version": 2,\n  "id": "p_1",\n  "name": ')
+    assert "Golden — v2".encode() in data
     assert b"\r" not in data
 
 
@@ -257,6 +290,25 @@ BAD_INPUT: dict[str, tuple[Callable[[], bytes], list[str]]] = {
     "negative start": (
         _doc(_clip(0, 1, start=-1)),
         ["$.tracks[0].clips[1].start: expected an integer >= 0, got -1"],
+    ),
+    "fades longer than the clip": (
+        _doc(_clip(1, 0, audio={"gain_db": 0.0, "fade_in": 6, "fade_out": 5})),
+        [
+            "$.tracks[1].clips[0].audio: fades of clip c_12 (6 in + 5 out) are longer than "
+            "the clip (10 frames)"
+        ],
+    ),
+    "audio settings on a video track": (
+        _doc(_clip(0, 1, audio={"gain_db": -3.0})),
+        ["$.tracks[0].clips[1].audio: clip c_11 on video track V1 has audio settings"],
+    ),
+    "gain beyond +24 dB": (
+        _doc(_clip(1, 0, audio={"gain_db": 30.0})),
+        ["$.tracks[1].clips[0].audio.gain_db: expected a number <= 24.0, got 30.0"],
+    ),
+    "negative fade": (
+        _doc(_clip(1, 0, audio={"fade_out": -1})),
+        ["$.tracks[1].clips[0].audio.fade_out: expected an integer >= 0, got -1"],
     ),
     "overlapping clips": (
         _doc(_clip(0, 1, start=5)),
@@ -615,22 +667,25 @@ def test_the_project_registry_matches_the_model() -> None:
     assert schema.PROJECT.upgrade(json.loads(BASE_TEXT), label="p") == json.loads(BASE_TEXT)
 
 
-def _pretend_v2(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make the store believe the code is at schema v2, where clips call ``label`` ``name``."""
-    upgrades = schema.Upgrades("project", current=2)
+def _pretend_next(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the store believe the code is one schema version ahead, where clips call ``label``
+    ``name``: a step of its own after the real ones."""
+    upgrades = schema.Upgrades("project", current=SCHEMA_VERSION + 1)
+    for version in range(1, SCHEMA_VERSION):
+        upgrades.step(version)(schema.PROJECT._steps[version])
 
-    @upgrades.step(1)
-    def _v1_to_v2(doc: schema.Document) -> schema.Document:
+    @upgrades.step(SCHEMA_VERSION)
+    def _rename(doc: schema.Document) -> schema.Document:
         for track in doc["tracks"]:
             for clip in track["clips"]:
                 clip["name"] = clip.pop("label")
         return doc
 
     monkeypatch.setattr(schema, "PROJECT", upgrades)
-    monkeypatch.setattr(store, "SCHEMA_VERSION", 2)
+    monkeypatch.setattr(store, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
 
 
-def _as_v1_with_labels(project: Project) -> bytes:
+def _as_older_with_labels(project: Project) -> bytes:
     doc = json.loads(encode_project(project))
     for track in doc["tracks"]:
         for clip in track["clips"]:
@@ -641,22 +696,22 @@ def _as_v1_with_labels(project: Project) -> bytes:
 def test_loading_an_older_file_upgrades_it_in_memory_only(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    _pretend_v2(monkeypatch)
-    data = _as_v1_with_labels(BASE)
+    _pretend_next(monkeypatch)
+    data = _as_older_with_labels(BASE)
     (tmp_path / PROJECT_FILE).write_bytes(data)
 
     project = load_project(tmp_path)
 
-    assert project.schema_version == 2
-    assert msgspec.structs.replace(project, schema_version=1) == BASE
+    assert project.schema_version == SCHEMA_VERSION + 1
+    assert msgspec.structs.replace(project, schema_version=SCHEMA_VERSION) == BASE
     assert (tmp_path / PROJECT_FILE).read_bytes() == data
 
 
 def test_an_upgraded_file_that_is_still_wrong_names_the_path(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    _pretend_v2(monkeypatch)
-    doc = json.loads(_as_v1_with_labels(BASE))
+    _pretend_next(monkeypatch)
+    doc = json.loads(_as_older_with_labels(BASE))
     doc["tracks"][0]["clips"][1]["start"] = "soon"
     (tmp_path / PROJECT_FILE).write_text(json.dumps(doc))
 
@@ -664,7 +719,7 @@ def test_an_upgraded_file_that_is_still_wrong_names_the_path(
         load_project(tmp_path)
 
     assert str(info.value) == (
-        "project.json (upgraded from v1): $.tracks[0].clips[1].start: "
+        f"project.json (upgraded from v{SCHEMA_VERSION}): $.tracks[0].clips[1].start: "
         "expected an integer, got a string"
     )
 

@@ -140,3 +140,30 @@ def test_an_outside_edit_blocks_undo_and_a_held_lock_blocks_edit(demo_dir: Path)
         res = reelcut("edit", demo_dir, "blade", "--at", "30")
     assert_one_line_error(res, 4, "open for writing", "(reelcut open)")
     assert project_bytes(demo_dir) == theirs
+
+
+def test_set_audio_takes_decibels_and_fade_lengths_in_frames_or_timecode(demo_dir: Path) -> None:
+    """Gain on the linked video clip lands on its audio partner; a fade that does not fit and a
+    gain beyond +24 dB are one line each and change nothing."""
+    initial = project_bytes(demo_dir)
+    res = reelcut(
+        "edit", demo_dir, "set-audio", "--clip-id", "c_10", "--gain-db", "-6",
+        "--fade-in", "00:00:00:15", "--fade-out", "45",
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert res.stdout == "r1: set the sound of c_11: -6.0 dB, fade in 15, fade out 45 frames\n"
+    audio = clip(decode_project(project_bytes(demo_dir)), "c_11").audio
+    assert audio is not None and (audio.gain_db, audio.fade_in, audio.fade_out) == (-6.0, 15, 45)
+    assert clip(decode_project(project_bytes(demo_dir)), "c_10").audio is None
+    changed = project_bytes(demo_dir)
+
+    res = reelcut("edit", demo_dir, "set-audio", "--clip-id", "c_11", "--fade-out", "230")
+    assert_one_line_error(res, 7, "fades of 15 + 230 frames do not fit in clip c_11 (240 frames)")
+    res = reelcut("edit", demo_dir, "set-audio", "--clip-id", "c_11", "--gain-db", "30")
+    assert_one_line_error(res, 7, "invalid operation", "<= 24.0", "gain_db")
+    res = reelcut("edit", demo_dir, "set-audio", "--clip-id", "c_11", "--gain-db", "loud")
+    assert res.returncode == 2 and "invalid float value: 'loud'" in res.stderr
+    assert project_bytes(demo_dir) == changed
+
+    assert reelcut("undo", demo_dir).returncode == 0
+    assert project_bytes(demo_dir) == initial
