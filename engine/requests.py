@@ -27,7 +27,9 @@ if TYPE_CHECKING:
 
 Handler = Callable[["Workspace", dict[str, Any]], Awaitable[Any]]
 METHODS: dict[str, Handler] = {}
-NEEDS_SESSION = frozenset({"edit", "undo", "redo", "import", "tts.start", "tts.status"})
+NEEDS_SESSION = frozenset(
+    {"edit", "undo", "redo", "import", "tts.start", "tts.status", "timeline.import"}
+)
 NO_JOB = "no job {id}; `reelcut jobs DIR list --all` shows them"
 
 
@@ -375,3 +377,22 @@ async def _captions_write(ws: Workspace, params: dict[str, Any]) -> dict[str, An
         captions.write, project, blocks, out, force=bool(params.get("force"))
     )
     return {"out": str(out), "cues": n, "clips": len(blocks)}
+
+
+# -- interchange (engine.interchange) -----------------------------------------------------------
+
+
+@method("export.interchange")
+async def _export_interchange(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
+    """The timeline as .otio, .edl, .xml or .fcpxml, written now (no job: it takes no time)."""
+    from engine.interchange import actions
+
+    return await actions.export_interchange(ws, params)
+
+
+@method("timeline.import")
+async def _timeline_import(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
+    """Tracks from a timeline file, relinked to the project's media, as one undoable edit."""
+    from engine.interchange import actions
+
+    return await actions.import_timeline(ws, params)

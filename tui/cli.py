@@ -44,6 +44,7 @@ COMMANDS = (
     "mcp",
     "tts",
     "export",
+    "import-timeline",
     "transcribe",
     "transcript",
     "captions",
@@ -160,8 +161,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_tts_parser(sub)
     from tui.export_cli import add_export_parser
+    from tui.interchange_cli import add_import_timeline_parser
 
     add_export_parser(sub)
+    add_import_timeline_parser(sub)
     from tui.transcribe_cli import add_transcribe_parser
 
     add_transcribe_parser(sub)
@@ -190,7 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             parser.print_help()
             return 2
-        return int(globals()[f"cmd_{args.command}"](args))
+        return int(globals()[f"cmd_{args.command.replace('-', '_')}"](args))
     except ReelcutError as exc:
         return _fail(exc, as_json)
     except KeyboardInterrupt:
@@ -461,6 +464,12 @@ def cmd_mcp(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from tui.export_cli import cmd_export as run
+
+    return run(args)
+
+
+def cmd_import_timeline(args: argparse.Namespace) -> int:
+    from tui.interchange_cli import cmd_import_timeline as run
 
     return run(args)
 

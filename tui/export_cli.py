@@ -22,13 +22,21 @@ from engine.projectdir import ProjectDir
 
 
 def add_export_parser(sub: Any) -> None:
-    p = sub.add_parser("export", help="render the timeline to a video or audio file")
+    p = sub.add_parser(
+        "export", help="render the timeline to a video or audio file, or write it for other editors"
+    )
     p.add_argument("dir", type=Path)
-    p.add_argument("out", type=Path, help="the file to write: .mp4, .mov, .webm or .wav")
+    p.add_argument(
+        "out",
+        type=Path,
+        help="the file to write: .mp4, .mov, .webm or .wav (rendered); .otio, .edl (CMX 3600), "
+        ".xml (Final Cut 7 / Premiere) or .fcpxml (the timeline, for other editors)",
+    )
     p.add_argument(
         "--preset",
         choices=sorted(PRESETS),
-        help="; ".join(f"{p.name}: {p.description}" for p in PRESETS.values()),
+        help="; ".join(f"{p.name}: {p.description}" for p in PRESETS.values())
+        + " (rendered media only)",
     )
     p.add_argument(
         "--range",
@@ -40,6 +48,10 @@ def add_export_parser(sub: Any) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from tui.interchange_cli import export_timeline, is_interchange
+
+    if is_interchange(Path(args.out)):
+        return export_timeline(args)
     ProjectDir(args.dir).load()  # a clear line when DIR is not a project
     params = {
         "out": str(Path(args.out).absolute()),

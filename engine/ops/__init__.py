@@ -13,6 +13,7 @@ from engine.ops.base import Batch, Op, Result
 from engine.ops.cut import Blade, CloseGap, Lift, LiftRange, RippleDelete, RippleDeleteRange
 from engine.ops.draft import OpError
 from engine.ops.generate import LandTake, PlaceTakes, SelectTake
+from engine.ops.interchange import ImportTimeline
 from engine.ops.link import Link, Unlink
 from engine.ops.marks import AddMarker, EditMarker, RemoveMarker, SetMarks
 from engine.ops.move import Move, Nudge
@@ -54,8 +55,9 @@ ALL: tuple[type[Op], ...] = (
     SelectTake,
     Batch,
 )
-GENERATED: tuple[type[Op], ...] = (PlaceTakes, LandTake)
-"""Ops a TTS pass makes (their fields are model structs, so they have no `reelcut edit` form)."""
+GENERATED: tuple[type[Op], ...] = (PlaceTakes, LandTake, ImportTimeline)
+"""Ops a TTS pass or import-timeline make (their fields are model structs, so they have no
+`reelcut edit` form)."""
 OPS: dict[str, type[Op]] = {
     cls.__struct_config__.tag: cls  # type: ignore[misc]
     for cls in (*ALL, *GENERATED)
@@ -94,6 +96,7 @@ AnyOp = (
     | SelectTake
     | PlaceTakes
     | LandTake
+    | ImportTimeline
     | Batch
 )
 
@@ -147,6 +150,7 @@ __all__ = [
     "CloseGap",
     "EditMarker",
     "EditText",
+    "ImportTimeline",
     "Insert",
     "LandTake",
     "Lift",
