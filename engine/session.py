@@ -41,6 +41,7 @@ from engine.events import insert_event
 from engine.lock import WriterLock
 from engine.model import EditorState, Project
 from engine.ops import Op, OpError, decode_op
+from engine.ops import Result as OpResult
 from engine.projectdir import ProjectDir
 from engine.projectfile import (
     PROJECT_FILE,
@@ -188,6 +189,60 @@ class Session:
             self._journal({"kind": "edit", "seq": seq, "before": before, "after": after})
         self._write(result.project, data)
         return self._commit("edit", result.summary, result.touched)
+
+    @_one_writer
+    def apply_each(
+        self, ops: list[Op], *, author: str | None = None
+    ) -> tuple[Change | None, list[tuple[Op, str]]]:
+        """Apply ``ops`` in order as one undo step with one write of project.json and one
+        commit (takes landing together, `engine.tts.landing`). An op the project refuses is
+        skipped and returned with its reason; the others still apply. The change is None
+        when nothing changed."""
+        self._check_disk()
+        project = self._project
+        refused: list[tuple[Op, str]] = []
+        done: list[tuple[Op, OpResult]] = []
+        for op in ops:
+            try:
+                result = op.apply(project)
+            except OpError as exc:
+                refused.append((op, str(exc)))
+                continue
+            if result.forward.steps:
+                done.append((op, result))
+                project = result.project
+        if not done:
+            return None, refused
+        data = project_bytes(project)
+        after = _sha(data)
+        group = self._group if self._group is not None else self.history.next_group_id()
+        seqs: list[int] = []
+        touched: set[str] = set()
+        before = self._hash
+        with self.history._tx():
+            for i, (op, result) in enumerate(done):
+                # Only the group's ends are files; its inner hashes name the step's project.
+                last = i == len(done) - 1
+                step_after = after if last else _sha(project_bytes(result.project))
+                seqs.append(
+                    self.history.record(
+                        group_id=group,
+                        label=result.summary,
+                        author=author or self.author,
+                        op_json=msgspec.json.encode(op).decode(),
+                        forward_json=msgspec.json.encode(result.forward).decode(),
+                        inverse_json=msgspec.json.encode(result.inverse).decode(),
+                        before_hash=before,
+                        after_hash=step_after,
+                    )
+                )
+                before = step_after
+                touched |= result.touched
+            self._journal({"kind": "edit", "seqs": seqs, "before": self._hash, "after": after})
+        self._write(project, data)
+        summaries = [r.summary for _, r in done]
+        summary = summaries[0] if len(done) == 1 else f"{len(done)} edits: " + "; ".join(summaries)
+        return self._commit("edit", summary, frozenset(touched)), refused
 
     @contextmanager
     def group(self) -> Iterator[None]:
@@ -348,8 +403,9 @@ class Session:
         landed = self._hash == entry.get("after")
         with self.history._tx():
             kind = entry.get("kind")
-            if kind == "edit" and not landed:
-                self.history.drop(int(entry["seq"]))  # its file never replaced the old one
+            if kind == "edit" and not landed:  # its file never replaced the old one
+                for seq in entry.get("seqs") or [entry["seq"]]:
+                    self.history.drop(int(seq))
             elif kind in ("undo", "redo") and landed:
                 self.history.mark(int(entry["group"]), undone=kind == "undo")
                 self.history.retarget(self._hash)

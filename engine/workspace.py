@@ -209,6 +209,10 @@ class Workspace:
         return self._ledger
 
     async def close(self) -> None:
+        from engine.tts.landing import settled
+
+        with contextlib.suppress(Exception):
+            await settled(self)  # the takes made: on the timeline before the door shuts
         if self._unlisten is not None:
             self._unlisten()
             self._unlisten = None

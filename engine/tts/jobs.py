@@ -5,10 +5,12 @@ queues a ``tts`` job per line to generate and places every line's clip as one un
 all under the door's write lock, so a job cannot land before its placeholder exists. A job's
 idempotency key is ``tts/<take key>``: a take asked for twice is one job; a failed, dead or
 cancelled one is queued again. The handler (`handlers`) speaks the line, stores the WAV
-content-addressed in ``assets/``, then lands it (`engine.ops.LandTake`, an undo step of its
-own, author ``tts``) and queues its waveform; its result is the take's record (hash, length,
-provider, model, scenario version, tokens and cost), so a take made once is never paid for
-again, even when its placeholder was undone meanwhile.
+content-addressed in ``assets/`` and hands its landing (`engine.ops.LandTake`, author ``tts``)
+to the project's lander (`engine.tts.landing`: takes that finish close together land as one
+undo step, off the worker's path, and their waveforms are queued); its result is the take's
+record (hash, length, provider, model, scenario version, tokens and cost), so a take made once
+is never paid for again, even when its placeholder was undone meanwhile or the process died
+before it landed.
 
 Each pass snapshots the scenario text it read under ``.reelcut/tts/scenarios/<sha256>.json``
 (`engine.tts.versions`), and every job records that version.
@@ -17,8 +19,9 @@ Each pass snapshots the scenario text it read under ``.reelcut/tts/scenarios/<sh
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import hashlib
 import io
+import os
 import secrets
 import sqlite3
 import time
@@ -33,12 +36,13 @@ from engine.errors import ReelcutError
 from engine.jobs import store
 from engine.jobs.runner import Handler, JobContext, JobFailed
 from engine.jobs.store import Job
-from engine.model import MediaInfo, Project
-from engine.ops import LandTake, OpError, PlaceTakes
+from engine.model import MediaInfo
+from engine.ops import LandTake, PlaceTakes
 from engine.timebase import frames_from_seconds
 from engine.tts import versions
+from engine.tts.landing import Landing, lander, settled
 from engine.tts.plan import Made, Plan, plan
-from engine.tts.providers import TTSFailed, choose, make
+from engine.tts.providers import TTSFailed, choose, make, voices_at_once
 from engine.tts.takes import (
     PROVIDERS,
     Line,
@@ -62,11 +66,12 @@ class NeedsConfirmation(ReelcutError):
     exit_code = 1
 
 
-def limit(provider_hint: str = "local") -> int:
-    """How many lines speak at once: espeak-ng is one core each; Gemini is network-bound."""
-    import os
-
-    return max(1, os.cpu_count() or 1)
+def limit() -> int:
+    """How many tts jobs a runner runs at once: twice the espeak-ng processes that speak at
+    once (`engine.tts.providers.voices_at_once`, one a core), so that while one job stores and
+    lands its take, the next has claimed its line and speaks as soon as a voice is free (the
+    queue's own work off the speaking's path; ``bench/bench_tts.py``)."""
+    return 2 * voices_at_once()
 
 
 def job_key(take: str) -> str:
@@ -88,9 +93,10 @@ def made_takes(root: Path, jobs: list[Job]) -> dict[str, Made]:
         r = j.result if j.status == "succeeded" else None
         if not isinstance(r, dict) or "hash" not in r:
             continue
-        if not (root / "assets" / f"{r['hash']}.{r['ext']}").is_file():
-            continue
         media = msgspec.convert(r["media"], MediaInfo)
+        path = root / "assets" / f"{r['hash']}.{r['ext']}"
+        if not path.is_file() or path.stat().st_size != media.size_bytes:
+            continue
         out[r["take"]] = Made(r["hash"], r["ext"], media)
     return out
 
@@ -177,6 +183,7 @@ async def start(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
             )
     db, events = await ws.services()
     batch = secrets.token_hex(4)
+    await settled(ws)  # a take on its way to the timeline is not planned to land twice
     async with ws.writing:
         jobs = await db.read(tts_jobs)
         made = await asyncio.to_thread(made_takes, ws.root, jobs)
@@ -277,6 +284,7 @@ async def status(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
     from engine.tts.plan import line_clips
 
     db, _ = await ws.services()
+    await settled(ws)
     jobs = await db.read(tts_jobs)
     by_id = {j.id: j for j in jobs}
     project = ws.project if ws.has_session else None
@@ -359,7 +367,7 @@ async def run_line(ws: Workspace, ctx: JobContext) -> dict[str, Any]:
         from engine.projectdir import ProjectDir
 
         rate = (await asyncio.to_thread(ProjectDir(ws.root).load)).rate
-    sha, media = await asyncio.to_thread(_store_wav, ws.root, synth.wav, rate, ctx.job.id)
+    sha, media = await asyncio.to_thread(_store_wav, ws.root, synth.wav, rate)
     cost = None
     if p["provider"] != "local":
         from engine.agent.pricing import Usage, prices
@@ -387,44 +395,43 @@ async def run_line(ws: Workspace, ctx: JobContext) -> dict[str, Any]:
         "cost_usd": cost,
         "speak_seconds": round(time.monotonic() - t0, 4),
     }
-    ctx.report(0.95, "placing")
+    ctx.report(1.0, "made; landing")
+    # Off the worker's path: the slot speaks its next line while the take lands (in a batch).
     land = LandTake(take=p["take"], hash=sha, ext="wav", media=media)
-    try:
-        change = await ws.change(lambda: ws.session.apply(land, author="tts"))
-        result["placed"] = True
-        result["revision"] = change.revision if change is not None else None
-    except (OpError, ReelcutError) as exc:
-        result["placed"] = False
-        result["not_placed"] = str(exc)
-    if result["placed"] and ws.db is not None:
-        from engine.jobs.media import queue_derivatives
-
-        with contextlib.suppress(ReelcutError):
-            project: Project = ws.project
-            ids = {
-                a.id
-                for a in project.assets
-                if a.generation is not None and a.generation.take == p["take"]
-            }
-            if await queue_derivatives(ws.db, ws.root, project, ids) and ws.events is not None:
-                ws.events.committed()
+    lander(ws).land(Landing(land, ctx.job.id, p["line"]))
     return result
 
 
-def _store_wav(root: Path, wav: bytes, rate: Any, job_id: int) -> tuple[str, MediaInfo]:
-    """The WAV content-addressed in ``assets/`` (written to a temp file, copied and hashed by
-    the importer's `store_bytes`), and its media info, read from the WAV header itself."""
-    from engine.media.importer import store_bytes
+def _store_wav(root: Path, wav: bytes, rate: Any) -> tuple[str, MediaInfo]:
+    """The WAV content-addressed in ``assets/`` and its media info, read from the WAV header.
 
-    tmp_dir = root / ".reelcut" / "tts"
-    tmp_dir.mkdir(parents=True, exist_ok=True)
-    tmp = tmp_dir / f"job{job_id}-{secrets.token_hex(3)}.wav"
-    try:
-        tmp.write_bytes(wav)
-        (root / "assets").mkdir(exist_ok=True)
-        sha = store_bytes(tmp, root / "assets", "wav")
-    finally:
-        tmp.unlink(missing_ok=True)
+    Written under an importer's temp name and renamed (a killed worker's temp goes with the
+    next open's sweep of ``assets/``), but not fsynced here: the lander fsyncs the takes it
+    lands before project.json names them (`engine.tts.landing.sync_assets`), off the
+    worker's path; a take whose file a crash lost or cut short is made again
+    (`made_takes` checks the size)."""
+    from engine.fsio.durable import create_temp, discard, install, write_all
+    from engine.projectdir import IMPORT_TEMP_TARGET
+
+    sha = hashlib.sha256(wav).hexdigest()
+    assets = root / "assets"
+    assets.mkdir(exist_ok=True)
+    name = f"{sha}.wav"
+    if not (assets / name).is_file():
+        folder = os.open(assets, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            fd, tmp = create_temp(folder, IMPORT_TEMP_TARGET)
+            try:
+                try:
+                    write_all(fd, wav)
+                finally:
+                    os.close(fd)
+                install(folder, tmp, name)
+            except BaseException:
+                discard(folder, tmp)
+                raise
+        finally:
+            os.close(folder)
     with wave.open(io.BytesIO(wav)) as w:
         frames, sr, ch = w.getnframes(), w.getframerate(), w.getnchannels()
     seconds = Fraction(frames, sr)

@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import os
 import shutil
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -85,6 +86,11 @@ class LocalProvider:
         exe = shutil.which("espeak-ng")
         if exe is None:
             raise TTSFailed("espeak-ng is not installed; install it (apt install espeak-ng)")
+        on_progress(0.05, "waiting for a voice")
+        async with _voices():
+            return await self._speak(exe, line, on_progress)
+
+    async def _speak(self, exe: str, line: Line, on_progress: Progress) -> Synthesis:
         v = line.local
         on_progress(0.1, f"espeak-ng {v.voice}")
         proc = await asyncio.create_subprocess_exec(
@@ -121,6 +127,27 @@ class LocalProvider:
         except BadAudio as exc:
             raise TTSFailed(str(exc)) from None
         return Synthesis(wav, model=self.model)
+
+
+def voices_at_once() -> int:
+    """How many espeak-ng processes speak at once: one a core."""
+    return max(1, os.cpu_count() or 1)
+
+
+_VOICES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _voices() -> asyncio.Semaphore:
+    """The event loop's espeak-ng slots (`voices_at_once`). The queue runs more tts jobs than
+    that (`engine.tts.jobs.limit`): a job storing and landing its take holds no voice, so the
+    next line starts speaking the moment one ends, as when the commands run on their own."""
+    loop = asyncio.get_running_loop()
+    got = _VOICES.get(loop)
+    if got is None:
+        got = _VOICES[loop] = asyncio.Semaphore(voices_at_once())
+    return got
 
 
 def _fix_stream_wav(data: bytes) -> bytes:
