@@ -30,6 +30,7 @@ from pathlib import Path
 
 from engine.errors import ReelcutError
 from engine.export.presets import Preset
+from engine.export.seek import seek_for
 from engine.model import Asset, Clip, Project, Track
 
 SAMPLE_RATE = 48000
@@ -169,10 +170,11 @@ def _layer(
         asset = assets[clip.asset_id]
         path = _media_path(root, asset)
         if asset.kind == "video":
-            i = g.add_input("-i", str(path))
+            seek = seek_for(path, source_in, rate.fraction)  # near the in-point, same frames
+            i = g.add_input(*seek.input_args, "-i", str(path))
             source = (
-                f"[{i}:v:0]setpts=PTS-STARTPTS,fps=fps={fps}:round=up,"
-                f"trim=start_frame={source_in}:end_frame={source_in + frames},{shift},{fit}"
+                f"[{i}:v:0]{seek.restore},fps=fps={fps}:round=up,"
+                f"trim=start_pts={source_in}:end_pts={source_in + frames},{shift},{fit}"
             )
         elif asset.kind == "image":
             hold = float(Fraction(frames + 1) / rate.fraction)
