@@ -8,7 +8,8 @@ from its first frame, rounding up), so timeline frame N shows the frame the page
 fitted inside the canvas (aspect kept), then moved, scaled, rotated and faded by its transform
 (about the canvas's centre, as CSS does). Stills hold; text clips are drawn with the font the
 page's family resolves to on this machine (fontconfig, as Chromium does), centred vertically and
-aligned as asked. Gaps are black and silent.
+aligned as asked. Gaps are black and silent. Which source frame a timeline frame shows is
+`engine.shown.source_frame`, the rule the page and the terminal viewer share.
 
 Audio tracks mix with no normalisation (``amix`` would divide by the number of inputs), each
 clip sample-exactly delayed to its start; muted tracks are left out, and when any audio track
@@ -32,6 +33,7 @@ from engine.errors import ReelcutError
 from engine.export.presets import Preset
 from engine.export.seek import seek_for
 from engine.model import Asset, Clip, Project, Track
+from engine.shown import source_frame
 
 SAMPLE_RATE = 48000
 
@@ -126,7 +128,7 @@ def _window(clip: Clip, first: int, last: int) -> tuple[int, int, int] | None:
     s, e = max(clip.start, first), min(clip.end, last)
     if s >= e:
         return None
-    return clip.source_in + (s - clip.start), e - s, s - first
+    return source_frame(clip, s), e - s, s - first
 
 
 def _at(frames: int, project: Project) -> str:

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from engine.projectdir import ProjectDir
+from engine.shown import picture_at
 from tests.preview_web import framecode
 from tests.preview_web.exactness import Built, build_project
 
@@ -65,21 +66,21 @@ def read_code(row: bytes, width: int, height: int) -> int | None:
 
 
 def expected_at(built: Built, n: int) -> int | None:
-    """The source frame timeline frame ``n`` shows: the front-most clip's, None in a gap."""
+    """The source frame timeline frame ``n`` shows: the front-most clip's, None in a gap. The
+    clip is the one the page and the terminal viewer show (`engine.shown.picture_at`, one rule
+    for all three); its frame comes from ffprobe's timestamps of the source."""
     project = ProjectDir(built.root).load()
-    for track in project.tracks:  # listed top-down: the first is in front
-        if track.kind != "video":
-            continue
-        for c in track.clips:
-            if c.kind == "media" and c.start <= n < c.end and c.asset_id in built.sources:
-                return framecode.expected(
-                    built.sources[c.asset_id],
-                    start=c.start,
-                    source_in=c.source_in,
-                    n=n,
-                    rate=project.rate.fraction,
-                )
-    return None
+    layer = picture_at(project, n).layer
+    if layer is None or layer.clip.asset_id not in built.sources:
+        return None
+    c = layer.clip
+    return framecode.expected(
+        built.sources[c.asset_id],
+        start=c.start,
+        source_in=c.source_in,
+        n=n,
+        rate=project.rate.fraction,
+    )
 
 
 def test_every_exported_frame_is_the_source_frame_the_timeline_shows(

@@ -23,6 +23,7 @@ from engine.model import Clip, Project, new_project
 from engine.ops import AddTrack, Blade, Overwrite, RippleDelete, Slip
 from engine.projectdir import ProjectDir
 from engine.session import Session
+from engine.shown import layers_at
 from engine.timebase import parse_rate
 from engine.workspace import Workspace
 from tests import chromium
@@ -125,14 +126,9 @@ def _video_clips(project: Project, track: str) -> list[Clip]:
 
 
 def clips_at(project: Project, frame: int) -> list[Clip]:
-    """The media clips on video tracks under ``frame``."""
-    return [
-        c
-        for t in project.tracks
-        if t.kind == "video"
-        for c in t.clips
-        if c.kind == "media" and c.start <= frame < c.start + c.duration
-    ]
+    """The media clips on video tracks under ``frame``, front first: the rule the export and
+    the terminal viewer pick their pictures by (`engine.shown.layers_at`)."""
+    return [layer.clip for layer in layers_at(project, frame) if layer.clip.kind == "media"]
 
 
 def frames_to_check(project: Project, per_source: int, seed: int) -> list[int]:

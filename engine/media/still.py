@@ -1,0 +1,100 @@
+"""One frame of the timeline as RGB pixels, from the proxies: what the terminal viewer draws.
+
+`frame_pixels` decodes the picture `engine.shown.picture_at` chose, fitted inside the project's
+canvas (aspect kept, black bars, as the page and the export fit it) at the size asked for. A
+video's frame ``k`` is read from its proxy, which is made at the project's rate (its frame
+``k`` is project frame ``k`` of the source): ffmpeg seeks to half a frame before ``k`` and
+keeps the first frame at or after that time, which is ``k`` (its timestamp ``k / rate`` is the
+first one past the seek point; seeking to ``k / rate`` itself would land on a boundary that
+rounds to either side). A still is read from its file. Blocking: call it off the UI thread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+from engine.errors import MediaError
+from engine.media import ffmpeg
+from engine.media.derivatives import derivative_paths, is_fresh
+from engine.media.ffmpeg_command import input_args
+from engine.model import Project
+from engine.shown import Picture
+
+DECODE_TIMEOUT = 20.0
+"""Seconds one frame may take (a proxy seeks to a keyframe at most 0.5 s back)."""
+
+
+@dataclass(frozen=True)
+class Pixels:
+    """An RGB image, ``width * height * 3`` bytes, rows top to bottom."""
+
+    width: int
+    height: int
+    rgb: bytes
+
+    def at(self, x: int, y: int) -> tuple[int, int, int]:
+        i = (y * self.width + x) * 3
+        return self.rgb[i], self.rgb[i + 1], self.rgb[i + 2]
+
+
+def black(width: int, height: int) -> Pixels:
+    return Pixels(width, height, bytes(width * height * 3))
+
+
+def canvas_size(project: Project, width: int, height: int) -> tuple[int, int]:
+    """The largest size with the canvas's aspect that fits in ``width`` x ``height`` pixels."""
+    w = min(width, max(1, round(height * project.width / project.height)))
+    h = min(height, max(1, round(w * project.height / project.width)))
+    return max(1, w), max(1, h)
+
+
+class NoProxy(MediaError):
+    """The video's proxy is not built yet (its job is queued or running)."""
+
+
+def frame_pixels(root: Path, project: Project, picture: Picture, width: int, height: int) -> Pixels:
+    """The picture at ``width`` x ``height`` (the canvas fitted inside, black around it); black
+    for a gap. Raises `NoProxy` for a video whose proxy is not there yet, `MediaError` when
+    ffmpeg fails."""
+    layer = picture.layer
+    if layer is None or layer.asset is None:
+        return black(width, height)
+    asset = layer.asset
+    if asset.kind == "video":
+        proxy = derivative_paths(root, asset, project.rate).get("proxy")
+        if proxy is None or not is_fresh(proxy):
+            raise NoProxy(f"{asset.name}: its proxy is not built yet")
+        rate = project.rate.fraction
+        at = max(Fraction(0), (Fraction(layer.source_frame) - Fraction(1, 2)) / rate)
+        seek = ["-ss", f"{float(at):.6f}"] if at > 0 else []
+        source = [*seek, *input_args(proxy)]
+    else:
+        assert asset.filename is not None  # a picture layer has bytes
+        source = input_args(root / "assets" / asset.filename)
+    args = [
+        "ffmpeg",
+        *source,
+        "-frames:v",
+        "1",
+        "-vf",
+        f"scale={width}:{height}:force_original_aspect_ratio=decrease:flags=area,"
+        f"format=rgb24,pad={width}:{height}:(ow-iw)/2:(oh-ih)/2:black",
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        "rgb24",
+        "-",
+    ]
+    done = ffmpeg.run(
+        args,
+        what=f"{asset.name}: could not read frame {layer.source_frame}",
+        timeout=DECODE_TIMEOUT,
+    )
+    want = width * height * 3
+    if len(done.stdout) < want:
+        raise MediaError(
+            f"{asset.name}: no frame {layer.source_frame} (past the end of its proxy?)"
+        )
+    return Pixels(width, height, done.stdout[:want])
