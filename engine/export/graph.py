@@ -12,8 +12,9 @@ aligned as asked. Gaps are black and silent. Which source frame a timeline frame
 `engine.shown.source_frame`, the rule the page and the terminal viewer share.
 
 Audio tracks mix with no normalisation (``amix`` would divide by the number of inputs), each
-clip sample-exactly delayed to its start; muted tracks are left out, and when any audio track
-is solo only solo tracks play. The original media is the source, never a proxy.
+clip sample-exactly delayed to its start, with its gain and fades (`_clip_sound`); muted
+tracks are left out, and when any audio track is solo only solo tracks play. The original
+media is the source, never a proxy.
 
 Known ffmpeg 5.1 pitfalls this avoids: overlay's default ``eof_action=repeat`` freezes a clip's
 last frame into the gap after it (``pass`` here); drawtext expands ``%{...}`` unless told not to
@@ -292,15 +293,47 @@ def _track_sounds(
         if asset.media is None or not asset.media.audio_codec or asset.filename is None:
             continue  # no sound, or a take still being generated (silent until it lands)
         source_in, frames, at = window
-        start = round(Fraction(source_in) * SAMPLE_RATE / rate)
-        end = round(Fraction(source_in + frames) * SAMPLE_RATE / rate)
         delay = round(Fraction(at) * SAMPLE_RATE / rate)
         i = g.add_input("-i", str(_media_path(root, asset)))
         label = f"a{len(labels)}t{track.id}"
         g.chains.append(
             f"[{i}:a:0]aresample={SAMPLE_RATE},aformat=sample_fmts=fltp:channel_layouts=stereo,"
-            f"atrim=start_sample={start}:end_sample={end},asetpts=PTS-STARTPTS,"
-            f"adelay=delays={delay}S:all=1[{label}]"
+            f"{_clip_sound(clip, source_in, frames, rate)},adelay=delays={delay}S:all=1[{label}]"
         )
         labels.append(label)
     return labels
+
+
+def _clip_sound(clip: Clip, source_in: int, frames: int, rate: Fraction) -> str:
+    """The filters that cut ``frames`` frames from ``source_in`` out of a clip's sound, with
+    its gain and fades: the whole clip is cut first, so a fade sits on the clip's own samples
+    whatever part of it an export's range takes, then the part is cut from that.
+
+    Gain is ``volume`` in dB; the fade-in rises linearly from silence over the clip's first
+    ``fade_in`` frames' samples, the fade-out falls to silence over its last ``fade_out``
+    frames' samples (afade's default ``tri`` curve is linear in amplitude, as the page's
+    volume ramp is). Frame ``k`` of a clip starts at its sample ``round(k * 48000 / rate)``,
+    the rule the rest of the graph cuts by."""
+
+    def sample(frame: int) -> int:
+        return round(Fraction(frame) * SAMPLE_RATE / rate)
+
+    first = clip.source_in
+    clip_start, clip_end = sample(first), sample(first + clip.duration)
+    part_start, part_end = sample(source_in), sample(source_in + frames)
+    filters = [f"atrim=start_sample={clip_start}:end_sample={clip_end}", "asetpts=PTS-STARTPTS"]
+    sound = clip.sound
+    if sound.gain_db:
+        filters.append(f"volume=volume={sound.gain_db:g}dB:precision=float")
+    if sound.fade_in:
+        length = sample(first + sound.fade_in) - clip_start
+        filters.append(f"afade=t=in:ss=0:ns={length}")
+    if sound.fade_out:
+        length = clip_end - sample(first + clip.duration - sound.fade_out)
+        filters.append(f"afade=t=out:ss={clip_end - clip_start - length}:ns={length}")
+    if (part_start, part_end) != (clip_start, clip_end):
+        filters += [
+            f"atrim=start_sample={part_start - clip_start}:end_sample={part_end - clip_start}",
+            "asetpts=PTS-STARTPTS",
+        ]
+    return ",".join(filters)
