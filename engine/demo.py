@@ -37,6 +37,7 @@ from engine.model import (
 from engine.projectdir import ProjectDir
 from engine.session import seed_view
 from engine.timebase import Rate
+from engine.workflows import EDITOR_WORKFLOW
 
 FPS = 30
 WIDTH, HEIGHT = 1280, 720
@@ -298,17 +299,7 @@ frame by frame against the terminal.
 A still image holds for three seconds while a tone plays.
 """
 
-WORKFLOW = {
-    "schema_version": 1,
-    "name": "Editor",
-    "description": "Rewrites scripts and re-cuts the timeline through reelcut's tools.",
-    "system_instruction": (
-        "You are the editing assistant inside reelcut, a video editor. The project is a set of "
-        "files: project.json holds the timeline, scripts/ holds markdown and JSON. Read before you "
-        "edit, change only what was asked, address clips by their ids, and explain each change "
-        "in one sentence."
-    ),
-}
+WORKFLOW = EDITOR_WORKFLOW
 
 SCENARIO = {
     "schema_version": 1,

@@ -43,6 +43,20 @@ SCHEMA_VERSION = 1
 
 ThinkingLevel = Literal["minimal", "low", "medium", "high"]
 
+EDITOR_WORKFLOW: dict[str, Any] = {
+    "schema_version": SCHEMA_VERSION,
+    "name": "Editor",
+    "description": "Rewrites scripts and re-cuts the timeline through reelcut's tools.",
+    "system_instruction": (
+        "You are the editing assistant inside reelcut, a video editor. The project is a set of "
+        "files: project.json holds the timeline, scripts/ holds markdown and JSON. Read before you "
+        "edit, change only what was asked, address clips by their ids, and explain each change "
+        "in one sentence."
+    ),
+}
+"""The workflow every new project starts with (``scripts/workflows/editor.json``): without one
+the agent refuses to run."""
+
 WORKFLOW_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "title": "reelcut workflow prompt file (scripts/workflows/*.json)",
@@ -174,3 +188,16 @@ def check_workflow(text: str, doc: Any) -> Problem | None:
     """The first way ``doc`` (parsed from ``text`` by `engine.jsoncheck.parse_json`) breaks the
     workflow schema, with its line and column in ``text``; None if it is a valid workflow."""
     return schema_problem(_validator(), doc, text)
+
+
+def write_editor_workflow(root: Path) -> str:
+    """Write `EDITOR_WORKFLOW` as ``scripts/workflows/editor.json`` under ``root`` (atomically);
+    its project-relative path."""
+    import json
+
+    from engine.fsio.durable import atomic_write
+
+    folder = root / WORKFLOWS_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write(folder / "editor.json", (json.dumps(EDITOR_WORKFLOW, indent=2) + "\n").encode())
+    return f"{WORKFLOWS_DIR}/editor.json"

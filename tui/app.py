@@ -49,6 +49,7 @@ from tui.disk_sync import DiskSync
 from tui.finder import FileCommands
 from tui.generation import Generations
 from tui.keys import KEYS, display, load_keymap
+from tui.navigate import find_clip
 from tui.playback import Playback
 from tui.project_tree import ProjectTree
 from tui.scripts import ScriptPanes
@@ -119,6 +120,9 @@ class ReelcutApp(App[int]):
         ed = session.project.editor
         self.set_reactive(ReelcutApp.playhead, ed.playhead)
         self.set_reactive(ReelcutApp.selection, ed.selection)
+        if ed.selection and (found := find_clip(session.project, ed.selection[0])):
+            # The current track is the selection's, not V1's, when the editor reopens.
+            self.set_reactive(ReelcutApp.track_index, found[0])
         self._keymap = load_keymap()
         self.preview: PreviewServer | None = None
         self._quit_asked = float("-inf")

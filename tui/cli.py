@@ -272,6 +272,7 @@ def _attach_negative_values(args: list[str]) -> list[str]:
 def cmd_new(args: argparse.Namespace) -> int:
     from engine.model import new_project
     from engine.timebase import parse_rate
+    from engine.workflows import write_editor_workflow
 
     if args.demo:
         from engine.demo import make_demo
@@ -286,6 +287,7 @@ def cmd_new(args: argparse.Namespace) -> int:
             height=height,
         )
         pd = ProjectDir.create(args.dir, project)
+        write_editor_workflow(pd.root)  # the agent runs from the first open (issue 19)
     if args.json:
         _print_json({"created": str(pd.root)})
     else:

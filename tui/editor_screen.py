@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.screen import Screen
@@ -87,6 +88,11 @@ class EditorScreen(Screen[None]):
     def on_mount(self) -> None:
         # The first paint is a whole one: the status line is filled before it.
         self.host._show_status()
+
+    def on_key(self, event: events.Key) -> None:
+        """The status line's message says what the last key did (or why it did nothing); the
+        next key makes it stale, so it goes before that key's binding runs (issue 19)."""
+        self.host.message = ""
 
     async def _apply(self, op: Op, what: str) -> Change | None:
         return await self.host._session_call(lambda: self.host.session.apply(op), what)

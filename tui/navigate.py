@@ -10,8 +10,9 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from functools import lru_cache
 
+from engine.errors import ReelcutError
 from engine.model import Clip, Project, Track
-from engine.timebase import Rate
+from engine.timebase import Rate, parse_position
 
 
 @lru_cache(maxsize=4)
@@ -109,3 +110,27 @@ def target_clip(
 def frames_per_second(rate: Rate) -> int:
     """Whole frames in one second (30 for 29.97): the Shift+arrow step."""
     return max(1, round(rate.num / rate.den))
+
+
+def parse_goto(text: str, rate: Rate, current: int) -> int:
+    """Where the go-to prompt sends the playhead (never before frame 0): a frame number
+    (``150``), a timecode filled from the right as NLEs do (``1:05:00`` is 00:01:05:00,
+    ``5:10`` is 00:00:05:10), or either as an offset from ``current`` (``+30``, ``-1:00``).
+    Raises `ReelcutError` saying what is accepted."""
+    text = text.strip()
+    sign = text[:1] if text[:1] in "+-" else ""
+    body = text[1:].strip() if sign else text
+    fields = body.replace(";", ":").split(":")
+    if not body or len(fields) > 4 or not all(f.isdigit() for f in fields):
+        raise ReelcutError(
+            f"{text!r} is not a position: type a timecode (00:01:05:00, 1:05:00, 5:10), "
+            "frames (150), or an offset (+30, -1:00)"
+        )
+    if len(fields) == 1:
+        frames = parse_position(body, rate)
+    else:
+        full = ["00"] * (4 - len(fields)) + [f.zfill(2) for f in fields]
+        frames = parse_position(":".join(full), rate)
+    if sign:
+        frames = current + frames if sign == "+" else current - frames
+    return max(0, frames)

@@ -16,8 +16,9 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Label, Static
 
 from engine.errors import ReelcutError
-from engine.timebase import format_timecode, parse_position
+from engine.timebase import format_timecode
 from tui.keys import KEYS, display
+from tui.navigate import parse_goto
 from tui.project_tree import ProjectTree
 from tui.script_dialogs import PaneKeysScreen
 from tui.scripts import FindBar, ScriptArea, ScriptPanes
@@ -42,13 +43,23 @@ def help_rows() -> list[tuple[str, str, str]]:
     return rows
 
 
+class KeysTable(DataTable[str]):
+    """The help's table: Home and End go to the first and the last key (a DataTable's own
+    Home/End scroll sideways, which a list of keys has no use for)."""
+
+    BINDINGS = [
+        Binding("home", "scroll_top", "First", show=False),
+        Binding("end", "scroll_bottom", "Last", show=False),
+    ]
+
+
 class HelpScreen(ModalScreen[None]):
     """Every key, by area (built from `tui.keys.KEYS`, so it cannot drift)."""
 
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close")]
 
     def compose(self) -> ComposeResult:
-        table: DataTable[str] = DataTable(id="help-table", cursor_type="row", zebra_stripes=True)
+        table = KeysTable(id="help-table", cursor_type="row", zebra_stripes=True)
         table.add_columns("area", "keys", "action")
         for row in help_rows():
             table.add_row(*row)
@@ -69,17 +80,20 @@ class GoToScreen(ModalScreen[int | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="goto-box"):
-            yield Label("Go to timecode (HH:MM:SS:FF) or frame:", id="goto-title")
+            yield Label(
+                "Go to timecode (HH:MM:SS:FF, 1:05:00, 5:10), frame, or +/- offset:",
+                id="goto-title",
+            )
             yield Input(format_timecode(self.current, self.rate), id="goto-input")
             yield Label("", id="goto-error")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         try:
-            frame = parse_position(event.value.strip(), self.rate)
+            frame = parse_goto(event.value, self.rate, self.current)
         except ReelcutError as exc:
             self.query_one("#goto-error", Label).update(str(exc))
             return
-        self.dismiss(max(0, frame))
+        self.dismiss(frame)
 
     def action_dismiss_none(self) -> None:
         self.dismiss(None)

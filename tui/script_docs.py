@@ -104,13 +104,15 @@ class Comparison:
 @dataclass(frozen=True)
 class Outcome:
     """What a choice in a conflict comes to (`ScriptDocs.choose`): the line that says so, and
-    for the views a new text (None: as they are), a save to announce (its hash), or that the
-    file is gone and they close."""
+    for the views a new text (None: as they are), a save to announce (its hash), that the
+    file is gone and they close, or where the text was refused."""
 
     said: str
     text: str | None = None
     saved: str | None = None
     closed: bool = False
+    problem: tuple[int, int] | None = None
+    """Where the text was refused (line, column; 1-based): the cursor goes there."""
 
 
 class ScriptDocs:
@@ -214,6 +216,13 @@ class ScriptDocs:
                 f"merged: the disk's edits and yours are in {path}; Ctrl+S saves", seen.merged
             )
         if choice == MINE:
+            # The same check as Ctrl+S (and, asked again within the window, saved anyway).
+            if (problem := await self.check(doc, seen.mine)) is not None:
+                return Outcome(
+                    f"not saved: {path} {doc.problem} (keep mine again within "
+                    f"{AGAIN_WINDOW:.0f} s saves it anyway)",
+                    problem=(problem.line, problem.column),
+                )
             try:
                 digest = await self.save(doc, seen.mine, disk_hash)
             except FileConflict:

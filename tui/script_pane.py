@@ -15,7 +15,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import textual
-from textual import on
+from textual import events, on
 from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -77,6 +77,20 @@ class ScriptArea(TextArea):
         Binding("f6", "screen.focus_region(1)", "Next region", show=False),
         Binding("shift+f6", "screen.focus_region(-1)", "Previous region", show=False),
     ]
+
+    async def _on_key(self, event: events.Key) -> None:
+        """Enter keeps the line's indentation (TextArea's own starts the new line at column
+        0, which in JSON and TSX means re-typing it on every line)."""
+        if event.key == "enter" and not self.read_only:
+            event.stop()
+            event.prevent_default()
+            start, end = self.selection
+            row, column = min(start, end)
+            line = self.document.get_line(row)[:column]
+            indent = line[: len(line) - len(line.lstrip(" \t"))]
+            self._replace_via_keyboard("\n" + indent, start, end)
+            return
+        await super()._on_key(event)
 
     def render_lines(self, crop: Region) -> list[Strip]:
         """A pane mounted while the screen is being composited (a fifth file opened over four

@@ -186,7 +186,9 @@ class ScriptPanes(Container, can_focus=True):
                 )
                 return
         pane = ScriptPane(self.documents.add(path, text, digest), text)
+        replaced = ""
         if len(self.panes) >= MAX_PANES and target is not None:  # the new file takes its place
+            replaced = f" in place of {target.path} (four panes at most; Ctrl+W c closes one)"
             index = self.panes.index(target)
             await self.remove_view(target)
             rest = self.panes
@@ -200,7 +202,7 @@ class ScriptPanes(Container, can_focus=True):
             await self.mount(pane)
         self.arrange_panes()
         pane.area.focus()
-        self.say(f"opened {path}")
+        self.say(f"opened {path}{replaced}")
 
     async def remove_view(self, pane: ScriptPane) -> None:
         """Take ``pane`` away; its document is forgotten with its last view."""
@@ -410,6 +412,9 @@ class ScriptPanes(Container, can_focus=True):
         elif outcome.text is not None:
             for view in self.views(doc):
                 view.set_text(outcome.text)
+        if outcome.problem is not None and (views := self.views(doc)):
+            line, column = outcome.problem
+            views[0].area.move_cursor((line - 1, column - 1), center=True)
         self.show_titles(doc)
         if outcome.saved is not None:
             self.post_message(self.Saved(doc.path, outcome.saved))
