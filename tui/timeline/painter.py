@@ -24,6 +24,7 @@ from textual.strip import Strip
 
 from engine.model import Asset, Project, Track
 from engine.timebase import format_timecode
+from tui.timeline.fades import fade_runs
 from tui.timeline.palette import Palette
 from tui.timeline.ruler import ruler_lines
 from tui.timeline.runs import Run, fit_text, short_duration
@@ -311,6 +312,8 @@ class TimelinePainter:
                 self._runs_cache[runs_key] = runs
             if line == 1:
                 runs = detail_runs(runs, index, vp, project.rate)
+                if track.kind == "audio":
+                    runs = fade_runs(runs, index, vp)  # a waveform, if any, draws over it
                 if track.kind == "audio" and self.waves:
                     runs = waveform_runs(runs, index, vp, project.rate, self.waves)
                 if track.kind == "audio" and self.generations:

@@ -85,8 +85,8 @@ class TrackIndex:
 def track_runs(index: TrackIndex, vp: Viewport, selection: Collection[str] = ()) -> list[Run]:
     """One track row: runs covering ``[0, vp.width_cols)`` exactly (see the module doc).
 
-    A clip block's text is its name behind an edge mark (when its left edge is on screen) and
-    the linked glyph; ``selection`` holds the selected clip ids.
+    A clip block's text is its name (and its gain when not 0 dB) behind an edge mark (when its
+    left edge is on screen) and the linked glyph; ``selection`` holds the selected clip ids.
     """
     f0, fpc, width = vp.first_frame, vp.frames_per_col, vp.width_cols
     starts, ends, n = index.starts, index.ends, len(index.starts)
@@ -154,7 +154,7 @@ def track_runs(index: TrackIndex, vp: Viewport, selection: Collection[str] = ())
                     start,
                     end,
                     "clip",
-                    fit_label(prefix, cl.name, w),
+                    fit_label(prefix, cl.name + gain_label(cl) if cl.audio else cl.name, w),
                     styles[cl.kind],
                     cl.id,
                     ci,
@@ -169,6 +169,12 @@ def track_runs(index: TrackIndex, vp: Viewport, selection: Collection[str] = ())
         else:
             runs.append(Run(start, end, "gap", " " * w, "gap"))
     return runs
+
+
+def gain_label(clip: Clip) -> str:
+    """`` -6 dB`` after a clip's name when its gain is not 0 dB, else nothing."""
+    gain = clip.sound.gain_db
+    return f" {gain:+.3g} dB" if gain else ""
 
 
 def detail_runs(runs: Sequence[Run], index: TrackIndex, vp: Viewport, rate: Rate) -> list[Run]:

@@ -4,7 +4,8 @@
 A `Waveform` keeps those levels plus a pyramid of maxima over aligned blocks of 2, 4, 8...
 buckets, so that a column covering minutes of audio costs a few lookups, not thousands.
 `waveforms_from` builds them; `waveform_runs` redraws the blocks of an audio track's second
-line as ``▁▂▃▄▅▆▇█`` at the clip's source position.
+line as ``▁▂▃▄▅▆▇█`` at the clip's source position, scaled by the clip's gain and fades
+(`tui.timeline.fades.envelope_peak`), so a fade is drawn as the waveform's ramp.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from engine.timebase import Rate
+from tui.timeline.fades import envelope_peak
 from tui.timeline.runs import Run
 from tui.timeline.tracks import EDGE, TrackIndex
 from tui.timeline.viewport import Viewport
@@ -87,6 +89,8 @@ def waveform_runs(
             first = src_a * rate.den * bps // rate.num
             last = max(first + 1, -(-src_b * rate.den * bps // rate.num))
             level = wave.peak(first, last) if b > a else 0
+            if clip.audio is not None and level:
+                level = min(127, round(level * envelope_peak(clip, a, b)))
             cells.append(GLYPHS[min(8, -(-level * 8 // 127))])
         if clip.start > vp.first_frame + (run.start - 1) * fpc:
             cells[0] = EDGE  # the clip's left edge is on screen, as on the first line
