@@ -28,7 +28,16 @@ if TYPE_CHECKING:
 Handler = Callable[["Workspace", dict[str, Any]], Awaitable[Any]]
 METHODS: dict[str, Handler] = {}
 NEEDS_SESSION = frozenset(
-    {"edit", "undo", "redo", "import", "tts.start", "tts.status", "timeline.import"}
+    {
+        "edit",
+        "undo",
+        "redo",
+        "import",
+        "tts.start",
+        "tts.status",
+        "captions.place",
+        "timeline.import",
+    }
 )
 NO_JOB = "no job {id}; `reelcut jobs DIR list --all` shows them"
 
@@ -66,11 +75,14 @@ async def _redo(ws: Workspace, params: dict[str, Any]) -> dict[str, Any] | None:
 
 @method("import")
 async def _import(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
-    """Import files (absolute paths) and queue their derivatives."""
+    """Import files (absolute paths) and queue their derivatives; a subtitle file (.srt, .vtt)
+    becomes the captions track's clips instead (`_place_captions`)."""
     from engine.jobs.media import queue_derivatives
     from engine.media.importer import import_files
+    from engine.transcripts.captions import FORMATS
 
-    files = [Path(f) for f in params["files"]]
+    given = [Path(f) for f in params["files"]]
+    files = [f for f in given if f.suffix.lower() not in FORMATS]
     place = bool(params.get("place", True))
     session = ws.session
 
@@ -90,11 +102,24 @@ async def _import(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
         db, events = await ws.services()
         queued = [j.id for j in await queue_derivatives(db, ws.root, project, asset_ids)]
         events.committed()
-    return {
-        "results": [dict(r.__dict__) for r in results],
-        "jobs_queued": queued,
-        "change": _change_json(change),
-    }
+    made = iter([dict(r.__dict__) for r in results])
+    out: list[dict[str, Any]] = []
+    said = _change_json(change)
+    for f in given:
+        if f in files:
+            out.append(next(made))
+            continue
+        row: dict[str, Any] = {"source": f.name, "assets": [], "clips": [], "error": None}
+        row["already_imported"] = False
+        try:
+            doc = await _place_captions(ws, {"from": str(f)})
+        except ReelcutError as exc:
+            row["error"] = str(exc)
+        else:
+            row |= {"clips": doc["clips"], "captions": doc["cues"]}
+            said = said or doc["change"]
+        out.append(row)
+    return {"results": out, "jobs_queued": queued, "change": said}
 
 
 @method("changes.apply")
@@ -291,6 +316,7 @@ async def _export_start(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]
         span=params.get("range"),
         marks=marks,
         force=bool(params.get("force")),
+        captions=bool(params.get("captions", True)),
     )
     # Queued for a runner: this holder's (the editor's, `reelcut export`'s), else the next one
     # that starts (`reelcut jobs DIR run`, the editor).
@@ -368,7 +394,9 @@ async def _transcript_view(ws: Workspace, params: dict[str, Any]) -> dict[str, A
 
 @method("captions.write")
 async def _captions_write(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
-    """The timeline's captions written to ``out`` (.srt or .vtt)."""
+    """The timeline's captions written to ``out`` (.srt or .vtt): the caption clips when there
+    are any (``from`` "captions"), else the words' cues (``from`` "words")."""
+    from engine.ops.captions import caption_clips
     from engine.transcripts import captions
 
     project, blocks = await _timeline_words(ws)
@@ -376,7 +404,46 @@ async def _captions_write(ws: Workspace, params: dict[str, Any]) -> dict[str, An
     n = await asyncio.to_thread(
         captions.write, project, blocks, out, force=bool(params.get("force"))
     )
-    return {"out": str(out), "cues": n, "clips": len(blocks)}
+    placed = len(caption_clips(project.tracks))
+    return {
+        "out": str(out),
+        "cues": n,
+        "clips": placed or len(blocks),
+        "from": "captions" if placed else "words",
+    }
+
+
+@method("captions.place")
+async def _place_captions(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
+    """Set the captions track's clips in one undoable edit: from the timeline's words, or
+    from the subtitle file ``from`` (.srt or .vtt)."""
+    from engine.errors import UsageError
+    from engine.ops.captions import PlaceCaptions, caption_clips
+    from engine.transcripts import captions
+
+    source = params.get("from")
+    if source:
+        cues = await asyncio.to_thread(captions.read, ws.project, Path(str(source)))
+        what = f"captions from {Path(str(source)).name}"
+    else:
+        project, blocks = await _timeline_words(ws)
+        cues = captions.frame_cues(project, blocks)
+        if not cues:
+            raise UsageError(
+                "no clip on the timeline has a transcript to caption; `reelcut transcribe DIR` "
+                "first (or import an .srt/.vtt file)"
+            )
+        what = "captions of the timeline's words"
+    op = PlaceCaptions(tuple(cues))
+    author = str(params.get("author") or "cli")
+    change = await ws.change(lambda: ws.session.apply(op, author=author))
+    placed = caption_clips(ws.project.tracks)
+    return {
+        "cues": len(cues),
+        "clips": [c.id for c in placed],
+        "summary": what,
+        "change": _change_json(change),
+    }
 
 
 # -- interchange (engine.interchange) -----------------------------------------------------------

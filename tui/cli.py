@@ -355,6 +355,10 @@ def cmd_import(args: argparse.Namespace) -> int:
         for r in results:
             if r.error:
                 continue
+            if getattr(r, "captions", None) is not None:  # a subtitle file: caption clips
+                clips = ", ".join(r.clips)
+                print(f"{r.source}: {r.captions} caption(s) on the Captions track as {clips}")
+                continue
             what = "already imported as" if r.already_imported else "imported as"
             clips = f"; clips {', '.join(r.clips)}" if r.clips else ""
             print(f"{r.source}: {what} {', '.join(r.assets)}{clips}")

@@ -285,6 +285,9 @@ class EditorScreen(Screen[None]):
     async def action_transcript_cut(self) -> None:
         await self._transcripts().cut()
 
+    async def action_captions_place(self) -> None:
+        await self._transcripts().place_captions()
+
     def _transcripts(self) -> TranscriptActions:
         from tui.transcript_actions import TranscriptActions
 

@@ -43,6 +43,12 @@ def add_export_parser(sub: Any) -> None:
         metavar="A-B|marks",
         help="frames or timecodes A-B (B exclusive), or 'marks' for the in/out marks",
     )
+    p.add_argument(
+        "--no-captions",
+        dest="captions",
+        action="store_false",
+        help="leave the Captions track out of the picture (it is burned in by default)",
+    )
     p.add_argument("--force", action="store_true", help="replace OUT if it exists")
     p.add_argument("--json", action="store_true", help="print one JSON document at the end")
 
@@ -58,6 +64,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         "preset": args.preset,
         "range": args.range,
         "force": args.force,
+        "captions": args.captions,
     }
     try:
         return asyncio.run(_export(Path(args.dir), params, args.json))

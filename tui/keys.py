@@ -75,6 +75,7 @@ KEYS: tuple[Key, ...] = (
     Key("Transcript", "", "transcribe", "Transcribe the project's sound (offline)"),
     Key("Transcript", "", "transcript_show", "Transcript: show the timeline's words"),
     Key("Transcript", "", "transcript_cut", "Transcript: cut the deleted words (a changeset)"),
+    Key("Transcript", "", "captions_place", "Captions: place the timeline's words (undoable)"),
     Key("Scripts", "ctrl+o", "find_file", "Open a file by name...", True),
     Key("Agent", "", "agent_model", "Next model"),
     Key("Agent", "", "agent_workflow", "Next workflow"),

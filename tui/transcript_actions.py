@@ -1,11 +1,13 @@
-"""The editor's transcript actions: transcribe, show the timeline's words, cut deleted words.
+"""The editor's transcript actions: transcribe, show the timeline's words, cut deleted words,
+place captions.
 
 A controller, not a widget: the editor screen's actions call it, and it works through the
 project's door (`Workspace.transcribe`, `show_transcript`, `cut_transcript`). Showing writes
 the words under the timeline to ``transcripts/timeline.txt`` and opens it in a script pane;
 a person deletes words there, and cutting reads the pane's text and proposes one changeset,
 whose card waits in the agent panel for review (apply, diff, replay, revert) like an agent's.
-After the cut is applied the pane's words are the timeline's words.
+After the cut is applied the pane's words are the timeline's words. Placing captions puts
+the timeline's words on the Captions track as text clips, one undoable edit (Ctrl+Z).
 """
 
 from __future__ import annotations
@@ -79,3 +81,13 @@ class TranscriptActions:
         agent = self.app.agent
         await agent.chat.add_client_card(REVIEWER, await agent.changeset_view(int(cs)))
         self.app.flash(f"changeset {cs}: {summary}; review it in the agent panel")
+
+    async def place_captions(self) -> None:
+        try:
+            doc = await self.door.call("captions.place", {"author": "editor"})
+        except ReelcutError as exc:
+            self.app.flash(f"no captions: {exc}")
+            return
+        self.app.flash(
+            f"{doc['cues']} caption clip(s) on the Captions track; Ctrl+Z takes them back"
+        )

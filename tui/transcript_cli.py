@@ -4,8 +4,11 @@
 with ``--cut FILE`` it reads that view back with words deleted and proposes one changeset that
 cuts them from the timeline (``--apply`` applies it; ``reelcut changes DIR show N`` reviews
 it, ``revert N`` undoes it). ``--fillers`` and ``--pauses-over MS`` cut filler words and
-shorten long pauses. ``captions`` writes the timeline's words as .srt or .vtt. Both go through
-the project's door (the editor's, when it is open).
+shorten long pauses. ``captions --place`` puts the timeline's words on the captions track as
+text clips (one undoable edit; made again, it replaces them); ``captions DIR OUT`` writes
+.srt or .vtt: the caption clips when there are any, else the words grouped the same way.
+(`reelcut import DIR FILE.srt` makes caption clips from a file.) Both go through the
+project's door (the editor's, when it is open).
 """
 
 from __future__ import annotations
@@ -32,9 +35,10 @@ def add_transcript_parsers(sub: Any) -> None:
     p.add_argument("--pauses-over", type=int, metavar="MS", help="shorten longer pauses to MS")
     p.add_argument("--apply", action="store_true", help="apply the changeset at once")
     p.add_argument("--json", action="store_true", help="print JSON")
-    c = sub.add_parser("captions", help="the timeline's words as captions (.srt or .vtt)")
+    c = sub.add_parser("captions", help="caption clips of the timeline's words; .srt or .vtt")
     c.add_argument("dir", type=Path)
-    c.add_argument("out", type=Path, help="OUT.srt or OUT.vtt")
+    c.add_argument("out", type=Path, nargs="?", help="OUT.srt or OUT.vtt")
+    c.add_argument("--place", action="store_true", help="put them on the captions track")
     c.add_argument("--force", action="store_true", help="replace OUT if it exists")
     c.add_argument("--json", action="store_true", help="print JSON")
 
@@ -98,12 +102,24 @@ def cmd_captions(args: argparse.Namespace) -> int:
     from engine.door import door
 
     ProjectDir(args.dir).load()
+    if args.out is None and not args.place:
+        raise UsageError("give OUT.srt or OUT.vtt to write captions, or --place to place them")
+    doc: dict[str, Any] = {}
     with door(Path(args.dir), "reelcut captions") as d:
-        doc = d.call("captions.write", {"out": str(Path(args.out).absolute()), "force": args.force})
+        if args.place:
+            doc["placed"] = d.call("captions.place", {"author": "cli"})
+        if args.out is not None:
+            out = str(Path(args.out).absolute())
+            doc |= d.call("captions.write", {"out": out, "force": args.force})
     if args.json:
         _dump(doc)
-    else:
-        print(f"{doc['cues']} caption(s) from {doc['clips']} clip(s) written to {doc['out']}")
+        return 0
+    if "placed" in doc:
+        n = doc["placed"]["cues"]
+        print(f"{n} caption clip(s) on the Captions track (undo takes them back)")
+    if "out" in doc:
+        what = "caption clip(s)" if doc["from"] == "captions" else "clip(s) with words"
+        print(f"{doc['cues']} caption(s) from {doc['clips']} {what} written to {doc['out']}")
     return 0
 
 

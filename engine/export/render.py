@@ -24,6 +24,7 @@ from engine.fsio.durable import fsync_dir, temp_path
 from engine.jobs.runner import Handler, JobContext, JobFailed
 from engine.media.ffmpeg import run_async
 from engine.model import Project
+from engine.ops.captions import without_captions
 from engine.projectdir import ProjectDir
 from engine.timebase import parse_position
 
@@ -39,9 +40,17 @@ class Request:
     preset: str
     first: int
     last: int
+    captions: bool = True
+    """False: the captions track is left out of the picture (``--no-captions``)."""
 
     def to_json(self) -> dict[str, Any]:
-        return {"out": self.out, "preset": self.preset, "first": self.first, "last": self.last}
+        return {
+            "out": self.out,
+            "preset": self.preset,
+            "first": self.first,
+            "last": self.last,
+            "captions": self.captions,
+        }
 
 
 def request(
@@ -53,6 +62,7 @@ def request(
     span: str | None,
     marks: tuple[int | None, int | None] = (None, None),
     force: bool = False,
+    captions: bool = True,
 ) -> Request:
     """Check an export's arguments before anything is queued: one line for each mistake."""
     out = Path(out).absolute()
@@ -69,7 +79,7 @@ def request(
     if out.exists() and not force:
         raise UsageError(f"{out} exists; --force replaces it (only once the export is whole)")
     first, last = _span(project, span, marks)
-    return Request(str(out), chosen.name, first, last)
+    return Request(str(out), chosen.name, first, last, captions)
 
 
 def _inside(root: Path, out: Path) -> Path | None:
@@ -130,6 +140,8 @@ async def _export(ctx: JobContext) -> dict[str, Any]:
     except (TypeError, KeyError) as exc:
         raise JobFailed(f"not an export job: {exc}") from None
     project = await asyncio.to_thread(ProjectDir(ctx.root).load)
+    if not req.captions:
+        project = without_captions(project)
     await render(ctx.root, project, req, preset, on_progress=ctx.report)
     return {"out": req.out, "frames": req.last - req.first}
 

@@ -10,6 +10,7 @@ import msgspec
 from engine.jsoncheck import json_path
 from engine.ops.audio import SetAudio
 from engine.ops.base import Batch, Op, Result
+from engine.ops.captions import CaptionCue, PlaceCaptions
 from engine.ops.cut import Blade, CloseGap, Lift, LiftRange, RippleDelete, RippleDeleteRange
 from engine.ops.draft import OpError
 from engine.ops.generate import LandTake, PlaceTakes, SelectTake
@@ -55,9 +56,9 @@ ALL: tuple[type[Op], ...] = (
     SelectTake,
     Batch,
 )
-GENERATED: tuple[type[Op], ...] = (PlaceTakes, LandTake, ImportTimeline)
-"""Ops a TTS pass or import-timeline make (their fields are model structs, so they have no
-`reelcut edit` form)."""
+GENERATED: tuple[type[Op], ...] = (PlaceTakes, LandTake, PlaceCaptions, ImportTimeline)
+"""Ops a TTS pass, the captions or import-timeline make (their fields are structs, so they have
+no `reelcut edit` form)."""
 OPS: dict[str, type[Op]] = {
     cls.__struct_config__.tag: cls  # type: ignore[misc]
     for cls in (*ALL, *GENERATED)
@@ -96,6 +97,7 @@ AnyOp = (
     | SelectTake
     | PlaceTakes
     | LandTake
+    | PlaceCaptions
     | ImportTimeline
     | Batch
 )
@@ -147,6 +149,7 @@ __all__ = [
     "AnyOp",
     "Batch",
     "Blade",
+    "CaptionCue",
     "CloseGap",
     "EditMarker",
     "EditText",
@@ -161,6 +164,7 @@ __all__ = [
     "Op",
     "OpError",
     "Overwrite",
+    "PlaceCaptions",
     "PlaceOnTop",
     "PlaceTakes",
     "RemoveMarker",

@@ -19,7 +19,9 @@ word is corrected in ``transcripts/<asset-id>.json``, where the recognizer put i
 `cut_ops` turns deleted words into edits: consecutive deleted words of a clip make one range
 (their frames and the gaps between them); each range, latest first, is bladed out of its clip
 and linked partner (`Blade` on that clip) and ripple-deleted (`RippleDelete`), so exactly those
-frames leave the clip and its partner, and everything after closes up.
+frames leave the clip and its partner, and everything after closes up. Caption clips over the
+range are cut out with it (`lift_captions`); the `transcript_cut` tool then groups the
+remaining words into captions again.
 
     before  V1 [AAAAAAAAAA]     words  so today um we   ("um" deleted)
             A1 [aaaaaaaaaa]
@@ -34,12 +36,14 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 from engine.errors import ReelcutError
 from engine.jsoncheck import Problem
 from engine.model import Asset, Clip, Project
 from engine.ops import Batch, Blade, Op, OpError, RippleDelete
+from engine.ops.captions import lift_captions
 from engine.timebase import format_timecode
 from engine.transcripts.document import Transcript
 
@@ -144,6 +148,19 @@ def timeline_words(project: Project, transcripts: Mapping[str, Transcript]) -> l
             )
         )
     return [cw for _, _, cw in sorted(found, key=lambda x: (x[0], x[1]))]
+
+
+def words_on_timeline(root: Path, project: Project) -> list[dict[str, Any]]:
+    """Every word under the timeline as ``{clip, text, start, end}`` (frames, half-open), in
+    time order: what the preview page highlights under the playhead."""
+    from engine.transcripts.document import read_transcripts
+
+    found = read_transcripts(root, [a.id for a in project.assets])
+    words = [w for b in timeline_words(project, found) for w in b.words]
+    return [
+        {"clip": w.clip_id, "text": w.text, "start": w.start, "end": w.end}
+        for w in sorted(words, key=lambda w: (w.start, w.end))
+    ]
 
 
 # -- the view a person edits ---------------------------------------------------------------------
@@ -262,6 +279,10 @@ def cut_ops(project: Project, cuts: list[tuple[str, int, int]]) -> tuple[Project
         steps.extend(result.forward.steps)
 
     for clip_id, start, end in sorted(cuts, key=lambda c: -c[1]):
+        lifted = lift_captions(project, start, end)  # captions over the words go with them
+        if lifted is not None:
+            project = lifted.project
+            steps.extend(lifted.forward.steps)
         track = _track_of(project, clip_id)
         target = _clip_at(project, track, start)
         if start > target.start:

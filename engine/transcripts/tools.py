@@ -18,10 +18,12 @@ from typing import Any
 import msgspec
 
 from engine.model import Project
-from engine.ops import OpError
+from engine.ops import Batch, OpError
+from engine.ops.captions import PlaceCaptions, caption_clips
 from engine.projectfile import decode_project, encode_project
 from engine.timebase import format_timecode
 from engine.tools.registry import Outcome, ToolContext, ToolError, tool
+from engine.transcripts.captions import frame_cues
 from engine.transcripts.document import (
     Transcript,
     TranscriptInvalid,
@@ -45,6 +47,12 @@ PROJECT = "project.json"
 
 async def read_blocks(ctx: ToolContext) -> tuple[Project, list[ClipWords]]:
     """The project and the words under its timeline, as this changeset sees them."""
+    project, transcripts = await read_transcripts(ctx)
+    return project, timeline_words(project, transcripts)
+
+
+async def read_transcripts(ctx: ToolContext) -> tuple[Project, dict[str, Transcript]]:
+    """The project and its assets' transcripts, as this changeset sees them."""
     text = await ctx.read(PROJECT)
     if text is None:
         raise ToolError("this folder has no project.json; it is not a reelcut project")
@@ -62,7 +70,7 @@ async def read_blocks(ctx: ToolContext) -> tuple[Project, list[ClipWords]]:
             transcripts[a.id] = decode_transcript(body, rel)
         except TranscriptInvalid as exc:
             raise ToolError(str(exc)) from None
-    return project, timeline_words(project, transcripts)
+    return project, transcripts
 
 
 @tool(
@@ -105,7 +113,8 @@ async def transcript_read(ctx: ToolContext, args: dict[str, Any]) -> Outcome:
     "Cut words from the timeline (ripple: later material closes up; linked partners are cut "
     "too). Give `words` (clip id and word index from transcript_read), or `view` (the text "
     "view from transcript_read with words deleted), and/or `fillers` (cut um, uh, er...) and "
-    "`pauses_over_ms` (shorten every pause between words longer than this to that length).",
+    "`pauses_over_ms` (shorten every pause between words longer than this to that length). "
+    "Caption clips, when there are any, are made again from the words left.",
     {
         "words": {
             "type": "array",
@@ -128,7 +137,8 @@ async def transcript_read(ctx: ToolContext, args: dict[str, Any]) -> Outcome:
     writes=True,
 )
 async def transcript_cut(ctx: ToolContext, args: dict[str, Any]) -> Outcome:
-    project, blocks = await read_blocks(ctx)
+    project, transcripts = await read_transcripts(ctx)
+    blocks = timeline_words(project, transcripts)
     if not blocks:
         raise ToolError(
             "no clip on the timeline has a transcript; run `reelcut transcribe DIR` first"
@@ -160,6 +170,11 @@ async def transcript_cut(ctx: ToolContext, args: dict[str, Any]) -> Outcome:
         return Outcome({"summary": "nothing to cut (no change)", "cut": []})
     try:
         after, batch, summary = cut_ops(project, _disjoint(cuts))
+        if caption_clips(project.tracks):  # the captions follow the words that remain
+            cues = frame_cues(after, timeline_words(after, transcripts))
+            placed = PlaceCaptions(tuple(cues)).apply(after)
+            after, batch = placed.project, Batch((*batch.steps, *placed.forward.steps))
+            summary += f"; {len(cues)} caption(s) made again from the words left"
     except OpError as exc:
         raise ToolError(str(exc)) from None
     said = [w.text for w in sorted(gone.values(), key=lambda w: w.start)]

@@ -35,6 +35,7 @@ from engine.ops import (
     AddTrack,
     Batch,
     Blade,
+    CaptionCue,
     CloseGap,
     EditMarker,
     EditText,
@@ -47,6 +48,7 @@ from engine.ops import (
     Op,
     OpError,
     Overwrite,
+    PlaceCaptions,
     PlaceOnTop,
     RemoveMarker,
     RemoveTrack,
@@ -329,6 +331,19 @@ BUILDERS: dict[str, Callable[[Project], OpStrategy]] = {
         clip=clip_ids(p),
         asset=st.sampled_from(["a_1", "a_2", "a_9"]),
     ),
+    # Cues in any order, overlapping or not (refused then); placed again, they replace.
+    "place_captions": lambda p: st.builds(
+        PlaceCaptions,
+        cues=st.lists(
+            st.builds(
+                CaptionCue,
+                text=st.sampled_from(["so today", "we are", " "]),
+                at=frames(p),
+                duration=st.integers(1, 30),
+            ),
+            max_size=4,
+        ).map(lambda cues: tuple(sorted(cues, key=lambda c: c.at))),
+    ),
 }
 
 
@@ -440,7 +455,7 @@ def test_random_op_sequences_keep_the_timeline_valid_long() -> None:
 
 def test_the_machine_reaches_every_op() -> None:
     """Every op family has a builder, so no op silently drops out of the random sequences."""
-    from engine.ops import ALL
+    from engine.ops import ALL, PlaceCaptions
 
-    tags = {cls.__struct_config__.tag for cls in ALL} - {"batch"}
+    tags = {cls.__struct_config__.tag for cls in (*ALL, PlaceCaptions)} - {"batch"}
     assert tags == set(BUILDERS)
