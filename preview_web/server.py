@@ -1,6 +1,7 @@
 """The preview server: a Starlette app over one project, for the page that plays it.
 
 It serves the page and its bundle (``/``, ``/bundle.js``), the project (``/project.json``),
+the words under the timeline in frames (``/words.json``, for the word under the playhead),
 media by content-hash name with HTTP Range (``/assets/<sha256>.<ext>``,
 ``/proxies/<sha256>.p<recipe>.mp4``), the event stream as Server-Sent Events (``/events``),
 and ``/playback``, where the page reports the frame it shows. It is read-mostly: the page can
@@ -144,6 +145,21 @@ def create_app(state: PreviewState) -> Starlette:
             await anyio.to_thread.run_sync(find), headers={"Cache-Control": "no-store"}
         )
 
+    async def words(request: Request) -> Response:
+        """``words.json``: the words under the timeline in frames (`words_on_timeline`), for
+        the page's word under the playhead."""
+        from engine.errors import ReelcutError
+        from engine.transcripts.timeline import words_on_timeline
+
+        project = state.project()
+        try:
+            found = await anyio.to_thread.run_sync(words_on_timeline, state.root, project)
+        except ReelcutError as exc:  # a hand-edited transcript that does not read: no words
+            return JSONResponse(
+                {"words": [], "error": str(exc)}, headers={"Cache-Control": "no-store"}
+            )
+        return JSONResponse({"words": found}, headers={"Cache-Control": "no-store"})
+
     async def remotion_manifest(request: Request) -> Response:
         """``remotion/<asset-id>/manifest.json``: a Remotion clip's TSX source and props."""
         asset_id = request.path_params["asset_id"]
@@ -204,6 +220,7 @@ def create_app(state: PreviewState) -> Starlette:
             Route("/", index),
             Route("/project.json", project),
             Route("/media.json", media_map),
+            Route("/words.json", words),
             Route("/remotion/{asset_id}/manifest.json", remotion_manifest),
             Route("/events", events),
             Route("/playback", playback, methods=["POST"]),

@@ -111,6 +111,30 @@ def test_captions_of_a_cut_timeline_map_words_through_in_points_and_undo_in_one_
     assert ProjectDir(root).load().tracks == cut.tracks
 
 
+def test_a_transcript_cut_takes_the_captions_along(tmp_path: Path) -> None:
+    """With captions placed, cutting words is not blocked by them: the changeset cuts the
+    captions over those words and groups the words left into captions again."""
+    root = tmp_path / "p"
+    make_talk(root, video=True)
+    with door(root, "test") as d:
+        d.call("captions.place", {})
+    before = (root / "project.json").read_bytes()
+    view = tool(root, "transcript_read", {})["result"]["view"]
+    out = tool(root, "transcript_cut", {"view": view.replace("so today we are ", "")}, apply=True)
+    assert out.get("applied"), out
+    assert "caption(s) made again" in out["result"]["summary"]
+    p = ProjectDir(root).load()
+    clips = caption_clips(p.tracks)
+    assert " ".join(c.text.text for c in clips if c.text).split() == WORDS[4:]
+    starts = {s.text: round(s.start * 30) for s in truth()}
+    for c in clips:
+        assert c.text is not None
+        assert abs(source_frame(p, c.start) - starts[c.text.text.split()[0]]) <= 1
+    with door(root, "test") as d:
+        d.call("changes.revert", {"id": out["changeset"]})
+    assert (root / "project.json").read_bytes() == before
+
+
 def test_the_srt_and_vtt_hold_the_caption_clips_as_edited(tmp_path: Path) -> None:
     root = tmp_path / "p"
     make_talk(root)

@@ -18,6 +18,7 @@ import { Player, type PlayerRef } from "@remotion/player";
 import { Readout } from "./Readout";
 import { fileChanged } from "./RemotionClip";
 import { Timeline } from "./Timeline";
+import { Words, wordsChanged } from "./Words";
 import type { MediaMap, Project } from "./project";
 import { projectDuration } from "./project";
 
@@ -96,12 +97,18 @@ function App() {
       if (event.kind === "file") {
         const path = event.data?.path;
         if (path === "project.json") reload();
-        else if (typeof path === "string") fileChanged(path);
+        else if (typeof path === "string") {
+          fileChanged(path);
+          wordsChanged(path);
+        }
         return;
       }
       reload();
       // After a gap in the stream (``reset``) any file may have changed unheard.
-      if (event.kind === "reset") fileChanged(null);
+      if (event.kind === "reset") {
+        fileChanged(null);
+        wordsChanged(null);
+      }
     });
     source.addEventListener("job", (e) => {
       const d = JSON.parse((e as MessageEvent).data).data;
@@ -233,6 +240,7 @@ function App() {
         seekAsked={seekAsked}
         proxiesPending={proxiesPending}
       />
+      <Words player={player} project={project} />
       {offline ? (
         <div id="offline" className="offline">
           <strong>The editor is not running.</strong> This tab reconnects by itself when the
