@@ -93,6 +93,8 @@ def plan(root: Path, project: Project, timeline: otio.schema.Timeline, source: s
         )
         meta = _meta(track)
         name = track.name if track.name and not track.name.lstrip("-").isdigit() else ""
+        # A track may be trimmed: the EDL adapter starts it at the first event's record time.
+        shift = -track.source_range.start_time if track.source_range is not None else None
         clips: list[Clip] = []
         for item in track:
             if isinstance(item, otio.schema.Gap):
@@ -101,7 +103,7 @@ def plan(root: Path, project: Project, timeline: otio.schema.Timeline, source: s
             if not isinstance(item, otio.schema.Clip):
                 out.warnings.append(f"{where}: a {type(item).__name__} does not map; left out")
                 continue
-            clip = _clip(item, kind, rate, project, relink, out, where, f"x_{next(serial)}")
+            clip = _clip(item, shift, rate, project, relink, out, where, f"x_{next(serial)}")
             if clip is None:
                 continue
             clips.append(clip)
@@ -147,7 +149,7 @@ def _frames(t: otio.opentime.RationalTime, rate: float, out: Plan, what: str) ->
 
 def _clip(
     item: otio.schema.Clip,
-    kind: str,
+    shift: otio.opentime.RationalTime | None,
     rate: float,
     project: Project,
     relink: _Relinker,
@@ -155,7 +157,9 @@ def _clip(
     where: str,
     clip_id: str,
 ) -> Clip | None:
-    start = _frames(item.range_in_parent().start_time, rate, out, where)
+    placed = item.range_in_parent().start_time
+    start = _frames(placed + shift if shift is not None else placed, rate, out, where)
+    kind = "audio" if item.parent().kind == otio.schema.TrackKind.Audio else "video"
     source = item.source_range or item.trimmed_range()
     duration = _frames(source.duration, rate, out, where)
     tc = format_timecode(start, project.rate)

@@ -11,20 +11,21 @@ from engine.ops.draft import Draft, DropTrack, OpError, PutTrack, SetMarker
 
 class ImportTimeline(Op, frozen=True, tag="import_timeline"):
     """Add a file's tracks (with their clips) and markers as one edit; with ``replace``, they
-    take the place of every track and marker there was. Clips, tracks and markers get new ids
-    (the links between the clips kept); a track named like one already there is renamed.
+        take the place of every track and marker there was. Clips, tracks and markers get new ids
+        (the links between the clips kept); a track named like one already there takes the next
+    free name of its kind (V3, V4... counted from the bottom; A2, A3...).
 
-    Import V1 [AA BB] and A1 [aa] beside the timeline (default)::
+        Import V1 [AA BB] and A1 [aa] beside the timeline (default)::
 
-        before  V1 [XXXX]             after  V2 [AA BB]   (new, on top)
-                A1 [xxxx]                    V1 [XXXX]
-                                             A1 [xxxx]
-                                             A2 [aa]      (new, below)
+            before  V1 [XXXX]             after  V2 [AA BB]   (new, on top)
+                    A1 [xxxx]                    V1 [XXXX]
+                                                 A1 [xxxx]
+                                                 A2 [aa]      (new, below)
 
-    With ``replace``::
+        With ``replace``::
 
-        before  V1 [XXXX]             after  V1 [AA BB]
-                A1 [xxxx]                    A1 [aa]
+            before  V1 [XXXX]             after  V1 [AA BB]
+                    A1 [xxxx]                    A1 [aa]
     """
 
     tracks: tuple[Track, ...]
@@ -43,15 +44,9 @@ class ImportTimeline(Op, frozen=True, tag="import_timeline"):
                 d.apply([DropTrack(index, msgspec.structs.replace(t, clips=tuple(d.clips(t.id))))])
             d.apply([SetMarker(m, None) for m in list(d.markers)])
         ids = {c.id: d.new_id("c") for t in self.tracks for c in t.clips}
-        taken = {t.name for t in d.tracks}
+        names = _names(self.tracks, {t.name for t in d.tracks})
         top = 0
-        for track in self.tracks:
-            name = track.name
-            n = 1
-            while name in taken:
-                n += 1
-                name = f"{track.name}.{n}"
-            taken.add(name)
+        for track, name in zip(self.tracks, names, strict=True):
             clips = tuple(
                 msgspec.structs.replace(
                     c, id=ids[c.id], linked_id=ids.get(c.linked_id) if c.linked_id else None
@@ -76,3 +71,19 @@ class ImportTimeline(Op, frozen=True, tag="import_timeline"):
             f"imported {self.source or 'a timeline'}: {len(self.tracks)} track(s), {placed} "
             f"clip(s), {len(self.markers)} marker(s) {how}"
         )
+
+
+def _names(tracks: tuple[Track, ...], taken: set[str]) -> list[str]:
+    """Each track's name, or the next free ``V<n>``/``A<n>`` when a track has it already."""
+    names = [t.name for t in tracks]
+    # Video tracks are listed top-down: name them from the bottom, as NLEs number them.
+    order = [i for i, t in enumerate(tracks) if t.kind == "video"][::-1]
+    order += [i for i, t in enumerate(tracks) if t.kind == "audio"]
+    for i in order:
+        if names[i] in taken:
+            letter, n = tracks[i].kind[0].upper(), 1
+            while f"{letter}{n}" in taken:
+                n += 1
+            names[i] = f"{letter}{n}"
+        taken.add(names[i])
+    return names

@@ -146,7 +146,11 @@ def json_cases(root: Path, media: Path, fresh: Path) -> dict[str, list[list[str 
         "jobs work": [["jobs", root, "work", "--json"]],
         "chat": [["chat", root, "Say hello", "--json", "--model", "gemini-2.5-flash"]],
         "chat --list": [["chat", root, "--list", "--json"]],
-        "export": [["export", root, fresh / "cut.wav", "--range", "0-10", "--json"]],
+        "export": [
+            ["export", root, fresh / "cut.wav", "--range", "0-10", "--json"],
+            ["export", root, fresh / "cut.otio", "--json"],
+        ],
+        "import-timeline": [["import-timeline", root, fresh / "cut.otio", "--json"]],
         "tts run": [["tts", root, "run", "--provider", "local", "--json"]],
         "tts status": [["tts", root, "status", "--json"]],
         "tts versions": [["tts", root, "versions", "--json"]],
@@ -208,6 +212,8 @@ FAILING = [
     ["chat", "{root}", "hello", "--json"],  # no key
     ["new", "{root}", "--json"],  # already a project
     ["import", "{root}", "{missing}", "--json"],
+    ["import-timeline", "{root}", "{missing}.otio", "--json"],
+    ["export", "{root}", "{missing}.edl", "--preset", "h264", "--json"],
     ["jobs", "{root}", "list", "--no-such-option", "--json"],
     ["--json", "--no-such-option"],
 ]
