@@ -2,7 +2,7 @@
 //
 // Video tracks stack the way the editor lists them: project.tracks runs top-down (V2 above
 // V1), so the first video track is drawn last and ends up in front; audio tracks play their
-// clips with <Audio>. A clip plays its asset from ``source_in`` for ``duration`` frames
+// clips with <Audio>, at their gain and with their fades (`volumeProp`, ./volume.ts). A clip plays its asset from ``source_in`` for ``duration`` frames
 // starting at ``start``; video through `ExactVideo`, which seeks inside the frame it wants.
 
 import React from "react";
@@ -11,6 +11,7 @@ import { ExactVideo } from "./ExactVideo";
 import type { Asset, Clip, MediaMap, Project, Track } from "./project";
 import { assetUrl } from "./project";
 import { RemotionClip } from "./RemotionClip";
+import { volumeProp } from "./volume";
 
 export interface TimelineProps {
   project: Project;
@@ -87,7 +88,15 @@ function MediaClip({
     );
   }
   if (asset.kind === "audio") {
-    return <Audio src={src} startFrom={from} muted={muted} data-clip={clip.id} />;
+    return (
+      <Audio
+        src={src}
+        startFrom={from}
+        muted={muted}
+        volume={volumeProp(clip)}
+        data-clip={clip.id}
+      />
+    );
   }
   return null;
 }

@@ -30,6 +30,13 @@ export interface TextProps {
   align?: "left" | "center" | "right";
 }
 
+/** Gain and fades of a clip on an audio track (schema 2; absent or null: unity, no fades). */
+export interface ClipAudio {
+  gain_db: number;
+  fade_in: number;
+  fade_out: number;
+}
+
 export interface Clip {
   id: string;
   kind: "media" | "text" | "remotion";
@@ -41,6 +48,7 @@ export interface Clip {
   linked_id?: string | null;
   transform?: Transform | null;
   text?: TextProps | null;
+  audio?: ClipAudio | null;
 }
 
 export interface Track {
