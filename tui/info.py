@@ -99,24 +99,31 @@ def describe(project: Project, root: Path | None = None) -> dict[str, Any]:
     }
 
 
+def _flags(track: dict[str, Any]) -> str:
+    return ("L" if track["locked"] else "") + ("M" if track["muted"] else "")
+
+
 def render_text(project: Project, root: Path | None = None) -> str:
     d = describe(project, root)
     rate = project.rate
+    heads = {
+        t["id"]: t["name"] + (f"[{flags}]" if (flags := _flags(t)) else "") for t in d["tracks"]
+    }
+    w = max([6, *(len(h) + 1 for h in heads.values())])  # "Captions" is longer than "V1"
     lines = [
         f"{d['name']}: {d['width']}x{d['height']} at {rate} fps, "
         f"{d['duration_tc']} ({d['duration']} frames)",
         "",
-        f"{'track':<6}{'clip':<8}{'kind':<9}{'start':>7}{'dur':>7}{'in':>7}  "
+        f"{'track':<{w}}{'clip':<8}{'kind':<9}{'start':>7}{'dur':>7}{'in':>7}  "
         f"{'start tc':<12}{'link':<8}name",
     ]
     for t in d["tracks"]:
-        flags = ("L" if t["locked"] else "") + ("M" if t["muted"] else "")
-        head = f"{t['name']}{'[' + flags + ']' if flags else ''}"
+        head = heads[t["id"]]
         if not t["clips"]:
-            lines.append(f"{head:<6}(empty)")
+            lines.append(f"{head:<{w}}(empty)")
         for c in t["clips"]:
             lines.append(
-                f"{head:<6}{c['id']:<8}{c['kind']:<9}{c['start']:>7}{c['duration']:>7}"
+                f"{head:<{w}}{c['id']:<8}{c['kind']:<9}{c['start']:>7}{c['duration']:>7}"
                 f"{c['source_in']:>7}  {c['start_tc']:<12}{c['linked_id'] or '':<8}{c['name']}"
             )
             head = ""
