@@ -384,6 +384,53 @@ async def _export_start(mcp: ReelcutMCP, ctx: Any, args: dict[str, Any]) -> dict
 
 
 @_extra(
+    "timeline_export",
+    "Write the timeline (or a range) for another editor: out is an absolute path ending in "
+    ".otio, .edl (CMX 3600: one video track), .xml (Final Cut 7 / Premiere) or .fcpxml. "
+    "warnings lists, one line each, what the format could not hold (text and Remotion clips, "
+    "transforms, tracks an EDL has no room for).",
+    {
+        "out": {"type": "string", "minLength": 1, "maxLength": 4096},
+        "range": {"type": "string", "maxLength": 64},
+        "force": {"type": "boolean", "default": False},
+    },
+    ["out"],
+    {"type": "object"},
+    read_only=False,
+)
+async def _timeline_export(mcp: ReelcutMCP, ctx: Any, args: dict[str, Any]) -> dict[str, Any]:
+    out = args.get("out")
+    if not isinstance(out, str) or not out.startswith("/"):
+        raise UsageError(f"out must be an absolute path (got {out!r})")
+    params = {"out": out, "range": args.get("range"), "force": _force(args)}
+    done: dict[str, Any] = await mcp.call("export.interchange", params)
+    return done
+
+
+@_extra(
+    "timeline_import",
+    "Build tracks from a .otio, .edl, .xml or .fcpxml file (an absolute path) as one undoable "
+    "edit, relinking its media to the project's assets by hash, then by file name. Added beside "
+    "the timeline's tracks unless replace (an empty timeline is replaced). not_relinked lists "
+    "the clips left as gaps.",
+    {
+        "file": {"type": "string", "minLength": 1, "maxLength": 4096},
+        "replace": {"type": "boolean", "default": False},
+    },
+    ["file"],
+    {"type": "object"},
+    read_only=False,
+)
+async def _timeline_import(mcp: ReelcutMCP, ctx: Any, args: dict[str, Any]) -> dict[str, Any]:
+    file = args.get("file")
+    if not isinstance(file, str) or not file.startswith("/"):
+        raise UsageError(f"file must be an absolute path (got {file!r})")
+    params = {"file": file, "replace": args.get("replace") is True, "author": "mcp"}
+    done: dict[str, Any] = await mcp.call("timeline.import", params)
+    return done
+
+
+@_extra(
     "tts_start",
     "Speak the scenario (scripts/Scenario_TTS.json): every line without a current take becomes "
     "a job and a placeholder clip on the Dialogue track that fills in when its audio lands. "

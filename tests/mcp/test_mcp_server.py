@@ -345,6 +345,30 @@ def test_an_agent_exports_through_mcp_and_waits_for_the_file(
     anyio.run(go)
 
 
+def test_an_agent_hands_the_timeline_to_another_editor_and_back(
+    demo_dir: Path, tmp_path: Path
+) -> None:
+    """timeline_export writes .otio with its warnings; timeline_import brings it back beside
+    the cut as one edit (the tracks double); a relative path is refused."""
+
+    async def go() -> None:
+        async with Client(ReelcutMCP(demo_dir).server) as client:
+            out = tmp_path / "cut.otio"
+            written = await client.call_tool("timeline_export", {"out": str(out)})
+            assert written.structured_content is not None, written.content
+            assert written.structured_content["clips"] == 5
+            assert any("Title" in w for w in written.structured_content["warnings"])
+            done = await client.call_tool("timeline_import", {"file": str(out)})
+            assert done.structured_content is not None, done.content
+            assert done.structured_content["replaced"] is False
+            assert done.structured_content["relinked"] == {"hash": 5, "name": 0}
+            bad = await client.call_tool("timeline_import", {"file": "cut.otio"})
+            assert bad.is_error and "absolute path" in bad.content[0].text  # type: ignore[union-attr]
+        assert len(ProjectDir(demo_dir).load().tracks) == 8
+
+    anyio.run(go)
+
+
 def test_tts_start_through_mcp_plans_and_queues_the_scenarios_lines(demo_dir: Path) -> None:
     async def go() -> None:
         async with Client(ReelcutMCP(demo_dir).server) as client:
