@@ -40,3 +40,22 @@ def test_words_deleted_in_the_pane_become_a_changeset_to_review_then_the_cut(
         assert "'tomorrow' is not a word of clip" in status(app)
 
     drive(root, scenario)
+
+
+def test_the_palette_places_captions_as_one_step_that_undo_takes_back(tmp_path: Path) -> None:
+    root = tmp_path / "p"
+    make_talk(root)
+
+    async def scenario(app: ReelcutApp, pilot: object, panes: ScriptPanes) -> None:
+        from engine.ops.captions import caption_clips
+
+        await app.editor.run_action("captions_place")
+        await wait_for(pilot, lambda: "caption clip(s)" in status(app), "the captions")
+        assert status(app).startswith("2 caption clip(s) on the Captions track")
+        await wait_for(pilot, lambda: len(caption_clips(app.project.tracks)) == 2, "the clips")
+        assert app.project.tracks[0].name == "Captions"
+        await app.editor.run_action("undo")
+        await wait_for(pilot, lambda: not caption_clips(app.project.tracks), "the undo")
+        assert "Captions" not in [t.name for t in app.project.tracks]
+
+    drive(root, scenario)
