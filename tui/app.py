@@ -55,6 +55,8 @@ from tui.project_tree import ProjectTree
 from tui.scripts import ScriptPanes
 from tui.services import Services
 from tui.span_writes import install as install_span_writes
+from tui.terminal_graphics import Graphics
+from tui.terminal_graphics import detect as detect_graphics
 from tui.timeline.widget import TimelineView
 
 if TYPE_CHECKING:
@@ -78,6 +80,7 @@ def run_editor(app: ReelcutApp, **run_args: Any) -> int:
     # Partly changed lines are written from their dirty span only (Textual issue #5625). Done
     # here, not when the module is imported, so importing the editor changes nothing in Textual.
     install_span_writes()
+    app.graphics = detect_graphics()  # asks the terminal before Textual reads its input
     gc.freeze()
     app.run(**run_args)
     return app.return_code or 0
@@ -100,15 +103,20 @@ class ReelcutApp(App[int]):
             self.change = change
 
     # The navigation state and what the status line says: each change redraws what shows it
-    # (their watchers), so nothing has to remember to.
-    playhead: reactive[int] = reactive(0, init=False)
-    selection: reactive[tuple[str, ...]] = reactive((), init=False)
-    track_index: reactive[int] = reactive(0, init=False)
-    message: reactive[str] = reactive("", init=False)
-    preview_text: reactive[str] = reactive("preview: off", init=False)
-    pages_open: reactive[int] = reactive(0, init=False)  # pages holding the stream (counted)
-    job_text: reactive[str] = reactive("", init=False)
-    playing: reactive[int] = reactive(0, init=False)  # the playback's speed, as shown
+    # (their watchers), so nothing has to remember to. None repaints the app: an app
+    # reactive's default repaint is the whole screen, and the playhead changes 30 times a
+    # second while playing (the terminal was sent every cell of the screen for each frame,
+    # `bench/bench_terminal_output.py`).
+    playhead: reactive[int] = reactive(0, init=False, repaint=False)
+    selection: reactive[tuple[str, ...]] = reactive((), init=False, repaint=False)
+    track_index: reactive[int] = reactive(0, init=False, repaint=False)
+    message: reactive[str] = reactive("", init=False, repaint=False)
+    preview_text: reactive[str] = reactive("preview: off", init=False, repaint=False)
+    pages_open: reactive[int] = reactive(0, init=False, repaint=False)  # pages holding the stream
+    job_text: reactive[str] = reactive("", init=False, repaint=False)
+    playing: reactive[int] = reactive(0, init=False, repaint=False)  # the speed, as shown
+    graphics: Graphics | None = None
+    """How the picture viewer draws (`tui.terminal_graphics.detect`); half-block when None."""
 
     def __init__(self, session: Session, *, background_jobs: bool = True) -> None:
         super().__init__()
@@ -291,7 +299,8 @@ class ReelcutApp(App[int]):
         line = "  ".join(parts)
         if self.message:
             line = f"{self.message}  |  {line}"
-        self.editor.query_one("#status", Static).update(line)
+        # One line, always (its CSS): no layout for a new text, only its own repaint.
+        self.editor.query_one("#status", Static).update(line, layout=False)
 
     def flash(self, text: str) -> None:
         self.message = text
