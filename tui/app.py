@@ -48,15 +48,14 @@ from tui.agent_actions import AgentController
 from tui.disk_sync import DiskSync
 from tui.finder import FileCommands
 from tui.generation import Generations
-from tui.keys import KEYS, display, load_keymap
+from tui.keymap_presets import preset_keys
+from tui.keys import display, load_key_config
 from tui.navigate import find_clip
 from tui.playback import Playback
 from tui.project_tree import ProjectTree
 from tui.scripts import ScriptPanes
 from tui.services import Services
 from tui.span_writes import install as install_span_writes
-from tui.terminal_graphics import Graphics
-from tui.terminal_graphics import detect as detect_graphics
 from tui.timeline.widget import TimelineView
 
 if TYPE_CHECKING:
@@ -80,7 +79,6 @@ def run_editor(app: ReelcutApp, **run_args: Any) -> int:
     # Partly changed lines are written from their dirty span only (Textual issue #5625). Done
     # here, not when the module is imported, so importing the editor changes nothing in Textual.
     install_span_writes()
-    app.graphics = detect_graphics()  # asks the terminal before Textual reads its input
     gc.freeze()
     app.run(**run_args)
     return app.return_code or 0
@@ -103,20 +101,15 @@ class ReelcutApp(App[int]):
             self.change = change
 
     # The navigation state and what the status line says: each change redraws what shows it
-    # (their watchers), so nothing has to remember to. None repaints the app: an app
-    # reactive's default repaint is the whole screen, and the playhead changes 30 times a
-    # second while playing (the terminal was sent every cell of the screen for each frame,
-    # `bench/bench_terminal_output.py`).
-    playhead: reactive[int] = reactive(0, init=False, repaint=False)
-    selection: reactive[tuple[str, ...]] = reactive((), init=False, repaint=False)
-    track_index: reactive[int] = reactive(0, init=False, repaint=False)
-    message: reactive[str] = reactive("", init=False, repaint=False)
-    preview_text: reactive[str] = reactive("preview: off", init=False, repaint=False)
-    pages_open: reactive[int] = reactive(0, init=False, repaint=False)  # pages holding the stream
-    job_text: reactive[str] = reactive("", init=False, repaint=False)
-    playing: reactive[int] = reactive(0, init=False, repaint=False)  # the speed, as shown
-    graphics: Graphics | None = None
-    """How the picture viewer draws (`tui.terminal_graphics.detect`); half-block when None."""
+    # (their watchers), so nothing has to remember to.
+    playhead: reactive[int] = reactive(0, init=False)
+    selection: reactive[tuple[str, ...]] = reactive((), init=False)
+    track_index: reactive[int] = reactive(0, init=False)
+    message: reactive[str] = reactive("", init=False)
+    preview_text: reactive[str] = reactive("preview: off", init=False)
+    pages_open: reactive[int] = reactive(0, init=False)  # pages holding the stream (counted)
+    job_text: reactive[str] = reactive("", init=False)
+    playing: reactive[int] = reactive(0, init=False)  # the playback's speed, as shown
 
     def __init__(self, session: Session, *, background_jobs: bool = True) -> None:
         super().__init__()
@@ -131,7 +124,12 @@ class ReelcutApp(App[int]):
         if ed.selection and (found := find_clip(session.project, ed.selection[0])):
             # The current track is the selection's, not V1's, when the editor reopens.
             self.set_reactive(ReelcutApp.track_index, found[0])
-        self._keymap = load_keymap()
+        keys = load_key_config()
+        self._keymap = keys.keymap
+        self.key_preset = keys.preset
+        """The keymap file's layout (`tui.keymap_presets`); "reelcut" is the default."""
+        self.keys = preset_keys(keys.preset)
+        """The editor's keys in that layout: its bindings, the help and the palette."""
         self.preview: PreviewServer | None = None
         self._quit_asked = float("-inf")
         self.playback = Playback(self)
@@ -148,7 +146,7 @@ class ReelcutApp(App[int]):
         """The editor is the base of the screen stack, so it is composed and sized with the
         app (a screen pushed on top of Textual's default one is laid out twice at start)."""
         self.editor = EditorScreen(
-            self.session.dir.root, self._view_project(), self.session.revision
+            self.session.dir.root, self._view_project(), self.session.revision, keys=self.keys
         )
         return self.editor
 
@@ -233,7 +231,7 @@ class ReelcutApp(App[int]):
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        for key in KEYS:
+        for key in self.keys:
             # What a person can use: the key, not the action's internal name (issue 19).
             shown = f"Key: {display(key.keys)}" if key.keys else "No key: from here only"
             yield SystemCommand(
@@ -299,8 +297,7 @@ class ReelcutApp(App[int]):
         line = "  ".join(parts)
         if self.message:
             line = f"{self.message}  |  {line}"
-        # One line, always (its CSS): no layout for a new text, only its own repaint.
-        self.editor.query_one("#status", Static).update(line, layout=False)
+        self.editor.query_one("#status", Static).update(line)
 
     def flash(self, text: str) -> None:
         self.message = text

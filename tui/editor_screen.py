@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, cast
 
 from textual import events
 from textual.app import ComposeResult
+from textual.binding import BindingsMap
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Header, Input, Static, TextArea
@@ -34,14 +35,13 @@ from tui.bin_actions import Cutting, EditKind
 from tui.chat import ChangesetCard, ChatPanel
 from tui.finder import FileFinder
 from tui.keybar import KeyBar
-from tui.keys import TIMELINE_ACTIONS, bindings
+from tui.keys import KEYS, TIMELINE_ACTIONS, Key, bindings
 from tui.media_bin import MediaBin
 from tui.project_tree import ProjectTree
 from tui.scripts import ScriptPanes
 from tui.timeline.widget import TimelineView
 from tui.track_actions import Flag, TrackEdits
 from tui.trim_mode import TrimMode
-from tui.viewer import FrameViewer
 
 if TYPE_CHECKING:
     from engine.workspace import Change
@@ -58,9 +58,21 @@ class EditorScreen(Screen[None]):
     BINDINGS = bindings()
     AUTO_FOCUS = "#timeline"
 
-    def __init__(self, root: Path, project: Project | None = None, revision: int = 0) -> None:
-        """``project`` (at session ``revision``) is on the timeline from its first paint."""
+    def __init__(
+        self,
+        root: Path,
+        project: Project | None = None,
+        revision: int = 0,
+        *,
+        keys: tuple[Key, ...] = KEYS,
+    ) -> None:
+        """``project`` (at session ``revision``) is on the timeline from its first paint;
+        ``keys`` are the editor's keys in the keymap file's preset (`tui.keymap_presets`)."""
         super().__init__()
+        if keys is not KEYS:  # a preset: these bindings instead of the class's defaults
+            base = Screen._merged_bindings or BindingsMap()
+            self._bindings = BindingsMap.merge([base, BindingsMap(bindings(keys))])
+        self.keys = keys
         self.root = root
         self._project = project
         self._revision = revision
@@ -77,7 +89,6 @@ class EditorScreen(Screen[None]):
                 yield MediaBin(id="bin", classes="region")
             yield ScriptPanes(self.root, id="panes", classes="region")
             yield ChatPanel(id="chat", classes="region")
-            yield FrameViewer(self.host.graphics, id="viewer")
         yield TimelineView(self._project, self._revision, id="timeline")
         yield Static(id="status")
         yield KeyBar(id="keys")
@@ -245,11 +256,6 @@ class EditorScreen(Screen[None]):
         self.host.disk.state_changed()
         self.host._show_status()
 
-    def action_toggle_viewer(self) -> None:
-        """The picture under the playhead (`tui.viewer`): shown or hidden, whatever the page."""
-        shown = self.query_one(FrameViewer).toggle()
-        self.host.flash(f"picture viewer {'on' if shown else 'off'}")
-
     def action_focus_region(self, step: int) -> None:
         left = self.query_one("#left", ContentSwitcher).current or "tree"
         order = [left, "panes", "chat", "timeline"]
@@ -263,7 +269,7 @@ class EditorScreen(Screen[None]):
     def action_help(self) -> None:
         from tui.screens import HelpScreen  # loaded when first asked for (a DataTable)
 
-        self.host.push_screen(HelpScreen())
+        self.host.push_screen(HelpScreen(self.keys, self.host.key_preset))
 
     async def action_speak(self) -> None:
         """Speak the scenario: placeholders now, their progress live (`tui.generation`)."""

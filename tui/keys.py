@@ -1,12 +1,14 @@
 """Every editor key in one table: the bindings, the help screen and the command palette are all
 built from it, so they cannot disagree. Each binding has an id (``editor.blade``...) that a
-keymap file remaps (`load_keymap`)."""
+keymap file remaps, and the file may pick a preset layout (`load_key_config`,
+`tui.keymap_presets`)."""
 
 from __future__ import annotations
 
 import json
 import os
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
@@ -65,7 +67,6 @@ KEYS: tuple[Key, ...] = (
     Key("View", "equals_sign,plus", "zoom(1)", "Zoom in"),
     Key("View", "minus", "zoom(-1)", "Zoom out"),
     Key("View", "backslash", "zoom_fit", "Zoom to fit"),
-    Key("View", "f7", "toggle_viewer", "Picture viewer: the frame under the playhead (on/off)"),
     Key("View", "f6", "focus_region(1)", "Next region"),
     Key("View", "shift+f6", "focus_region(-1)", "Previous region"),
     Key("App", "question_mark,f1", "help", "Keys", True),
@@ -136,9 +137,10 @@ def binding_id(key: Key) -> str:
     return "editor." + re.sub(r"[^a-z0-9]+", ".", key.action.replace("-", "back")).strip(".")
 
 
-def bindings() -> list[BindingType]:
+def bindings(keys: tuple[Key, ...] = KEYS) -> list[BindingType]:
+    """The editor's bindings: `KEYS`, or a preset's layout of them (`tui.keymap_presets`)."""
     return [
-        Binding(k.keys, k.action, k.title, show=k.show, id=binding_id(k)) for k in KEYS if k.keys
+        Binding(k.keys, k.action, k.title, show=k.show, id=binding_id(k)) for k in keys if k.keys
     ]
 
 
@@ -170,14 +172,31 @@ def display(keys: str) -> str:
     return " / ".join(out)
 
 
-def load_keymap() -> dict[str, str]:
-    """``$XDG_CONFIG_HOME/reelcut/keymap.json`` (``{"editor.blade": "ctrl+x"}``), if any."""
+@dataclass(frozen=True)
+class KeyConfig:
+    """What the keymap file asks for: a preset layout and single keys remapped on top."""
+
+    preset: str = "reelcut"
+    keymap: dict[str, str] = field(default_factory=dict)
+
+
+def keymap_path() -> Path:
     base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
-    path = base / "reelcut" / "keymap.json"
+    return base / "reelcut" / "keymap.json"
+
+
+def load_key_config() -> KeyConfig:
+    """``$XDG_CONFIG_HOME/reelcut/keymap.json``, if any: ``{"preset": "avid"}`` picks a layout
+    (`tui.keymap_presets`: premiere, resolve, finalcut, avid; reelcut is the default) and
+    binding ids remap single keys on top of it (``{"editor.blade": "ctrl+x"}``). A bad file
+    stops the editor with one line saying what is wrong."""
+    from tui.keymap_presets import preset_names
+
+    path = keymap_path()
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        return {}
+        return KeyConfig()
     except (OSError, ValueError) as exc:
         raise SystemExit(f"reelcut: {path} is not valid JSON: {exc}") from None
     if not isinstance(data, dict) or not all(
@@ -186,4 +205,10 @@ def load_keymap() -> dict[str, str]:
         raise SystemExit(
             f'reelcut: {path} must map binding ids to keys, e.g. {{"editor.blade": "ctrl+x"}}'
         )
-    return data
+    preset = data.pop("preset", "reelcut")
+    if preset not in preset_names():
+        raise SystemExit(
+            f"reelcut: {path}: unknown preset {preset!r}; choose one of "
+            + ", ".join(preset_names())
+        )
+    return KeyConfig(preset, data)

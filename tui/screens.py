@@ -17,16 +17,32 @@ from textual.widgets import DataTable, Input, Label, Static
 
 from engine.errors import ReelcutError
 from engine.timebase import format_timecode
-from tui.keys import KEYS, display
+from tui.keymap_presets import DEFAULT_PRESET, PRESETS
+from tui.keys import KEYS, Key, display
 from tui.navigate import parse_goto
 from tui.project_tree import ProjectTree
 from tui.script_dialogs import PaneKeysScreen
 from tui.scripts import FindBar, ScriptArea, ScriptPanes
 
 
-def help_rows() -> list[tuple[str, str, str]]:
-    """(area, keys, what) for every editor key, then the keys of the tree and the panes."""
-    rows = [(k.area, display(k.keys) if k.keys else "(palette)", k.title) for k in KEYS]
+def help_rows(
+    keys: tuple[Key, ...] = KEYS, preset: str = DEFAULT_PRESET
+) -> list[tuple[str, str, str]]:
+    """(area, keys, what) for every editor key (in the keymap's preset), the preset's keys
+    that differ from the NLE's and why, then the keys of the tree and the panes."""
+    rows = [(k.area, display(k.keys) if k.keys else "(palette)", k.title) for k in keys]
+    if preset in PRESETS:
+        titles = {k.action: k.title for k in KEYS}
+        for row in PRESETS[preset].rows:
+            if row.note:
+                here = display(row.keys) if row.keys else "(palette)"
+                rows.append(
+                    (
+                        f"{PRESETS[preset].title} keys",
+                        f"{row.nle} -> {here}",
+                        f"{titles[row.action]}: {row.note}",
+                    )
+                )
     for area, widget in (
         ("Scripts", ScriptPanes),
         ("Scripts", ScriptArea),
@@ -36,9 +52,9 @@ def help_rows() -> list[tuple[str, str, str]]:
     ):
         for b in widget.BINDINGS:
             if isinstance(b, Binding) and b.description and (b.id or widget is PaneKeysScreen):
-                keys = display(b.key)
+                shown = display(b.key)
                 rows.append(
-                    (area, f"Ctrl+W {keys}" if widget is PaneKeysScreen else keys, b.description)
+                    (area, f"Ctrl+W {shown}" if widget is PaneKeysScreen else shown, b.description)
                 )
     return rows
 
@@ -54,17 +70,25 @@ class KeysTable(DataTable[str]):
 
 
 class HelpScreen(ModalScreen[None]):
-    """Every key, by area (built from `tui.keys.KEYS`, so it cannot drift)."""
+    """Every key, by area (built from `tui.keys.KEYS` in the keymap's preset, so it cannot
+    drift)."""
 
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close")]
+
+    def __init__(self, keys: tuple[Key, ...] = KEYS, preset: str = DEFAULT_PRESET) -> None:
+        super().__init__()
+        self.keys, self.preset = keys, preset
 
     def compose(self) -> ComposeResult:
         table = KeysTable(id="help-table", cursor_type="row", zebra_stripes=True)
         table.add_columns("area", "keys", "action")
-        for row in help_rows():
+        for row in help_rows(self.keys, self.preset):
             table.add_row(*row)
         with Vertical(id="help-box"):
-            yield Label("Keys (Esc closes; Ctrl+P finds every action by name)", id="help-title")
+            layout = "" if self.preset not in PRESETS else f", {PRESETS[self.preset].title} layout"
+            yield Label(
+                f"Keys{layout} (Esc closes; Ctrl+P finds every action by name)", id="help-title"
+            )
             yield table
 
 
