@@ -537,6 +537,12 @@ class EditorScreen(Screen[None]):
     async def action_toggle_link(self) -> None:
         await self.tracks.toggle_link()
 
+    def action_inspect(self) -> None:
+        """The clip inspector: the selected clip's properties, its sound and text edited."""
+        from tui.clip_inspector import open_inspector
+
+        open_inspector(self)
+
     async def action_add_track(self, kind: str) -> None:
         await self.tracks.add_track("audio" if kind == "audio" else "video")
 

@@ -104,6 +104,7 @@ KEYS: tuple[Key, ...] = (
     Key("Tracks", "shift+up", "move_to_track(-1)", "Move the selection one track up"),
     Key("Tracks", "shift+down", "move_to_track(1)", "Move the selection one track down"),
     Key("Tracks", "ctrl+l", "toggle_link", "Link / unlink the selection"),
+    Key("Edit", "I", "inspect", "Clip inspector: properties, gain and fades, text..."),
     Key("Tracks", "", "add_track('video')", "Add a video track"),
     Key("Tracks", "", "add_track('audio')", "Add an audio track"),
     Key("Tracks", "", "remove_track", "Remove the current track and its clips"),

@@ -1,0 +1,126 @@
+"""The clip inspector (Shift+I) under Pilot: it opens on the selected clip and shows it, edits
+the gain and the fades (through the door: one undo step each, on the audio partner of a linked
+video clip), edits a text clip, refuses a bad value with one line and sends nothing, and Escape
+changes nothing.
+
+The demo (see tests/tui/test_editor.py): V2 title c_13 [0, 75); V1 pattern c_10 [0, 240)
+linked to c_11 on A1, still c_12 [240, 330); A2 line c_14 [45, 160), tone c_15 [240, 300).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.widgets import Input, Label
+
+from engine.model import ClipAudio
+from engine.projectfile import encode_project
+from tests.tui.test_editor import clips, drive, settle, status
+from tui.app import ReelcutApp
+from tui.clip_inspector import ClipInspector
+
+
+def shown(app: ReelcutApp) -> str:
+    """Every label of the inspector that is up, one per line."""
+    return "\n".join(str(label.render()) for label in app.screen.query(Label))
+
+
+async def fill(app: ReelcutApp, pilot: object, **values: str) -> None:
+    """Set the inspector's fields and press Enter in the first one."""
+    for name, value in values.items():
+        app.screen.query_one(f"#inspect-{name}", Input).value = value
+    app.screen.query_one(f"#inspect-{next(iter(values))}", Input).focus()
+    await pilot.press("enter")  # type: ignore[attr-defined]
+    await app.workers.wait_for_complete()
+    await settle(pilot)
+
+
+def test_open_on_the_selected_clip_and_edit_its_gain_and_fades(demo_dir: Path) -> None:
+    async def scenario(app: ReelcutApp, pilot: object) -> None:
+        press = pilot.press  # type: ignore[attr-defined]
+        before = encode_project(app.project)
+        app.track_index = 1  # V1
+        app.seek(10)
+        await press("tab")  # the pattern c_10, linked to c_11 on A1
+        assert app.selection == ("c_10",)
+        await press("I")
+        await pilot.pause()  # type: ignore[attr-defined]
+        assert isinstance(app.screen, ClipInspector)
+        text = shown(app)
+        assert "media clip on V1" in text and "(c_10)" in text
+        assert "start 00:00:00:00  duration 240 frames" in text
+        assert "linked to c_11" in text and "sound (on c_11)" in text
+        assert "transform none" in text
+        assert app.screen.query_one("#inspect-gain_db", Input).value == "0"
+
+        await fill(app, pilot, gain_db="-6")  # the gain of the pair is the audio clip's
+        assert not isinstance(app.screen, ClipInspector)
+        assert clips(app.project)["c_11"].audio == ClipAudio(gain_db=-6.0)
+        assert clips(app.project)["c_10"].audio is None
+
+        await press("I")
+        await pilot.pause()  # type: ignore[attr-defined]
+        assert app.screen.query_one("#inspect-gain_db", Input).value == "-6"
+        await fill(app, pilot, fade_in="15", fade_out="30")
+        assert clips(app.project)["c_11"].audio == ClipAudio(gain_db=-6.0, fade_in=15, fade_out=30)
+
+        await press("ctrl+z")  # each inspector change is one undo step
+        await settle(pilot)
+        assert clips(app.project)["c_11"].audio == ClipAudio(gain_db=-6.0)
+        await press("ctrl+z")
+        await settle(pilot)
+        assert encode_project(app.project) == before
+
+    drive(demo_dir, scenario)
+
+
+def test_a_bad_value_is_one_line_and_escape_changes_nothing(demo_dir: Path) -> None:
+    async def scenario(app: ReelcutApp, pilot: object) -> None:
+        press = pilot.press  # type: ignore[attr-defined]
+        before = encode_project(app.project)
+        app.track_index = 3  # A2: the line c_14 [45, 160), 115 frames
+        app.seek(50)
+        await press("tab", "I")
+        await pilot.pause()  # type: ignore[attr-defined]
+        assert isinstance(app.screen, ClipInspector) and "(c_14)" in shown(app)
+        assert "sound\n" in shown(app) + "\n"  # its own sound, not a partner's
+        await fill(app, pilot, fade_in="100", fade_out="20")
+        assert isinstance(app.screen, ClipInspector)  # still open, saying why
+        error = str(app.screen.query_one("#inspector-error", Label).render())
+        assert error == "fades of 100 + 20 frames do not fit in the clip (115 frames)"
+        await fill(app, pilot, fade_in="10", fade_out="20", gain_db="loud")
+        assert "gain: 'loud' is not a number of dB" in str(
+            app.screen.query_one("#inspector-error", Label).render()
+        )
+        await fill(app, pilot, gain_db="30")
+        assert "30 dB is outside -60 to +24 dB" in str(
+            app.screen.query_one("#inspector-error", Label).render()
+        )
+        await press("escape")
+        await settle(pilot)
+        assert not isinstance(app.screen, ClipInspector)
+        assert encode_project(app.project) == before
+
+        app.seek(170)  # a gap on A2, nothing selected: nothing to inspect
+        await press("escape", "I")
+        await pilot.pause()  # type: ignore[attr-defined]
+        assert not isinstance(app.screen, ClipInspector)
+        assert "inspector: select a clip first" in status(app)
+
+    drive(demo_dir, scenario)
+
+
+def test_a_text_clip_edits_its_text_size_and_colour(demo_dir: Path) -> None:
+    async def scenario(app: ReelcutApp, pilot: object) -> None:
+        press = pilot.press  # type: ignore[attr-defined]
+        app.track_index = 0  # V2: the title c_13
+        app.seek(10)
+        await press("tab", "I")
+        await pilot.pause()  # type: ignore[attr-defined]
+        assert "text clip on V2" in shown(app) and "sound" not in shown(app)
+        await fill(app, pilot, text="Hello again", size="80", color="#ff8800")
+        title = clips(app.project)["c_13"].text
+        assert title is not None
+        assert (title.text, title.size, title.color) == ("Hello again", 80, "#ff8800")
+
+    drive(demo_dir, scenario)
