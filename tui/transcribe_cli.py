@@ -175,7 +175,12 @@ def _say_start(doc: dict[str, Any], args: argparse.Namespace) -> None:
         print(f"{s['asset']}: {s['path']} is up to date (--force makes it again)")
     n = len(doc["jobs"])
     if n:
-        print(f"transcribing {n} asset(s) with {doc['provider']}")
+        est = doc["estimate"]
+        cost = f", about ${est['cost_usd']:.4f}" if doc["provider"] == "google" else ""
+        print(
+            f"transcribing {n} asset(s) with {doc['provider']}: "
+            f"{est['audio_seconds']:.0f} s of sound{cost}"
+        )
     elif not doc["skipped"]:
         print("no asset with sound to transcribe")
 

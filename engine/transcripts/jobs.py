@@ -177,6 +177,7 @@ async def start(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
     return {
         "provider": provider,
         "batch": batch,
+        "estimate": estimate(provider, [a for a, _, _, _ in plans]),
         "jobs": [
             {
                 "job": j.id,
@@ -188,6 +189,15 @@ async def start(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
         ],
         "skipped": skipped,
     }
+
+
+def estimate(provider: str, assets: list[Asset]) -> dict[str, float]:
+    """What the jobs will cost before they run: the seconds of sound and, for Cloud Speech,
+    dollars at its price per minute. Each request is billed in whole seconds (rounded up), so
+    the bill recorded per job can be a second a piece more."""
+    seconds = sum((a.media.duration_us if a.media else 0) for a in assets) / 1e6
+    usd = seconds / 60 * USD_PER_MINUTE if provider == "google" else 0.0
+    return {"audio_seconds": round(seconds, 3), "cost_usd": round(usd, 6)}
 
 
 def _current(ws: Workspace, a: Asset, known: str | None) -> bool:

@@ -279,6 +279,11 @@ def test_three_minutes_through_cloud_speech_in_pieces_line_up_within_50_ms(
     assert job.result["cost_usd"] == pytest.approx(
         job.result["billed_seconds"] / 60 * 0.016, abs=1e-6
     )
+    # The estimate said before the job ran is the sound's length; each request is billed in
+    # whole seconds, rounded up, so the cost is at most a second a piece more.
+    assert doc["estimate"] == {"audio_seconds": 180.0, "cost_usd": pytest.approx(0.048)}
+    extra = job.result["cost_usd"] - doc["estimate"]["cost_usd"]
+    assert 0 <= extra <= len(sent) / 60 * 0.016 + 1e-6
     kinds = [k for k, _ in doc["events"]]
     assert "running" in kinds and "progress" in kinds and kinds[-1] == "succeeded"
 
