@@ -101,15 +101,18 @@ class ReelcutApp(App[int]):
             self.change = change
 
     # The navigation state and what the status line says: each change redraws what shows it
-    # (their watchers), so nothing has to remember to.
-    playhead: reactive[int] = reactive(0, init=False)
-    selection: reactive[tuple[str, ...]] = reactive((), init=False)
-    track_index: reactive[int] = reactive(0, init=False)
-    message: reactive[str] = reactive("", init=False)
-    preview_text: reactive[str] = reactive("preview: off", init=False)
-    pages_open: reactive[int] = reactive(0, init=False)  # pages holding the stream (counted)
-    job_text: reactive[str] = reactive("", init=False)
-    playing: reactive[int] = reactive(0, init=False)  # the playback's speed, as shown
+    # (their watchers), so nothing has to remember to. None repaints the app: an app
+    # reactive's default repaint is the whole screen, and the playhead changes 30 times a
+    # second while playing (the terminal was sent every cell of the screen for each frame,
+    # `bench/bench_terminal_output.py`).
+    playhead: reactive[int] = reactive(0, init=False, repaint=False)
+    selection: reactive[tuple[str, ...]] = reactive((), init=False, repaint=False)
+    track_index: reactive[int] = reactive(0, init=False, repaint=False)
+    message: reactive[str] = reactive("", init=False, repaint=False)
+    preview_text: reactive[str] = reactive("preview: off", init=False, repaint=False)
+    pages_open: reactive[int] = reactive(0, init=False, repaint=False)  # pages holding the stream
+    job_text: reactive[str] = reactive("", init=False, repaint=False)
+    playing: reactive[int] = reactive(0, init=False, repaint=False)  # the speed, as shown
 
     def __init__(self, session: Session, *, background_jobs: bool = True) -> None:
         super().__init__()
@@ -297,7 +300,8 @@ class ReelcutApp(App[int]):
         line = "  ".join(parts)
         if self.message:
             line = f"{self.message}  |  {line}"
-        self.editor.query_one("#status", Static).update(line)
+        # One line, always (its CSS): no layout for a new text, only its own repaint.
+        self.editor.query_one("#status", Static).update(line, layout=False)
 
     def flash(self, text: str) -> None:
         self.message = text

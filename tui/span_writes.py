@@ -10,6 +10,13 @@ changed. A line holding wide (double-cell) characters keeps the old behaviour: a
 split one of them. The original is used unchanged if Textual's `ChopsUpdate` does not have the
 shape this was written against (it is a private class), so a Textual upgrade falls back to
 correct, if larger, output rather than breaking the screen.
+
+Both kinds of update (a partial one and a whole repaint, `LayoutUpdate`) are also written as
+styled runs (`Pen`): a style's SGR sequence goes out only when the style changes, and one
+reset ends the update. Textual writes every segment as ``ESC[codes m text ESC[0m``, so a
+column of playhead cells, or a row of filmstrip cells, paid a full colour sequence and a reset
+per cell (``ESC[38;5;253;48;5;16m ESC[0m``, about 20 bytes around one cell; 40 in
+truecolor), which is most of what playback sent over SSH (`bench/bench_terminal_output.py`).
 """
 
 from __future__ import annotations
@@ -17,17 +24,70 @@ from __future__ import annotations
 from typing import Any
 
 from rich.cells import cell_len
+from rich.color import ColorSystem
 from rich.console import Console
 from rich.control import Control
+from textual.strip import Strip
 
 try:
-    from textual._compositor import ChopsUpdate
-except ImportError:  # pragma: no cover - a Textual without it: nothing to patch
-    ChopsUpdate = None  # type: ignore[assignment,misc]
+    from textual._compositor import ChopsUpdate, LayoutUpdate
+except ImportError:  # pragma: no cover - a Textual without them: nothing to patch
+    ChopsUpdate = LayoutUpdate = None  # type: ignore[assignment,misc]
 
 _installed = False
-# Textual's own method, kept for comparison (tests) before `install` replaces it.
+# Textual's own methods, kept for comparison (tests) before `install` replaces them.
 ORIGINAL = ChopsUpdate.render_segments if ChopsUpdate is not None else None
+ORIGINAL_LAYOUT = LayoutUpdate.render_segments if LayoutUpdate is not None else None
+RESET = "\x1b[0m"
+
+
+class Pen:
+    """Writes strips as styled runs: the SGR sequence of a style only when it differs from the
+    one in force (switching with ``ESC[0;codes m``, so no attribute of the last style leaks
+    into the next), and one reset at the end (``finish``). A style with a link is written
+    Textual's way (its OSC 8 wraps the text and ends in a reset)."""
+
+    def __init__(self, console: Console) -> None:
+        self.color_system = console._color_system or ColorSystem.TRUECOLOR
+        self.parts: list[str] = []
+        self._codes = ""  # the SGR codes in force ("" = the terminal's default)
+
+    def move_to(self, x: int, y: int) -> None:
+        self.parts.append(Control.move_to(x, y).segment.text)
+
+    def text(self, text: str) -> None:
+        """Unstyled characters (a newline between lines)."""
+        self.parts.append(text)
+
+    def strip(self, strip: Strip) -> None:
+        append = self.parts.append
+        color_system = self.color_system
+        for text, style, _control in strip:
+            if not text:
+                continue
+            codes = Strip.render_ansi(style, color_system) if style else ""
+            if style is not None and style._link:
+                if self._codes:
+                    append(RESET)
+                    self._codes = ""
+                append(Strip.render_style(style, text, color_system))
+                continue
+            if codes != self._codes:
+                if not codes:
+                    append(RESET)
+                elif self._codes:
+                    append(f"\x1b[0;{codes}m")
+                else:
+                    append(f"\x1b[{codes}m")
+                self._codes = codes
+            append(text)
+
+    def finish(self) -> str:
+        """Everything written, ending in the terminal's default style."""
+        if self._codes:
+            self.parts.append(RESET)
+            self._codes = ""
+        return "".join(self.parts)
 
 
 def _narrow(strip: Any) -> bool:
@@ -36,9 +96,9 @@ def _narrow(strip: Any) -> bool:
 
 
 def render_segments(self: Any, console: Console) -> str:
-    """`ChopsUpdate.render_segments`, cropping each chop to ``[x1, x2)`` of its span."""
-    sequences: list[str] = []
-    append = sequences.append
+    """`ChopsUpdate.render_segments`, cropping each chop to ``[x1, x2)`` of its span, written
+    as styled runs (`Pen`)."""
+    pen = Pen(console)
     chops = self.chops
     chop_ends = self.chop_ends
     last_y = self.spans[-1][0]
@@ -49,21 +109,34 @@ def render_segments(self: Any, console: Console) -> str:
             if strip is None or x > x2 or end <= x1:
                 continue
             if x2 > x >= x1 and end <= x2:
-                append(Control.move_to(x, y).segment.text)
-                append(strip.render(console))
+                pen.move_to(x, y)
+                pen.strip(strip)
                 continue
             start = max(x1, x) if _narrow(strip) else x
-            part = strip.crop(start - x, min(end, x2) - x)
-            append(Control.move_to(start, y).segment.text)
-            append(part.render(console))
+            pen.move_to(start, y)
+            pen.strip(strip.crop(start - x, min(end, x2) - x))
         if y != last_y:
-            append("\n")
-    return "".join(sequences)
+            pen.text("\n")
+    return pen.finish()
+
+
+def render_layout(self: Any, console: Console) -> str:
+    """`LayoutUpdate.render_segments` (a whole region repainted), written as styled runs."""
+    pen = Pen(console)
+    x = self.region.x
+    last = len(self.strips) - 1
+    for i, line in enumerate(self.strips):
+        pen.move_to(x, self.region.y + i)
+        for strip in line:
+            pen.strip(strip)
+        if i != last:
+            pen.text("\n")
+    return pen.finish()
 
 
 def install() -> bool:
-    """Patch `ChopsUpdate.render_segments` once; False if Textual's class is not the one this
-    was written against (then nothing is changed)."""
+    """Patch `ChopsUpdate.render_segments` (and `LayoutUpdate`'s) once; False if Textual's
+    class is not the one this was written against (then nothing is changed)."""
     global _installed
     if _installed:
         return True
@@ -73,5 +146,11 @@ def install() -> bool:
     if probe != ("self", "chops", "spans", "chop_ends"):
         return False
     ChopsUpdate.render_segments = render_segments  # type: ignore[method-assign]
+    if LayoutUpdate is not None and LayoutUpdate.__init__.__code__.co_varnames[:3] == (
+        "self",
+        "strips",
+        "region",
+    ):
+        LayoutUpdate.render_segments = render_layout  # type: ignore[method-assign]
     _installed = True
     return True

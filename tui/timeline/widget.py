@@ -256,11 +256,16 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         if not self.is_mounted:
             return
         _width, height = self._content_size()
-        rulers = self._row_lines()[0]
-        regions = [Region(0, 0, before.header_cols, rulers)]
-        for col in (old_col, new_col):
-            if col is not None:
-                regions.append(Region(before.header_cols + col, 0, 1, height))
+        rulers, rows = self._row_lines()
+        # The timecode (the ruler's first line: the zoom under it does not change), and the
+        # two columns down to the last track line on screen (the blank lines under the
+        # tracks have no playhead to move); none when the playhead stays in its column.
+        drawn = min(height, rulers + max(0, rows.total - self.scroll_offset.y))
+        regions = [Region(0, 0, before.header_cols, 1)]
+        if old_col != new_col:
+            for col in (old_col, new_col):
+                if col is not None:
+                    regions.append(Region(before.header_cols + col, 0, 1, drawn))
         self.refresh(*regions)
 
     # -- zoom and scroll ------------------------------------------------------------------
