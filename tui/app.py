@@ -57,6 +57,7 @@ from tui.scripts import ScriptPanes
 from tui.services import Services
 from tui.span_writes import install as install_span_writes
 from tui.timeline.widget import TimelineView
+from tui.tmux_settings import check as check_tmux_settings
 
 if TYPE_CHECKING:
     from preview_web.server import PreviewServer
@@ -183,6 +184,17 @@ class ReelcutApp(App[int]):
         self.services.load_waveforms()
         self.services.load_thumbnails()
         self.agent.show_settings()
+        self.run_worker(self._say_tmux_settings(), group="tmux")
+
+    async def _say_tmux_settings(self) -> None:
+        """Once, at start: the tmux settings that break keys or pictures (`tui.tmux_settings`)
+        on the status line, until the next message replaces it. A headless app (tests) has no
+        terminal of its own to warn about, even when run inside tmux."""
+        if self.is_headless:
+            return
+        line = await asyncio.to_thread(check_tmux_settings)
+        if line:
+            self.flash(line)
 
     def _committed(self, change: Change) -> None:
         """A session listener: runs in whichever thread committed the change."""

@@ -10,11 +10,23 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+GOOD_OPTIONS = {"escape-time": "10", "extended-keys": "on", "allow-passthrough": "on"}
+"""What the README's "Over SSH" part recommends (`tui.tmux_settings` flags anything else)."""
+
 
 class Tmux:
     """One tmux server (own socket) with one session running ``command``."""
 
-    def __init__(self, command: list[str], *, width: int = 160, height: int = 48) -> None:
+    def __init__(
+        self,
+        command: list[str],
+        *,
+        width: int = 160,
+        height: int = 48,
+        options: dict[str, str] | None = None,
+    ) -> None:
+        """``options``: tmux options set before the command starts (default `GOOD_OPTIONS`,
+        the settings the README recommends; ``{}`` leaves tmux's own defaults)."""
         self.socket = f"reelcut-test-{secrets.token_hex(4)}"
         # tmux's own record of a dead pane's exit status is not reliable (seen empty after a
         # clean exit), so a shell runs the command and writes its status to a file.
@@ -47,6 +59,8 @@ class Tmux:
             str(self.status_file),
             *command,
         )
+        for name, value in (GOOD_OPTIONS if options is None else options).items():
+            self._tmux("set-option", "-g" if name == "allow-passthrough" else "-s", name, value)
         # keep the pane after the command exits so its exit status can be read
         self._tmux("set-option", "-t", "main", "remain-on-exit", "on")
         # With no client attached some tmux versions shrink the window to 80x24; pin the size.
