@@ -54,9 +54,11 @@ async def import_timeline(ws: Workspace, params: dict[str, Any]) -> dict[str, An
     timeline = await asyncio.to_thread(from_otio.read, path, project)
     found = await asyncio.to_thread(from_otio.plan, ws.root, project, timeline, path.name)
     if not found.clips and not found.markers:
-        why = f"; {found.not_relinked[0]}" if found.not_relinked else ""
+        if not found.not_relinked:
+            raise ReelcutError(f"{path.name}: nothing to import: it holds no clips or markers")
         raise ReelcutError(
-            f"{path.name}: nothing to import: no clip relinks to the project's media{why}"
+            f"{path.name}: nothing to import: no clip relinks to the project's media; "
+            f"{found.not_relinked[0]}"
         )
     has_clips = any(t.clips for t in project.tracks)
     replace = bool(params.get("replace")) or not has_clips

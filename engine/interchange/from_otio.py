@@ -25,7 +25,7 @@ from urllib.parse import unquote, urlparse
 
 import opentimelineio as otio  # type: ignore[import-untyped]  # no stubs or py.typed
 
-from engine.errors import MediaError
+from engine.errors import MediaError, ReelcutError
 from engine.interchange import MARKER_COLORS, adapter_for
 from engine.model import Asset, Clip, Marker, Project, Track
 from engine.timebase import format_timecode
@@ -54,8 +54,14 @@ def read(path: Path, project: Project) -> otio.schema.Timeline:
     if not path.is_file():
         raise MediaError(f"{path}: no such file")
     extra: dict[str, Any] = {"rate": float(project.rate.fraction)} if adapter == "cmx_3600" else {}
+    if adapter == "fcpx_xml":
+        _refuse_fcpx_fractional_rates(path)
     try:
-        found = otio.adapters.read_from_file(str(path), adapter_name=adapter, **extra)
+        if adapter == "cmx_3600":
+            text = _locators_without_drop_frame(path.read_text(encoding="utf-8"), project)
+            found = otio.adapters.read_from_string(text, adapter_name=adapter, **extra)
+        else:
+            found = otio.adapters.read_from_file(str(path), adapter_name=adapter, **extra)
     except Exception as exc:  # the adapters raise anything from OTIOError to KeyError
         detail = " ".join(str(exc).split()) or type(exc).__name__
         raise MediaError(f"{path.name}: not a readable {adapter} file ({detail[:200]})") from None
@@ -69,6 +75,47 @@ def read(path: Path, project: Project) -> otio.schema.Timeline:
     if not timelines:
         raise MediaError(f"{path.name}: holds no timeline ({type(found).__name__})")
     return timelines[0]
+
+
+def _locators_without_drop_frame(text: str, project: Project) -> str:
+    """An EDL's ``* LOC:`` lines with drop-frame timecodes (``00:01:00;02``) rewritten as the
+    non-drop timecode of the same frame: the EDL adapter writes them (at 29.97 fps) but its
+    reader only matches ``:`` and skips such a marker without a word."""
+    import re
+
+    from engine.timebase import parse_timecode
+
+    nominal = project.rate.nominal
+
+    def ndf(m: re.Match[str]) -> str:
+        try:
+            n = parse_timecode(m.group(2), project.rate)
+        except ReelcutError:
+            return m.group(0)
+        ss, ff = divmod(n, nominal)
+        mm, ss = divmod(ss, 60)
+        hh, mm = divmod(mm, 60)
+        return f"{m.group(1)}{hh:02d}:{mm:02d}:{ss:02d}:{ff:02d}"
+
+    return re.sub(r"(\*\s*LOC:\s*)(\d\d:\d\d:\d\d;\d\d)", ndf, text)
+
+
+def _refuse_fcpx_fractional_rates(path: Path) -> None:
+    """The FCPXML adapter reads a 1001/30000s frame (29.97 fps) as 29 whole frames a second,
+    which would misplace every clip by up to a frame a second: refused, with what to use."""
+    import re
+
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise MediaError(f"{path.name}: cannot be read ({exc.strerror})") from None
+    for num, den in re.findall(r'frameDuration="(\d+)/(\d+)s"', text):
+        if int(num) and int(den) % int(num):
+            raise MediaError(
+                f"{path.name}: its frames last {num}/{den} s ({int(den) / int(num):.3f} fps), "
+                "which the FCPXML adapter reads as whole frames at the wrong rate; export it "
+                "from the other editor as .otio or .xml (Final Cut 7) instead"
+            )
 
 
 def plan(root: Path, project: Project, timeline: otio.schema.Timeline, source: str) -> Plan:

@@ -9,9 +9,10 @@ carries a ``"reelcut"`` metadata key (ids, the asset's sha256, the exact colour,
 which the .otio file keeps and `from_otio` reads back.
 
 What does not map is listed in the warnings, one line each: text and Remotion clips (left as
-gaps), transforms and opacity, clips whose media has no bytes yet, and what an adapter cannot
-hold (an EDL has one video track and no audio events; EDL and FCPXML keep no markers on the
-timeline itself, so a marker goes onto the clip under it, or is listed).
+gaps), transforms and opacity, audio gain and fades, clips whose media has no bytes yet, and
+what an adapter cannot hold (an EDL has one video track and no audio events; EDL and FCPXML
+keep no markers on the timeline itself, so a marker goes onto the clip under it, or is listed;
+only .otio keeps a track's mute, lock and solo).
 """
 
 from __future__ import annotations
@@ -61,13 +62,31 @@ def write(
     if out.exists() and not force:
         raise UsageError(f"{out} exists; --force replaces it")
     timeline, written = build(root, project, first, last, adapter)
+    if adapter == "fcpx_xml":
+        _teach_fcpx_rate(project)
     try:
         text = otio.adapters.write_to_string(timeline, adapter)
-    except otio.exceptions.OTIOError as exc:  # what the adapter refuses, in its own words
-        raise UsageError(f"{out.name}: the {adapter} adapter refused the timeline: {exc}") from None
+    except Exception as exc:  # what the adapter refuses, in its own words
+        detail = " ".join(str(exc).split()) or type(exc).__name__
+        raise UsageError(
+            f"{out.name}: the {adapter} adapter cannot write this timeline ({detail[:200]}); "
+            f"{out.name} is unchanged"
+        ) from None
     atomic_write(out, text.encode("utf-8"))
     written.out = str(out)
     return written
+
+
+def _teach_fcpx_rate(project: Project) -> None:
+    """Give the FCPXML adapter the frame duration of the project's rate.
+
+    The adapter looks a rate up in a table keyed by 23.98, 29.97 and 59.94 as floats, so the
+    exact NTSC rates (30000/1001 is 29.97002997...) find nothing and it fails on the format
+    it wrote itself. FCPXML states a rate as a frame duration, which is exact: den/num s."""
+    # The module OTIO loads the adapter from (its plugin manifest), not a second import of it.
+    fcpx_xml = otio.adapters.from_name("fcpx_xml").module()
+    rate = project.rate
+    fcpx_xml.FRAMERATE_FRAMEDURATION.setdefault(float(rate.fraction), f"{rate.den}/{rate.num}s")
 
 
 def rational(frames: int, project: Project) -> otio.opentime.RationalTime:
@@ -103,6 +122,11 @@ def build(
             f"{_NO_METADATA[adapter]} keeps no reelcut ids or track flags; import-timeline "
             "relinks its clips by file name and hash"
         )
+        for t in [*videos, *audios]:
+            if t.muted and adapter != "cmx_3600":
+                warn(f"track {t.name} is muted; {adapter} keeps no mute, it is written enabled")
+        if adapter != "cmx_3600" and any(first <= m.frame < last for m in project.markers):
+            warn(f"{_NO_METADATA[adapter]} keeps no marker colours (FCPXML: red and green only)")
         if any(t.locked or t.solo for t in project.tracks):
             flags = [t.name for t in project.tracks if t.locked or t.solo]
             warn(f"locked/solo flags of {', '.join(flags)} are not kept by {adapter}")
@@ -201,6 +225,8 @@ def _clip(
         return otio.schema.Gap(source_range=time_range(0, end - start, project))
     if clip.transform is not None and clip.transform != Transform():
         done.warnings.append(f"{what}: its transform/opacity is not written")
+    if clip.audio is not None:
+        done.warnings.append(f"{what}: its gain and fades are not written")
     path = (root / "assets" / asset.filename).absolute()
     media = asset.media
     if media is not None and media.duration_frames and asset.kind in ("video", "audio"):

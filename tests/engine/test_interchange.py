@@ -42,9 +42,9 @@ def originals(project_root: Path, into: Path) -> list[Path]:
     return out
 
 
-def fresh(root: Path, media: list[Path], fps: int = 30) -> Path:
+def fresh(root: Path, media: list[Path], rate: Rate | None = None) -> Path:
     """A new project at ``root`` holding ``media`` (nothing placed)."""
-    ProjectDir.create(root, new_project(root.name, rate=Rate(fps)))
+    ProjectDir.create(root, new_project(root.name, rate=rate or Rate(30)))
     with door(root, "test") as d:
         d.call("import", {"files": [str(m) for m in media], "place": False})
     return root
@@ -191,6 +191,11 @@ def test_each_format_reads_back_frame_exact(built: Path, tmp_path: Path, suffix:
         for tr in back.tracks
         for item in tr.find_clips()
     )
+    if suffix != ".edl":
+        assert (
+            f"track V2 is muted; {READ_BACK[suffix]} keeps no mute, it is written enabled"
+            in (doc["warnings"])
+        )
     if suffix == ".edl":  # one video track: V1's clips, the others listed in the warnings
         v1 = next(t for t in project.tracks if t.name == "V1")
         want = sorted(("video", c.start, c.duration, c.source_in) for c in v1.clips)
@@ -295,6 +300,59 @@ def test_a_clip_that_relinks_to_nothing_is_listed_and_left_a_gap(
     assert all(
         "no asset matches" in line and "left as a gap" in line for line in doc["not_relinked"]
     )
+
+
+NTSC = Rate(30000, 1001)
+
+
+@pytest.fixture(scope="module")
+def ntsc(tmp_path_factory: pytest.TempPathFactory, demo_master: Path) -> Path:
+    """A 30000/1001 project: the pattern with its sound at 100 from source 100, the still
+    after it, a marker on the pattern."""
+    tmp = tmp_path_factory.mktemp("ntsc")
+    root = fresh(tmp / "ntsc", originals(demo_master, tmp / "media"), NTSC)
+    ids = {a.source_name: a.id for a in ProjectDir(root).load().assets if not a.derived_from}
+    edit(root, Overwrite(asset_id=ids["pattern.mp4"], at=100, source_in=100, duration=139))
+    edit(root, Overwrite(asset_id=ids["still.png"], at=239, duration=149))
+    edit(root, AddMarker(at=120, name="m"))
+    return root
+
+
+@pytest.mark.parametrize("suffix", [".otio", ".edl", ".xml"])
+def test_a_29_97_project_round_trips_frame_exact(ntsc: Path, tmp_path: Path, suffix: str) -> None:
+    out = tmp_path / f"cut{suffix}"
+    call(ntsc, "export.interchange", out=str(out))
+    target = fresh(tmp_path / "fresh", originals(ntsc, tmp_path / "media"), NTSC)
+    doc = call(target, "timeline.import", file=str(out))
+    assert doc["warnings"] == [] and doc["not_relinked"] == []  # no time between frames
+    got, want = ProjectDir(target).load(), ProjectDir(ntsc).load()
+
+    def video(p: Project) -> list[tuple[int, int, int]]:
+        return [(c.start, c.duration, c.source_in) for t in p.tracks[:1] for c in t.clips]
+
+    assert video(got) == video(want) == [(100, 139, 100), (239, 149, 0)]
+    assert [m.frame for m in got.markers] == [120]
+    if suffix == ".otio":
+        assert shape(got) == shape(want)
+    elif suffix == ".xml":  # no marker colours in Final Cut 7 XML (listed at export)
+        assert shape(got)["tracks"] == shape(want)["tracks"]
+
+
+def test_fcpxml_at_29_97_is_written_exact_and_its_import_refused(
+    ntsc: Path, tmp_path: Path
+) -> None:
+    """The FCPXML adapter writes 1001/30000s frames (after being taught the rate) but reads
+    them as 29 whole frames a second: the import says so instead of misplacing clips."""
+    out = tmp_path / "cut.fcpxml"
+    call(ntsc, "export.interchange", out=str(out))
+    text = out.read_text()
+    assert 'frameDuration="1001/30000s"' in text
+    assert 'offset="1001/300s"' in text  # frame 100 at 30000/1001: exactly 100 * 1001/30000 s
+    target = fresh(tmp_path / "fresh", originals(ntsc, tmp_path / "media"), NTSC)
+    before = (target / "project.json").read_bytes()
+    with pytest.raises(MediaError, match=r"cut.fcpxml: its frames last 1001/30000 s \(29.970 fps"):
+        call(target, "timeline.import", file=str(out))
+    assert (target / "project.json").read_bytes() == before
 
 
 # -- what does not map ---------------------------------------------------------------------------
