@@ -136,10 +136,14 @@ async def _changes_revert(ws: Workspace, params: dict[str, Any]) -> dict[str, An
 
 @method("tool")
 async def _tool(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
-    from engine.tools import run_tool
+    from engine.tools import REGISTRY, run_tool
 
     ledger = await ws.ledger()
-    async with ws.writing:
+    known = REGISTRY.get(str(params["name"]))
+    # A tool that starts jobs and waits for them goes through the door itself (which takes the
+    # write lock as it needs): holding the lock here would keep its jobs from landing.
+    lock = contextlib.nullcontext() if known is not None and known.uses_door else ws.writing
+    async with lock:
         out = await run_tool(
             ledger,
             str(params["name"]),
@@ -147,6 +151,7 @@ async def _tool(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
             changeset_id=params.get("changeset"),
             apply=bool(params.get("apply")),
             author=str(params.get("author") or "cli"),
+            door=ws,
         )
     if out.get("applied") and PROJECT_FILE in (out.get("audit") or {}).get("after", {}):
         with contextlib.suppress(ReelcutError):
@@ -274,6 +279,22 @@ async def _jobs_retry(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
         )
     events.committed()
     return job.to_json()
+
+
+@method("jobs.wait")
+async def _jobs_wait(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
+    """Wait until the jobs ``ids`` end, ``timeout`` seconds at most (bounded by
+    `engine.jobs.wait.MAX_WAIT`): them, and whether all ended. A TTS take made is on the
+    timeline when its job is reported ended."""
+    from engine.jobs.wait import MAX_WAIT, wait_jobs
+    from engine.tts.landing import settled
+
+    ids = [int(i) for i in params["ids"]]
+    db, events = await ws.services()
+    timeout = params.get("timeout")
+    jobs, ended = await wait_jobs(db, events, ids, MAX_WAIT if timeout is None else float(timeout))
+    await settled(ws)
+    return {"jobs": [j.brief() for j in jobs], "finished": ended}
 
 
 @method("jobs.queue")

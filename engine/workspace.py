@@ -179,7 +179,11 @@ class Workspace:
         unlisten = events.listen(on_event) if on_event is not None else None
         agent_run = await asyncio.to_thread(importlib.import_module, "engine.agent.run")
         export = await asyncio.to_thread(importlib.import_module, "engine.export.render")
-        handlers = {**media.handlers(), **agent_run.handlers(db, events), **export.handlers()}
+        handlers = {
+            **media.handlers(),
+            **agent_run.handlers(db, events, door=self),  # the job tools go through the door
+            **export.handlers(),
+        }
         limits = {**media.limits(), agent_run.KIND: 2, **export.limits()}
         from engine.tts import jobs as tts
 

@@ -81,6 +81,9 @@ def registry_tools(auto_apply: bool) -> list[types.Tool]:
             ),
         )
         for t in (REGISTRY[name] for name in sorted(REGISTRY))
+        # A tool this server serves itself (jobs_wait, with progress notifications and
+        # cancellation) takes the registry's place under the same name.
+        if t.name not in EXTRA_TOOLS
     ]
 
 

@@ -219,6 +219,13 @@ class AgentController:
             else:
                 await self._changeset_event(event)
 
+    def job_event(self, event: Event) -> None:
+        """A job's event: the chat redraws the line of a job an agent run started."""
+        if event.topic != "job":
+            return
+        with contextlib.suppress(NoMatches):  # the editor is closing
+            self.chat.on_job_event(event.data)
+
     async def _add_run(self, run: Run, prompt: str) -> None:
         """A run this editor started, with the events that came before it was shown."""
         meta = f"run {run.id} · {run.model} · {run.workflow_name}"

@@ -422,5 +422,6 @@ class ReelcutApp(App[int]):
             self.pages_open = int(event.data.get("count", 0))
             return
         self.generations.job_event(event)
+        self.agent.job_event(event)  # the jobs an agent run started, in the chat
         self.services.job_event(event)
         self.editor.cutting.job_event(event)  # derivatives building, in the media bin

@@ -26,6 +26,7 @@ from engine.workspace import PROJECT_FILE
 from tui.script_dialogs import diff_text
 
 DRAW_EVERY = 0.1  # seconds between redraws of a streaming answer
+JOB_STATES = 200  # jobs whose latest event the panel keeps (see ChatPanel.job_states)
 DIFF_LINES = 40  # per file, inline; `d` shows the whole diff
 
 
@@ -164,6 +165,9 @@ class RunView(Vertical):
         self._dirty: set[int] = set()
         self._thought_dirty = False
         self.tools: list[Static] = []
+        self.jobs: dict[int, Static] = {}
+        """A line per job this run's tools started (tts_generate, transcribe, export), by job
+        id, redrawn from the stream's job events."""
         self.cards: dict[int, ChangesetCard] = {}
         self.job_id: int | None = None
         self.meta = header
@@ -236,6 +240,33 @@ class RunView(Vertical):
         else:
             card.update(Text(f"{head}\n  ← {result.get('error')}", style="yellow"))
 
+    async def started(self, ids: list[int], known: dict[int, dict[str, Any]]) -> None:
+        """The jobs a tool call started: a line each, drawn from ``known`` (their latest
+        events so far: a job may run before its tool's answer is shown), else queued."""
+        for job in ids:
+            if job not in self.jobs:
+                line = Static(Text(f"  job {job}: queued", style="dim"), classes="tool-job")
+                self.jobs[job] = line
+                await self.mount(line)
+                if job in known:
+                    self.job_event(known[job])
+
+    def job_event(self, data: dict[str, Any]) -> None:
+        """A job event (`engine.jobs.store.Job.brief`) of one of this run's jobs."""
+        line = self.jobs.get(int(data.get("job", -1)))
+        if line is None:
+            return
+        status = str(data.get("status", ""))
+        said = f"  job {data['job']} {data.get('kind', '')}: {status}"
+        if status == "running":
+            said += f" {float(data.get('progress') or 0) * 100:.0f}%"
+        if data.get("message") and status != "failed":
+            said += f" · {data['message']}"
+        if data.get("error") and status in ("failed", "dead", "queued"):
+            said += f" · {data['error']}"
+        style = {"succeeded": "green", "failed": "red", "dead": "red", "cancelled": "yellow"}
+        line.update(Text(said, style=style.get(status, "dim")))
+
     async def add_card(self, view: ChangesetView) -> ChangesetCard:
         self._draw()
         old = self.cards.get(view.id)
@@ -266,6 +297,9 @@ class ChatPanel(Vertical, can_focus=True):
         super().__init__(**kwargs)
         self.thread: int | None = None
         self.runs: dict[int, RunView] = {}
+        self.job_states: dict[int, dict[str, Any]] = {}
+        """The latest event of the most recent `JOB_STATES` jobs, by id (oldest first): a tool's
+        jobs may have run before its answer reached the panel."""
         self.clients: dict[str, RunView] = {}  # other programs' changesets, by author
         self.early: dict[int, list[Any]] = {}  # events of a run not shown yet
         self.settings = ""
@@ -392,6 +426,18 @@ class ChatPanel(Vertical, can_focus=True):
     def take_early(self, run_id: int) -> list[Any]:
         return self.early.pop(run_id, [])
 
+    def on_job_event(self, data: dict[str, Any]) -> None:
+        """A job's event: drawn on the run whose tools started that job, if any, and kept as
+        the job's latest state (`job_states`)."""
+        job = int(data.get("job", -1))
+        self.job_states.pop(job, None)
+        self.job_states[job] = data
+        while len(self.job_states) > JOB_STATES:
+            del self.job_states[next(iter(self.job_states))]
+        for view in self.runs.values():
+            if int(data.get("job", -1)) in view.jobs:
+                view.job_event(data)
+
     async def on_run_event(self, kind: str, data: dict[str, Any]) -> None:
         view = self.runs.get(int(data.get("run", -1)))
         if view is None:
@@ -408,6 +454,8 @@ class ChatPanel(Vertical, can_focus=True):
             )
         elif kind == "tools":
             await view.tool(data)
+            if data.get("jobs"):
+                await view.started([int(j) for j in data["jobs"]], self.job_states)
         elif kind == "error":
             await self.say(f"error: {data.get('error')}", "red")
         elif kind == "cancelled":

@@ -35,7 +35,7 @@ from engine.errors import ReelcutError
 from engine.events import EventStream, insert_event
 from engine.state.adb import AsyncDB
 from engine.tools import REGISTRY, run_tool
-from engine.tools.registry import for_model, record_refused
+from engine.tools.registry import Door, for_model, record_refused
 
 if TYPE_CHECKING:
     from google import genai
@@ -113,8 +113,10 @@ class RunLoop:
         table: dict[str, Price],
         policy: RetryPolicy,
         provider: ModuleType,
+        door: Door | None = None,
     ) -> None:
         self.db, self.events, self.run, self.ledger = db, events, run, ledger
+        self.door = door  # the holder's door: the job tools start and wait for jobs through it
         self.client, self.settings, self.table = client, settings, table
         self.policy, self.provider = policy, provider
         self.config = generation_config(settings)
@@ -289,6 +291,7 @@ class RunLoop:
                 author="agent",
                 reason=f"run {run.id}",
                 call=place,
+                door=self.door,
             )
         cs_id: int | None = outcome.get("changeset")
         if cs_id is not None and await self.ledger.store.get(cs_id) is not None:
@@ -312,6 +315,8 @@ class RunLoop:
                 # a timeline tool's op and its readable summary (for review and replay)
                 "op": meta.get("op"),
                 "summary": meta.get("summary"),
+                # the jobs a job tool started: the chat follows their progress on the stream
+                "jobs": meta.get("started"),
             },
         )
         return result

@@ -44,6 +44,7 @@ from engine.jobs import store as jobs_store
 from engine.jobs.runner import Handler, JobContext, JobFailed
 from engine.state.adb import AsyncDB
 from engine.tools import REGISTRY
+from engine.tools.registry import Door
 from engine.workflows import Workflow, list_workflows, load_workflow
 
 if TYPE_CHECKING:
@@ -178,6 +179,7 @@ async def execute(
     *,
     client_factory: Callable[[], genai.Client] | None = None,
     policy: RetryPolicy | None = None,
+    door: Door | None = None,
 ) -> dict[str, Any]:
     run = await db.read(lambda c: store.get_run(c, run_id))
     if run.status in store.TERMINAL:
@@ -203,6 +205,7 @@ async def execute(
             table,
             policy or provider.DEFAULT_POLICY,
             provider,
+            door,
         )
         stopped = await loop.go()
         await db.write(lambda c: store.set_status(c, run_id, "complete", stopped=stopped))

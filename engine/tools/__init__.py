@@ -1,6 +1,6 @@
-"""The tool API: one registry of audited tools (files and timeline) for agents and scripts."""
+"""The tool API: one registry of audited tools (files, timeline, jobs) for agents and scripts."""
 
-from engine.tools import file_tools, timeline_tools
+from engine.tools import file_tools, job_tools, timeline_tools
 from engine.tools.registry import REGISTRY, Outcome, Tool, ToolContext, ToolError, run_tool
 from engine.transcripts import tools as transcript_tools
 
@@ -11,6 +11,7 @@ __all__ = [
     "ToolContext",
     "ToolError",
     "file_tools",
+    "job_tools",
     "run_tool",
     "timeline_tools",
     "transcript_tools",

@@ -29,7 +29,7 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import jsonschema
 from jsonschema import validators
@@ -58,10 +58,20 @@ class Outcome:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
+class Door(Protocol):
+    """The open project's door (`engine.workspace.Workspace`), for the tools that start jobs
+    and wait for them: they ask for what the command line would, through `call`."""
+
+    async def call(self, name: str, params: dict[str, Any]) -> Any: ...
+
+
 @dataclass
 class ToolContext:
     ledger: Ledger
     changeset_id: int | None
+    door: Door | None = None
+    """The project's door where the caller has one (the holder's agent runs, `reelcut tool`
+    through the door); the job tools refuse without it."""
     seen: dict[str, str | None] = field(default_factory=dict)
     """Files as the handler read them (normalized path -> text), so the call's audit and
     proposal use the same text without reading a large file again."""
@@ -94,6 +104,9 @@ class Tool:
     schema: dict[str, Any]
     handler: Handler
     writes: bool
+    uses_door: bool = False
+    """Starts or waits for jobs through `ToolContext.door` (and may wait long): run outside
+    the door's write lock, which the jobs it waits for need."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -128,6 +141,7 @@ def tool(
     *,
     writes: bool,
     schema: dict[str, Any] | None = None,
+    uses_door: bool = False,
 ) -> Callable[[Handler], Handler]:
     """Register a handler as tool ``name`` with an object schema of ``properties``, or with
     ``schema``, one built elsewhere (the timeline tools generate theirs from the op structs);
@@ -148,7 +162,9 @@ def tool(
     def register(handler: Handler) -> Handler:
         if name in REGISTRY:
             raise RuntimeError(f"tool {name} registered twice")
-        REGISTRY[name] = Tool(name, " ".join(description.split()), schema, handler, writes)
+        REGISTRY[name] = Tool(
+            name, " ".join(description.split()), schema, handler, writes, uses_door
+        )
         return handler
 
     return register
@@ -304,6 +320,7 @@ async def run_tool(
     author: str = "agent",
     reason: str = "",
     call: CallPlace | None = None,
+    door: Door | None = None,
 ) -> dict[str, Any]:
     """Run one tool call end to end; return what the caller (a model) gets back.
 
@@ -349,7 +366,7 @@ async def run_tool(
                     f"changeset {changeset_id} is {cs.status}; leave out --changeset to start "
                     "a new one"
                 )
-        ctx = ToolContext(ledger, changeset_id)
+        ctx = ToolContext(ledger, changeset_id, door)
         outcome = await t.handler(ctx, checked)
     except ReelcutError as exc:
         return await record_refused(

@@ -82,6 +82,10 @@ EXPECTED_TOOLS = {
     "asset_list",
     "transcript_read",
     "transcript_cut",
+    "tts_generate",
+    "jobs_wait",
+    "transcribe",
+    "export",
 }
 
 

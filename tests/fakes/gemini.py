@@ -30,6 +30,7 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -301,6 +302,9 @@ def _stamped(body: dict[str, Any], model: str | None, response_id: str) -> dict[
 
 
 Reply = Stream | Json | Error
+Answer = Reply | Callable[["Request"], Reply]
+"""What `FakeGemini.queue` takes: a reply, or a function of the request that makes one (a
+scripted model that reads what a tool answered, such as the job ids to wait for)."""
 
 
 # --- what the SDK sent -------------------------------------------------------------------------
@@ -423,6 +427,8 @@ class _Handler(BaseHTTPRequestHandler):
             body=body,
         )
         reply = fake._take(request)
+        if callable(reply):
+            reply = reply(request)
         if reply is None:
             self._json(500, Error(500, NO_REPLY).body())
         elif isinstance(reply, Error):
@@ -480,7 +486,7 @@ class FakeGemini:
 
     def __init__(self) -> None:
         self.requests: list[Request] = []
-        self._replies: deque[Reply] = deque()
+        self._replies: deque[Answer] = deque()
         self._lock = threading.Lock()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -492,7 +498,7 @@ class FakeGemini:
             raise RuntimeError("FakeGemini is not running")
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
-    def queue(self, *replies: Reply) -> None:
+    def queue(self, *replies: Answer) -> None:
         """Append replies; each request takes the next one, in order."""
         with self._lock:
             self._replies.extend(replies)
@@ -503,7 +509,7 @@ class FakeGemini:
         with self._lock:
             return len(self._replies)
 
-    def _take(self, request: Request) -> Reply | None:
+    def _take(self, request: Request) -> Answer | None:
         with self._lock:
             self.requests.append(request)
             return self._replies.popleft() if self._replies else None
