@@ -339,10 +339,11 @@ async def _export_start(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]
         force=bool(params.get("force")),
         captions=bool(params.get("captions", True)),
     )
+    payload = {**req.to_json(), **render.options(ws.root, project, req, params)}
     # Queued for a runner: this holder's (the editor's, `reelcut export`'s), else the next one
     # that starts (`reelcut jobs DIR run`, the editor).
     db, events = await ws.services()
-    job, _ = await db.write(lambda c: store.enqueue(c, render.KIND, req.to_json(), max_attempts=1))
+    job, _ = await db.write(lambda c: store.enqueue(c, render.KIND, payload, max_attempts=1))
     events.committed()
     return job.to_json()
 

@@ -182,7 +182,7 @@ class Workspace:
         handlers = {
             **media.handlers(),
             **agent_run.handlers(db, events, door=self),  # the job tools go through the door
-            **export.handlers(),
+            **export.handlers(db, events),
         }
         limits = {**media.limits(), agent_run.KIND: 2, **export.limits()}
         from engine.tts import jobs as tts

@@ -49,6 +49,12 @@ def add_export_parser(sub: Any) -> None:
         action="store_false",
         help="leave the Captions track out of the picture (it is burned in by default)",
     )
+    p.add_argument(
+        "--chunks",
+        type=int,
+        metavar="N",
+        help="render in N frame ranges side by side (jobs on the queue), joined without a seam",
+    )
     p.add_argument("--force", action="store_true", help="replace OUT if it exists")
     p.add_argument("--json", action="store_true", help="print one JSON document at the end")
 
@@ -64,6 +70,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         "preset": args.preset,
         "range": args.range,
         "force": args.force,
+        "chunks": args.chunks,
         "captions": args.captions,
     }
     try:
@@ -97,7 +104,7 @@ async def _export(root: Path, params: dict[str, Any], as_json: bool) -> int:
                 return await _follow(db, wake, job, cancel, as_json)
             finally:
                 client.close()
-        runner = Runner(db, events, root, render.handlers(), render.limits())
+        runner = Runner(db, events, root, render.handlers(db, events), render.limits())
         async with hold(root, "reelcut export", db=db, events=events, runner=runner) as ws:
             job = await ws.call("export.start", params)
             await runner.start()
@@ -105,6 +112,9 @@ async def _export(root: Path, params: dict[str, Any], as_json: bool) -> int:
 
                 async def stop() -> None:
                     await runner.cancel(job["id"])
+                    # Until it has ended: a chunked export cancels its chunk jobs as it ends,
+                    # and stopping the runner first would put them back in the queue.
+                    await _ended(db, int(job["id"]))
 
                 return await _follow(db, wake, job, stop, as_json)
             finally:
@@ -157,6 +167,17 @@ async def _follow(
         print(f"reelcut: export failed: {reason}; nothing was written to {out}", file=sys.stderr)
         return 1
     return 0
+
+
+async def _ended(db: Any, job_id: int, timeout: float = 30.0) -> None:
+    from engine.jobs import store
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        current = await db.read(lambda c: store.get(c, job_id))
+        if current is None or current.status in store.FINISHED:
+            return
+        await asyncio.sleep(0.05)
 
 
 def _progress(fraction: float, elapsed: float, tty: bool) -> None:

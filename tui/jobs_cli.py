@@ -152,7 +152,7 @@ async def _work(adb: AsyncDB, root: Path, as_json: bool) -> int:
         else:
             from engine.export import render
 
-            handlers = {**media.handlers(), **render.handlers()}
+            handlers = {**media.handlers(), **render.handlers(adb, events)}
             runner = Runner(adb, events, root, handlers, {**media.limits(), **render.limits()})
             async with hold(root, "reelcut jobs run", db=adb, events=events, runner=runner) as ws:
                 await ws.call("jobs.queue", {})

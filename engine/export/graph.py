@@ -98,8 +98,12 @@ def plan(
                     f"[{current}][{label}]overlay=x={x}:y={y}:eof_action=pass:format=auto[{out}]"
                 )
                 current, n = out, n + 1
-        g.chains.append(f"[{current}]format={preset.pixel_format}[vout]")
-        maps += ["-map", "[vout]", "-frames:v", str(last - first)]
+        # Cut in the graph, not with -frames:v: that ends the whole output at the last
+        # frame and drops the sound still queued (the last 2,000 samples or so).
+        g.chains.append(
+            f"[{current}]trim=end_frame={last - first},format={preset.pixel_format}[vout]"
+        )
+        maps += ["-map", "[vout]"]
     samples = round(Fraction(last - first) * SAMPLE_RATE / rate.fraction)
     if preset.audio:
         g.chains.append(f"anullsrc=r={SAMPLE_RATE}:cl=stereo,atrim=end_sample={samples}[abed]")

@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import tempfile
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from engine.errors import ReelcutError, UsageError
+from engine.events import EventStream
+from engine.export import chunks
 from engine.export.graph import plan
 from engine.export.presets import PRESETS, Preset, preset_for
 from engine.fsio.durable import fsync_dir, temp_path
@@ -26,10 +30,13 @@ from engine.media.ffmpeg import run_async
 from engine.model import Project
 from engine.ops.captions import without_captions
 from engine.projectdir import ProjectDir
+from engine.state.adb import AsyncDB
 from engine.timebase import parse_position
 
 KIND = "export"
 RESERVED = (".reelcut", "assets", "proxies", "previews")
+OPTIONS = ("chunks", "lossless")
+"""Payload keys beside the `Request`: how the export is made, not what it holds."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +89,18 @@ def request(
     return Request(str(out), chosen.name, first, last, captions)
 
 
+def options(root: Path, project: Project, req: Request, params: dict[str, Any]) -> dict[str, Any]:
+    """How the export is made (`OPTIONS`) from a request's ``chunks`` and ``lossless``,
+    checked against ``req``: one line for each mistake, before anything is queued."""
+    n = params.get("chunks")
+    made: dict[str, Any] = {}
+    if n is not None:
+        chunks.check(PRESETS[req.preset], req.first, req.last, int(n))
+        if int(n) > 1:
+            made["chunks"] = int(n)
+    return made
+
+
 def _inside(root: Path, out: Path) -> Path | None:
     try:
         return out.resolve().relative_to(root.resolve())
@@ -125,25 +144,60 @@ def _checked(first: int, last: int, end: int) -> tuple[int, int]:
     return first, last
 
 
-def handlers() -> dict[str, Handler]:
-    return {KIND: _export}
+def handlers(db: AsyncDB | None = None, events: EventStream | None = None) -> dict[str, Handler]:
+    """The export job's handler and its chunks' (`engine.export.chunks`); a chunked export
+    queues its chunk jobs through ``db`` and ``events`` (without them it is refused)."""
+    return {
+        KIND: functools.partial(_export, db=db, events=events),
+        chunks.KIND: chunks.render_chunk,
+    }
 
 
 def limits() -> dict[str, int]:
-    return {KIND: 1}  # ffmpeg uses every core for one
+    # ffmpeg uses every core for one export; chunk jobs run side by side (their filter graphs
+    # are single-threaded, which is what the chunks win back)
+    return {KIND: 1, chunks.KIND: chunks.workers()}
 
 
-async def _export(ctx: JobContext) -> dict[str, Any]:
+async def _export(
+    ctx: JobContext, *, db: AsyncDB | None = None, events: EventStream | None = None
+) -> dict[str, Any]:
     try:
-        req = Request(**ctx.job.payload)
+        payload = dict(ctx.job.payload)
+        options = {k: payload.pop(k) for k in OPTIONS if k in payload}
+        req = Request(**payload)
         preset = PRESETS[req.preset]
     except (TypeError, KeyError) as exc:
         raise JobFailed(f"not an export job: {exc}") from None
     project = await asyncio.to_thread(ProjectDir(ctx.root).load)
     if not req.captions:
         project = without_captions(project)
+    n = int(options.get("chunks") or 1)
+    if n > 1:
+        if db is None or events is None:
+            raise JobFailed("this worker cannot queue chunk jobs; export with reelcut export")
+        out = Path(req.out)
+        return await produce(
+            out,
+            lambda tmp: chunks.render_chunked(
+                ctx, db, events, project, out, tmp, preset, req.first, req.last, n
+            ),
+        )
     await render(ctx.root, project, req, preset, on_progress=ctx.report)
     return {"out": req.out, "frames": req.last - req.first}
+
+
+async def produce(out: Path, make: Callable[[Path], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
+    """``make(tmp)`` writes the export under a temp name beside ``out``; it is put in place
+    only when that returned (the module's docstring), and the temp never outlives this."""
+    tmp = temp_path(out)
+    try:
+        result = await make(tmp)
+        await asyncio.to_thread(_install, tmp, out)
+        return result
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
 
 
 async def render(
