@@ -1,13 +1,14 @@
 """The clip inspector (Shift+I): one clip's properties, and the ones an op can change edited in
 place.
 
-It shows the clip (name, kind, track, asset, source range, start and duration, link,
-transform) and edits its sound (gain in dB, fade-in and fade-out in frames: `SetAudio`, on the
-audio partner of a linked video clip) or, for a text clip, its text, size and colour
-(`EditText`). Enter in any field checks them all and closes with the one op that makes the
-changes (nothing changed: no op); a bad value is one line under the fields and nothing is
-sent. The editor screen hands the op to the door, so every change is one undo step.
-Escape closes without a change.
+It shows the clip (name, kind, track, asset, source range, start and duration, link) and edits
+its picture on a video track (x, y, scale, rotation, opacity: `SetTransform`), its sound
+(gain in dB, fade-in and fade-out in frames: `SetAudio`, on the audio partner of a linked
+video clip) and a text clip's text, size and colour (`EditText`). Enter in any field checks
+them all and closes with the ops that make the changes, at most one per group (nothing
+changed: none); a bad value is one line under the fields and nothing is sent. The editor
+screen hands each op to the door, so each group changed is one undo step. Escape closes
+without a change.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
-from engine.model import MAX_GAIN_DB, MIN_GAIN_DB, Clip, ClipAudio, Project, Track
-from engine.ops import EditText, Op, SetAudio
+from engine.model import MAX_GAIN_DB, MIN_GAIN_DB, Clip, ClipAudio, Project, Track, Transform
+from engine.ops import EditText, Op, SetAudio, SetTransform
 from engine.timebase import format_timecode
 from tui import navigate as nav
 
@@ -73,22 +74,11 @@ def describe(project: Project, seen: Inspected) -> list[str]:
         )
     if clip.linked_id:
         lines.append(f"linked to {clip.linked_id}")
-    t = clip.transform
-    if seen.track.kind == "video":
-        lines.append(
-            "transform "
-            + (
-                f"x {t.x:g}  y {t.y:g}  scale {t.scale:g}  rotation {t.rotation:g}  "
-                f"opacity {t.opacity:g}"
-                if t is not None
-                else "none (fitted, centred, opaque)"
-            )
-        )
     return lines
 
 
-class ClipInspector(ModalScreen[Op | None]):
-    """A clip's properties; closes with the op for what was changed, or None."""
+class ClipInspector(ModalScreen[list[Op] | None]):
+    """A clip's properties; closes with the ops for what was changed, or None."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
@@ -109,6 +99,14 @@ class ClipInspector(ModalScreen[Op | None]):
             yield Label(f"{clip.name or clip.id} ({clip.id})", classes="dialog-title")
             for line in describe(self.project, self.seen):
                 yield Label(line, classes="dim")
+            if self.seen.track.kind == "video":
+                t = clip.transform or Transform()
+                yield Label("picture (x, y: pixels from the centre)", classes="dialog-title")
+                yield from self._field("x", "x", f"{t.x:g}")
+                yield from self._field("y", "y", f"{t.y:g}")
+                yield from self._field("scale", "scale", f"{t.scale:g}")
+                yield from self._field("rotation", "rotation", f"{t.rotation:g}")
+                yield from self._field("opacity", "opacity", f"{t.opacity:g}")
             if self.seen.sound is not None:
                 sound = self.seen.sound.sound
                 where = "" if self.seen.sound is clip else f" (on {self.seen.sound.id})"
@@ -122,11 +120,7 @@ class ClipInspector(ModalScreen[Op | None]):
                 yield from self._field("size", "size", str(clip.text.size))
                 yield from self._field("colour", "color", clip.text.color)
             yield Label("", classes="dialog-error", id="inspector-error")
-            editable = self.seen.sound is not None or clip.text is not None
-            yield Label(
-                "Enter  apply    Esc  close" if editable else "nothing to edit here; Esc  close",
-                classes="dialog-keys",
-            )
+            yield Label("Enter  apply    Tab  next field    Esc  close", classes="dialog-keys")
 
     def _field(self, label: str, name: str, value: str) -> ComposeResult:
         with Horizontal(classes="inspector-row"):
@@ -144,20 +138,46 @@ class ClipInspector(ModalScreen[Op | None]):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         try:
-            op = self.change()
+            ops = self.change()
         except ValueError as exc:
             self.query_one("#inspector-error", Label).update(str(exc))
             return
-        self.dismiss(op)
+        self.dismiss(ops)
 
-    def change(self) -> Op | None:
-        """The op the fields ask for (None when they change nothing); ValueError naming the
-        first bad field."""
+    def change(self) -> list[Op]:
+        """The ops the fields ask for (none when they change nothing); ValueError naming the
+        first bad field, checked before any op is made."""
+        ops: list[Op | None] = []
+        if self.seen.track.kind == "video":
+            ops.append(self._picture_change(self.seen.clip))
         if self.seen.sound is not None:
-            return self._sound_change(self.seen.sound)
+            ops.append(self._sound_change(self.seen.sound))
         if self.seen.clip.text is not None:
-            return self._text_change(self.seen.clip)
-        return None
+            ops.append(self._text_change(self.seen.clip))
+        return [op for op in ops if op is not None]
+
+    def _number(self, name: str, label: str, low: float, high: float) -> float:
+        text = self._value(name)
+        try:
+            value = float(text)
+        except ValueError:
+            raise ValueError(f"{label}: {text!r} is not a number") from None
+        if not low <= value <= high:
+            raise ValueError(f"{label}: {value:g} is outside {low:g} to {high:g}")
+        return value + 0.0
+
+    def _picture_change(self, clip: Clip) -> Op | None:
+        x = self._number("x", "x", -100_000, 100_000)
+        y = self._number("y", "y", -100_000, 100_000)
+        scale = self._number("scale", "scale", 0, 100)
+        if scale == 0:
+            raise ValueError("scale: must be more than 0")
+        rotation = self._number("rotation", "rotation", -3600, 3600)
+        opacity = self._number("opacity", "opacity", 0, 1)
+        wanted = Transform(x=x, y=y, scale=scale, rotation=rotation, opacity=opacity)
+        if wanted == (clip.transform or Transform()):
+            return None
+        return SetTransform(clip.id, x=x, y=y, scale=scale, rotation=rotation, opacity=opacity)
 
     def _sound_change(self, target: Clip) -> Op | None:
         try:
@@ -224,8 +244,13 @@ def open_inspector(screen: EditorScreen) -> None:
         app.flash("inspector: select a clip first (Tab selects the clip under the playhead)")
         return
 
-    def done(op: Op | None) -> None:
-        if op is not None:
-            screen.run_worker(screen._apply(op, "inspector"), group="inspector")
+    async def apply(ops: list[Op]) -> None:
+        for op in ops:  # one undo step each; a refusal (said on the status line) stops it
+            if await screen._apply(op, "inspector") is None:
+                return
+
+    def done(ops: list[Op] | None) -> None:
+        if ops:
+            screen.run_worker(apply(ops), group="inspector")
 
     app.push_screen(ClipInspector(project, seen), done)

@@ -20,6 +20,7 @@ from engine.ops.marks import AddMarker, EditMarker, RemoveMarker, SetMarks
 from engine.ops.move import Move, Nudge
 from engine.ops.place import AddText, EditText, Insert, Overwrite, PlaceOnTop
 from engine.ops.tracks import AddTrack, RemoveTrack, ReorderTrack, SetTrackFlags
+from engine.ops.transform import SetTransform
 from engine.ops.trim import RippleTrim, Roll, Slide, Slip, Trim
 from engine.timebase import MAX_FRAMES
 
@@ -53,6 +54,7 @@ ALL: tuple[type[Op], ...] = (
     AddText,
     EditText,
     SetAudio,
+    SetTransform,
     SelectTake,
     Batch,
 )
@@ -94,6 +96,7 @@ AnyOp = (
     | AddText
     | EditText
     | SetAudio
+    | SetTransform
     | SelectTake
     | PlaceTakes
     | LandTake
@@ -179,6 +182,7 @@ __all__ = [
     "SetAudio",
     "SetMarks",
     "SetTrackFlags",
+    "SetTransform",
     "Slide",
     "Slip",
     "Trim",

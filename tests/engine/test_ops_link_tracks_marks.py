@@ -237,6 +237,7 @@ def test_every_op_round_trips_through_json() -> None:
         "AddText": {"text": "hi", "at": 0, "duration": 30},
         "EditText": {"clip_id": "c_1", "text": "x"},
         "SetAudio": {"clip_id": "c_1", "gain_db": -6.5, "fade_in": 3, "fade_out": 4},
+        "SetTransform": {"clip_id": "c_1", "x": -40.5, "scale": 0.5, "opacity": 0.25},
         "SelectTake": {"clip": "c_1", "asset": "a_2"},
         "Batch": {"steps": []},
     }

@@ -61,6 +61,7 @@ from engine.ops import (
     SetAudio,
     SetMarks,
     SetTrackFlags,
+    SetTransform,
     Slide,
     Slip,
     Trim,
@@ -323,6 +324,13 @@ BUILDERS: dict[str, Callable[[Project], OpStrategy]] = {
         gain_db=st.one_of(st.none(), st.sampled_from([-60.0, -6.0, 0.0, 3.5, 24.0])),
         fade_in=st.one_of(st.none(), st.integers(0, 45)),
         fade_out=st.one_of(st.none(), st.integers(0, 45)),
+    ),
+    "set_transform": lambda p: st.builds(
+        SetTransform,
+        clip_id=clip_ids(p),
+        x=st.one_of(st.none(), st.sampled_from([-100_000.0, -12.5, 0.0, 640.0])),
+        scale=st.one_of(st.none(), st.sampled_from([0.01, 1.0, 2.5, 100.0])),
+        opacity=st.one_of(st.none(), st.sampled_from([0.0, 0.5, 1.0])),
     ),
     # These timelines hold no TTS takes, so a take switch is refused here (which must leave
     # the project as it was); switching between real takes is tests/engine/test_tts.py's.

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from textual.widgets import Input, Label
 
-from engine.model import ClipAudio
+from engine.model import ClipAudio, Transform
 from engine.projectfile import encode_project
 from tests.tui.test_editor import clips, drive, settle, status
 from tui.app import ReelcutApp
@@ -50,8 +50,18 @@ def test_open_on_the_selected_clip_and_edit_its_gain_and_fades(demo_dir: Path) -
         assert "media clip on V1" in text and "(c_10)" in text
         assert "start 00:00:00:00  duration 240 frames" in text
         assert "linked to c_11" in text and "sound (on c_11)" in text
-        assert "transform none" in text
-        assert app.screen.query_one("#inspect-gain_db", Input).value == "0"
+        assert "picture (x, y: pixels from the centre)" in text
+        values = {i.id: i.value for i in app.screen.query(Input)}
+        assert values == {
+            "inspect-x": "0",
+            "inspect-y": "0",
+            "inspect-scale": "1",
+            "inspect-rotation": "0",
+            "inspect-opacity": "1",
+            "inspect-gain_db": "0",
+            "inspect-fade_in": "0",
+            "inspect-fade_out": "0",
+        }
 
         await fill(app, pilot, gain_db="-6")  # the gain of the pair is the audio clip's
         assert not isinstance(app.screen, ClipInspector)
@@ -110,7 +120,9 @@ def test_a_bad_value_is_one_line_and_escape_changes_nothing(demo_dir: Path) -> N
     drive(demo_dir, scenario)
 
 
-def test_a_text_clip_edits_its_text_size_and_colour(demo_dir: Path) -> None:
+def test_a_text_clip_edits_its_text_and_its_place(demo_dir: Path) -> None:
+    """Text and picture changed together: two ops (the picture's first), two undo steps."""
+
     async def scenario(app: ReelcutApp, pilot: object) -> None:
         press = pilot.press  # type: ignore[attr-defined]
         app.track_index = 0  # V2: the title c_13
@@ -118,9 +130,27 @@ def test_a_text_clip_edits_its_text_size_and_colour(demo_dir: Path) -> None:
         await press("tab", "I")
         await pilot.pause()  # type: ignore[attr-defined]
         assert "text clip on V2" in shown(app) and "sound" not in shown(app)
-        await fill(app, pilot, text="Hello again", size="80", color="#ff8800")
-        title = clips(app.project)["c_13"].text
-        assert title is not None
-        assert (title.text, title.size, title.color) == ("Hello again", 80, "#ff8800")
+        await fill(app, pilot, scale="0", text="x")
+        assert "scale: must be more than 0" in shown(app)
+        await fill(
+            app, pilot, text="Hello again", size="80", color="#ff8800", scale="1", y="-300",
+            opacity="0.5",
+        )  # fmt: skip
+        title = clips(app.project)["c_13"]
+        assert title.text is not None
+        assert (title.text.text, title.text.size, title.text.color) == (
+            "Hello again",
+            80,
+            "#ff8800",
+        )
+        assert title.transform == Transform(y=-300.0, opacity=0.5)
+        await press("ctrl+z")
+        await settle(pilot)
+        title = clips(app.project)["c_13"]  # the text edit, made last, is undone first
+        assert title.transform == Transform(y=-300.0, opacity=0.5) and title.text is not None
+        assert (title.text.text, title.text.size) == ("reelcut demo", 96)
+        await press("ctrl+z")
+        await settle(pilot)
+        assert clips(app.project)["c_13"].transform is None
 
     drive(demo_dir, scenario)
