@@ -68,6 +68,7 @@ async def import_timeline(ws: Workspace, params: dict[str, Any]) -> dict[str, An
         replace=replace,
         source=path.name,
     )
+    there = set() if replace else {(m.frame, m.name) for m in project.markers}  # not added again
     author = str(params.get("author") or "cli")
     change = await ws.change(lambda: session.apply(op, author=author))
     return {
@@ -75,7 +76,7 @@ async def import_timeline(ws: Workspace, params: dict[str, Any]) -> dict[str, An
         "replaced": replace,
         "tracks": len(found.tracks),
         "clips": found.clips,
-        "markers": len(found.markers),
+        "markers": sum((m.frame, m.name) not in there for m in found.markers),
         "relinked": found.relinked,
         "not_relinked": found.not_relinked,
         "warnings": found.warnings,

@@ -11,21 +11,22 @@ from engine.ops.draft import Draft, DropTrack, OpError, PutTrack, SetMarker
 
 class ImportTimeline(Op, frozen=True, tag="import_timeline"):
     """Add a file's tracks (with their clips) and markers as one edit; with ``replace``, they
-        take the place of every track and marker there was. Clips, tracks and markers get new ids
-        (the links between the clips kept); a track named like one already there takes the next
-    free name of its kind (V3, V4... counted from the bottom; A2, A3...).
+    take the place of every track and marker there was. Clips, tracks and markers get new ids
+    (the links between the clips kept); a marker already there (same frame and name) is not
+    added twice; a track named like one already there takes the next free name of its kind
+    (V3, V4... counted from the bottom; A2, A3...).
 
-        Import V1 [AA BB] and A1 [aa] beside the timeline (default)::
+    Import V1 [AA BB] and A1 [aa] beside the timeline (default)::
 
-            before  V1 [XXXX]             after  V2 [AA BB]   (new, on top)
-                    A1 [xxxx]                    V1 [XXXX]
-                                                 A1 [xxxx]
-                                                 A2 [aa]      (new, below)
+        before  V1 [XXXX]             after  V2 [AA BB]   (new, on top)
+                A1 [xxxx]                    V1 [XXXX]
+                                             A1 [xxxx]
+                                             A2 [aa]      (new, below)
 
-        With ``replace``::
+    With ``replace``::
 
-            before  V1 [XXXX]             after  V1 [AA BB]
-                    A1 [xxxx]                    A1 [aa]
+        before  V1 [XXXX]             after  V1 [AA BB]
+                A1 [xxxx]                    A1 [aa]
     """
 
     tracks: tuple[Track, ...]
@@ -63,13 +64,17 @@ class ImportTimeline(Op, frozen=True, tag="import_timeline"):
             index = top if track.kind == "video" else len(d.tracks)
             top += track.kind == "video"
             d.apply([PutTrack(index, new)])
+        there = {(m.frame, m.name) for m in d.markers}  # beside a cut: its own markers again
+        added = 0
         for marker in self.markers:
-            d.apply([SetMarker(None, msgspec.structs.replace(marker, id=d.new_id("m")))])
+            if (marker.frame, marker.name) not in there:
+                d.apply([SetMarker(None, msgspec.structs.replace(marker, id=d.new_id("m")))])
+                added += 1
         placed = sum(len(t.clips) for t in self.tracks)
         how = "in place of the timeline" if self.replace else "beside the timeline"
         return (
             f"imported {self.source or 'a timeline'}: {len(self.tracks)} track(s), {placed} "
-            f"clip(s), {len(self.markers)} marker(s) {how}"
+            f"clip(s), {added} marker(s) {how}"
         )
 
 

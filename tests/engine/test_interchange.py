@@ -18,9 +18,18 @@ import pytest
 
 from engine.door import door
 from engine.errors import MediaError, ReelcutError
-from engine.interchange import to_otio
+from engine.interchange import from_otio, to_otio
 from engine.model import Asset, Clip, Project, Transform, new_project
-from engine.ops import AddMarker, AddText, AddTrack, Overwrite, SetTrackFlags
+from engine.ops import (
+    AddMarker,
+    AddText,
+    AddTrack,
+    ImportTimeline,
+    OpError,
+    Overwrite,
+    SetTrackFlags,
+    decode_op,
+)
 from engine.projectdir import ProjectDir
 from engine.timebase import Rate
 
@@ -422,7 +431,11 @@ def test_import_beside_a_cut_adds_tracks_and_undo_restores_the_file(
     assert doc["replaced"] is False
     names = [t.name for t in ProjectDir(target).load().tracks]
     assert names == ["V4", "V3", "V2", "V1", "A1", "A2"]
-    assert doc["change"]["summary"].startswith("imported cut.otio: 3 track(s), 6 clip(s)")
+    # the same markers are there already: not added twice
+    assert doc["change"]["summary"] == (
+        "imported cut.otio: 3 track(s), 6 clip(s), 0 marker(s) beside the timeline"
+    )
+    assert len(ProjectDir(target).load().markers) == 2
     call(target, "undo")
     assert (target / "project.json").read_bytes() == before
 
@@ -431,6 +444,28 @@ def test_import_beside_a_cut_adds_tracks_and_undo_restores_the_file(
     assert shape(ProjectDir(target).load()) == shape(without_text(ProjectDir(built).load()))
     call(target, "undo")
     assert (target / "project.json").read_bytes() == before
+
+
+def test_the_op_inverts_exactly_and_survives_its_json(built: Path, tmp_path: Path) -> None:
+    """import_timeline as the history stores it: decoded from its JSON, applied beside and in
+    place of a cut, and undone by its inverse to the very same project."""
+    out = tmp_path / "cut.otio"
+    call(built, "export.interchange", out=str(out))
+    project = ProjectDir(built).load()
+    timeline = from_otio.read(out, project)
+    found = from_otio.plan(built, project, timeline, out.name)
+    for replace in (False, True):
+        op = ImportTimeline(tuple(found.tracks), tuple(found.markers), replace, out.name)
+        assert decode_op(msgspec.json.encode(op)) == op
+        result = op.apply(project)
+        assert len(result.project.tracks) == (3 if replace else 6)
+        assert result.inverse.apply(result.project).project == project
+    locked = msgspec.structs.replace(
+        project,
+        tracks=(msgspec.structs.replace(project.tracks[0], locked=True), *project.tracks[1:]),
+    )
+    with pytest.raises(OpError, match="track V2 is locked; unlock it or import beside it"):
+        ImportTimeline(tuple(found.tracks), replace=True).apply(locked)
 
 
 @pytest.mark.parametrize(

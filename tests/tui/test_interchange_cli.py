@@ -63,6 +63,7 @@ def test_import_timeline_beside_a_cut_then_undo(demo_dir: Path, tmp_path: Path) 
     assert res.returncode == 0, res.stderr
     doc = json.loads(res.stdout)
     assert doc["replaced"] is False and doc["tracks"] == 4 and doc["clips"] == 5
+    assert doc["markers"] == 0  # the demo's two are there already
     assert len(ProjectDir(demo_dir).load().tracks) == 8
     assert reelcut("undo", demo_dir).returncode == 0
     assert (demo_dir / "project.json").read_bytes() == before
