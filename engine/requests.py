@@ -339,7 +339,8 @@ async def _export_start(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]
         force=bool(params.get("force")),
         captions=bool(params.get("captions", True)),
     )
-    payload = {**req.to_json(), **render.options(ws.root, project, req, params)}
+    how = await asyncio.to_thread(render.options, ws.root, project, req, params)
+    payload = {**req.to_json(), **how}
     # Queued for a runner: this holder's (the editor's, `reelcut export`'s), else the next one
     # that starts (`reelcut jobs DIR run`, the editor).
     db, events = await ws.services()

@@ -55,6 +55,12 @@ def add_export_parser(sub: Any) -> None:
         metavar="N",
         help="render in N frame ranges side by side (jobs on the queue), joined without a seam",
     )
+    p.add_argument(
+        "--lossless",
+        action="store_true",
+        help="copy the source's video stream (one track, cuts on keyframes); refused with the "
+        "reason when the timeline does not allow it",
+    )
     p.add_argument("--force", action="store_true", help="replace OUT if it exists")
     p.add_argument("--json", action="store_true", help="print one JSON document at the end")
 
@@ -71,6 +77,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         "range": args.range,
         "force": args.force,
         "chunks": args.chunks,
+        "lossless": args.lossless,
         "captions": args.captions,
     }
     try:

@@ -159,7 +159,7 @@ async def render_chunked(
     started = time.monotonic()
     try:
         sound = scratch / "sound.wav"
-        mixing = asyncio.create_task(_render_sound(ctx.root, project, first, last, scratch, sound))
+        mixing = asyncio.create_task(render_sound(ctx.root, project, first, last, scratch, sound))
         await _wait(ctx, db, wake, ids, ranges, mixing)
         await mixing
         ctx.report(0.97, "joining the chunks")
@@ -176,7 +176,7 @@ async def render_chunked(
     }
 
 
-async def _render_sound(
+async def render_sound(
     root: Path, project: Project, first: int, last: int, scratch: Path, out: Path
 ) -> None:
     """The sound of the whole range, once, as float PCM (what the single pass encodes)."""
@@ -235,7 +235,7 @@ async def _join(
     if sound is not None:
         args += ["-i", str(sound)]
         maps += ["-map", "1:a:0"]
-    args += [*maps, "-c:v", "copy", *_not_video(preset.codec_args), "-map_metadata", "-1"]
+    args += [*maps, "-c:v", "copy", *not_video(preset.codec_args), "-map_metadata", "-1"]
     try:
         await run_async(
             [*args, "-f", preset.format, "-y", str(tmp)],
@@ -247,7 +247,7 @@ async def _join(
         raise JobFailed(str(exc)) from None
 
 
-def _not_video(codec_args: tuple[str, ...]) -> list[str]:
+def not_video(codec_args: tuple[str, ...]) -> list[str]:
     """The preset's options for the sound and the container (the picture is copied: an
     encoder's option such as ``-profile:v`` would be refused). Presets are option/value
     pairs; the sound's end in ``:a``."""

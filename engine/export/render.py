@@ -21,7 +21,7 @@ from typing import Any
 
 from engine.errors import ReelcutError, UsageError
 from engine.events import EventStream
-from engine.export import chunks
+from engine.export import chunks, lossless
 from engine.export.graph import plan
 from engine.export.presets import PRESETS, Preset, preset_for
 from engine.fsio.durable import fsync_dir, temp_path
@@ -91,9 +91,15 @@ def request(
 
 def options(root: Path, project: Project, req: Request, params: dict[str, Any]) -> dict[str, Any]:
     """How the export is made (`OPTIONS`) from a request's ``chunks`` and ``lossless``,
-    checked against ``req``: one line for each mistake, before anything is queued."""
+    checked against ``req``: one line for each mistake (or for why the timeline cannot be
+    copied), before anything is queued. Blocking: ``--lossless`` probes the sources."""
     n = params.get("chunks")
     made: dict[str, Any] = {}
+    if params.get("lossless"):
+        if n is not None and int(n) != 1:
+            raise UsageError("--lossless copies the source's frames; it is not made in chunks")
+        lossless.check(root, project, PRESETS[req.preset], req.first, req.last)
+        made["lossless"] = True
     if n is not None:
         chunks.check(PRESETS[req.preset], req.first, req.last, int(n))
         if int(n) > 1:
@@ -164,7 +170,7 @@ async def _export(
 ) -> dict[str, Any]:
     try:
         payload = dict(ctx.job.payload)
-        options = {k: payload.pop(k) for k in OPTIONS if k in payload}
+        how = {k: payload.pop(k) for k in OPTIONS if k in payload}
         req = Request(**payload)
         preset = PRESETS[req.preset]
     except (TypeError, KeyError) as exc:
@@ -172,11 +178,18 @@ async def _export(
     project = await asyncio.to_thread(ProjectDir(ctx.root).load)
     if not req.captions:
         project = without_captions(project)
-    n = int(options.get("chunks") or 1)
+    out = Path(req.out)
+    if how.get("lossless"):
+        return await produce(
+            out,
+            lambda tmp: lossless.render(
+                ctx, ctx.root, project, preset, req.first, req.last, out, tmp
+            ),
+        )
+    n = int(how.get("chunks") or 1)
     if n > 1:
         if db is None or events is None:
             raise JobFailed("this worker cannot queue chunk jobs; export with reelcut export")
-        out = Path(req.out)
         return await produce(
             out,
             lambda tmp: chunks.render_chunked(
