@@ -35,6 +35,8 @@ NEEDS_SESSION = frozenset(
         "import",
         "tts.start",
         "tts.status",
+        "tts.takes",
+        "tts.select",
         "captions.place",
         "timeline.import",
     }
@@ -372,6 +374,22 @@ async def _tts_status(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
     from engine.tts import jobs as tts
 
     return await tts.status(ws, params)
+
+
+@method("tts.takes")
+async def _tts_takes(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
+    """Every line's takes in the pool, and which one its clip shows."""
+    from engine.tts import pool
+
+    return {"lines": pool.takes(ws.session.project)}
+
+
+@method("tts.select")
+async def _tts_select(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
+    """Show another take of a line on its clip (one undo step)."""
+    from engine.tts import pool
+
+    return await pool.select(ws, params)
 
 
 # -- transcripts (engine.transcripts) -----------------------------------------------------------

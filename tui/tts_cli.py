@@ -1,4 +1,4 @@
-"""`reelcut tts DIR [run|status|cancel|versions|restore V]`: the scenario spoken as dialogue clips.
+"""`reelcut tts DIR [run|status|cancel|versions|takes|select T|restore V]`: scenario to clips.
 
 ``run`` (the default) turns every line without a current take into a job and places every
 line's clip at once (placeholders for the lines being made), through the project's holder
@@ -6,7 +6,9 @@ when one is open (the editor runs the jobs; this command follows them), else as 
 running the jobs itself until they end. ``--no-wait`` only queues. A paid pass estimated over
 the scenario's ``tts.budget_usd`` needs ``--yes``. ``cancel`` stops the queued and running
 lines (``--line`` to choose), ``status`` shows each line's take and state and the costs so far,
-``versions`` lists the scenario versions passes read.
+``versions`` lists the scenario versions passes read, ``takes`` every line's takes (``*`` the
+one its clip shows), ``select TAKE --line L`` shows another take (one undo step), ``restore
+VERSION`` proposes that version's scenario text and takes as one changeset (``--apply``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from engine.errors import ReelcutError, UsageError
 from engine.events import EventStream
 from engine.jobs import Runner, media, store
 from engine.projectdir import ProjectDir
@@ -34,8 +37,13 @@ def add_tts_parser(sub: Any) -> None:
         "action",
         nargs="?",
         default="run",
-        choices=("run", "status", "cancel", "versions"),
+        choices=("run", "status", "cancel", "versions", "takes", "select", "restore"),
         help="run (default): generate the lines without a current take",
+    )
+    p.add_argument(
+        "target",
+        nargs="?",
+        help="select: the take (asset id or take key); restore: the version (from `versions`)",
     )
     p.add_argument("--provider", choices=("local", "gemini"), help="default: the scenario's")
     p.add_argument("--model", help="the Gemini TTS model (default: the scenario's)")
@@ -43,6 +51,7 @@ def add_tts_parser(sub: Any) -> None:
     p.add_argument("--yes", action="store_true", help="confirm a paid pass over the budget")
     p.add_argument("--dry-run", action="store_true", help="say what a pass would do and cost")
     p.add_argument("--no-wait", action="store_true", help="queue the lines and return")
+    p.add_argument("--apply", action="store_true", help="restore: apply the changeset at once")
     p.add_argument("--json", action="store_true", help="print JSON")
 
 
@@ -51,6 +60,10 @@ def cmd_tts(args: argparse.Namespace) -> int:
     root = Path(args.dir)
     if args.action == "versions":
         return asyncio.run(_versions(root, args.json))
+    if args.action in ("takes", "select", "restore"):
+        return _takes(root, args)
+    if args.target is not None:
+        raise UsageError(f"tts {args.action} takes no {args.target!r}; see `reelcut tts --help`")
     params: dict[str, Any] = {}
     if args.line:
         params["lines"] = list(args.line)
@@ -199,6 +212,66 @@ async def _versions(root: Path, as_json: bool) -> int:
     if not found:
         print("no TTS pass yet; `reelcut tts DIR` makes one")
     return 0
+
+
+def _takes(root: Path, args: argparse.Namespace) -> int:
+    """``takes`` (every line's takes, * on the current one), ``select TAKE --line L`` and
+    ``restore VERSION [--apply]`` (one changeset: the scenario text and its takes)."""
+    from engine.door import door
+
+    if args.action == "takes" and args.target is not None:
+        raise UsageError(f"tts takes takes no {args.target!r}; see `reelcut tts --help`")
+    if args.action != "takes" and args.target is None:
+        what = "the take (asset id or take key)" if args.action == "select" else "the version"
+        raise UsageError(f"tts {args.action}: give {what}; `reelcut tts DIR takes|versions`")
+    if args.action == "select" and len(args.line or ()) != 1:
+        raise UsageError("tts select: give the line with --line (one)")
+    with door(root, f"reelcut tts {args.action}") as d:
+        if args.action == "takes":
+            doc = d.call("tts.takes", {})
+        elif args.action == "select":
+            doc = d.call("tts.select", {"line": args.line[0], "take": args.target})
+        else:
+            doc = d.call(
+                "tool",
+                {
+                    "name": "tts_restore",
+                    "arguments": {"version": args.target},
+                    "apply": bool(args.apply),
+                    "author": "cli",
+                },
+            )
+    if args.json:
+        _dump(doc)
+    if args.action == "restore" and not doc.get("ok"):
+        raise RestoreRefused(str(doc.get("error") or "the restore was refused"))
+    if args.json:
+        return 0
+    if args.action == "restore":
+        cs = doc.get("changeset")
+        print(doc["result"]["summary"])
+        if cs is not None:
+            verb = "applied" if doc.get("applied") else "proposed"
+            print(
+                f"changeset {cs} {verb}; review with `reelcut changes {args.dir} show {cs}`"
+                + ("" if doc.get("applied") else f", apply with `... apply {cs}`")
+            )
+        return 0
+    if args.action == "select":
+        print(doc["change"]["summary"] if doc["change"] else "no change")
+    for ln in doc["takes"] if args.action == "select" else doc["lines"]:
+        print(f"{ln['line']}  (clip {ln['clip'] or '-'})")
+        for t in ln["takes"]:
+            mark = "*" if t["current"] else " "
+            secs = "" if t["frames"] is None else f"  {t['frames']} frames"
+            print(f"  {mark} {t['asset']:<10} {(t['take'] or '')[:12]}  {t['stage']}{secs}")
+    return 0
+
+
+class RestoreRefused(ReelcutError):
+    """The restore could not be proposed (no such version, a broken one): exit 12, as a tool."""
+
+    exit_code = 12
 
 
 def _print(doc: dict[str, Any], as_json: bool, action: str) -> None:

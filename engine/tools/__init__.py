@@ -3,6 +3,7 @@
 from engine.tools import file_tools, job_tools, timeline_tools
 from engine.tools.registry import REGISTRY, Outcome, Tool, ToolContext, ToolError, run_tool
 from engine.transcripts import tools as transcript_tools
+from engine.tts import pool as tts_tools
 
 __all__ = [
     "REGISTRY",
@@ -15,4 +16,5 @@ __all__ = [
     "run_tool",
     "timeline_tools",
     "transcript_tools",
+    "tts_tools",
 ]

@@ -395,7 +395,7 @@ async def run_line(ws: Workspace, ctx: JobContext) -> dict[str, Any]:
         "cost_usd": cost,
         "speak_seconds": round(time.monotonic() - t0, 4),
     }
-    ctx.report(1.0, "made; landing")
+    ctx.report(0.95, "made; landing")
     # Off the worker's path: the slot speaks its next line while the take lands (in a batch).
     land = LandTake(take=p["take"], hash=sha, ext="wav", media=media)
     lander(ws).land(Landing(land, ctx.job.id, p["line"]))

@@ -79,6 +79,8 @@ EXPECTED_TOOLS = {
     "timeline_ripple_delete",
     "timeline_lift",
     "timeline_add_text",
+    "timeline_set_audio",
+    "timeline_set_transform",
     "asset_list",
     "transcript_read",
     "transcript_cut",
@@ -86,6 +88,7 @@ EXPECTED_TOOLS = {
     "jobs_wait",
     "transcribe",
     "export",
+    "tts_restore",
 }
 
 

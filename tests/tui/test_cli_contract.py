@@ -16,6 +16,7 @@ hundreds of cases take seconds; `tests/tui/test_cli.py` runs the real `reelcut` 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import io
 import json
 from collections.abc import Iterator
@@ -118,6 +119,21 @@ def busy_project(demo_dir: Path) -> Iterator[Path]:
     yield demo_dir
 
 
+def demo_take(line_id: str) -> str:
+    """The take key of a line of the demo's scenario as `tts run --provider local` makes it."""
+    from engine.demo import SCENARIO
+    from engine.tts.takes import LOCAL_MODEL, identity, parse_scenario, take_key
+
+    sc = parse_scenario(json.dumps(SCENARIO))
+    line = next(ln for ln in sc.lines if ln.id == line_id)
+    return take_key(identity(line, "local", LOCAL_MODEL, len(sc.speakers)))
+
+
+def demo_version(root: Path) -> str:
+    """The scenario version `tts run` records for the demo (its text's sha256)."""
+    return hashlib.sha256((root / "scripts" / "Scenario_TTS.json").read_bytes()).hexdigest()[:12]
+
+
 def json_cases(root: Path, media: Path, fresh: Path) -> dict[str, list[list[str | Path]]]:
     """Per command (and verb), command lines that succeed, in an order that makes sense."""
     return {
@@ -154,6 +170,9 @@ def json_cases(root: Path, media: Path, fresh: Path) -> dict[str, list[list[str 
         "tts run": [["tts", root, "run", "--provider", "local", "--json"]],
         "tts status": [["tts", root, "status", "--json"]],
         "tts versions": [["tts", root, "versions", "--json"]],
+        "tts takes": [["tts", root, "takes", "--json"]],
+        "tts select": [["tts", root, "select", demo_take("l_1"), "--line", "l_1", "--json"]],
+        "tts restore": [["tts", root, "restore", demo_version(root), "--json"]],
         "tts cancel": [["tts", root, "cancel", "--json"]],
         "transcribe": [["transcribe", root, "--no-wait", "--json"]],
         "transcript": [["transcript", root, "--json"]],
