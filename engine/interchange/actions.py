@@ -37,6 +37,11 @@ async def export_interchange(ws: Workspace, params: dict[str, Any]) -> dict[str,
     adapter_for(out)
     if not out.parent.is_dir():
         raise UsageError(f"{out.parent} is not a folder; export into one that exists")
+    if out.is_dir():
+        raise UsageError(f"{out} is a folder; name the file to write")
+    inside = render._inside(ws.root, out)
+    if inside is not None and inside.parts[:1] and inside.parts[0] in render.RESERVED:
+        raise UsageError(f"{inside} is reelcut's own; export outside {inside.parts[0]}/")
     first, last = render._span(project, params.get("range"), marks)
     written = await asyncio.to_thread(
         to_otio.write, ws.root, project, out, first, last, force=bool(params.get("force"))

@@ -494,6 +494,13 @@ def test_a_bad_file_is_one_line_and_changes_nothing(
     assert (target / "project.json").read_bytes() == before
 
 
+def test_export_stays_out_of_reelcuts_own_folders(built: Path) -> None:
+    for where in ("assets", ".reelcut", "proxies"):
+        with pytest.raises(ReelcutError, match=f"is reelcut's own; export outside {where}/"):
+            call(built, "export.interchange", out=str(built / where / "cut.otio"))
+        assert not (built / where / "cut.otio").exists()
+
+
 def test_export_refuses_an_existing_file_without_force(built: Path, tmp_path: Path) -> None:
     out = tmp_path / "cut.xml"
     out.write_text("keep me")
