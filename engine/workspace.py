@@ -59,6 +59,7 @@ if TYPE_CHECKING:
     from engine.lock import WriterLock
     from engine.media.display import Peaks, Tiles
     from engine.media.status import AssetStatus as AssetStatus
+    from engine.media.still import FramePicture as FramePicture
 
 # An agent run's end states (engine.agent.store.TERMINAL, said without importing the agent).
 RUN_ENDS = ("complete", "error", "cancelled")
@@ -424,6 +425,18 @@ class Workspace:
         rows = display.TILE_HEIGHT if height is None else height
         return await asyncio.to_thread(
             display.filmstrip_tiles, self.root, project, frozenset(known), rows
+        )
+
+    async def frame_picture(
+        self, project: Project, frame: int, width: int, height: int
+    ) -> FramePicture:
+        """What the page shows at timeline ``frame`` of ``project``, as ``width`` x ``height``
+        RGB pixels decoded from the proxies, and a line saying what it is (the terminal
+        viewer's picture: `engine.media.still.frame_picture`, on a worker thread)."""
+        from engine.media import still
+
+        return await asyncio.to_thread(
+            still.frame_picture, self.root, project, frame, width, height
         )
 
     # -- the media bin: the state of each asset's file, relink ---------------------------------

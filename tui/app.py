@@ -56,6 +56,8 @@ from tui.project_tree import ProjectTree
 from tui.scripts import ScriptPanes
 from tui.services import Services
 from tui.span_writes import install as install_span_writes
+from tui.terminal_graphics import Graphics
+from tui.terminal_graphics import detect as detect_graphics
 from tui.timeline.widget import TimelineView
 from tui.tmux_settings import check as check_tmux_settings
 
@@ -80,6 +82,7 @@ def run_editor(app: ReelcutApp, **run_args: Any) -> int:
     # Partly changed lines are written from their dirty span only (Textual issue #5625). Done
     # here, not when the module is imported, so importing the editor changes nothing in Textual.
     install_span_writes()
+    app.graphics = detect_graphics()  # asks the terminal before Textual reads its input
     gc.freeze()
     app.run(**run_args)
     return app.return_code or 0
@@ -114,6 +117,8 @@ class ReelcutApp(App[int]):
     pages_open: reactive[int] = reactive(0, init=False, repaint=False)  # pages holding the stream
     job_text: reactive[str] = reactive("", init=False, repaint=False)
     playing: reactive[int] = reactive(0, init=False, repaint=False)  # the speed, as shown
+    graphics: Graphics | None = None
+    """How the picture viewer draws (`tui.terminal_graphics.detect`); half-block when None."""
 
     def __init__(self, session: Session, *, background_jobs: bool = True) -> None:
         super().__init__()

@@ -42,6 +42,7 @@ from tui.scripts import ScriptPanes
 from tui.timeline.widget import TimelineView
 from tui.track_actions import Flag, TrackEdits
 from tui.trim_mode import TrimMode
+from tui.viewer import FrameViewer
 
 if TYPE_CHECKING:
     from engine.workspace import Change
@@ -89,6 +90,7 @@ class EditorScreen(Screen[None]):
                 yield MediaBin(id="bin", classes="region")
             yield ScriptPanes(self.root, id="panes", classes="region")
             yield ChatPanel(id="chat", classes="region")
+            yield FrameViewer(self.host.graphics, id="viewer")
         yield TimelineView(self._project, self._revision, id="timeline")
         yield Static(id="status")
         yield KeyBar(id="keys")
@@ -255,6 +257,11 @@ class EditorScreen(Screen[None]):
         self.host.timeline.zoom_to_fit()
         self.host.disk.state_changed()
         self.host._show_status()
+
+    def action_toggle_viewer(self) -> None:
+        """The picture under the playhead (`tui.viewer`): shown or hidden, whatever the page."""
+        shown = self.query_one(FrameViewer).toggle()
+        self.host.flash(f"picture viewer {'on' if shown else 'off'}")
 
     def action_focus_region(self, step: int) -> None:
         left = self.query_one("#left", ContentSwitcher).current or "tree"

@@ -67,6 +67,7 @@ KEYS: tuple[Key, ...] = (
     Key("View", "equals_sign,plus", "zoom(1)", "Zoom in"),
     Key("View", "minus", "zoom(-1)", "Zoom out"),
     Key("View", "backslash", "zoom_fit", "Zoom to fit"),
+    Key("View", "f7", "toggle_viewer", "Picture viewer: the frame under the playhead (on/off)"),
     Key("View", "f6", "focus_region(1)", "Next region"),
     Key("View", "shift+f6", "focus_region(-1)", "Previous region"),
     Key("App", "question_mark,f1", "help", "Keys", True),

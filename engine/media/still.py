@@ -1,12 +1,14 @@
 """One frame of the timeline as RGB pixels, from the proxies: what the terminal viewer draws.
 
-`frame_pixels` decodes the picture `engine.shown.picture_at` chose, fitted inside the project's
-canvas (aspect kept, black bars, as the page and the export fit it) at the size asked for. A
-video's frame ``k`` is read from its proxy, which is made at the project's rate (its frame
-``k`` is project frame ``k`` of the source): ffmpeg seeks to half a frame before ``k`` and
-keeps the first frame at or after that time, which is ``k`` (its timestamp ``k / rate`` is the
-first one past the seek point; seeking to ``k / rate`` itself would land on a boundary that
-rounds to either side). A still is read from its file. Blocking: call it off the UI thread.
+`frame_picture` (the door's `Workspace.frame_picture`) is the picture at a timeline frame in a
+box of pixels, with a line saying what it shows. `frame_pixels` decodes the picture
+`engine.shown.picture_at` chose, fitted inside the project's canvas (aspect kept, black bars,
+as the page and the export fit it) at the size asked for. A video's frame ``k`` is read from
+its proxy, which is made at the project's rate (its frame ``k`` is project frame ``k`` of the
+source): ffmpeg seeks to half a frame before ``k`` and keeps the first frame at or after that
+time, which is ``k`` (its timestamp ``k / rate`` is the first one past the seek point; seeking
+to ``k / rate`` itself would land on a boundary that rounds to either side). A still is read
+from its file. Blocking: call it off the UI thread.
 """
 
 from __future__ import annotations
@@ -15,12 +17,13 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from engine.errors import MediaError
+from engine.errors import MediaError, ReelcutError
 from engine.media import ffmpeg
 from engine.media.derivatives import derivative_paths, is_fresh
 from engine.media.ffmpeg_command import input_args
 from engine.model import Project
-from engine.shown import Picture
+from engine.shown import Picture, picture_at
+from engine.timebase import format_timecode
 
 DECODE_TIMEOUT = 20.0
 """Seconds one frame may take (a proxy seeks to a keyframe at most 0.5 s back)."""
@@ -98,3 +101,55 @@ def frame_pixels(root: Path, project: Project, picture: Picture, width: int, hei
             f"{asset.name}: no frame {layer.source_frame} (past the end of its proxy?)"
         )
     return Pixels(width, height, done.stdout[:want])
+
+
+@dataclass(frozen=True)
+class FramePicture:
+    """The picture at timeline ``frame`` in a box (the canvas fitted and centred in it, black
+    around), and one line saying what it is: the track, the clip and its source timecode, the
+    titles in front of it (drawn on the page, said here), or why it is black."""
+
+    frame: int
+    pixels: Pixels
+    caption: str
+
+
+def frame_picture(
+    root: Path, project: Project, frame: int, width: int, height: int
+) -> FramePicture:
+    """What the page shows at ``frame``, as ``width`` x ``height`` pixels (square pixels)."""
+    w, h = canvas_size(project, width, height)
+    picture = picture_at(project, frame)
+    caption = _caption(project, picture)
+    try:
+        canvas = frame_pixels(root, project, picture, w, h)
+    except NoProxy as exc:
+        canvas, caption = black(w, h), f"{exc}; the picture comes when it is built"
+    except ReelcutError as exc:
+        canvas, caption = black(w, h), str(exc)
+    tc = format_timecode(frame, project.rate)
+    return FramePicture(frame, _centred(canvas, width, height), f"{tc} {caption}")
+
+
+def _caption(project: Project, picture: Picture) -> str:
+    layer = picture.layer
+    if layer is None:
+        what = "gap (black)"
+    else:
+        src = format_timecode(layer.source_frame, project.rate)
+        what = f"{layer.track.name} {layer.clip.name} · src {src}"
+    titles = "".join(f" · title: {c.text.text}" for c in picture.texts if c.text is not None)
+    return what + titles
+
+
+def _centred(canvas: Pixels, width: int, height: int) -> Pixels:
+    """``canvas`` in the middle of a black ``width`` x ``height`` image."""
+    if (canvas.width, canvas.height) == (width, height):
+        return canvas
+    left, top = (width - canvas.width) // 2, (height - canvas.height) // 2
+    out = bytearray(width * height * 3)
+    line = canvas.width * 3
+    for y in range(canvas.height):
+        at = ((top + y) * width + left) * 3
+        out[at : at + line] = canvas.rgb[y * line : (y + 1) * line]
+    return Pixels(width, height, bytes(out))

@@ -1,0 +1,112 @@
+"""Which way a terminal shows pictures (`tui.terminal_graphics.choose`), and the kitty
+commands read back: chunks joined, tmux's passthrough unwrapped, pixels decompressed."""
+
+from __future__ import annotations
+
+import base64
+import random
+import re
+import zlib
+
+import pytest
+
+from tui.terminal_graphics import (
+    CHUNK,
+    DIACRITICS,
+    KITTY_QUERY,
+    PLACEHOLDER,
+    choose,
+    image_id_colour,
+    kitty_delete,
+    kitty_transmit,
+    placeholder_row,
+)
+
+KITTY_OK = "\x1b_Gi=31;OK\x1b\\"
+DA1_SIXEL = "\x1b[?62;4;22c"
+DA1_PLAIN = "\x1b[?1;2c"
+
+
+@pytest.mark.parametrize(
+    ("env", "answers", "passthrough", "client", "mode", "tmux", "why"),
+    [
+        ({}, KITTY_OK + DA1_PLAIN, None, "", "kitty", False, "answered"),
+        ({}, DA1_PLAIN, None, "", "halfblock", False, "no graphics"),
+        ({}, DA1_SIXEL, None, "", "halfblock", False, "sixel"),
+        ({}, "", None, "", "halfblock", False, "no graphics"),
+        # a hint counts only when the terminal could not be asked
+        ({"TERM": "xterm-kitty"}, None, None, "", "kitty", False, "TERM"),
+        ({"TERM_PROGRAM": "WezTerm"}, None, None, "", "kitty", False, "TERM"),
+        ({"TERM": "xterm-kitty"}, DA1_PLAIN, None, "", "halfblock", False, "no graphics"),
+        ({"TMUX": "/tmp/t,1,0"}, None, True, "xterm-kitty", "kitty", True, "through tmux"),
+        ({"TMUX": "/tmp/t,1,0"}, None, False, "xterm-kitty", "halfblock", True, "passthrough"),
+        ({"TMUX": "/tmp/t,1,0"}, None, True, "xterm-256color", "halfblock", True, "tmux in"),
+        ({"TMUX": "x", "KITTY_WINDOW_ID": "3"}, None, True, "", "kitty", True, "tmux"),
+        ({"REELCUT_GRAPHICS": "halfblock", "TERM": "xterm-kitty"}, KITTY_OK, None, "",
+         "halfblock", False, "REELCUT_GRAPHICS"),
+        ({"REELCUT_GRAPHICS": "kitty", "TMUX": "x"}, None, None, "", "kitty", True,
+         "REELCUT_GRAPHICS"),
+    ],
+)  # fmt: skip
+def test_choose(
+    env: dict[str, str],
+    answers: str | None,
+    passthrough: bool | None,
+    client: str,
+    mode: str,
+    tmux: bool,
+    why: str,
+) -> None:
+    g = choose(env, answers, tmux_passthrough=passthrough, client_term=client)
+    assert (g.mode, g.tmux) == (mode, tmux)
+    assert why in g.why
+
+
+def test_the_query_is_the_protocols_own() -> None:
+    assert KITTY_QUERY == "\x1b_Gi=31,s=1,v=1,a=q,t=d,f=24;AAAA\x1b\\"
+
+
+def _commands(text: str) -> list[tuple[dict[str, str], str]]:
+    return [
+        (dict(kv.split("=", 1) for kv in m.group(1).split(",")), m.group(2) or "")
+        for m in re.finditer(r"\x1b_G([^;\x1b]*)(?:;([^\x1b]*))?\x1b\\", text)
+    ]
+
+
+@pytest.mark.parametrize("tmux", [False, True])
+def test_a_transmission_is_chunked_and_decodes_to_its_pixels(tmux: bool) -> None:
+    width, height = 90, 50
+    rgb = random.Random(1).randbytes(width * height * 3)  # does not compress
+    text = kitty_transmit(7, width, height, rgb, 30, 12, tmux=tmux)
+    if tmux:
+        pieces = re.findall(r"\x1bPtmux;(.*?)\x1b\\(?=\x1bPtmux;|$)", text, re.S)
+        assert pieces and "".join(f"\x1bPtmux;{p}\x1b\\" for p in pieces) == text
+        text = "".join(p.replace("\x1b\x1b", "\x1b") for p in pieces)
+    commands = _commands(text)
+    assert len(commands) > 1
+    first = commands[0][0]
+    assert first | {"m": "1"} == {
+        "a": "T", "U": "1", "q": "2", "f": "24", "o": "z", "i": "7",
+        "s": "90", "v": "50", "c": "30", "r": "12", "m": "1",
+    }  # fmt: skip
+    assert [k for k, _ in commands[1:]] == [{"m": "1"}] * (len(commands) - 2) + [{"m": "0"}]
+    assert all(len(data) <= CHUNK for _, data in commands)
+    data = "".join(d for _, d in commands)
+    assert zlib.decompress(base64.standard_b64decode(data)) == rgb
+
+
+def test_delete_and_placeholders() -> None:
+    assert kitty_delete(5, tmux=False) == "\x1b_Ga=d,d=I,i=5,q=2\x1b\\"
+    assert kitty_delete(5, tmux=True) == "\x1bPtmux;\x1b\x1b_Ga=d,d=I,i=5,q=2\x1b\x1b\\\x1b\\"
+    row = placeholder_row(2, 3)
+    assert row == "".join(PLACEHOLDER + DIACRITICS[2] + DIACRITICS[c] for c in range(3))
+    assert DIACRITICS[:3] == ("\u0305", "\u030d", "\u030e") and len(set(DIACRITICS)) == 64
+
+
+def test_the_id_colour_is_the_id_in_either_colour_mode() -> None:
+    true_id, rgb = image_id_colour(True)
+    assert true_id == rgb[0] << 16 | rgb[1] << 8 | rgb[2]
+    index, rgb256 = image_id_colour(False)
+    levels = (0, 95, 135, 175, 215, 255)
+    cube = 16 + 36 * levels.index(rgb256[0]) + 6 * levels.index(rgb256[1]) + levels.index(rgb256[2])
+    assert index == cube
