@@ -314,6 +314,17 @@ def retry(conn: sqlite3.Connection, job_id: int) -> tuple[Job | None, bool]:
     return Job.of(row), True
 
 
+def expire_lease(conn: sqlite3.Connection, job_id: int, worker: str) -> bool:
+    """End the lease of running job ``job_id`` held by ``worker`` now (a worker known to be
+    dead: its process is gone), so the next `reap` re-queues it at once instead of when the
+    lease would have run out. False when the job is no longer that worker's."""
+    cur = conn.execute(
+        "UPDATE jobs SET lease_until = 0 WHERE id = ? AND status = 'running' AND worker = ?",
+        (job_id, worker),
+    )
+    return cur.rowcount > 0
+
+
 def reap(conn: sqlite3.Connection) -> list[Job]:
     """Re-queue (or bury) running jobs whose lease ran out; return them as they now are."""
     now = time.time()

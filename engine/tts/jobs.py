@@ -184,6 +184,7 @@ async def start(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
     db, events = await ws.services()
     batch = secrets.token_hex(4)
     await settled(ws)  # a take on its way to the timeline is not planned to land twice
+    await _release_dead_workers(db)
     async with ws.writing:
         jobs = await db.read(tts_jobs)
         made = await asyncio.to_thread(made_takes, ws.root, jobs)
@@ -254,6 +255,19 @@ async def start(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
         doc["jobs"] = [{"job": j.id, "line": j.payload["line"], "status": j.status} for j in queued]
         doc["change"] = None if change is None else change.to_json()
     return doc
+
+
+async def _release_dead_workers(db: Any) -> None:
+    """Lines a killed process was speaking go back to the queue now, not when its lease runs
+    out (15 s): a pass after a crash resumes at once (`engine.jobs.runner.holder_alive`)."""
+    from engine.jobs.runner import holder_alive
+
+    running = [j for j in await db.read(tts_jobs) if j.status == "running"]
+    dead = [j for j in running if j.worker is not None and not holder_alive(j)]
+    if dead:
+        await db.write(
+            lambda c: [store.expire_lease(c, j.id, j.worker) for j in dead]  # type: ignore[arg-type]
+        )
 
 
 async def cancel(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
