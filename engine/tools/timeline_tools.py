@@ -32,6 +32,8 @@ from engine.ops import (
     OpError,
     Overwrite,
     RippleDelete,
+    SetAudio,
+    SetTransform,
     Trim,
     decode_op,
 )
@@ -85,6 +87,14 @@ FIELD_NOTES: dict[str, dict[str, Any]] = {
     "text": {"minLength": 1, "maxLength": 2000, "description": "the words shown"},
     "size": {"description": "the font size in pixels"},
     "color": {"pattern": "^#[0-9a-fA-F]{6}$", "description": "the text colour, #rrggbb"},
+    "gain_db": {"description": "the clip's gain in decibels (-6 is half the amplitude)"},
+    "fade_in": {"description": "frames over which the sound rises from silence at the start"},
+    "fade_out": {"description": "frames over which the sound falls to silence at the end"},
+    "x": {"description": "pixels right of the canvas's centre"},
+    "y": {"description": "pixels below the canvas's centre"},
+    "scale": {"description": "size, 1 = fitted to the canvas"},
+    "rotation": {"description": "degrees clockwise"},
+    "opacity": {"description": "0 (invisible) to 1 (opaque)"},
     "name": {
         "maxLength": 200,
         "description": "the clip's name (default: the first 32 characters of the text)",
@@ -317,6 +327,16 @@ EDITS: dict[str, tuple[type[Op], str]] = {
     "timeline_add_text": (
         AddText,
         "Add a text clip (a title) at a position for a duration, on a video track.",
+    ),
+    "timeline_set_audio": (
+        SetAudio,
+        "Set a clip's gain (dB) and fade-in / fade-out lengths (frames); fields left out stay. "
+        "A linked video clip's sound is its audio clip's. The fades must fit in the clip.",
+    ),
+    "timeline_set_transform": (
+        SetTransform,
+        "Move, scale, rotate or fade a clip on a video track (a picture or a title); fields "
+        "left out stay.",
     ),
 }
 

@@ -41,6 +41,11 @@ def from_schema(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
         return st.booleans()
     if kind == "integer":
         return st.integers(schema.get("minimum", -(10**6)), schema.get("maximum", 10**6))
+    if kind == "number":
+        open_low = "exclusiveMinimum" in schema
+        low = schema["exclusiveMinimum"] if open_low else schema.get("minimum", -(10**6))
+        high = schema.get("maximum", 10**6)
+        return st.floats(low, high, exclude_min=open_low, allow_nan=False)
     if kind == "string":
         if "pattern" in schema:
             return st.from_regex(schema["pattern"], fullmatch=True)
