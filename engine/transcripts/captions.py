@@ -98,17 +98,25 @@ def cues(project: Project, blocks: list[ClipWords]) -> list[Cue]:
 def read(project: Project, path: Path) -> list[CaptionCue]:
     """The cues of the subtitle file ``path`` (.srt or .vtt) in the project's frames; one clear
     line when it cannot be read or holds none."""
-    import pysubs2
-
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise UsageError(f"{path.name}: captions are read from .srt or .vtt files")
     try:
-        subs = pysubs2.load(str(path), encoding="utf-8-sig", format_=fmt)
+        text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"{path.name}: cannot be read as UTF-8 text ({exc})") from None
+    return parse(project, text, fmt, path.name)
+
+
+def parse(project: Project, text: str, fmt: str, name: str) -> list[CaptionCue]:
+    """The cues of subtitle ``text`` in format ``fmt`` ("srt" or "vtt"; ``name`` is what a
+    refusal calls it), as `read` gives them."""
+    import pysubs2
+
+    try:
+        subs = pysubs2.SSAFile.from_string(text, format_=fmt)
     except Exception as exc:  # pysubs2 raises its own errors for malformed files
-        raise UsageError(f"{path.name}: not a readable {fmt} file ({exc})") from None
+        raise UsageError(f"{name}: not a readable {fmt} file ({exc})") from None
     out: list[CaptionCue] = []
     previous = 0
     for e in sorted(subs, key=lambda e: (e.start, e.end)):
@@ -118,11 +126,11 @@ def read(project: Project, path: Path) -> list[CaptionCue]:
         start = max(previous, ms_frame(max(0, e.start), project))
         end = max(start + 1, ms_frame(e.end, project))
         if end > MAX_FRAMES:
-            raise UsageError(f"{path.name}: a caption at {e.start} ms is past any timeline's end")
+            raise UsageError(f"{name}: a caption at {e.start} ms is past any timeline's end")
         out.append(CaptionCue(text, start, end - start))
         previous = end
     if not out:
-        raise UsageError(f"{path.name}: holds no caption with text; nothing to place")
+        raise UsageError(f"{name}: holds no caption with text; nothing to place")
     return out
 
 

@@ -17,13 +17,14 @@ from typing import Any
 
 import msgspec
 
+from engine.errors import UsageError
 from engine.model import Project
 from engine.ops import Batch, OpError
 from engine.ops.captions import PlaceCaptions, caption_clips
 from engine.projectfile import decode_project, encode_project
 from engine.timebase import format_timecode
 from engine.tools.registry import Outcome, ToolContext, ToolError, tool
-from engine.transcripts.captions import frame_cues
+from engine.transcripts.captions import frame_cues, parse
 from engine.transcripts.document import (
     Transcript,
     TranscriptInvalid,
@@ -185,6 +186,41 @@ async def transcript_cut(ctx: ToolContext, args: dict[str, Any]) -> Outcome:
             "op": json.loads(msgspec.json.encode(batch)),
             "summary": f"{summary}: {' '.join(said)[:300]}",
         },
+    )
+
+
+@tool(
+    "captions_place",
+    "Put captions on the timeline as text clips on the Captions video track (made on top when "
+    "missing), replacing the caption clips there: the timeline's words grouped into cues (at "
+    "most 42 characters and 6 s, broken at sentence ends and pauses), or the cues of `srt` "
+    "(SubRip text; WebVTT when it starts with WEBVTT). Each caption is then a text clip that "
+    "timeline tools can edit; `reelcut captions DIR OUT.srt` writes them out.",
+    {"srt": {"type": "string", "maxLength": 4_000_000}},
+    [],
+    writes=True,
+)
+async def captions_place(ctx: ToolContext, args: dict[str, Any]) -> Outcome:
+    project, transcripts = await read_transcripts(ctx)
+    try:
+        if "srt" in args:
+            text = str(args["srt"])
+            fmt = "vtt" if text.lstrip("\ufeff").startswith("WEBVTT") else "srt"
+            cues = parse(project, text, fmt, "srt")
+        else:
+            cues = frame_cues(project, timeline_words(project, transcripts))
+            if not cues:
+                raise ToolError(
+                    "no clip on the timeline has a transcript to caption; run `reelcut "
+                    "transcribe DIR` first, or give `srt`"
+                )
+        result = PlaceCaptions(tuple(cues)).apply(project)
+    except (OpError, UsageError) as exc:
+        raise ToolError(str(exc)) from None
+    return Outcome(
+        {"summary": result.summary, "captions": [c.text for c in cues][:200]},
+        {PROJECT: encode_project(result.project).decode("utf-8")},
+        {"op": json.loads(msgspec.json.encode(result.forward)), "summary": result.summary},
     )
 
 

@@ -254,3 +254,30 @@ def test_a_clip_that_is_not_text_on_the_captions_track_is_not_a_caption() -> Non
         for t in p.tracks
     )
     assert [c.id for c in caption_clips(tracks)] == [track.clips[0].id]
+
+
+# -- the agent's tool -------------------------------------------------------------------------
+
+
+def test_the_captions_place_tool_proposes_one_changeset_from_words_or_srt(tmp_path: Path) -> None:
+    root = tmp_path / "p"
+    make_talk(root)
+    before = (root / "project.json").read_bytes()
+    out = tool(root, "captions_place", {})
+    assert out["ok"], out
+    assert (root / "project.json").read_bytes() == before  # proposed, not applied
+    assert " ".join(out["result"]["captions"]).split() == WORDS
+    with door(root, "test") as d:
+        d.call("changes.apply", {"id": out["changeset"]})
+    clips = caption_clips(ProjectDir(root).load().tracks)
+    assert [c.text.text for c in clips if c.text] == out["result"]["captions"]
+    again = tool(root, "captions_place", {"srt": SRT}, apply=True)
+    assert again.get("applied"), again
+    clips = caption_clips(ProjectDir(root).load().tracks)
+    assert [(c.start, c.end) for c in clips] == [(30, 75), (90, 120)]
+    bad = tool(root, "captions_place", {"srt": "not subtitles"})
+    assert not bad["ok"] and "holds no caption with text" in bad["error"]
+    with door(root, "test") as d:
+        d.call("changes.revert", {"id": again["changeset"]})
+        d.call("changes.revert", {"id": out["changeset"]})
+    assert (root / "project.json").read_bytes() == before

@@ -89,6 +89,7 @@ EXPECTED_TOOLS = {
     "asset_list",
     "transcript_read",
     "transcript_cut",
+    "captions_place",
     "tts_generate",
     "jobs_wait",
     "transcribe",
