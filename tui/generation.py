@@ -10,7 +10,6 @@ asks for the status again. The timeline draws it on the clip's second line (`lab
 from __future__ import annotations
 
 import contextlib
-import time
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import ReelcutError
@@ -20,7 +19,6 @@ if TYPE_CHECKING:
     from tui.app import ReelcutApp
 
 KIND = "tts"
-CONFIRM_SECONDS = 10.0
 
 
 def label(stage: str, progress: float, error: str | None) -> str:
@@ -47,7 +45,6 @@ class Generations:
         self.lines: dict[str, dict[str, Any]] = {}
         """``tts.status`` lines by asset id."""
         self._by_job: dict[int, str] = {}
-        self._confirm_until = 0.0
 
     def labels(self) -> dict[str, str]:
         """The label of every clip whose take is not ready, by asset id."""
@@ -89,21 +86,27 @@ class Generations:
 
     # -- actions ------------------------------------------------------------------------------
 
-    async def speak(self) -> None:
-        """Speak the scenario's lines without a current take; a paid pass over the budget asks
-        to be confirmed by pressing the key again within `CONFIRM_SECONDS`."""
+    async def speak(self, *, yes: bool = False) -> None:
+        """Speak the scenario's lines without a current take; a paid pass over the budget
+        asks first (`tui.cost_prompt.CostPrompt`: the estimate and the budget, spend or not),
+        and runs confirmed only on yes."""
         app = self.app
-        yes = time.monotonic() < self._confirm_until
         try:
             doc = await app.workspace.call("tts.start", {"yes": yes})
         except ReelcutError as exc:
             if type(exc).__name__ == "NeedsConfirmation":
-                self._confirm_until = time.monotonic() + CONFIRM_SECONDS
-                app.flash(f"{exc}"[:300])
+                from tui.cost_prompt import CostPrompt
+
+                def answered(spend: bool | None) -> None:
+                    if spend:
+                        app.run_worker(self.speak(yes=True), group="generations-speak")
+                    else:
+                        app.flash("not spoken: the estimate is over the budget")
+
+                app.push_screen(CostPrompt(str(exc)), answered)
             else:
                 app.flash(f"speak: {exc}")
             return
-        self._confirm_until = 0.0
         n, made = len(doc["generate"]), len(doc["land"])
         app.flash(
             f"speaking {n} line(s) with {doc['provider']}"

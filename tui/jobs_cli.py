@@ -155,6 +155,11 @@ async def _work(adb: AsyncDB, root: Path, as_json: bool) -> int:
             handlers = {**media.handlers(), **render.handlers(adb, events)}
             runner = Runner(adb, events, root, handlers, {**media.limits(), **render.limits()})
             async with hold(root, "reelcut jobs run", db=adb, events=events, runner=runner) as ws:
+                from engine.tts import jobs as tts
+
+                # Lines queued by `reelcut tts --no-wait` or the agent: spoken and landed here.
+                runner.handlers.update(tts.handlers(ws))
+                runner.limits[tts.KIND] = tts.limit()
                 await ws.call("jobs.queue", {})
                 await runner.start()
                 try:
@@ -177,7 +182,7 @@ async def _until_done(adb: AsyncDB, events: EventStream) -> None:
     """Wait until no media job is queued or running (another process's runner works them)."""
     from engine.export import render
 
-    kinds = set(media.handlers()) | set(render.handlers())
+    kinds = set(media.handlers()) | set(render.handlers()) | {"tts"}
 
     def busy(conn: Any) -> bool:
         return any(j.kind in kinds for j in store.recent(conn, 500, ["queued", "running"]))

@@ -72,7 +72,7 @@ KEYS: tuple[Key, ...] = (
     Key("View", "shift+f6", "focus_region(-1)", "Previous region"),
     Key("App", "question_mark,f1", "help", "Keys", True),
     Key("App", "ctrl+e", "export", "Export the timeline to a file..."),
-    Key("Generate", "t", "speak", "Speak the scenario (TTS; again to confirm a paid pass)"),
+    Key("Generate", "t", "speak", "Speak the scenario (TTS; a paid pass over budget asks first)"),
     Key("Generate", "T", "speak_cancel", "Cancel the scenario lines being spoken"),
     Key("Generate", "r", "speak_retry", "Retry the selected clip's failed take"),
     Key("Transcript", "", "transcribe", "Transcribe the project's sound (offline)"),

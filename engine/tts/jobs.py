@@ -213,7 +213,7 @@ async def start(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
             raise NeedsConfirmation(
                 f"{len(the_plan.generate)} line(s) with {model} should cost {said}, over the "
                 f"budget of ${sc.budget_usd:.2f} (tts.budget_usd in the scenario); confirm "
-                "with --yes (in the editor: press the key again)"
+                "with --yes (the editor asks)"
             )
         await asyncio.to_thread(versions.snapshot, ws.root, sc)
 
