@@ -17,6 +17,7 @@ import { createRoot } from "react-dom/client";
 import { Player, type PlayerRef } from "@remotion/player";
 import { Readout } from "./Readout";
 import { fileChanged } from "./RemotionClip";
+import { Placeholders, jobChanged } from "./Placeholders";
 import { Timeline } from "./Timeline";
 import { Words, wordsChanged } from "./Words";
 import type { MediaMap, Project } from "./project";
@@ -113,6 +114,7 @@ function App() {
     source.addEventListener("job", (e) => {
       const d = JSON.parse((e as MessageEvent).data).data;
       if (d.kind === "proxy" && d.status === "succeeded") reload();
+      jobChanged(d);
     });
     source.addEventListener("playback", (e) => {
       const event = JSON.parse((e as MessageEvent).data);
@@ -241,6 +243,7 @@ function App() {
         proxiesPending={proxiesPending}
       />
       <Words player={player} project={project} />
+      <Placeholders project={project} />
       {offline ? (
         <div id="offline" className="offline">
           <strong>The editor is not running.</strong> This tab reconnects by itself when the

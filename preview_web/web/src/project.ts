@@ -5,12 +5,23 @@ export interface Rate {
   den: number;
 }
 
+/** A generated asset's state (TTS): not ``ready`` means a placeholder without bytes. */
+export interface Generation {
+  stage: "queued" | "running" | "ready" | "failed";
+  progress?: number;
+  error?: string | null;
+  job_id?: string | null;
+  line?: string | null;
+  take?: string | null;
+}
+
 export interface Asset {
   id: string;
   kind: "video" | "audio" | "image" | "remotion" | "text" | "callout";
   name: string;
   hash?: string | null;
   ext?: string | null;
+  generation?: Generation | null;
 }
 
 export interface Transform {
