@@ -118,6 +118,11 @@ class FrameViewer(Widget, can_focus=False):
         self._forget_kitty()
 
     def on_resize(self) -> None:
+        # A picture of the old size would be drawn cropped or with a gap until the new one
+        # comes: show none (and say no frame) meanwhile.
+        self.picture, self.shown_frame, self._cells = None, None, []
+        self.caption = self._drawn_caption = ""
+        self.refresh()
         self._visibility()
         self.request()
 
@@ -209,10 +214,14 @@ class FrameViewer(Widget, can_focus=False):
         picture: FramePicture | None = None
         try:
             picture = await self.host.workspace.frame_picture(project, frame, width, height)
-            self.caption = f" {picture.caption}"
+            caption = f" {picture.caption}"
         except Exception as exc:  # never leave the viewer waiting for this decode
-            self.caption = f" viewer: {type(exc).__name__}: {exc}"
+            caption = f" viewer: {type(exc).__name__}: {exc}"
         self._busy = False
+        if cells != self._picture_cells():  # resized meanwhile: it no longer fits
+            self.request()
+            return
+        self.caption = caption
         caption_changed = self.caption != self._drawn_caption
         self._drawn_caption = self.caption
         self.picture, self.shown_frame = picture, frame
