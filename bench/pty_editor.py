@@ -34,12 +34,15 @@ PYTHON = ROOT / ".venv" / "bin" / "python"
 REELCUT = ROOT / ".venv" / "bin" / "reelcut"
 
 LAUNCHER = """
-import json, sys
+import json, os, sys
 from pathlib import Path
 from engine.session import Session
 from tui.app import ReelcutApp, run_editor
 
 root, regions_file = Path(sys.argv[1]), Path(sys.argv[2])
+if os.environ.get("REELCUT_BENCH_NO_PACING"):  # the anchor: repaints queue as Textual's do
+    import tui.app
+    tui.app.install_output_pacing = lambda: False
 
 class Editor(ReelcutApp):
     def on_ready(self):  # dispatched besides ReelcutApp.on_ready (Textual walks the MRO)
@@ -120,6 +123,8 @@ class EditorPty:
     height: int
     truecolor: bool
     link: Link | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    """Extra environment for the editor (``REELCUT_BENCH_NO_PACING=1``: no output pacing)."""
     screen: Screen = field(init=False)
     chunks: list[Chunk] = field(default_factory=list)
     regions: dict[str, tuple[int, int, int, int]] = field(default_factory=dict)
@@ -138,6 +143,7 @@ class EditorPty:
         if self.truecolor:
             env["COLORTERM"] = "truecolor"
         env["PYTHONPATH"] = str(ROOT)
+        env.update(self.env)
         self.proc = subprocess.Popen(
             [str(PYTHON), "-c", LAUNCHER, str(self.project), str(self._regions_file)],
             stdin=slave,

@@ -51,6 +51,7 @@ from tui.generation import Generations
 from tui.keymap_presets import preset_keys
 from tui.keys import display, load_key_config
 from tui.navigate import find_clip
+from tui.output_pacing import install as install_output_pacing
 from tui.playback import Playback
 from tui.project_tree import ProjectTree
 from tui.scripts import ScriptPanes
@@ -82,6 +83,7 @@ def run_editor(app: ReelcutApp, **run_args: Any) -> int:
     # Partly changed lines are written from their dirty span only (Textual issue #5625). Done
     # here, not when the module is imported, so importing the editor changes nothing in Textual.
     install_span_writes()
+    install_output_pacing()  # a repaint waits while the last one is queued (slow links)
     app.graphics = detect_graphics()  # asks the terminal before Textual reads its input
     gc.freeze()
     app.run(**run_args)
