@@ -39,7 +39,6 @@ from textual.css.query import NoMatches
 from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Static
 
 from engine.model import Project
 from engine.timebase import format_timecode
@@ -313,14 +312,13 @@ class ReelcutApp(App[int]):
         parts.extend(self.editor.status_parts())  # patching, source marks, trim mode
         pages = self.pages_open
         shown = "" if not pages else " (page connected)" if pages == 1 else f" ({pages} pages)"
-        parts.append(self.preview_text + shown)
         if self.job_text:
             parts.append(self.job_text)
         line = "  ".join(parts)
         if self.message:
             line = f"{self.message}  |  {line}"
-        # One line, always (its CSS): no layout for a new text, only its own repaint.
-        self.editor.query_one("#status", Static).update(line, layout=False)
+        # One line, always (its CSS), the preview's state kept whole at its right end.
+        self.editor.show_status(line, self.preview_text + shown)
 
     def flash(self, text: str) -> None:
         self.message = text

@@ -11,6 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
+from rich.cells import cell_len
+from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import BindingsMap
@@ -36,6 +38,7 @@ from tui.chat import ChangesetCard, ChatPanel
 from tui.finder import FileFinder
 from tui.keybar import KeyBar
 from tui.keys import KEYS, TIMELINE_ACTIONS, Key, bindings
+from tui.layout import RegionKeysScreen, Regions, compact_preview
 from tui.media_bin import MediaBin
 from tui.project_tree import ProjectTree
 from tui.scripts import ScriptPanes
@@ -81,6 +84,8 @@ class EditorScreen(Screen[None]):
         """The media bin's source, the patching and the three-point edits."""
         self.trim_mode = TrimMode(self)
         self.tracks = TrackEdits(self)
+        self.regions = Regions(self)
+        """Which regions show, one maximised, the timeline's rows (`tui.layout`)."""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -103,6 +108,14 @@ class EditorScreen(Screen[None]):
     def on_mount(self) -> None:
         # The first paint is a whole one: the status line is filled before it.
         self.host._show_status()
+        # Tracks added or removed change what the timeline needs: the rows follow.
+        self.watch(self.query_one("#timeline"), "virtual_size", self._fit_layout, init=False)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.call_after_refresh(self.regions.fit)
+
+    def _fit_layout(self) -> None:
+        self.regions.fit()
 
     def on_key(self, event: events.Key) -> None:
         """The status line's message says what the last key did (or why it did nothing); the
@@ -270,8 +283,52 @@ class EditorScreen(Screen[None]):
         while node is not None and node.id not in order:
             node = node.parent  # type: ignore[assignment]
         i = order.index(node.id) if node is not None and node.id else len(order) - 1
-        target = order[(i + step) % len(order)]
-        self.query_one("#bin-list" if target == "bin" else f"#{target}").focus()
+        for k in range(1, len(order) + 1):  # the next region shown
+            target = order[(i + step * k) % len(order)]
+            if self.regions.shown("left" if target == left else target):
+                self.focus_region_named(target)
+                return
+
+    def focus_region_named(self, name: str) -> None:
+        """Focus region ``name`` (``left`` is the tree or the bin, whichever shows)."""
+        if name == "left":
+            name = self.query_one("#left", ContentSwitcher).current or "tree"
+        self.query_one("#bin-list" if name == "bin" else f"#{name}").focus()
+
+    # -- the layout (tui/layout.py) ----------------------------------------------------------
+
+    def action_region_keys(self) -> None:
+        def picked(command: str | None) -> None:
+            if command is not None:
+                self.regions.run(command)
+
+        self.host.push_screen(RegionKeysScreen(), picked)
+
+    def action_toggle_region(self, name: str) -> None:
+        self.regions.toggle(name)
+
+    def action_maximise_region(self, name: str | None = None) -> None:
+        self.regions.maximise(name)
+
+    def action_restore_regions(self) -> None:
+        self.regions.restore()
+
+    def show_status(self, left: str, right: str) -> None:
+        """The status line: ``right`` (the preview's state) whole at the right end, ``left``
+        cut with an ellipsis to fit beside it (at 80 columns the preview state used to fall
+        off the end)."""
+        status = self.query_one("#status", Static)
+        width = status.content_size.width
+        line = Text(left)
+        if width > 0:
+            right = compact_preview(right, max(20, width // 3))
+            room = max(0, width - cell_len(right) - 2)
+            line.truncate(room, overflow="ellipsis")
+            line.pad_right(width - cell_len(right) - line.cell_len)
+            line.append(right)
+        else:
+            line.append("  " + right)
+        status.update(line, layout=False)
 
     def action_help(self) -> None:
         from tui.screens import HelpScreen  # loaded when first asked for (a DataTable)
@@ -359,6 +416,7 @@ class EditorScreen(Screen[None]):
 
     def on_script_panes_said(self, message: ScriptPanes.Said) -> None:
         self.host.flash(message.text)
+        self.regions.fit()  # a pane opened or closed: the top row keeps half while any is
 
     def on_script_panes_saved(self, message: ScriptPanes.Saved) -> None:
         """Tell the page (a saved Remotion manifest recompiles there)."""

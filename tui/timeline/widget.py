@@ -366,6 +366,15 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         region = self.scrollable_content_region
         return region.width, region.height
 
+    def natural_lines(self) -> int:
+        """Lines the ruler and every track take with room to spare (footage tracks tall): the
+        height the editor's layout gives the timeline when it can (`tui.layout`)."""
+        project = self._project
+        if project is None:
+            return 2
+        footage = tuple(self._painter.footage(project, t) for t in project.tracks)
+        return 2 + track_rows(footage, 1 << 20, self._forced_track_lines).total
+
     def _row_lines(self) -> tuple[int, TrackRows]:
         """(ruler lines, the tracks' lines) for the current height."""
         _width, height = self._content_size()
