@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
+from textual.pilot import Pilot
 
 from engine.session import Session
 from tui.app import ReelcutApp
@@ -68,6 +69,17 @@ def screen_text(app: ReelcutApp) -> str:
     return "\n".join(line.rstrip() for line in console.export_text().splitlines())
 
 
+async def settled(app: ReelcutApp, pilot: Pilot[int]) -> None:
+    """Until no worker is left (the picture viewer's decode of the playhead's frame, the
+    project tree's listing), each one's result painted."""
+    for _ in range(100):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        if all(worker.is_finished for worker in app.workers):
+            return
+    raise AssertionError("workers still running after 100 rounds")
+
+
 @pytest.mark.parametrize("name", list(CASES))
 def test_editor_screen_snapshot(demo_dir: Path, name: str) -> None:
     size, fpc, playhead, look_for = CASES[name]
@@ -84,6 +96,7 @@ def test_editor_screen_snapshot(demo_dir: Path, name: str) -> None:
                 app.seek(playhead)
                 app.timeline.show_playhead()
                 await pilot.pause()
+                await settled(app, pilot)
                 return screen_text(app)
 
     got = asyncio.run(capture())
@@ -140,6 +153,7 @@ def test_script_panes_snapshot(demo_dir: Path, name: str) -> None:
                 app.timeline.zoom_to(4, anchor=0)
                 # Soft wrap and the scrollbars settle over a few refreshes: take the screen
                 # once two captures in a row agree.
+                await settled(app, pilot)
                 shown = ""
                 for _ in range(40):
                     await pilot.pause(0.05)
