@@ -42,6 +42,7 @@ from tui.layout import RegionKeysScreen, Regions, compact_preview
 from tui.media_bin import MediaBin
 from tui.project_tree import ProjectTree
 from tui.scripts import ScriptPanes
+from tui.status_line import StatusLine
 from tui.timeline.widget import TimelineView
 from tui.track_actions import Flag, TrackEdits
 from tui.trim_mode import TrimMode
@@ -97,7 +98,7 @@ class EditorScreen(Screen[None]):
             yield ChatPanel(id="chat", classes="region")
             yield FrameViewer(self.host.graphics, id="viewer")
         yield TimelineView(self._project, self._revision, id="timeline")
-        yield Static(id="status")
+        yield StatusLine(id="status")
         yield KeyBar(id="keys")
 
     @property

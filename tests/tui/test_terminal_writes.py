@@ -122,6 +122,9 @@ def test_a_frame_step_writes_the_timecode_the_two_columns_and_the_status(demo_di
     # The playhead went from column 0 to column 1 of the tracks' area (2 frames a column).
     assert columns == {got["header"], got["header"] + 1}
     assert got["playhead_col"] == 1
+    # The status line: the timecode's changed cells, not the line (`tui.status_line`).
+    status_cells = {x for y, x in cells if y == status.y}
+    assert 0 < len(status_cells) <= 11, sorted(status_cells)
     header_rows = {y - tl.y for y, x in cells if tl.y <= y < tl.bottom and x - tl.x < got["header"]}
     assert header_rows == {0}, "the timecode's line only"
     total = sum(bytes_outside(d, viewer) for d in got["data"])
