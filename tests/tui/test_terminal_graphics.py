@@ -1,11 +1,17 @@
-"""Which way a terminal shows pictures (`tui.terminal_graphics.choose`), and the kitty
-commands read back: chunks joined, tmux's passthrough unwrapped, pixels decompressed."""
+"""Which way a terminal shows pictures (`tui.terminal_graphics.choose`, and `detect` asking a
+pty this test answers), and the kitty commands read back: chunks joined, tmux's passthrough
+unwrapped, pixels decompressed."""
 
 from __future__ import annotations
 
 import base64
+import os
+import pty
 import random
 import re
+import select
+import subprocess
+import sys
 import zlib
 
 import pytest
@@ -110,3 +116,49 @@ def test_the_id_colour_is_the_id_in_either_colour_mode() -> None:
     levels = (0, 95, 135, 175, 215, 255)
     cube = 16 + 36 * levels.index(rgb256[0]) + 6 * levels.index(rgb256[1]) + levels.index(rgb256[2])
     assert index == cube
+
+
+def _probe_in_pty(answer: bytes | None) -> tuple[bytes, str]:
+    """`detect` in a child whose terminal is a pty; this side plays the terminal: it reads
+    what the child asks and writes ``answer`` (nothing when None). What was asked, and the
+    mode the child chose."""
+    code = "from tui.terminal_graphics import detect; g = detect(); print('MODE', g.mode, g.why)"
+    env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "REELCUT_GRAPHICS")}
+    env |= {"TERM": "xterm-256color", "TERM_PROGRAM": ""}
+    primary, secondary = pty.openpty()
+    child = subprocess.Popen(
+        [sys.executable, "-c", code], stdin=secondary, stdout=secondary, stderr=secondary, env=env
+    )
+    os.close(secondary)
+    asked = b""
+    out = b""
+    try:
+        while b"MODE" not in out or not out.endswith(b"\n"):
+            ready, _, _ = select.select([primary], [], [], 10)
+            assert ready, f"no answer from the child: {asked!r} {out!r}"
+            try:
+                chunk = os.read(primary, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            if b"MODE" in chunk or out:
+                out += chunk
+            else:
+                asked += chunk
+                if answer is not None and asked.endswith(b"\x1b[c"):
+                    os.write(primary, answer)
+    finally:
+        child.wait(timeout=10)
+        os.close(primary)
+    return asked, out.decode(errors="replace").split("MODE", 1)[1].strip()
+
+
+def test_the_probe_asks_the_terminal_and_reads_its_answers() -> None:
+    asked, chosen = _probe_in_pty(KITTY_OK.encode() + DA1_PLAIN.encode())
+    assert asked == KITTY_QUERY.encode() + b"\x1b[c"
+    assert chosen.startswith("kitty the terminal answered")
+    _, chosen = _probe_in_pty(DA1_SIXEL.encode())
+    assert chosen.startswith("halfblock sixel terminal")
+    _, chosen = _probe_in_pty(None)  # a terminal that answers nothing: the wait ends
+    assert chosen.startswith("halfblock no graphics")
