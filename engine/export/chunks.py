@@ -132,7 +132,8 @@ async def render_chunked(
 ) -> dict[str, Any]:
     """Render ``[first, last)`` of ``project`` to ``tmp`` in ``chunks`` chunk jobs (the
     caller installs ``tmp`` as ``out``); see the module's docstring."""
-    scratch = scratch_dir(ctx.root, ctx.job.id)
+    # Absolute: the payloads are read by workers that may run elsewhere (another cwd).
+    scratch = scratch_dir(ctx.root.absolute(), ctx.job.id)
     scratch.mkdir(parents=True)
     snapshot = scratch / "project.json"
     snapshot.write_bytes(encode_project(project))
@@ -157,15 +158,21 @@ async def render_chunked(
     wake = asyncio.Event()
     unlisten = events.listen(lambda e: wake.set() if e.topic == "job" else None)
     started = time.monotonic()
-    try:
-        sound = scratch / "sound.wav"
+    sound = scratch / "sound.wav" if preset.audio else None
+    mixing = None
+    if sound is not None:
         mixing = asyncio.create_task(render_sound(ctx.root, project, first, last, scratch, sound))
+    try:
         await _wait(ctx, db, wake, ids, ranges, mixing)
-        await mixing
+        if mixing is not None:
+            await mixing
         ctx.report(0.97, "joining the chunks")
-        await _join(payloads, sound if preset.audio else None, preset, out, tmp, last - first)
+        await _join(payloads, sound, preset, out, tmp, last - first)
     finally:
         unlisten()
+        if mixing is not None and not mixing.done():
+            mixing.cancel()  # its ffmpeg is stopped before the folder goes
+            await asyncio.gather(mixing, return_exceptions=True)
         await _stop(db, events, ids)
         await asyncio.to_thread(shutil.rmtree, scratch, True)
     return {
@@ -195,7 +202,7 @@ async def _wait(
     wake: asyncio.Event,
     ids: list[int],
     ranges: list[tuple[int, int]],
-    mixing: asyncio.Task[None],
+    mixing: asyncio.Task[None] | None,
 ) -> None:
     """Until every chunk job succeeded (progress: frames done of all); a chunk that failed,
     died or was cancelled fails the export with its reason."""
@@ -212,7 +219,7 @@ async def _wait(
         ctx.report(0.95 * done / total, f"{n} of {len(ids)} chunks rendered")
         if n == len(ids):
             return
-        if mixing.done() and mixing.exception() is not None:
+        if mixing is not None and mixing.done() and mixing.exception() is not None:
             await mixing  # the sound failed: say why
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(wake.wait(), timeout=1.0)
@@ -228,7 +235,8 @@ async def _join(
     frames: int,
 ) -> None:
     listing = Path(payloads[0]["out"]).with_name("chunks.txt")
-    quoted = (p["out"].replace("'", "'\\''") for p in payloads)
+    # Names relative to the listing (the concat demuxer reads them from the listing's folder).
+    quoted = (Path(p["out"]).name.replace("'", "'\\''") for p in payloads)
     listing.write_text("".join(f"file '{q}'\n" for q in quoted), encoding="utf-8")
     args = ["ffmpeg", "-nostdin", "-hide_banner", "-f", "concat", "-safe", "0", "-i", str(listing)]
     maps = ["-map", "0:v:0"]

@@ -104,10 +104,14 @@ def test_chunked_h264_shows_every_expected_frame_and_the_single_pass_sound(
     built: Built, tmp_path: Path
 ) -> None:
     """H.264 chunks (each starting on a keyframe): every frame's bar code is the source frame
-    the timeline shows there, and the AAC sound decodes to the single pass's samples."""
+    the timeline shows there, and the AAC sound decodes to the single pass's samples. The
+    project is named relative to the working directory (the chunk jobs' paths must not be)."""
     single, chunked = tmp_path / "single.mp4", tmp_path / "chunked.mp4"
     assert reelcut("export", built.root, single).returncode == 0
-    res = reelcut("export", built.root, chunked, "--chunks", "2")
+    res = subprocess.run(  # the project named relative to the working directory
+        [REELCUT, "export", built.root.name, str(chunked), "--chunks", "2"],
+        cwd=built.root.parent, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
     assert res.returncode == 0, res.stderr
     project = ProjectDir(built.root).load()
     rows = decode_rows(chunked, project.width, project.height)
