@@ -136,7 +136,8 @@ async def directly(text: str, out: Path, parallel: int) -> float:
                 stderr=asyncio.subprocess.PIPE,
             )
             data, _ = await proc.communicate(line.text.encode())
-            (out / f"{i}.wav").write_bytes(data)
+        # Written once the slot is free, as the queue stores a take after its voice is free.
+        (out / f"{i}.wav").write_bytes(data)
 
     t0 = time.perf_counter()
     await asyncio.gather(*(one(i) for i in range(len(sc.lines))))
