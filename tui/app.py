@@ -83,7 +83,8 @@ def run_editor(app: ReelcutApp, **run_args: Any) -> int:
     # here, not when the module is imported, so importing the editor changes nothing in Textual.
     install_span_writes()
     install_output_pacing()  # a repaint waits while the last one is queued (slow links)
-    app.graphics = detect_graphics()  # asks the terminal before Textual reads its input
+    if not run_args.get("headless"):  # no terminal to ask (or to draw on) when headless
+        app.graphics = detect_graphics()  # asked before Textual reads its input
     gc.freeze()
     app.run(**run_args)
     return app.return_code or 0
