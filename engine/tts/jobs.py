@@ -263,11 +263,9 @@ async def _release_dead_workers(db: Any) -> None:
     from engine.jobs.runner import holder_alive
 
     running = [j for j in await db.read(tts_jobs) if j.status == "running"]
-    dead = [j for j in running if j.worker is not None and not holder_alive(j)]
+    dead = [(j.id, j.worker) for j in running if j.worker is not None and not holder_alive(j)]
     if dead:
-        await db.write(
-            lambda c: [store.expire_lease(c, j.id, j.worker) for j in dead]  # type: ignore[arg-type]
-        )
+        await db.write(lambda c: [store.expire_lease(c, i, w) for i, w in dead])
 
 
 async def cancel(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
