@@ -80,6 +80,10 @@ class Graphics:
     mode: Mode
     tmux: bool = False
     why: str = ""
+    rgb_ids: bool = True
+    """Whether a 24-bit colour reaches the terminal as written. tmux without the ``RGB``
+    feature for its client turns it into one of 256 colours, so the image id the placeholders'
+    colour names is then that palette index (`image_id_colour`)."""
 
 
 def choose(
@@ -88,10 +92,12 @@ def choose(
     *,
     tmux_passthrough: bool | None = None,
     client_term: str = "",
+    client_features: str = "",
 ) -> Graphics:
     """The way to draw, from the environment and what the terminal answered (None: not
-    asked). ``tmux_passthrough`` is tmux's ``allow-passthrough`` (None outside tmux) and
-    ``client_term`` the outer terminal's name tmux reports."""
+    asked). ``tmux_passthrough`` is tmux's ``allow-passthrough`` (None outside tmux),
+    ``client_term`` the outer terminal's name tmux reports and ``client_features`` its
+    features (``RGB``...; empty when tmux could not say)."""
     forced = env.get("REELCUT_GRAPHICS", "").strip().lower()
     in_tmux = bool(env.get("TMUX"))
     if forced in ("kitty", "halfblock"):
@@ -105,7 +111,8 @@ def choose(
             return Graphics(
                 "halfblock", True, "tmux: allow-passthrough is off (set -g allow-passthrough on)"
             )
-        return Graphics("kitty", True, f"kitty graphics through tmux ({outer or 'kitty'})")
+        rgb = not client_features or "RGB" in client_features.split(",")
+        return Graphics("kitty", True, f"kitty graphics through tmux ({outer or 'kitty'})", rgb)
     text = answers or ""
     if _KITTY_OK.search(text):
         return Graphics("kitty", False, "the terminal answered the kitty graphics query")
@@ -131,6 +138,7 @@ def detect() -> Graphics:
             None,
             tmux_passthrough=_tmux("show", "-gv", "allow-passthrough") in ("on", "all"),
             client_term=_tmux("display", "-p", "#{client_termname}"),
+            client_features=_tmux("display", "-p", "#{client_termfeatures}"),
         )
     return choose(env, _probe())
 

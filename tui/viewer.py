@@ -263,12 +263,17 @@ class FrameViewer(Widget, can_focus=False):
     def _truecolor(self) -> bool:
         return self.app.console.color_system == "truecolor"
 
+    def _rgb_ids(self) -> bool:
+        """Whether the placeholders' colour reaches the terminal in 24 bits (their image id
+        is then the colour's value, else its palette index)."""
+        return self._truecolor() and self.graphics.rgb_ids
+
     def _send_kitty(self, picture: FramePicture, cells: Size) -> None:
         pixels = picture.pixels
         if self._sent_kitty == (cells.width, cells.height) and self._sent_rgb == pixels.rgb:
             return  # the same picture (a still, a gap, a step within one source frame)
         self._sent_rgb = pixels.rgb
-        image_id, _ = image_id_colour(self._truecolor())
+        image_id, _ = image_id_colour(self._rgb_ids())
         self.terminal_write(
             kitty_transmit(
                 image_id,
@@ -285,7 +290,7 @@ class FrameViewer(Widget, can_focus=False):
     def _forget_kitty(self) -> None:
         if self._sent_kitty is not None:
             self._sent_kitty, self._sent_rgb = None, b""
-            image_id, _ = image_id_colour(self._truecolor())
+            image_id, _ = image_id_colour(self._rgb_ids())
             self.terminal_write(kitty_delete(image_id, tmux=self.graphics.tmux))
 
     def _write_to_terminal(self, data: str) -> None:
@@ -314,7 +319,7 @@ class FrameViewer(Widget, can_focus=False):
             columns, rows = self._sent_kitty
             if row >= rows:
                 return blank
-            _, rgb = image_id_colour(self._truecolor())
+            _, rgb = image_id_colour(self._rgb_ids())
             style = Style.from_color(color=Color.from_rgb(*rgb))
             cells = [Segment(placeholder_row(row, columns), style)]
             if width > columns:

@@ -68,6 +68,15 @@ def test_choose(
     assert why in g.why
 
 
+@pytest.mark.parametrize(
+    ("features", "rgb"), [("", True), ("256,RGB,title", True), ("256,title,usstyle", False)]
+)
+def test_through_tmux_the_id_colour_follows_its_rgb_feature(features: str, rgb: bool) -> None:
+    g = choose({"TMUX": "x"}, None, tmux_passthrough=True, client_term="xterm-kitty",
+               client_features=features)  # fmt: skip
+    assert (g.mode, g.rgb_ids) == ("kitty", rgb)
+
+
 def test_the_query_is_the_protocols_own() -> None:
     assert KITTY_QUERY == "\x1b_Gi=31,s=1,v=1,a=q,t=d,f=24;AAAA\x1b\\"
 

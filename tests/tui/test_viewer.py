@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
-from rich.color import Color
+from rich.color import Color, ColorSystem
 
 from engine.media.derivatives import build_derivative
 from engine.media.still import canvas_size
@@ -146,15 +146,24 @@ def test_the_half_block_viewer_shows_the_frame_under_the_playhead(built: Built) 
     assert any(want is None for _, want, _ in results)  # a gap was among them: black
 
 
-def terminal_reads_id(app: ReelcutApp, fg: RGB) -> int:
+def terminal_reads_id(app: ReelcutApp, fg: RGB, *, tmux_rgb: bool = True) -> int:
     """The image id a kitty terminal reads from a cell of foreground ``fg`` as this console
-    writes it: ``38;5;N`` is id N, ``38;2;R;G;B`` the 24-bit value."""
-    codes = Color.from_rgb(*fg).downgrade(app.console._color_system).get_ansi_codes()
+    writes it: ``38;5;N`` is id N, ``38;2;R;G;B`` the 24-bit value; through a tmux without
+    the RGB feature a 24-bit colour arrives as one of 256."""
+    system = app.console._color_system
+    if not tmux_rgb:
+        system = ColorSystem.EIGHT_BIT
+    codes = Color.from_rgb(*fg).downgrade(system).get_ansi_codes()
     values = [int(c) for c in ";".join(codes).split(";")]
     if values[:2] == [38, 5]:
         return values[2]
     assert values[:2] == [38, 2], codes
     return values[2] << 16 | values[3] << 8 | values[4]
+
+
+def unwrap(text: str) -> str:
+    """Commands as the terminal gets them from tmux's passthrough (as they are without it)."""
+    return text.replace("\x1bPtmux;", "").replace("\x1b\x1b", "\x1b")
 
 
 def kitty_images(written: list[str]) -> list[tuple[dict[str, str], bytes]]:
@@ -163,7 +172,7 @@ def kitty_images(written: list[str]) -> list[tuple[dict[str, str], bytes]]:
     keys: dict[str, str] = {}
     data = ""
     for text in written:
-        for m in re.finditer(r"\x1b_G([^;\x1b]*)(?:;([^\x1b]*))?\x1b\\", text):
+        for m in re.finditer(r"\x1b_G([^;\x1b]*)(?:;([^\x1b]*))?\x1b\\", unwrap(text)):
             fields = dict(kv.split("=", 1) for kv in m.group(1).split(","))
             if fields.get("a") == "d":
                 continue
@@ -176,13 +185,16 @@ def kitty_images(written: list[str]) -> list[tuple[dict[str, str], bytes]]:
     return images
 
 
-@pytest.mark.parametrize("colours", ["truecolor", "256"])
+@pytest.mark.parametrize("colours", ["truecolor", "256", "truecolor, tmux without RGB"])
 def test_the_kitty_viewer_transmits_the_frame_and_draws_its_placeholders(
     built: Built, monkeypatch: pytest.MonkeyPatch, colours: str
 ) -> None:
     """In 24-bit colour the image id is the placeholders' colour value; in 256 colours the
-    palette index it is written as."""
-    if colours == "truecolor":
+    palette index it is written as, and so through a tmux that turns 24-bit colour into 256
+    (its commands wrapped for tmux's passthrough)."""
+    tmux_rgb = "without RGB" not in colours
+    graphics = Graphics("kitty") if tmux_rgb else Graphics("kitty", True, rgb_ids=False)
+    if colours.startswith("truecolor"):
         monkeypatch.setenv("COLORTERM", "truecolor")
     else:
         monkeypatch.delenv("COLORTERM", raising=False)
@@ -195,7 +207,7 @@ def test_the_kitty_viewer_transmits_the_frame_and_draws_its_placeholders(
 
     async def scenario(app: ReelcutApp, pilot: object) -> None:
         viewer = app.editor.query_one(FrameViewer)
-        assert app.console.color_system == colours and viewer.mode == "kitty"
+        assert app.console.color_system == colours.split(",")[0] and viewer.mode == "kitty"
         for n in frames:
             app.playback.seek(n)
             await shown(app, pilot, viewer, n)
@@ -220,13 +232,14 @@ def test_the_kitty_viewer_transmits_the_frame_and_draws_its_placeholders(
                     PLACEHOLDER + DIACRITICS[r] + DIACRITICS[c] for c in range(columns)
                 ]
                 assert line[0].fg is not None
-                assert terminal_reads_id(app, line[0].fg) == image_id
+                assert terminal_reads_id(app, line[0].fg, tmux_rgb=tmux_rgb) == image_id
         app.pages_open = 1  # a page connects: the viewer goes, and so does the image
         await pilot.pause()  # type: ignore[attr-defined]
         assert not viewer.has_class("-shown")
-        assert re.search(r"\x1b_Ga=d,d=I,i=\d+,q=2\x1b\\", written[-1])
+        assert f"\x1b_Ga=d,d=I,i={image_id},q=2\x1b\\" in unwrap(written[-1])
 
-    run(built.root, scenario, Graphics("kitty"))
+    run(built.root, scenario, graphics)
+    assert all(("\x1bPtmux;" in w) == (not tmux_rgb) for w in written)
     wrong = [r for r in results if r[1] != r[2]]
     assert wrong == [], f"(frame, want, got): {wrong}"
 
