@@ -109,6 +109,12 @@ class Cutting:
         self.show()
 
     def _source_asset(self, what: str) -> tuple[Source, Asset] | None:
+        highlighted = self.screen.query_one(MediaBin).highlighted
+        if highlighted is not None and (self.source is None or self.source.asset_id != highlighted):
+            # The bin's keys act on its highlighted item: a key pressed right after the
+            # highlight moved can run before the bin's SourceChosen arrives (seen in tmux:
+            # Home then Shift+Right stepped the previous item).
+            self.choose(highlighted)
         source = self.source
         asset = self.app.project.asset(source.asset_id) if source is not None else None
         if source is None or asset is None:

@@ -105,7 +105,8 @@ class GoToScreen(ModalScreen[int | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="goto-box"):
             yield Label(
-                "Go to timecode (HH:MM:SS:FF, 1:05:00, 5:10), frame, or +/- offset:",
+                "Go to timecode (HH:MM:SS:FF) or frame; 1:05:00 and 5:10 fill from the right, "
+                "+30 and -1:00 move from here:",
                 id="goto-title",
             )
             yield Input(format_timecode(self.current, self.rate), id="goto-input")
