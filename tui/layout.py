@@ -8,9 +8,9 @@ that has the focus moves the focus to the next one shown; the last region shown 
 
 Rows: the timeline takes the lines its ruler and tracks need (footage tracks tall), as long as
 the top row keeps a third of the screen (half while scripts are open; at least `TOP_MIN_ROWS`);
-the top row gets every other row. So at 200x50 the scripts, the agent and the picture get the rows the timeline would leave
-empty, and a project with many tracks still gets two thirds for them (the timeline scrolls). A
-maximised region, or a timeline alone, fills everything.
+the top row gets every other row. So at 200x50 the scripts, the agent and the picture get the
+rows the timeline would leave empty, and a project with many tracks still leaves the top its
+share (the timeline scrolls). A maximised region, or a timeline alone, fills everything.
 """
 
 from __future__ import annotations
