@@ -9,7 +9,7 @@ byte at the cell it lands on; the regions come from the editor itself (its scree
 and the panes of ``#top``).
 
 Phases, in order: jobs (from the first ``jobs:`` on the status line until it goes), idle (3 s
-once nothing has been written for a second), step (Right, ten times, each until quiet:
+once nothing has been written for 3 s), step (Right, ten times, each until quiet:
 median bytes), playback (Space from the start, 4 s measured from 0.3 s after the key),
 shuttle (L L for 2x forward, then K and J backwards, 2 s each).
 
@@ -121,7 +121,9 @@ def run(template: Path, folder: Path, width: int, height: int, truecolor: bool) 
         except TimeoutError as exc:
             print(f"  (no jobs phase: {str(exc).splitlines()[0]})")
 
-        ed.wait_quiet(1.0)
+        # Quiet for 3 s first: a derivative job that ends after the status line's "jobs:"
+        # went (a filmstrip drawn, the status line's last word) is not idle output.
+        ed.wait_quiet(3.0, timeout=60)
         phases.append(measure(ed, "idle", 3.0))
 
         ed.press("home")
