@@ -24,6 +24,7 @@ class CostPrompt(ModalScreen[bool]):
         border: round $warning; background: $surface; padding: 0 1;
     }
     #cost-title { text-style: bold; margin-bottom: 1; }
+    #cost-said { width: 100%; }
     #cost-buttons { height: auto; margin-top: 1; }
     #cost-buttons Button { margin-right: 2; }
     """
