@@ -384,6 +384,10 @@ def _half_block_row(cells: tuple[Cell, ...], width: int) -> Strip:
 
 
 def _cell_run(cell: Cell, run: int) -> Segment:
-    fg = Color.from_rgb(cell[0], cell[1], cell[2])
+    """``run`` equal cells: ``▀`` in two colours, or spaces in one where both pixels are alike
+    (half the colour sequence: a flat area costs about 20 bytes a style instead of 36)."""
     bg = Color.from_rgb(cell[3], cell[4], cell[5])
+    if cell[:3] == cell[3:]:
+        return Segment(" " * run, Style(bgcolor=bg))
+    fg = Color.from_rgb(cell[0], cell[1], cell[2])
     return Segment(_UPPER_HALF * run, Style(color=fg, bgcolor=bg))

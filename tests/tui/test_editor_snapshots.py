@@ -42,7 +42,9 @@ CASES = {
         "160x48 at 4 frames per column: the Midpoint marker (◆) on the ruler over the "
         "playhead at 00:00:04:00; the title on V2 has ended, the gap after it is empty; "
         "two lines per track (name, then length), three on V1, which holds footage (the third "
-        "line plain: no filmstrip without the thumbnail derivative).",
+        "line plain: no filmstrip without the thumbnail derivative). Right of the agent the "
+        "picture viewer (no page is connected): its first line says the pattern's proxy is not "
+        "built (no jobs run here), so its picture is black.",
     ),
     "160x48_fit": (
         (160, 48),
