@@ -28,7 +28,8 @@ def _door(ctx: ToolContext, name: str) -> Door:
     if ctx.door is None:
         raise ToolError(
             f"{name} starts background jobs and needs the project's door: run it from the "
-            "editor's agent, `reelcut chat`, or `reelcut tool DIR {name} ...`"
+            f"editor's agent or `reelcut tool DIR {name} ...` (a headless `reelcut chat` has "
+            "no runner for them)"
         )
     return ctx.door
 
