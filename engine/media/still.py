@@ -21,7 +21,7 @@ from engine.errors import MediaError, ReelcutError
 from engine.media import ffmpeg
 from engine.media.derivatives import derivative_paths, is_fresh
 from engine.media.ffmpeg_command import input_args
-from engine.model import Project
+from engine.model import Project, Transform
 from engine.shown import Picture, picture_at
 from engine.timebase import format_timecode
 
@@ -138,6 +138,10 @@ def _caption(project: Project, picture: Picture) -> str:
     else:
         src = format_timecode(layer.source_frame, project.rate)
         what = f"{layer.track.name} {layer.clip.name} · src {src}"
+        if layer.clip.transform not in (None, Transform()):
+            # Drawn full-frame here: moved, scaled, rotated or faded only on the page and in
+            # the export (what is under it does not show through).
+            what += " · transform not drawn"
     titles = "".join(f" · title: {c.text.text}" for c in picture.texts if c.text is not None)
     return what + titles
 

@@ -13,10 +13,11 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from engine.media.derivatives import build_derivative
-from engine.media.still import NoProxy, canvas_size, frame_pixels
+from engine.media.still import NoProxy, canvas_size, frame_picture, frame_pixels
 from engine.model import Asset, Clip, Project, TextProps, Track, Transform
 from engine.projectdir import ProjectDir
 from engine.shown import layers_at, picture_at, source_frame
@@ -191,6 +192,26 @@ def test_the_front_clip_is_the_first_listed_video_track_text_is_in_front_a_gap_i
     assert shown(41) == (None, None, ())  # a take not generated yet draws nothing
     assert [x.clip.id for x in layers_at(project, 16)] == ["c_3", "c_5", "c_1"]
     assert source_frame(v1.clips[0], 19) == 26
+
+
+def test_the_caption_says_what_is_shown_and_what_is_not_drawn(built: Built) -> None:
+    project = ProjectDir(built.root).load()
+    v1 = next(t for t in project.tracks if t.name == "V1")
+    first = v1.clips[0]
+    caption = frame_picture(built.root, project, first.start, 48, 27).caption
+    assert caption == f"00:00:00:00 V1 {first.name} · src 00:00:00:{first.source_in:02d}"
+    in_gap = next(n for n in range(project.duration) if picture_at(project, n).layer is None)
+    gap = frame_picture(built.root, project, in_gap, 48, 27)
+    assert gap.caption.endswith("gap (black)") and max(gap.pixels.rgb) == 0
+    moved = msgspec.structs.replace(first, transform=Transform(scale=0.5))
+    tracks = tuple(
+        msgspec.structs.replace(t, clips=(moved, *t.clips[1:])) if t is v1 else t
+        for t in project.tracks
+    )
+    scaled = msgspec.structs.replace(project, tracks=tracks)
+    assert frame_picture(built.root, scaled, first.start, 48, 27).caption.endswith(
+        "· transform not drawn"
+    )
 
 
 def test_a_video_without_its_proxy_says_so(built: Built, tmp_path: Path) -> None:
