@@ -44,6 +44,9 @@ from engine.jobs.runner import JobContext
 from engine.media.ffmpeg import run_async
 from engine.model import Asset, Clip, Project
 
+BATCH = 32
+"""Pieces copied by one ffmpeg process (each is an open input)."""
+
 CONTAINERS = {
     "mp4": {"h264", "hevc"},
     "mov": {"h264", "hevc", "prores"},
@@ -247,22 +250,22 @@ async def render(
     pieces = await asyncio.to_thread(check, root, project, preset, first, last)
     with tempfile.TemporaryDirectory(prefix="reelcut-lossless-", dir=out.parent) as scratch:
         folder = Path(scratch)
-        names: list[Path] = []
-        for i, piece in enumerate(pieces):
-            name = folder / f"piece{i:04d}.{preset.format}"
-            await run_async(
-                [
-                    "ffmpeg", "-nostdin", "-hide_banner", "-seek_timestamp", "1",
-                    "-ss", piece.seek, "-i", str(piece.path), "-map", "0:v:0",
-                    "-c", "copy", "-frames:v", str(piece.frames), "-map_metadata", "-1",
-                    "-f", preset.format, "-y", str(name),
-                ],
-                what=f"copy {piece.frames} frames of {piece.path.name}",
-                timeout=600,
-                show_as={str(name): name.name},
-            )  # fmt: skip
-            names.append(name)
-            ctx.report(0.8 * (i + 1) / len(pieces), f"{i + 1} of {len(pieces)} pieces copied")
+        names = [folder / f"piece{i:04d}.{preset.format}" for i in range(len(pieces))]
+        sound = folder / "sound.wav" if preset.audio else None
+        mixing = None
+        if sound is not None:  # the sound is rendered while the pieces are copied
+            mixing = asyncio.create_task(render_sound(root, project, first, last, folder, sound))
+        try:
+            for at in range(0, len(pieces), BATCH):
+                await _copy(pieces[at : at + BATCH], names[at : at + BATCH], preset)
+                done = min(len(pieces), at + BATCH)
+                ctx.report(0.8 * done / len(pieces), f"{done} of {len(pieces)} pieces copied")
+            if mixing is not None:
+                await mixing
+        finally:
+            if mixing is not None and not mixing.done():
+                mixing.cancel()
+                await asyncio.gather(mixing, return_exceptions=True)
         listing = folder / "pieces.txt"
         listing.write_text("".join(f"file '{n.name}'\n" for n in names), encoding="utf-8")
         # auto_convert 0: the concat demuxer would otherwise put the H.264 parameter sets in
@@ -271,9 +274,7 @@ async def render(
         args += ["-auto_convert", "0"]
         args += ["-i", str(listing)]
         maps = ["-map", "0:v:0"]
-        if preset.audio:
-            sound = folder / "sound.wav"
-            await render_sound(root, project, first, last, folder, sound)
+        if sound is not None:
             args += ["-i", str(sound)]
             maps += ["-map", "1:a:0"]
         args += [*maps, "-c:v", "copy", *not_video(preset.codec_args), "-map_metadata", "-1"]
@@ -284,3 +285,20 @@ async def render(
             show_as={str(tmp): out.name},
         )
     return {"out": str(out), "frames": last - first, "lossless": True, "pieces": len(pieces)}
+
+
+async def _copy(pieces: list[Piece], names: list[Path], preset: Preset) -> None:
+    """One ffmpeg process copies several pieces (an input and an output each): a process per
+    piece cost more than the copying (0.25 s each on a loaded machine, 21 pieces 5 s)."""
+    args = ["ffmpeg", "-nostdin", "-hide_banner"]
+    for piece in pieces:
+        args += ["-seek_timestamp", "1", "-ss", piece.seek, "-i", str(piece.path)]
+    for i, (piece, name) in enumerate(zip(pieces, names, strict=True)):
+        args += ["-map", f"{i}:v:0", "-c", "copy", "-frames:v", str(piece.frames)]
+        args += ["-map_metadata", "-1", "-f", preset.format, "-y", str(name)]
+    await run_async(
+        args,
+        what=f"copy {len(pieces)} pieces",
+        timeout=600,
+        show_as={str(n): n.name for n in names},
+    )
