@@ -27,6 +27,7 @@ CLI = {
     "tts_cli.py",
     "transcribe_cli.py",
     "transcript_cli.py",
+    "interchange_cli.py",
     "info.py",
 }
 ALLOWED = {"engine.workspace", "engine.model", "engine.ops", "engine.timebase", "engine.errors"}
