@@ -299,7 +299,9 @@ class ReelcutApp(App[int]):
             f"tool {p.editor.tool}",
         ]
         if p.tracks:
-            parts.append(f"track {p.tracks[self.track_index].name}")
+            # Clamped here too: the status can be drawn (a message, the selection) before
+            # `_refresh_now` clamps the index after an undo that removed the last track.
+            parts.append(f"track {p.tracks[min(self.track_index, len(p.tracks) - 1)].name}")
         if self.selection:
             parts.append(
                 f"sel {', '.join(self.selection[:3])}" + ("..." if len(self.selection) > 3 else "")

@@ -1,9 +1,9 @@
 """A rough cut from an empty project with the keyboard alone (issue 19), the real `reelcut`
 binary in real tmux: three files imported from inside the editor (a path prompt, Tab
 completion), a cut built with append, overwrite and insert from source marks in the media bin,
-trimmed with roll, slip and slide in trim mode, a clip moved to a new V2, a title, and a
-marked range lifted. project.json must hold exactly the expected timeline; after a restart,
-undo walks every edit back.
+trimmed with roll, slip and slide in trim mode, a clip moved to a new V2, a title, a gain and
+two fades set in the clip inspector, and a marked range lifted. project.json must hold exactly
+the expected timeline; after a restart, undo walks every edit back.
 
 The media: a.mp4 (4 s of test pattern with a 440 Hz tone: a video asset a_3 and its sound
 a_4), b.mp4 (3 s of blue, no sound: a_5), c.wav (2 s at 880 Hz: a_6); 30 fps.
@@ -11,10 +11,12 @@ a_4), b.mp4 (3 s of blue, no sound: a_5), c.wav (2 s at 880 Hz: a_6); 30 fps.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+from engine.model import ClipAudio
 from engine.projectdir import ProjectDir
 from tests.e2e.tmux import Tmux
 
@@ -78,7 +80,7 @@ class Editor:
         self.tmux.wait_text(then)
 
     def goto(self, frame: int) -> None:
-        prompt = "Go to timecode (HH:MM:SS:FF)"
+        prompt = "Go to timecode (HH:MM:SS:FF"  # the prompt goes on with the short forms
         self.press("g", then=prompt)
         self.tmux.keys(str(frame))  # the field's text is selected: typing replaces it
         self.tmux.keys("Enter")
@@ -152,6 +154,24 @@ def test_a_rough_cut_from_an_empty_project_with_the_keyboard_alone(tmp_path: Pat
         ed.press("C-t", then="Title text")
         tmux.keys("Hello")
         ed.press("Enter", then="added text 'Hello'")
+        # The sound of c.wav on A1: -6 dB, a 10-frame fade-in and a 15-frame fade-out, in
+        # the clip inspector (each field's text is selected when it gets the focus).
+        ed.goto(40)
+        for _ in range(3):  # down to A1, one track a press (the status line says which)
+            current = re.search(r"track (\w+)", tmux.screen())
+            if current is None or current.group(1) == "A1":
+                break
+            was = f"track {current.group(1)} "
+            tmux.keys("M-Down")
+            tmux.wait_for(lambda was=was: was not in tmux.screen(), "the next track")
+        tmux.wait_text("track A1  sel c_14")  # a new track selects the clip under the playhead
+        ed.press("I", then="fade out")
+        tmux.keys("--", "-6")  # "--": the gain is not a flag of send-keys
+        tmux.wait_text("gain dB     -6")
+        # A Tab in the same read as the digits before it is lost, so each waits its turn.
+        ed.press("Tab", "1", "0", then="fade in     10 ")
+        ed.press("Tab", "1", "5", then="fade out    15 ")
+        ed.press("Enter", then="set the sound of")
         # Lift 4:20 to 4:25 from every track.
         ed.goto(140)
         ed.press("i", then="in 00:00:04:20")
@@ -189,13 +209,20 @@ def test_a_rough_cut_from_an_empty_project_with_the_keyboard_alone(tmp_path: Pat
         (c.asset_id, c.start, c.linked_id is not None) for t in project.tracks for c in t.clips
     }
     assert ("a_3", 123, True) in links and ("a_4", 145, True) in links
+    sound = {c.start: c.audio for t in project.tracks if t.name == "A1" for c in t.clips}
+    assert sound == {
+        0: None,
+        30: ClipAudio(gain_db=-6.0, fade_in=10, fade_out=15),
+        123: None,
+        145: None,
+    }
 
-    # Undo walks it all back, after a restart: fourteen steps (the in and out marks are two of
+    # Undo walks it all back, after a restart: fifteen steps (the in and out marks are two of
     # them), then nothing is left to undo.
     tmux = Tmux([REELCUT, "open", str(root)])
     try:
         tmux.wait_text("snap on", timeout=60)
-        for n in range(14):
+        for n in range(15):
             before = tmux.screen()
             tmux.keys("C-z")
             tmux.wait_for(
