@@ -6,6 +6,9 @@
 // 0 at the clip's first frame to 1 at frame ``fade_in``; the fade-out falls linearly from 1 at
 // frame ``duration - fade_out`` to 0 at ``duration``. The export ramps the same lines sample by
 // sample, so at each frame's first sample the two agree.
+//
+// A gain above 0 dB is played at unity here: without its Web Audio path Remotion sets the media
+// element's volume, which stops at 1 (the export and the timeline apply the boost).
 
 import type { Clip } from "./project";
 
