@@ -80,7 +80,7 @@ async def _import(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
     """Import files (absolute paths) and queue their derivatives; a subtitle file (.srt, .vtt)
     becomes the captions track's clips instead (`_place_captions`)."""
     from engine.jobs.media import queue_derivatives
-    from engine.media.importer import import_files
+    from engine.media.importer import import_files, separate_placement
     from engine.transcripts.captions import FORMATS
 
     given = [Path(f) for f in params["files"]]
@@ -89,11 +89,16 @@ async def _import(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
     session = ws.session
 
     def go() -> tuple[Change | None, list[Any], Any]:
-        project, results = import_files(session.dir, session.project, files, place=place)
+        before = session.project
+        project, results = import_files(session.dir, before, files, place=place)
         change = None
         if any(r.assets for r in results):
             names = ", ".join(r.source for r in results if r.assets)
-            change = session.replace(project, f"imported {names}")
+            placed = ", ".join(r.source for r in results if r.clips)
+            # The assets stay in the bin; the clips are one undo step (issue 19).
+            with_assets, placing = separate_placement(before, project)
+            label = f"placed {placed} on the timeline"
+            change = session.save_import(with_assets, placing, f"imported {names}", label)
         return change, results, session.project
 
     async with ws.writing:

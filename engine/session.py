@@ -171,23 +171,7 @@ class Session:
         result = op.apply(self._project)
         if not result.forward.steps:
             return Change(self._revision, "edit", f"{result.summary} (no change)", frozenset())
-        before = self._hash
-        data = project_bytes(result.project)
-        after = _sha(data)
-        group = self._group if self._group is not None else self.history.next_group_id()
-        with self.history._tx():  # the step and the journal, before the file
-            seq = self.history.record(
-                group_id=group,
-                label=result.summary,
-                author=author or self.author,
-                op_json=msgspec.json.encode(op).decode(),
-                forward_json=msgspec.json.encode(result.forward).decode(),
-                inverse_json=msgspec.json.encode(result.inverse).decode(),
-                before_hash=before,
-                after_hash=after,
-            )
-            self._journal({"kind": "edit", "seq": seq, "before": before, "after": after})
-        self._write(result.project, data)
+        self._step(op, result, result.summary, author)
         return self._commit("edit", result.summary, result.touched)
 
     @_one_writer
@@ -316,19 +300,28 @@ class Session:
         return self._commit("editor", "editor state", frozenset())
 
     @_one_writer
-    def replace(self, project: Project, summary: str) -> Change:
-        """Save a project made outside the ops (an import: new assets and their clips) as a
-        change that is not an undo step, like `set_editor`."""
+    def save_import(self, with_assets: Project, placing: Op, summary: str, label: str) -> Change:
+        """Save an import in one write of project.json: ``with_assets`` (this project with the
+        import's new assets, made outside the ops) with ``placing`` applied on it (the tracks
+        and clips that put them on the timeline, `engine.media.importer.separate_placement`).
+
+        The assets are a change that is not an undo step, like `set_editor`: undo never takes
+        media out of the bin. The placing is one undo step, labelled ``label``: undo takes its
+        clips (and the tracks it added) off the timeline and keeps the assets, redo puts the
+        same clips back with the same ids. Its before-hash is the file before the import; its
+        undo moves that along to the file it leaves (the assets without the clips), as every
+        undo does, and redo starts from there. A kill leaves the whole import or nothing: the
+        step is journaled as an edit's is, and dropped when its file never landed. An import
+        that places nothing is no step."""
         self._check_disk()
-        known = {c.id for t in self._project.tracks for c in t.clips}
-        self._save(project, {"kind": "retarget"})
-        placed = {c.id for t in project.tracks for c in t.clips} - known
-        return self._commit(
-            "import",
-            summary,
-            frozenset({"assets"} | placed),
-            lambda: self.history.retarget(self._hash),
-        )
+        result = placing.apply(with_assets)
+        if not result.forward.steps:
+            self._save(with_assets, {"kind": "retarget"})
+            return self._commit(
+                "import", summary, frozenset({"assets"}), lambda: self.history.retarget(self._hash)
+            )
+        self._step(placing, result, label, None)
+        return self._commit("import", summary, frozenset({"assets"}) | result.touched)
 
     def reload(self) -> Change | None:
         """Pick up a project.json changed outside this session (an applied changeset, the CLI,
@@ -382,6 +375,27 @@ class Session:
             self._conn.execute("ROLLBACK")
             raise
         self._write(project, data)
+
+    def _step(self, op: Op, result: OpResult, label: str, author: str | None) -> None:
+        """Record ``result`` of ``op`` as an undo step (in the open group, if any) and journal
+        it, then write its file (the caller's `_commit` does the bookkeeping)."""
+        before = self._hash
+        data = project_bytes(result.project)
+        after = _sha(data)
+        group = self._group if self._group is not None else self.history.next_group_id()
+        with self.history._tx():  # the step and the journal, before the file
+            seq = self.history.record(
+                group_id=group,
+                label=label,
+                author=author or self.author,
+                op_json=msgspec.json.encode(op).decode(),
+                forward_json=msgspec.json.encode(result.forward).decode(),
+                inverse_json=msgspec.json.encode(result.inverse).decode(),
+                before_hash=before,
+                after_hash=after,
+            )
+            self._journal({"kind": "edit", "seq": seq, "before": before, "after": after})
+        self._write(result.project, data)
 
     def _write(self, project: Project, data: bytes) -> None:
         digest = _sha(data)
@@ -586,10 +600,10 @@ def _changeset_hint(
 def _ids_kept(project: Project, current: Project) -> Project:
     """``project`` (what an undo or redo made of ``current``) with ids handed out since the
     step still taken. A step's primitives put ``next_id`` back to its value then, but a save that
-    is not a step (an import's assets and clips) may have used ids above it meanwhile; the
-    project would then be invalid and the undo refused for good. Only then ``next_id`` stays
-    at ``current``'s (every id in use is below it), so an undo with nothing in between still
-    restores the exact bytes."""
+    is not a step (an import's assets, `Session.save_import`) may have used ids above it
+    meanwhile; the project would then be invalid and the undo refused for good. Only then
+    ``next_id`` stays at ``current``'s (every id in use is below it), so an undo with nothing in
+    between still restores the exact bytes."""
     if project.next_id >= current.next_id:
         return project
     if not any(path == "$.next_id" for path, _ in problems(project)):

@@ -33,6 +33,8 @@ from engine.media.ffmpeg_command import input_args, local_path
 from engine.media.probe import Probe, probe
 from engine.media.room import check_room, nearly_full
 from engine.model import Asset, Clip, Project, Track, new_id
+from engine.ops.base import Batch
+from engine.ops.draft import AddClip, PutTrack
 from engine.projectdir import IMPORT_TEMP_TARGET, ProjectDir
 from engine.timebase import frames_from_seconds
 
@@ -449,6 +451,27 @@ def place_at_end(
         project, tracks=tuple(new_tracks[t.id] for t in project.tracks)
     )
     return project, clip_ids
+
+
+def separate_placement(before: Project, after: Project) -> tuple[Project, Batch]:
+    """``after`` (``before`` with an import's assets and the clips `import_files` placed) as
+    the project with the assets only, and the edit that places the clips on it: the tracks the
+    import added, then each clip it added, in track order. The session saves the first as a
+    change that is not an undo step (the media bin keeps it) and records the second as one
+    (`engine.session.Session.save_import`). The edit takes no ids: the project with the assets
+    keeps ``after``'s ``next_id``, so undoing it never hands the clips' ids out again and a
+    redo puts back the same clips."""
+    old = {t.id: {c.id for c in t.clips} for t in before.tracks}
+    added: list[PutTrack] = []
+    clips: list[AddClip] = []
+    for index, track in enumerate(after.tracks):
+        known = old.get(track.id)
+        if known is None:
+            added.append(PutTrack(index, msgspec.structs.replace(track, clips=())))
+            known = set()
+        clips.extend(AddClip(track.id, c) for c in track.clips if c.id not in known)
+    with_assets = msgspec.structs.replace(after, tracks=before.tracks)
+    return with_assets, Batch((*added, *clips))
 
 
 def _clip_duration(project: Project, asset: Asset) -> int:

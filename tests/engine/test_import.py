@@ -22,6 +22,7 @@ from math import floor
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 import engine.media.importer as importer
@@ -414,6 +415,53 @@ def test_without_placement_only_assets_are_added(pd: ProjectDir, media: Media) -
     assert all(r.clips == [] for r in results)
     assert project.tracks == before.tracks
     assert problems(project) == []
+
+
+def test_the_clips_an_import_placed_undo_as_one_step_and_the_bin_keeps_its_media(
+    pd: ProjectDir, media: Media
+) -> None:
+    """Issue 19: the clips an import placed were saved as a change that is not an undo step, so
+    undo (Ctrl+Z in the editor) could not take them off the timeline. Now they undo as one step
+    with the track the import had to make (A1 is locked here, so the video's sound and the tone
+    go on a new A2); the assets stay in the project (the media bin); redo puts the same clips
+    back, byte for byte. Each call opens the project as a command does."""
+    from engine.door import door
+    from engine.ops import SetTrackFlags
+
+    lock = msgspec.to_builtins(SetTrackFlags(track="A1", locked=True))
+    with door(pd.root, "test") as d:
+        d.call("edit", {"op": lock})
+        locked = pd.load()
+        out = d.call("import", {"files": [str(media["mp4"]), str(media["wav"])]})
+        placed = {c for r in out["results"] for c in r["clips"]}
+        imported_bytes = pd.project_json.read_bytes()
+        imported = pd.load()
+        assert [t.name for t in imported.tracks] == ["V1", "A1", "A2"]
+        assert {c.id for t in imported.tracks for c in t.clips} == placed and len(placed) == 3
+        assert len(imported.assets) == 3  # the video, its sound, the tone
+
+        undone = d.call("undo")
+        assert undone is not None and undone["summary"] == (
+            "undid: placed clip.mp4, tone.wav on the timeline"
+        )
+        after_undo = pd.load()
+        assert after_undo.tracks == locked.tracks  # no clip placed, no A2
+        assert after_undo.assets == imported.assets  # the bin keeps the media
+        assert problems(after_undo) == []
+
+        assert d.call("redo") is not None
+        assert pd.project_json.read_bytes() == imported_bytes  # the same clips, the same ids
+
+        # Further back: the import's clips, then the lock; the media stays through both.
+        assert d.call("undo") is not None and d.call("undo") is not None
+        first = pd.load()
+        assert [(t.name, t.locked, t.clips) for t in first.tracks] == [
+            ("V1", False, ()),
+            ("A1", False, ()),
+        ]
+        assert first.assets == imported.assets
+        assert d.call("redo") is not None and d.call("redo") is not None
+        assert pd.project_json.read_bytes() == imported_bytes
 
 
 def test_relative_name_with_a_colon(

@@ -6,10 +6,11 @@ without its step, nor a step without its edit), and undo takes it back to the ex
 before; a changeset is applied whole or not at all, and says which, whichever command opens
 the project next (a timeline command left half a changeset in place and edited on it, before
 `engine.changes.ledger.finish_interrupted`: 1 of the first 5 kills that landed mid-apply);
-a killed import added its
-asset whole (its derivative jobs queued, at the latest by the next ``jobs queue``) or nothing; a
-killed job run loses no job and leaves no half-built file under a real name; no temp file
-outlives the next open. (Issue 25: 10 of 230 kills of ``reelcut edit`` lost the undo step.)
+a killed import added its asset and its clip whole, the clip as the newest undo step (whose
+undo keeps the asset), with its derivative jobs queued (at the latest by the next ``jobs
+queue``), or nothing; a killed job run loses no job and leaves no half-built file under a real
+name; no temp file outlives the next open. (Issue 25: 10 of 230 kills of ``reelcut edit`` lost
+the undo step.)
 
 Where a kill lands: half of the kill points sweep the command's whole run (its median length,
 measured first, times 0.2 to 1.1); the other half watch the project from outside for the
@@ -325,7 +326,10 @@ def sweep_import(master: Path, tmp: Path, points: int) -> None:
     media = tmp / "media"
     media.mkdir()
     rng = random.Random("import 25")
-    length = duration_of("import", root, write_wav(media / "timing.wav", seed=-1), runs=1)
+    # Not seed -1: random.Random takes an int seed's absolute value, so take 1 had its bytes
+    # and point 1 imported nothing new.
+    timing = write_wav(media / "timing.wav", seed=10**9)
+    length = duration_of("import", root, timing, runs=1)
     sweep = Sweep("import")
     requeued = 0
     for i in range(points):
@@ -353,12 +357,19 @@ def sweep_import(master: Path, tmp: Path, points: int) -> None:
                     stored = root / "assets" / f"{digest}.{asset.ext}"
                     assert sha(stored.read_bytes()) == digest
                     assert any(c.asset_id == asset.id for t in project.tracks for c in t.clips)
+                    # Its clip is the newest undo step (issue 19): undo takes the clip off the
+                    # timeline and keeps the asset in the project.
+                    assert s.steps()[-1].label == f"placed take {i}.wav on the timeline"
                 else:
                     assert data == before  # added nothing
-                # The import is not an undo step, but it moved the newest step along: undo runs
-                # and takes back the edit before it, and keeps the import.
-                assert s.steps()[-1].after_hash == sha(data)
-                assert s.undo() is not None and s.redo() is not None
+                    assert not s.steps()[-1].label.startswith(f"placed take {i}.wav ")
+                assert s.steps()[-1].after_hash == sha(data)  # undo runs
+                assert s.undo() is not None
+                if asset is not None:
+                    _, undone = project_at(root)
+                    assert asset in undone.assets
+                    assert not any(c.asset_id == asset.id for t in undone.tracks for c in t.clips)
+                assert s.redo() is not None
                 assert (root / "project.json").read_bytes() == data
             assert temp_files(root) == []
             if asset is None:

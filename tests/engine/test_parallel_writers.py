@@ -131,7 +131,10 @@ def edit_and_apply(root: Path, i: int, rng: random.Random) -> str:
 
 
 def import_and_edit(root: Path, i: int, rng: random.Random) -> str:
-    """An import and an edit: both land, one after the other, or one is refused whole."""
+    """An import and an edit: both land, one after the other, or one is refused whole. The
+    import's clip is an undo step (issue 19), so undo walks back what landed, newest first,
+    and keeps the imported asset; redo brings back the exact file."""
+    base = project_at(root)[1]
     media = write_wav(root.parent / f"take {i}.wav", seed=i)
     digest = sha(media.read_bytes())
     name = f"edit {i}"
@@ -147,20 +150,34 @@ def import_and_edit(root: Path, i: int, rng: random.Random) -> str:
     else:
         assert_refusal(ri, {LOCKED})
         assert asset is None
+    if re_.code == 0:
+        assert name in marker_names(project)
+    else:
+        assert_refusal(re_, {LOCKED})
+        assert name not in marker_names(project)
     with Session(root) as s:
         steps = s.steps()
-        if re_.code == 0:
-            assert name in marker_names(project)
-            assert steps[-1].label.startswith("added marker")
-        else:
-            assert_refusal(re_, {LOCKED})
-            assert name not in marker_names(project)
-        # The newest step describes the file as it is (an import after the edit moved it
-        # along), so undo runs; it takes back the edit and keeps the import.
-        if steps:
-            assert steps[-1].after_hash == sha(data)
+        landed = (ri.code == 0) + (re_.code == 0)
+        ours = steps[len(steps) - landed :]
+        assert sorted(st.label.split()[0] for st in ours) == sorted(
+            ["placed"] * (ri.code == 0) + ["added"] * (re_.code == 0)
+        )
+        # The newest step describes the file as it is, so undo runs.
+        assert not steps or steps[-1].after_hash == sha(data)
+        for step in reversed(ours):
             assert s.undo() is not None
-            assert (asset is not None) == any(a.hash == digest for a in s.project.assets)
+            if step.label.startswith("placed "):
+                assert asset is not None and asset in s.project.assets
+                assert not any(c.asset_id == asset.id for t in s.project.tracks for c in t.clips)
+            else:
+                assert name not in marker_names(s.project)
+        # Back where the trial started, but for the asset: the bin keeps it.
+        _, undone = project_at(root)
+        assert undone.tracks == base.tracks and undone.markers == base.markers
+        assert undone.assets == base.assets + ((asset,) if asset is not None else ())
+        for _ in ours:
+            assert s.redo() is not None
+        assert project_at(root)[0] == data
     return _outcome(ri, re_)
 
 
@@ -322,16 +339,20 @@ def test_a_proposal_leaves_another_process_s_apply_under_way_alone(demo_dir: Pat
 
 
 def test_undo_and_redo_over_an_import_keep_the_ids_it_took(demo_dir: Path) -> None:
-    """Found by the import+edit pair: an edit, then an import (not an undo step; it takes ids
-    above the edit's), then undo. The step's inverse put ``next_id`` back below the import's
-    ids, so undo was refused for good (exit 3, "refusing to save an invalid project:
-    $.next_id") and every older step was stuck. Now the ids stay taken; with nothing between,
-    undo still restores the exact bytes."""
+    """Found by the import+edit pair: an edit, then an import (its assets are not an undo
+    step, and take ids above the edit's), then undo back past the import. The edit's inverse
+    put ``next_id`` back below the import's ids, so undo was refused for good (exit 3,
+    "refusing to save an invalid project: $.next_id") and every older step was stuck. Now the
+    ids stay taken. An import into the bin only (``place`` false) is no step at all; the clips
+    an import places are one (issue 19): undo takes them off first, then the edit, and redo
+    puts both back with the ids they had. With nothing between, undo still restores the exact
+    bytes."""
     import msgspec
 
     from engine.door import door
     from engine.ops import AddMarker
 
+    binned_wav = write_wav(demo_dir.parent / "bin.wav", seed=6)
     wav = write_wav(demo_dir.parent / "take.wav", seed=7)
     marker = msgspec.to_builtins(AddMarker(at=50, name="x"))
     with door(demo_dir, "test") as d:
@@ -340,12 +361,18 @@ def test_undo_and_redo_over_an_import_keep_the_ids_it_took(demo_dir: Path) -> No
         d.call("undo")
         assert project_at(demo_dir)[0] == before  # nothing between: the exact bytes
         d.call("redo")
+        d.call("import", {"files": [str(binned_wav)], "place": False})
+        _, binned = project_at(demo_dir)
         d.call("import", {"files": [str(wav)]})
-        _, imported = project_at(demo_dir)
-        assert d.call("undo") is not None
+        data, imported = project_at(demo_dir)
+        assert imported.tracks != binned.tracks  # the take's clip is on the timeline
+        assert d.call("undo") is not None  # the clip
+        _, undone = project_at(demo_dir)
+        assert undone.tracks == binned.tracks and undone.assets == imported.assets
+        assert "x" in marker_names(undone)
+        assert d.call("undo") is not None  # the marker, before both imports
         _, undone = project_at(demo_dir)  # a valid project: project_at checks
         assert "x" not in marker_names(undone) and undone.assets == imported.assets
         assert undone.next_id == imported.next_id
-        assert d.call("redo") is not None
-        _, redone = project_at(demo_dir)
-        assert "x" in marker_names(redone) and redone.assets == imported.assets
+        assert d.call("redo") is not None and d.call("redo") is not None
+        assert project_at(demo_dir)[0] == data  # the same clips, the same ids
