@@ -59,6 +59,13 @@ class PlaceCaptions(Op, frozen=True, tag="place_captions"):
             previous = cue.at + cue.duration
         track = _captions_track(d)
         for old in list(d.clips(track.id)):
+            if old.kind != "text":
+                # Only captions are replaced: a picture put on the track (and the sound linked
+                # to it) is the user's, never removed as a side effect.
+                raise OpError(
+                    f"the {track.name} track holds {old.kind} clip {old.name!r} at "
+                    f"{d.tc(old.start)}; move it to another track, then place the captions"
+                )
             d.remove(track.id, old)
         height = d.base.height
         size = self.size or max(12, height // 20)

@@ -256,6 +256,35 @@ def test_a_clip_that_is_not_text_on_the_captions_track_is_not_a_caption() -> Non
     assert [c.id for c in caption_clips(tracks)] == [track.clips[0].id]
 
 
+def test_placing_captions_again_never_removes_a_picture_put_on_their_track() -> None:
+    """Found by the ops state machine: a media clip inserted on the Captions track (with its
+    linked sound on A1) was removed by the next PlaceCaptions, leaving its partner's link
+    dangling. Now the op refuses and names the clip; nothing changes."""
+    p = timeline({"V1": [(0, 10)], "A1": [(0, 10)]})
+    p = PlaceCaptions((CaptionCue("hi", 0, 5),)).apply(p).project
+    track = captions_track(p)
+    picture = Clip(
+        id="c_98", kind="media", name="shot", start=20, duration=5, asset_id="a_1", linked_id="c_99"
+    )
+    sound = Clip(
+        id="c_99", kind="media", name="shot", start=20, duration=5, asset_id="a_2", linked_id="c_98"
+    )
+    tracks = tuple(
+        msgspec.structs.replace(t, clips=(*t.clips, picture))
+        if t.id == track.id
+        else msgspec.structs.replace(t, clips=(*t.clips, sound))
+        if t.name == "A1"
+        else t
+        for t in p.tracks
+    )
+    p = msgspec.structs.replace(p, tracks=tracks)
+    refused(
+        PlaceCaptions((CaptionCue("again", 0, 5),)),
+        p,
+        "the Captions track holds media clip 'shot' at 00:00:00:20; move it to another track",
+    )
+
+
 # -- the agent's tool -------------------------------------------------------------------------
 
 
