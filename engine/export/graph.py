@@ -177,6 +177,11 @@ def _layer(
         asset = assets[clip.asset_id]
         path = _media_path(root, asset)
         if asset.kind == "video":
+            m = asset.media
+            if clip.transform is None and m and (m.width, m.height, m.rotation) == (w, h, 0):
+                # The canvas's own size, untransformed: an opaque layer needs no alpha plane,
+                # and overlay copies it instead of blending every pixel
+                fit = "format=yuv420p"
             seek = seek_for(path, source_in, rate.fraction)  # near the in-point, same frames
             i = g.add_input(*seek.input_args, "-i", str(path))
             source = (

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from engine.export.graph import plan
+from engine.export.presets import PRESETS
 from engine.media.importer import import_files
 from engine.model import new_project
 from engine.ops import AddText, AddTrack, Overwrite, Slip
@@ -161,3 +163,17 @@ def test_what_cannot_be_copied_is_refused_with_the_reason(built: Built, tmp_path
         assert res.stderr.count("\n") == 1, (args, res.stderr)
         assert said in res.stderr, (args, res.stderr)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_same_cuts_rendered_show_the_same_frames(built: Built, tmp_path: Path) -> None:
+    """Without --lossless the same timeline is rendered; its sources have the canvas's size,
+    so each clip is overlaid as an opaque layer without an alpha plane (`engine.export.graph`):
+    every frame still shows the expected source frame."""
+    project = ProjectDir(built.root).load()
+    job = plan(built.root, project, PRESETS["h264"], 0, project.duration, tmp_path)
+    assert "yuva" not in job.args[job.args.index("-filter_complex") + 1]  # no alpha plane
+    out = tmp_path / "rendered.mp4"
+    res = reelcut("export", built.root, out)
+    assert res.returncode == 0, res.stderr
+    got = [read_code(r, W, H) for r in decode_rows(out, W, H)]
+    assert got == [expected_at(built, n) for n in range(project.duration)]
