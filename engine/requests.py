@@ -39,6 +39,7 @@ NEEDS_SESSION = frozenset(
         "tts.select",
         "captions.place",
         "timeline.import",
+        "relink",
     }
 )
 NO_JOB = "no job {id}; `reelcut jobs DIR list --all` shows them"
@@ -127,6 +128,52 @@ async def _import(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
             said = said or doc["change"]
         out.append(row)
     return {"results": out, "jobs_queued": queued, "change": said}
+
+
+@method("relink")
+async def _relink(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
+    """Point asset ``asset`` at the file ``file`` (absolute path). The same bytes put a missing
+    file back and change nothing else (`engine.media.status.relink`); other bytes become the
+    asset's media as one undoable edit, with its derivatives queued
+    (`engine.media.relink`): ``summary``, ``warnings``, ``change``, ``jobs_queued``."""
+    from engine.jobs.media import queue_derivatives
+    from engine.media import relink, status
+    from engine.media.importer import _hash_file
+
+    asset_id, source = str(params["asset"]), Path(str(params["file"]))
+    author = str(params.get("author") or "cli")
+    session = ws.session
+
+    def go() -> tuple[str, list[str], Change | None]:
+        project = session.project
+        asset = project.asset(asset_id)
+        if asset is not None and source.is_file() and asset.hash == _hash_file(source):
+            return status.relink(ws.root, project, asset_id, source), [], None
+        prepared = relink.prepare(ws.root, project, asset_id, source)
+        try:
+            change = session.apply(prepared.op, author=author)
+        except BaseException:
+            prepared.discard()
+            raise
+        summary = change.summary
+        if prepared.warnings:
+            summary += "; warning: " + "; ".join(prepared.warnings)
+        return summary, prepared.warnings, change
+
+    async with ws.writing:
+        summary, warnings, change = await asyncio.to_thread(go)
+    queued: list[int] = []
+    if change is not None:
+        db, events = await ws.services()
+        ids = {asset_id} | {a.id for a in ws.project.assets if a.derived_from == asset_id}
+        queued = [j.id for j in await queue_derivatives(db, ws.root, ws.project, ids)]
+        events.committed()
+    return {
+        "summary": summary,
+        "warnings": warnings,
+        "change": _change_json(change),
+        "jobs_queued": queued,
+    }
 
 
 @method("changes.apply")

@@ -449,17 +449,12 @@ class Workspace:
         return await asyncio.to_thread(status.media_status, self.root, project)
 
     async def relink(self, asset_id: str, source: Path) -> str:
-        """Put a missing asset's file back from ``source`` (the same bytes: its sha256 is the
-        asset's name), after every other change; a one-line summary, or a `ReelcutError` and
-        nothing written (`engine.media.status.relink`)."""
-        from engine.media import status
-
-        project = self.project
-        async with self.writing:
-            summary = await asyncio.to_thread(
-                status.relink, self.root, project, asset_id, Path(source)
-            )
-        return summary
+        """Point asset ``asset_id`` at the file ``source``: the same bytes put its missing file
+        back, other bytes become its media as one undoable edit (refused, with nothing
+        written, when they cannot stand in); a one-line summary (the door's ``relink``
+        request, `engine.requests`)."""
+        out = await self.call("relink", {"asset": asset_id, "file": str(Path(source))})
+        return str(out["summary"])
 
     # -- the agent (typed reads and the runs this holder starts) -------------------------------
 

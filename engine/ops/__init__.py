@@ -19,6 +19,7 @@ from engine.ops.link import Link, Unlink
 from engine.ops.marks import AddMarker, EditMarker, RemoveMarker, SetMarks
 from engine.ops.move import Move, Nudge
 from engine.ops.place import AddText, EditText, Insert, Overwrite, PlaceOnTop
+from engine.ops.relink import RelinkMedia
 from engine.ops.tracks import AddTrack, RemoveTrack, ReorderTrack, SetTrackFlags
 from engine.ops.transform import SetTransform
 from engine.ops.trim import RippleTrim, Roll, Slide, Slip, Trim
@@ -58,9 +59,15 @@ ALL: tuple[type[Op], ...] = (
     SelectTake,
     Batch,
 )
-GENERATED: tuple[type[Op], ...] = (PlaceTakes, LandTake, PlaceCaptions, ImportTimeline)
-"""Ops a TTS pass, the captions or import-timeline make (their fields are structs, so they have
-no `reelcut edit` form)."""
+GENERATED: tuple[type[Op], ...] = (
+    PlaceTakes,
+    LandTake,
+    PlaceCaptions,
+    ImportTimeline,
+    RelinkMedia,
+)
+"""Ops a TTS pass, the captions, import-timeline or a relink to another file make (their fields
+are structs, so they have no `reelcut edit` form)."""
 OPS: dict[str, type[Op]] = {
     cls.__struct_config__.tag: cls  # type: ignore[misc]
     for cls in (*ALL, *GENERATED)
@@ -102,6 +109,7 @@ AnyOp = (
     | LandTake
     | PlaceCaptions
     | ImportTimeline
+    | RelinkMedia
     | Batch
 )
 

@@ -1,0 +1,97 @@
+"""Relink to a different file through the door (``relink``): the asset keeps its id and its
+clips their ranges, takes the new bytes as one undoable edit and queues its derivatives; a file
+that cannot stand in (shorter than what the clips play, another kind) is refused with nothing
+changed.
+
+The demo (tests/tui/test_media_bin.py): a_3 pattern.mp4 (video, 240 frames at 30 fps) with its
+sound a_4; V1's c_10 plays a_3's frames [0, 240), A1's c_11 its sound."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from engine.door import door
+from engine.errors import ReelcutError
+from engine.projectdir import ProjectDir
+
+
+def clip_file(path: Path, seconds: int, rate: int = 30, sound: bool = True) -> Path:
+    """A real test-pattern video of ``seconds`` at ``rate`` fps (with a tone when ``sound``)."""
+    args = ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", f"testsrc2=size=320x180:rate={rate}"]
+    if sound:
+        args += ["-f", "lavfi", "-i", "sine=frequency=440"]
+    args += ["-t", str(seconds), "-pix_fmt", "yuv420p", str(path)]
+    subprocess.run(args, check=True)
+    return path
+
+
+def ranges(root: Path) -> list[tuple[str, str | None, int, int, int]]:
+    p = ProjectDir(root).load()
+    return [(c.id, c.asset_id, c.start, c.duration, c.source_in) for t in p.tracks for c in t.clips]
+
+
+def test_relink_to_a_longer_copy_keeps_the_clips_and_queues_derivatives(
+    demo_dir: Path, tmp_path: Path
+) -> None:
+    longer = clip_file(tmp_path / "take-2-longer.mp4", 10, rate=25)
+    before = ProjectDir(demo_dir).load()
+    old = before.asset("a_3")
+    assert old is not None and old.media is not None
+    clips = ranges(demo_dir)
+    with door(demo_dir, "test") as d:
+        out = d.call("relink", {"asset": "a_3", "file": str(longer)})
+        after = ProjectDir(demo_dir).load()
+        new, sound = after.asset("a_3"), after.asset("a_4")
+        assert new is not None and new.media is not None and sound is not None
+        assert new.hash != old.hash and new.source_name == "take-2-longer.mp4"
+        assert new.name == "pattern.mp4" and new.media.duration_frames == 300  # at 30 fps
+        assert (demo_dir / "assets" / str(new.filename)).is_file()
+        assert sound.source_name == "take-2-longer.mp4" and sound.hash != before.asset("a_4").hash  # type: ignore[union-attr]
+        assert ranges(demo_dir) == clips  # every clip keeps its range
+        # Another rate and size warn (Premiere and Resolve relink such a file), never refuse.
+        assert any("25 fps" in w for w in out["warnings"])
+        assert any("320x180" in w for w in out["warnings"])
+        assert "relinked pattern.mp4" in out["summary"]
+        assert out["change"]["kind"] == "edit" and out["jobs_queued"]
+        db = sqlite3.connect(demo_dir / ".reelcut" / "state.sqlite")
+        try:
+            marks = ",".join("?" * len(out["jobs_queued"]))
+            rows = db.execute(
+                f"SELECT kind, payload FROM jobs WHERE id IN ({marks})", out["jobs_queued"]
+            ).fetchall()
+        finally:
+            db.close()
+        built = {(k, json.loads(p)["asset"]) for k, p in rows}
+        assert ("proxy", "a_3") in built and ("peaks", "a_4") in built
+
+        undone = d.call("undo")
+        assert undone is not None and "relinked pattern.mp4" in undone["summary"]
+        back = ProjectDir(demo_dir).load()
+        assert back.assets == before.assets and ranges(demo_dir) == clips
+        assert (demo_dir / "assets" / str(old.filename)).is_file()  # the old bytes stayed
+
+
+def test_relink_to_a_file_that_cannot_stand_in_is_refused_and_changes_nothing(
+    demo_dir: Path, tmp_path: Path
+) -> None:
+    short = clip_file(tmp_path / "short.mp4", 3)
+    still = next((demo_dir / "assets").glob("*.png"))
+    project = (demo_dir / "project.json").read_bytes()
+    stored = sorted(p.name for p in (demo_dir / "assets").iterdir())
+    with door(demo_dir, "test") as d:
+        with pytest.raises(ReelcutError, match=r"short\.mp4 is 00:00:03:00 long, but the timeline"):
+            d.call("relink", {"asset": "a_3", "file": str(short)})
+        with pytest.raises(ReelcutError, match=r"pattern\.mp4 is video and the new file is image"):
+            d.call("relink", {"asset": "a_3", "file": str(still)})
+        with pytest.raises(ReelcutError, match="has no sound, but the timeline plays"):
+            d.call(
+                "relink",
+                {"asset": "a_3", "file": str(clip_file(tmp_path / "mute.mp4", 9, sound=False))},
+            )
+    assert (demo_dir / "project.json").read_bytes() == project
+    assert sorted(p.name for p in (demo_dir / "assets").iterdir()) == stored
