@@ -331,7 +331,9 @@ class Cutting:
                 self.screen.query_one(MediaBin).highlight(new[0])  # it becomes the source
 
     def relink(self) -> None:
-        """Ask for a copy of the highlighted asset's missing file and put it back."""
+        """Ask for a file for the highlighted asset: a copy of its missing file puts it back,
+        another file becomes its media (an undoable edit the door refuses, with one line, when
+        the file cannot stand in: another kind, or shorter than what the clips play)."""
         from tui.path_prompt import PathPrompt
 
         asset_id = self.screen.query_one(MediaBin).highlighted
@@ -339,19 +341,25 @@ class Cutting:
         if asset is None:
             self.app.flash("relink: highlight a clip in the media bin first")
             return
-        status = self.statuses.get(asset.id)
-        if status is not None and status.file == "ok":
-            self.app.flash(f"relink: {asset.name}'s file is in place; nothing to relink")
+        if asset.filename is None:
+            self.app.flash(f"relink: {asset.name} has no media file (a {asset.kind} asset)")
             return
+        status = self.statuses.get(asset.id)
+        missing = status is not None and status.file != "ok"
 
         def chosen(path: Path | None) -> None:
             if path is not None:
                 self.screen.run_worker(self._relink(asset.id, path), group="import")
 
         start = str(Path.cwd()) + os.sep
+        title = (
+            f"Relink {asset.name}: where is a copy of it?"
+            if missing
+            else f"Relink {asset.name} to another file (its clips keep their ranges)"
+        )
         self.app.push_screen(
             PathPrompt(
-                f"Relink {asset.name}: where is a copy of it?",
+                title,
                 start,
                 hint=f"imported from {asset.source_name or asset.name}; Tab completes",
             ),

@@ -99,7 +99,7 @@ KEYS: tuple[Key, ...] = (
     # the media bin, three-point editing, trim mode, tracks, text (issue 19)
     Key("Source", "f5", "show_bin", "Media bin: show and focus it (again: project files)"),
     Key("Source", "", "import_media", "Import media into the bin..."),
-    Key("Source", "", "relink_media", "Relink the highlighted bin item's missing file..."),
+    Key("Source", "", "relink_media", "Relink the highlighted bin item to a file..."),
     Key("Three-point", "v,f9", "place_source('insert')", "Insert the source (ripple)"),
     Key("Three-point", "b,f10", "place_source('overwrite')", "Overwrite with the source"),
     Key("Three-point", "f11", "place_source('replace')", "Replace the clip under the playhead"),
