@@ -494,9 +494,15 @@ class EditorScreen(Screen[None]):
         self.host.playback.play_pause()
 
     def action_shuttle(self, direction: int) -> None:
+        if self.trim_mode.mode is not None:
+            self.trim_mode.shuttle(direction)  # a dynamic trim
+            return
         self.host.playback.shuttle(direction)
 
-    def action_stop(self) -> None:
+    async def action_stop(self) -> None:
+        if self.trim_mode.dynamic_from is not None:
+            await self.trim_mode.commit_dynamic()
+            return
         self.host.playback.stop()
 
     def action_preview_url(self) -> None:

@@ -32,6 +32,8 @@ class Playback:
         self.page_playing = False  # the page was told to play (and not yet to pause)
         self.last_sent = -1.0
         self.pending_seek: int | None = None
+        self.clock = time.monotonic
+        """The clock shuttling runs on (seconds); a test sets a clock it drives itself."""
 
     # -- the playhead ----------------------------------------------------------------------
 
@@ -118,7 +120,7 @@ class Playback:
         # The page plays forward at 1x when connected and its frames move the playhead;
         # otherwise (and for 2x, 4x and reverse) the playhead runs from its own clock.
         self.speed = speed
-        self.origin = (time.monotonic(), self.app.playhead)
+        self.origin = (self.clock(), self.app.playhead)
         self.page_driven = False
         if self.timer is not None:
             self.timer.resume()
@@ -151,7 +153,7 @@ class Playback:
             return
         start, frame0 = self.origin
         rate = self.app.project.rate
-        frame = frame0 + int((time.monotonic() - start) * rate.num / rate.den * self.speed)
+        frame = frame0 + int((self.clock() - start) * rate.num / rate.den * self.speed)
         end = max(0, self.app.project.duration - 1)  # the last frame
         if (self.speed > 0 and frame >= end) or (self.speed < 0 and frame <= 0):
             frame = min(max(frame, 0), end)

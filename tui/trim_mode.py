@@ -7,6 +7,12 @@ nudge keys trim instead (``,`` ``.`` one frame, ``<`` ``>`` ten, as Avid's trim 
 leaves it. Roll and ripple move the playhead with the edit point, so the next press trims the
 same cut. Every press is one op (one undo step) through the app's door.
 
+J and L trim dynamically, as Avid's and Resolve's trim modes do: they shuttle the playhead
+(backwards, forwards; again: faster) and the edit point follows it; K stops and commits the
+trim by the frames the playhead ran, as one op (one undo step), the same op as that many presses
+of the frame keys would make. Escape during a dynamic trim puts the playhead back and trims
+nothing. The playhead runs on `tui.playback.Playback`'s clock.
+
 `edit_point` is a pure function of a track and a frame, tested directly.
 """
 
@@ -46,6 +52,8 @@ class TrimMode:
         self.screen = screen
         self.mode: str | None = None
         """One of `MODES`, or None when trim mode is off."""
+        self.dynamic_from: int | None = None
+        """Where the playhead was when a dynamic trim (J/L) began; None when none runs."""
 
     def step_mode(self) -> None:
         """On (roll), or the next mode."""
@@ -53,9 +61,12 @@ class TrimMode:
         self.screen.host.flash(self.describe())
 
     def leave(self) -> bool:
-        """Off; False when it was not on."""
+        """Off (a dynamic trim running is only cancelled); False when it was not on."""
         if self.mode is None:
             return False
+        if self.dynamic_from is not None:
+            self.cancel_dynamic()
+            return True
         self.mode = None
         self.screen.host.flash("trim mode off")
         return True
@@ -76,14 +87,19 @@ class TrimMode:
                     f"{format_timecode(point, project.rate)} "
                     f"{left.id if left else '-'}|{right.id if right else '-'}"
                 )
-        return f"TRIM {self.mode} {where}  , . 1f  < > 10f  u mode  Esc done"
+        if self.dynamic_from is not None:
+            by = app.playhead - self.dynamic_from
+            return f"TRIM {self.mode} {by:+d}f  J L shuttle  K commit  Esc cancel"
+        return f"TRIM {self.mode} {where}  , . 1f  < > 10f  J K L  u mode  Esc done"
 
-    def _op(self, by: int) -> tuple[Op, int] | str:
-        """The op for a trim of ``by`` frames and how far the playhead follows, or why not."""
+    def _op(self, by: int, at: int | None = None) -> tuple[Op, int] | str:
+        """The op for a trim of ``by`` frames at the playhead (or at frame ``at``) and how far
+        the playhead follows, or why not."""
         app = self.screen.host
         project = app.project
+        at = app.playhead if at is None else at
         if self.mode in ("slip", "slide"):
-            clip = nav.target_clip(project, app.selection, app.track_index, app.playhead)
+            clip = nav.target_clip(project, app.selection, app.track_index, at)
             if clip is None:
                 return f"{self.mode}: no clip under the playhead on this track; select one"
             if self.mode == "slip":
@@ -91,7 +107,7 @@ class TrimMode:
             return Slide(clip_id=clip.id, by=by), by
         if not project.tracks:
             return "trim: no tracks"
-        found = edit_point(project.tracks[app.track_index], app.playhead)
+        found = edit_point(project.tracks[app.track_index], at)
         if found is None:
             return "trim: no edit point on this track"
         _, left, right = found
@@ -118,3 +134,52 @@ class TrimMode:
         change = await self.screen._apply(op, self.mode or "trim")
         if change is not None and follow:
             app.playback.seek(max(0, app.playhead + follow))
+
+    # -- dynamic trimming (J K L) ----------------------------------------------------------
+
+    def shuttle(self, direction: int) -> None:
+        """J (-1) or L (1): start a dynamic trim at the playhead, or shuttle on (faster, or
+        the other way) in the one running."""
+        app = self.screen.host
+        if self.dynamic_from is None:
+            found = self._op(0)
+            if isinstance(found, str):
+                app.flash(found)
+                return
+            app.playback.halt()
+            self.dynamic_from = app.playhead
+        app.playback.shuttle(direction)
+        app.flash(self.describe())
+
+    async def commit_dynamic(self) -> None:
+        """K: stop, and trim by the frames the playhead ran (one op), at the edit point where
+        the dynamic trim began; the playhead ends where the frame keys would leave it."""
+        app = self.screen.host
+        start = self.dynamic_from
+        if start is None:
+            return
+        app.playback.halt()
+        self.dynamic_from = None
+        by = app.playhead - start
+        if by == 0:
+            app.flash(self.describe())
+            return
+        found = self._op(by, at=start)
+        if isinstance(found, str):
+            app.playback.seek(start)
+            app.flash(found)
+            return
+        op, follow = found
+        change = await self.screen._apply(op, self.mode or "trim")
+        app.playback.seek(start + follow if change is not None else start)
+
+    def cancel_dynamic(self) -> None:
+        """Escape in a dynamic trim: stop, the playhead back where it began, nothing trimmed."""
+        app = self.screen.host
+        start = self.dynamic_from
+        if start is None:
+            return
+        app.playback.halt()
+        self.dynamic_from = None
+        app.playback.seek(start)
+        app.flash(f"dynamic {self.mode} cancelled; " + self.describe())
