@@ -31,6 +31,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from engine.errors import ReelcutError
+from engine.export.fontmetrics import line_box
 from engine.export.presets import Preset
 from engine.export.seek import seek_for
 from engine.model import Asset, Clip, Project, Track
@@ -170,7 +171,7 @@ def _layer(
         g.texts[name] = clip.text.text
         dur = float(Fraction(frames) / rate.fraction)
         source = (
-            f"color=c=black@0:s={w}x{h}:r={fps}:d={dur + 1:.6f},format=yuva420p,"
+            f"color=c=black@0:s={w}x{h}:r={fps}:d={dur + 1:.6f},format=yuva444p,"
             f"{_drawtext(clip, text_dir / name)},trim=end_frame={frames},{shift}"
         )
     elif clip.kind == "media" and clip.asset_id in assets:
@@ -203,7 +204,10 @@ def _layer(
         if t.scale != 1.0:
             extra.append(f"scale=w=iw*{t.scale}:h=ih*{t.scale}")
         if t.rotation:
-            extra.append(f"rotate=a={t.rotation}*PI/180:ow=rotw(a):oh=roth(a):c=black@0")
+            # rotw/roth take the angle itself: ``a`` is no constant in ow/oh (ffmpeg 5.1
+            # refuses the graph), and clockwise for a positive angle, as CSS turns
+            angle = f"{t.rotation}*PI/180"
+            extra.append(f"rotate=a={angle}:ow=rotw({angle}):oh=roth({angle}):c=black@0")
         if t.opacity < 1.0:
             extra.append(f"colorchannelmixer=aa={t.opacity}")
         if extra:
@@ -214,22 +218,48 @@ def _layer(
 
 
 def _drawtext(clip: Clip, text_file: Path) -> str:
+    """The text as the page lays it out: a CSS box of ``line-height: normal`` with padding
+    ``0.2em 0.5em``, centred vertically in the canvas, its baseline where Chromium puts it
+    (`line_box`). drawtext's own box pads all sides alike, so the background is drawn by a
+    first pass with ``0.5em`` round invisible text and its rows outside the CSS box cleared."""
     p = clip.text
     assert p is not None
-    pad_x, pad_y = round(p.size * 0.5), round(p.size * 0.2)
-    x = {"left": f"{pad_x}", "right": f"w-tw-{pad_x}", "center": "(w-tw)/2"}[p.align]
-    parts = [
-        f"fontfile='{_escape(font_file(p.font))}'",
+    font = font_file(p.font)
+    pad_x, pad_y = p.size * 0.5, p.size * 0.2
+    box = line_box(font, p.size)
+    top = f"(h-{box.height + 2 * pad_y:g})/2"
+    x = {"left": f"{pad_x:g}", "right": f"w-tw-{pad_x:g}", "center": "(w-tw)/2"}[p.align]
+    common = [
+        f"fontfile='{_escape(font)}'",
         f"textfile='{_escape(str(text_file))}'",
         "expansion=none",
         f"fontsize={p.size}",
-        f"fontcolor={p.color}",
         f"x={x}",
-        "y=(h-th)/2",
+        # drawtext puts the text's highest glyph top at y: its baseline is y + ascent
+        f"y={top}+{pad_y + box.baseline:g}-ascent",
     ]
-    if p.background is not None:
-        parts += ["box=1", f"boxcolor={p.background}", f"boxborderw={pad_y}"]
-    return "drawtext=" + ":".join(parts)
+    text = "drawtext=" + ":".join([*common, f"fontcolor={p.color}"])
+    if p.background is None:
+        return text
+    height = box.height + 2 * pad_y
+    clear = "color=black@0:t=fill:replace=1"
+    return ",".join(
+        [
+            "drawtext="
+            + ":".join(
+                [
+                    *common,
+                    "fontcolor=black@0",
+                    "box=1",
+                    f"boxcolor={p.background}",
+                    f"boxborderw={round(pad_x)}",
+                ]
+            ),
+            f"drawbox=x=0:y=0:w=iw:h=round((ih-{height:g})/2):{clear}",
+            f"drawbox=x=0:y=round((ih+{height:g})/2):w=iw:h=ih:{clear}",
+            text,
+        ]
+    )
 
 
 def _escape(value: str) -> str:
