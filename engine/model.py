@@ -210,6 +210,17 @@ class EditorState(_Struct, frozen=True, forbid_unknown_fields=True):
     tool: Literal["select", "blade", "trim", "slip", "slide"] = "select"
 
 
+class SourceMarks(_Struct, frozen=True, forbid_unknown_fields=True):
+    """A bin item's own playhead and in/out marks (the source of a three-point edit), in
+    project frames of its media, ``mark_out`` excluded. Part of the view: saved in the state
+    database (`engine.source_marks`), never in project.json."""
+
+    asset_id: Id
+    position: NonNegative = 0
+    mark_in: NonNegative | None = None
+    mark_out: NonNegative | None = None
+
+
 class Project(_Struct, frozen=True, forbid_unknown_fields=True):
     """The whole timeline, as stored in project.json."""
 

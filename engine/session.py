@@ -26,7 +26,7 @@ import hashlib
 import json
 import shlex
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +39,7 @@ from engine.changes.ledger import finish_interrupted
 from engine.errors import ReelcutError
 from engine.events import insert_event
 from engine.lock import WriterLock
-from engine.model import EditorState, Project
+from engine.model import EditorState, Project, SourceMarks
 from engine.ops import Op, OpError, decode_op
 from engine.ops import Result as OpResult
 from engine.projectdir import ProjectDir
@@ -50,6 +50,7 @@ from engine.projectfile import (
     write_project,
     written_by_us,
 )
+from engine.source_marks import SOURCE_MARKS, decode_source_marks, encode_source_marks
 from engine.state import db
 from engine.state.history import History, Step
 from engine.validate import problems
@@ -161,6 +162,21 @@ class Session:
 
     def steps(self, limit: int = 1000) -> list[Step]:
         return self.history.steps(limit)
+
+    def source_marks(self) -> dict[str, SourceMarks]:
+        """Each bin item's saved source playhead and marks (`engine.source_marks`)."""
+        return decode_source_marks(self._meta(SOURCE_MARKS), self._project)
+
+    def set_source_marks(self, marks: Iterable[SourceMarks]) -> None:
+        """Save the source marks in the state database: not an edit, not an undo step, no
+        new revision (project.json is not touched; nothing on the timeline changed)."""
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            self._set_meta(SOURCE_MARKS, encode_source_marks(marks))
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
 
     # -- changing --------------------------------------------------------------------------
 

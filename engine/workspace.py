@@ -31,7 +31,7 @@ from engine.control import ControlServer
 from engine.errors import ReelcutError, UsageError
 from engine.events import Event, EventStream
 from engine.jsoncheck import Problem
-from engine.model import Project
+from engine.model import Project, SourceMarks
 from engine.projectfile import PROJECT_FILE
 from engine.requests import METHODS
 from engine.scripts import (
@@ -52,7 +52,7 @@ from engine.state.adb import AsyncDB
 from engine.textdiff import diff_stats, unified_diff
 
 if TYPE_CHECKING:
-    from collections.abc import Collection
+    from collections.abc import Collection, Iterable
 
     from engine.agent.store import Run
     from engine.changes.replay import Replay
@@ -243,6 +243,17 @@ class Workspace:
         """Run one session call on a worker thread, after every other change."""
         async with self.writing:
             return await asyncio.to_thread(fn)
+
+    def source_marks(self) -> dict[str, SourceMarks]:
+        """Each bin item's source playhead and marks, as saved (`engine.source_marks`)."""
+        return self.session.source_marks()
+
+    async def save_source_marks(self, marks: Iterable[SourceMarks]) -> None:
+        """Save the source marks in the state database (not an edit: no undo step, no
+        revision), after every other change."""
+        session = self.session
+        async with self.writing:
+            await asyncio.to_thread(session.set_source_marks, marks)
 
     async def reload(self) -> Change | None:
         """Pick up project.json when something in this process changed it (a changeset)."""

@@ -21,7 +21,7 @@ from textual.css.query import NoMatches
 from textual.widgets import ContentSwitcher
 
 from engine.errors import ReelcutError
-from engine.model import Asset, Project, Track
+from engine.model import Asset, Project, SourceMarks, Track
 from engine.ops import CloseGap, Insert, LiftRange, Op, Overwrite, PlaceOnTop, RippleDeleteRange
 from engine.timebase import format_timecode
 from tui import navigate as nav
@@ -45,8 +45,13 @@ class Cutting:
         self.screen = screen
         self.source: Source | None = None
         """The bin item the next edit takes its media from (None until one is picked)."""
-        self._sources: dict[str, Source] = {}
-        """Each bin item's playhead and marks, kept while another item is the source."""
+        self._sources: dict[str, Source] | None = None
+        """Each bin item's playhead and marks (the source's too), as saved in the state
+        database when the editor last quit (`engine.source_marks`); read on first use."""
+        self._marks_dirty = False
+        """A source playhead or mark moved since the marks were last saved."""
+        self.monitoring = False
+        """The media bin has the focus: the page shows the source instead of the timeline."""
         self.video_target: str | None = None
         """The track id video goes to (None: the lowest unlocked video track, V1)."""
         self.audio_target: str | None = None
@@ -103,10 +108,62 @@ class Cutting:
 
     def choose(self, asset_id: str) -> None:
         """``asset_id`` becomes the source (with the playhead and marks it had)."""
-        if self.source is not None:
-            self._sources[self.source.asset_id] = self.source
-        self.source = self._sources.get(asset_id) or Source(asset_id)
+        self.source = self._saved().get(asset_id) or Source(asset_id)
         self.show()
+        self.tell_page()
+
+    def _saved(self) -> dict[str, Source]:
+        if self._sources is None:
+            saved = self.app.workspace.source_marks()
+            self._sources = {
+                k: Source(m.asset_id, m.position, m.mark_in, m.mark_out) for k, m in saved.items()
+            }
+        return self._sources
+
+    def _source_moved(self, source: Source) -> None:
+        """``source`` is the source now: kept for its asset, saved with the view once it
+        settles (`save_marks`), drawn, and shown on the page."""
+        self.source = source
+        self._saved()[source.asset_id] = source
+        self._marks_dirty = True
+        self.app.disk.state_changed()
+        self.show()
+        self.tell_page()
+
+    async def save_marks(self) -> None:
+        """Save every source's playhead and marks in the state database, when they moved."""
+        if not self._marks_dirty or self._sources is None:
+            return
+        self._marks_dirty = False
+        marks = [
+            SourceMarks(s.asset_id, s.position, s.mark_in, s.mark_out)
+            for s in self._sources.values()
+        ]
+        await self.app.workspace.save_source_marks(marks)
+
+    def monitor(self, on: bool) -> None:
+        """The bin took the focus (``on``) or lost it: the page shows the source, or the
+        timeline again."""
+        if on != self.monitoring:
+            self.monitoring = on
+            self.tell_page()
+
+    def tell_page(self) -> None:
+        """Send the page the source to show (a ``playback`` ``source`` event), or none while
+        the bin has not the focus; also for a page that has just connected."""
+        app = self.app
+        if app.workspace.events is None or app.preview is None:
+            return
+        source = self.source if self.monitoring else None
+        data: dict[str, object] = {"asset_id": None, "from": "editor"}
+        if source is not None:
+            data.update(
+                asset_id=source.asset_id,
+                position=source.position,
+                mark_in=source.mark_in,
+                mark_out=source.mark_out,
+            )
+        app.run_worker(app.workspace.publish("playback", "source", data), group="playback")
 
     def _source_asset(self, what: str) -> tuple[Source, Asset] | None:
         highlighted = self.screen.query_one(MediaBin).highlighted
@@ -128,8 +185,7 @@ class Cutting:
         if found is None:
             return
         source, asset = found
-        self.source = source.moved(source.position + frames, three_point.media_length(asset))
-        self.show()
+        self._source_moved(source.moved(source.position + frames, three_point.media_length(asset)))
 
     def mark(self, which: Literal["in", "out", "clear"]) -> None:
         """Set the source's in or out mark at its playhead (the out mark excluded), or clear
@@ -139,17 +195,16 @@ class Cutting:
             return
         source, _ = found
         if which == "clear":
-            self.source = replace(source, mark_in=None, mark_out=None)
+            self._source_moved(replace(source, mark_in=None, mark_out=None))
         elif which == "in":
             out = source.mark_out if source.mark_out and source.mark_out > source.position else None
-            self.source = replace(source, mark_in=source.position, mark_out=out)
+            self._source_moved(replace(source, mark_in=source.position, mark_out=out))
         else:
             start = source.mark_in
             if start is not None and source.position <= start:
                 self.app.flash("source out: it must come after the source in; step later first")
                 return
-            self.source = replace(source, mark_out=source.position)
-        self.show()
+            self._source_moved(replace(source, mark_out=source.position))
 
     # -- patching --------------------------------------------------------------------------
 

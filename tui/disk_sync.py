@@ -60,6 +60,7 @@ class DiskSync:
             return
         self.state_dirty_at = None
         app = self.app
+        await app.editor.cutting.save_marks()  # the source marks, when they moved
         ed = app.session.project.editor
         fpc = app.timeline.frames_per_col
         if (ed.playhead, ed.selection, ed.frames_per_cell) == (app.playhead, app.selection, fpc):

@@ -564,6 +564,9 @@ class EditorScreen(Screen[None]):
         if message.done:
             self.query_one("#timeline").focus()
 
+    def on_media_bin_watched(self, message: MediaBin.Watched) -> None:
+        self.cutting.monitor(message.on)  # the page shows the source while the bin has focus
+
     def action_source_step(self, frames: int) -> None:
         self.cutting.step(frames)
 

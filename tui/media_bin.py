@@ -102,6 +102,14 @@ class MediaBin(Vertical):
             self.asset_id = asset_id
             self.done = done
 
+    class Watched(Message):
+        """The list took the focus (``on``) or lost it: the page shows the source while it
+        has it."""
+
+        def __init__(self, on: bool) -> None:
+            super().__init__()
+            self.on = on
+
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.asset_ids: list[str] = []
@@ -196,6 +204,12 @@ class MediaBin(Vertical):
         o = "--" if source.mark_out is None else format_timecode(source.mark_out, rate)
         text.append(f"in {i} out {o}")
         view.update(text)
+
+    def on_descendant_focus(self) -> None:
+        self.post_message(self.Watched(True))
+
+    def on_descendant_blur(self) -> None:
+        self.post_message(self.Watched(False))
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         event.stop()

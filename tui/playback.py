@@ -168,6 +168,7 @@ class Playback:
         page that has just loaded (``hello``) is sent the playhead, and play if playing."""
         self.page_seen = time.monotonic()
         if hello:
+            self.app.editor.cutting.tell_page()  # the source, while the media bin has focus
             if frame != self.app.playhead:
                 self.last_sent = 0.0  # not held back by the seek rate limit
                 self.tell_page("seek", self.app.playhead)

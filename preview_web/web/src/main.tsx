@@ -16,6 +16,7 @@ import React, { useCallback, useEffect, useMemo, useRef, useState } from "react"
 import { createRoot } from "react-dom/client";
 import { Player, type PlayerRef } from "@remotion/player";
 import { Readout } from "./Readout";
+import { SourceMonitor, type SourceState, sourceFromEvent } from "./SourceMonitor";
 import { fileChanged } from "./RemotionClip";
 import { Placeholders, jobChanged } from "./Placeholders";
 import { Timeline } from "./Timeline";
@@ -73,6 +74,8 @@ function App() {
   // The event stream is down (the editor quit or restarts): an overlay says so.
   const [offline, setOffline] = useState(false);
   const [connection, setConnection] = useState(0); // bumped to open a new stream
+  // The editor's media bin has the focus: its source shows instead of the timeline.
+  const [source, setSource] = useState<SourceState | null>(null);
   const player = useRef<PlayerRef>(null);
   const report = useRef(frameReporter());
   // What the terminal last asked for. Events can arrive before the Player exists (the stream
@@ -124,6 +127,10 @@ function App() {
         root.dataset.eventAt = String(Date.now());
       }
       if (event.data.from === "page") return;
+      if (event.kind === "source") {
+        setSource(sourceFromEvent(event.data));
+        return;
+      }
       if (event.kind === "seek") {
         wanted.current.frame = event.data.frame;
         seekAsked.current = { frame: event.data.frame, at: performance.now() };
@@ -193,6 +200,7 @@ function App() {
   }, [load.state, root]);
 
   if (root) root.dataset.state = load.state;
+  if (root) root.dataset.source = source?.asset_id ?? "";
   const ready = load.state === "ready" ? load : null;
   const inputProps = useMemo(
     () => (ready ? { project: ready.project, media: ready.media } : null),
@@ -234,8 +242,13 @@ function App() {
         compositionWidth={project.width}
         compositionHeight={project.height}
         controls
-        style={{ width: "100%", aspectRatio: `${project.width} / ${project.height}` }}
+        style={{
+          width: "100%",
+          aspectRatio: `${project.width} / ${project.height}`,
+          display: source ? "none" : undefined,
+        }}
       />
+      {source ? <SourceMonitor source={source} project={project} media={media} /> : null}
       <Readout
         player={player}
         rate={project.rate}
