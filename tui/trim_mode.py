@@ -148,8 +148,7 @@ class TrimMode:
                 return
             app.playback.halt()
             self.dynamic_from = app.playhead
-        app.playback.shuttle(direction)
-        app.flash(self.describe())
+        app.playback.shuttle(direction)  # the status line's trim part counts the frames live
 
     async def commit_dynamic(self) -> None:
         """K: stop, and trim by the frames the playhead ran (one op), at the edit point where
