@@ -8,8 +8,9 @@ Inside tmux (``$TMUX`` set) three options matter, read with ``tmux show -gv NAME
 - ``extended-keys`` (default off): tmux does not pass keys with modifiers it has no legacy
   code for, so Ctrl+Shift+Z (redo's second key) never arrives; Ctrl+Y always does.
   ``set -s extended-keys on``.
-- ``allow-passthrough`` (default off): the picture viewer's graphics commands (Kitty graphics)
-  are dropped by tmux, so it draws half blocks. ``set -g allow-passthrough on``.
+- ``allow-passthrough`` (default off): the picture viewer's graphics commands (Kitty graphics,
+  sixel to an outer terminal) are dropped by tmux, so it draws half blocks.
+  ``set -g allow-passthrough on``.
 
 `problems` is pure (it takes what ``tmux show`` printed, through a seam); `check` asks the
 real tmux, off the event loop; the editor says the result once on its status line

@@ -5,7 +5,14 @@ same rule (`engine.shown.picture_at`, which the export and the page tests use to
 from the proxies (`engine.media.still.frame_pixels`) on a worker thread. It draws half-block
 cells (``▀``, the upper pixel in the foreground colour, the lower in the background; runs of
 equal cells are one styled run), or, where the terminal has the Kitty graphics protocol, real
-pixels through Unicode placeholders (`tui.terminal_graphics`).
+pixels through Unicode placeholders (`tui.terminal_graphics`), or, where it has sixel, real
+pixels as a sixel picture (`tui.sixel`) sized to its cells in the terminal's pixels.
+
+Sixel is drawn *over* the compositor's cells: the widget renders blank cells there, and after
+every repaint of those cells (its own refreshes, a resize, a full repaint when a screen above
+closes) the picture is written again at the region's place, the cursor saved and restored
+around it. Text written into a cell replaces the sixel pixels in it, so hiding the viewer (the
+layout gives the cells to the other panes) or a smaller picture after a resize clears it.
 
 It follows the app's playhead and project: at once when paused (a seek, a step, an edit), at
 most `PLAYING_FPS` pictures a second while playing, one decode at a time, always of the latest
@@ -18,6 +25,7 @@ there is no picture (a gap, a proxy still building).
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +38,7 @@ from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
 
+from tui.sixel import encode as sixel_encode
 from tui.terminal_graphics import (
     MAX_CELLS,
     Graphics,
@@ -37,6 +46,7 @@ from tui.terminal_graphics import (
     kitty_delete,
     kitty_transmit,
     placeholder_row,
+    wrap_for_tmux,
 )
 
 if TYPE_CHECKING:
@@ -48,6 +58,10 @@ PLAYING_FPS = 2
 """Half-block pictures per second at most while playing (each is a decode and a repaint):
 with the editor's own output it keeps playback within 40 KiB/s at 200x50 in either colour
 mode (`bench/bench_terminal_output.py`)."""
+SIXEL_PLAYING_BYTES = 32 * 1024
+"""Bytes a second sixel pictures may take while playing: a picture of the demo at 200x50 is
+40-48 KiB (60 x 33 cells of 10 x 20 pixels), so one about every 1.5 s; paused, each seek and
+step draws at once."""
 AUTO_MIN_WIDTH = 100
 """Below this many terminal columns the viewer only shows when asked for (F7)."""
 KITTY_PIXELS_PER_CELL = (4, 8)
@@ -92,6 +106,9 @@ class FrameViewer(Widget, can_focus=False):
         """The half-block cells on screen, by row: (upper RGB, lower RGB), quantised."""
         self._drawn_caption = ""
         self._sent_rgb = b""
+        self._sixel = ""
+        """The sixel picture of the region (its whole DCS sequence), written after a repaint."""
+        self._sixel_pending = False
         self.terminal_write = self._write_to_terminal
         """Where graphics commands go (the terminal; a test catches them)."""
 
@@ -121,6 +138,7 @@ class FrameViewer(Widget, can_focus=False):
         # A picture of the old size would be drawn cropped or with a gap until the new one
         # comes: show none (and say no frame) meanwhile.
         self.picture, self.shown_frame, self._cells = None, None, []
+        self._sixel = ""
         self.caption = self._drawn_caption = ""
         self.refresh()
         self._visibility()
@@ -149,6 +167,7 @@ class FrameViewer(Widget, can_focus=False):
             self.request()
         else:
             self._forget_kitty()
+            self._sixel = ""  # its cells go to the other panes, whose text covers it
 
     def _moved(self, frame: int) -> None:
         self.request()
@@ -158,7 +177,8 @@ class FrameViewer(Widget, can_focus=False):
 
     def request(self) -> None:
         """Ask for the picture at the playhead: now when idle, after the previous decode,
-        and at most `PLAYING_FPS` a second while playing."""
+        and at most `PLAYING_FPS` a second while playing (sixel: within
+        `SIXEL_PLAYING_BYTES` a second too)."""
         if not self.has_class("-shown") or not self.is_mounted:
             return
         self._wanted = self.host.playhead
@@ -166,7 +186,8 @@ class FrameViewer(Widget, can_focus=False):
             return  # the decode in flight asks again when it ends
         wait = 0.0
         if self.host.playing:
-            wait = self._last_decode + 1 / PLAYING_FPS - time.monotonic()
+            interval = max(1 / PLAYING_FPS, len(self._sixel) / SIXEL_PLAYING_BYTES)
+            wait = self._last_decode + interval - time.monotonic()
         if wait > 0:
             if not self._timer_set:
                 self._timer_set = True
@@ -202,19 +223,31 @@ class FrameViewer(Widget, can_focus=False):
             # the cell before it (the cursor waits at the margin), so that cell would name
             # the wrong part of the image and the last one none.
             w, h = min(w - 1, MAX_CELLS), min(h, MAX_CELLS)
+        elif self.mode == "sixel" and self.region.bottom >= self.screen.size.height:
+            # Sixel ending on the screen's last line scrolls the terminal.
+            h -= 1
         return Size(max(0, w), max(0, h))
 
     async def _decode(self, project: Project, frame: int, cells: Size) -> None:
         """The picture at ``frame`` from the door (decoded on a worker thread), then drawn.
         It always ends by drawing, so the next decode can start; a failure is said on the
         caption line."""
-        per_x, per_y = (1, 2) if self.mode == "halfblock" else KITTY_PIXELS_PER_CELL
+        mode = self.mode
+        per_x, per_y = {"halfblock": (1, 2), "kitty": KITTY_PIXELS_PER_CELL}.get(
+            mode, self.graphics.cell
+        )
         # A cell is about twice as tall as wide, so these pixels are about square.
         width, height = cells.width * per_x, cells.height * per_y
+        if mode == "sixel":
+            height -= height % 6  # whole bands: a terminal draws the last one whole
         picture: FramePicture | None = None
+        sixel = ""
         try:
             picture = await self.host.workspace.frame_picture(project, frame, width, height)
             caption = f" {picture.caption}"
+            if mode == "sixel":
+                px = picture.pixels
+                sixel = await asyncio.to_thread(sixel_encode, px.width, px.height, px.rgb)
         except Exception as exc:  # never leave the viewer waiting for this decode
             caption = f" viewer: {type(exc).__name__}: {exc}"
         self._busy = False
@@ -228,6 +261,12 @@ class FrameViewer(Widget, can_focus=False):
         if picture is not None and self.mode == "kitty":
             self._send_kitty(picture, cells)
             self.refresh()
+        elif self.mode == "sixel":
+            if sixel != self._sixel:  # a still, a gap, a step within one source frame: not
+                self._sixel = sixel
+                self.refresh()  # blank cells under it, then it (`render_lines`)
+            elif caption_changed:
+                self.refresh(Region(0, 0, self.size.width, 1))
         else:
             self._redraw_cells(picture, caption_changed)
         if self._wanted is not None:
@@ -255,10 +294,10 @@ class FrameViewer(Widget, can_focus=False):
     @property
     def mode(self) -> str:
         """How it draws: kitty where detected and the console writes 256 colours or more (the
-        placeholders' colour names the image), else half-block cells."""
+        placeholders' colour names the image), sixel where detected, else half-block cells."""
         if self.graphics.mode == "kitty" and self.app.console.color_system in ("256", "truecolor"):
             return "kitty"
-        return "halfblock"
+        return "sixel" if self.graphics.mode == "sixel" else "halfblock"
 
     def _truecolor(self) -> bool:
         return self.app.console.color_system == "truecolor"
@@ -293,6 +332,28 @@ class FrameViewer(Widget, can_focus=False):
             image_id, _ = image_id_colour(self._rgb_ids())
             self.terminal_write(kitty_delete(image_id, tmux=self.graphics.tmux))
 
+    # -- sixel ---------------------------------------------------------------------------
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # The compositor is painting some of the picture's cells (blank): draw the picture
+        # again once that frame is out.
+        lines = super().render_lines(crop)
+        if self._sixel and not self._sixel_pending and crop.bottom > 1:
+            self._sixel_pending = True
+            self.call_after_refresh(self._write_sixel)
+        return lines
+
+    def _write_sixel(self) -> None:
+        self._sixel_pending = False
+        if not self._sixel or not self.has_class("-shown") or self.screen is not self.app.screen:
+            return
+        region = self.content_region
+        column, row = self.graphics.pane if self.graphics.tmux else (0, 0)
+        place = f"\x1b[{row + region.y + 2};{column + region.x + 1}H"
+        # Saved and restored: Textual's idea of where the cursor is stays true.
+        command = "\x1b7" + place + self._sixel + "\x1b8"
+        self.terminal_write(wrap_for_tmux(command, self.graphics.tmux))
+
     def _write_to_terminal(self, data: str) -> None:
         # Between two of the compositor's frames: a graphics command moves no cursor and
         # prints nothing (q=2), so it cannot disturb what Textual has drawn.
@@ -311,7 +372,7 @@ class FrameViewer(Widget, can_focus=False):
         row = y - 1
         pixels = self.picture.pixels if self.picture is not None else None
         blank = Strip([Segment(" " * width, Style(bgcolor="black"))], width)
-        if pixels is None:
+        if pixels is None or self.mode == "sixel":
             return blank
         if self.mode == "kitty":
             if self._sent_kitty is None:

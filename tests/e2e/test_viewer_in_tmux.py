@@ -2,11 +2,13 @@
 back from ``capture-pane -e`` (colours and all), decoded to its bar code at each position the
 keys move the playhead to, and compared with the source frame ffprobe's timestamps say the
 timeline shows there. With kitty graphics forced, the placeholder cells come through tmux
-intact (each naming its row and column, in the image id's colour)."""
+intact (each naming its row and column, in the image id's colour); with sixel forced, the
+picture the binary writes through tmux's passthrough decodes to the frame's bar code."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import sys
 from pathlib import Path
@@ -20,7 +22,8 @@ from tests.e2e.screen_cells import Cell, half_block_pixels, parse
 from tests.e2e.tmux import Tmux
 from tests.engine.test_shown import truth
 from tests.preview_web.exactness import Built, build_project
-from tests.tui.test_viewer import read_bars
+from tests.tui.sixel_decoder import Decoded
+from tests.tui.test_viewer import read_bars, sixel_pictures
 from tui.terminal_graphics import DIACRITICS, PLACEHOLDER
 
 REELCUT = str(Path(sys.executable).with_name("reelcut"))
@@ -142,5 +145,67 @@ def test_kitty_placeholders_come_through_tmux(built: Built) -> None:
         columns = max(x for _, x, _ in found) - left + 1
         lines = max(y for y, _, _ in found) - top + 1
         assert len(found) == columns * lines and columns > 20 and lines > 5
+    finally:
+        tmux.close()
+
+
+def test_sixel_through_tmux_draws_the_frame_under_the_playhead(
+    built: Built, tmp_path: Path
+) -> None:
+    """With sixel forced, in a tmux (3.3) that does not draw sixel itself: what the real
+    binary writes to its pane (``pipe-pane``) holds, after each move, a sixel picture wrapped
+    for tmux's passthrough, placed at the viewer's first picture cell, that a sixel decoder
+    reads back to the bar code of the frame under the playhead; the pane's cells under it
+    stay blank and the rest of the screen is drawn as ever."""
+    project = ProjectDir(built.root).load()
+    out = tmp_path / "pane.out"
+    tmux = open_editor(built, "sixel")
+
+    def pictures() -> list[tuple[tuple[int, int], Decoded]]:
+        return sixel_pictures([out.read_text("latin-1")])
+
+    try:
+        tmux._tmux("pipe-pane", "-o", "-t", "main", f"cat >> {out}")
+        tmux.wait_text("f/col", timeout=60)
+        checks: list[tuple[int, int | None, int | None]] = []
+        for press in [[], ["S-Right"], ["Down"], ["End"]]:
+            seen = len(pictures()) if press else 0
+            if press:
+                tmux.keys(*press)
+            before = checks[-1][0] if checks else None
+            n, rows, (left, top, width, _) = wait_shown(tmux, project.rate, before)
+            want = truth(built, project, n)
+            last: list[tuple[tuple[int, int], int, int | None]] = []
+
+            def drawn(
+                want: int | None = want,
+                seen: int = seen,
+                last: list = last,  # type: ignore[type-arg]
+            ) -> bool:
+                # The newest picture since the key, until it is this frame's (a repaint
+                # can write the previous one again first).
+                found = pictures()
+                if len(found) <= seen:
+                    return False
+                place, picture = found[-1]
+                bars = read_bars(picture.pixels, project, (picture.width, picture.height))  # type: ignore[arg-type]
+                last.append((place, picture.width, bars))
+                return bars == want
+
+            with contextlib.suppress(AssertionError):  # a timeout: the check below says what
+                tmux.wait_for(drawn, f"a sixel picture of frame {n}")
+            assert last, f"no sixel picture after {press}"
+            place, picture_width, bars = last[-1]
+            assert place == (left + 1, top + 2)
+            # Whole cells of the default 10 x 20 (tmux has no client to ask), as wide as the
+            # viewer's caption line at least, and the pane's cells under it blank.
+            columns = picture_width // 10
+            assert picture_width % 10 == 0 and columns >= width
+            under = text(rows[top + 1])[left : left + columns]
+            assert under.strip() == "", under  # (capture-pane leaves out trailing blanks)
+            checks.append((n, want, bars))
+        assert "\x1bPtmux;" in out.read_text("latin-1")
+        wrong = [c for c in checks if c[1] != c[2]]
+        assert wrong == [], f"(frame, want, got): {wrong} of {checks}"
     finally:
         tmux.close()

@@ -17,10 +17,13 @@ import zlib
 import pytest
 
 from tui.terminal_graphics import (
+    CELL_SIZE_QUERY,
     CHUNK,
+    DEFAULT_CELL,
     DIACRITICS,
     KITTY_QUERY,
     PLACEHOLDER,
+    cell_pixels,
     choose,
     image_id_colour,
     kitty_delete,
@@ -38,7 +41,8 @@ DA1_PLAIN = "\x1b[?1;2c"
     [
         ({}, KITTY_OK + DA1_PLAIN, None, "", "kitty", False, "answered"),
         ({}, DA1_PLAIN, None, "", "halfblock", False, "no graphics"),
-        ({}, DA1_SIXEL, None, "", "halfblock", False, "sixel"),
+        ({}, DA1_SIXEL, None, "", "sixel", False, "sixel"),
+        ({}, KITTY_OK + DA1_SIXEL, None, "", "kitty", False, "answered"),  # kitty wins
         ({}, "", None, "", "halfblock", False, "no graphics"),
         # a hint counts only when the terminal could not be asked
         ({"TERM": "xterm-kitty"}, None, None, "", "kitty", False, "TERM"),
@@ -48,6 +52,16 @@ DA1_PLAIN = "\x1b[?1;2c"
         ({"TMUX": "/tmp/t,1,0"}, None, False, "xterm-kitty", "halfblock", True, "passthrough"),
         ({"TMUX": "/tmp/t,1,0"}, None, True, "xterm-256color", "halfblock", True, "tmux in"),
         ({"TMUX": "x", "KITTY_WINDOW_ID": "3"}, None, True, "", "kitty", True, "tmux"),
+        # sixel in tmux: tmux's own DA1 saying 4 means it draws sixel (no passthrough) ...
+        ({"TMUX": "x"}, DA1_SIXEL, False, "xterm-256color", "sixel", False, "tmux draws"),
+        # ... else an outer sixel terminal through the passthrough, when it is allowed
+        ({"TMUX": "x"}, DA1_PLAIN, True, "foot", "sixel", True, "sixel through tmux"),
+        ({"TMUX": "x"}, DA1_PLAIN, False, "foot", "halfblock", True, "passthrough"),
+        ({"REELCUT_GRAPHICS": "sixel"}, None, None, "", "sixel", False, "REELCUT_GRAPHICS"),
+        ({"REELCUT_GRAPHICS": "sixel", "TMUX": "x"}, None, None, "", "sixel", True,
+         "REELCUT_GRAPHICS"),
+        ({"REELCUT_GRAPHICS": "sixel", "TMUX": "x"}, DA1_SIXEL, None, "", "sixel", False,
+         "REELCUT_GRAPHICS"),
         ({"REELCUT_GRAPHICS": "halfblock", "TERM": "xterm-kitty"}, KITTY_OK, None, "",
          "halfblock", False, "REELCUT_GRAPHICS"),
         ({"REELCUT_GRAPHICS": "kitty", "TMUX": "x"}, None, None, "", "kitty", True,
@@ -77,8 +91,30 @@ def test_through_tmux_the_id_colour_follows_its_rgb_feature(features: str, rgb: 
     assert (g.mode, g.rgb_ids) == ("kitty", rgb)
 
 
+def test_through_tmux_an_outer_terminal_with_the_sixel_feature_gets_sixel() -> None:
+    g = choose({"TMUX": "x"}, DA1_PLAIN, tmux_passthrough=True, client_term="xterm-256color",
+               client_features="256,RGB,sixel", cell=(9, 18), pane=(3, 1))  # fmt: skip
+    assert (g.mode, g.tmux, g.cell, g.pane) == ("sixel", True, (9, 18), (3, 1))
+
+
+@pytest.mark.parametrize(
+    ("answers", "cell"),
+    [
+        ("\x1b[6;20;9t\x1b[4;480;720t", (9, 20)),  # the cell size itself
+        ("\x1b[4;480;720t", (9, 20)),  # the text area over 80 x 24
+        ("\x1b[6;0;0t", DEFAULT_CELL),
+        ("", DEFAULT_CELL),
+    ],
+)
+def test_the_cell_size_comes_from_the_terminals_answers(
+    answers: str, cell: tuple[int, int]
+) -> None:
+    assert cell_pixels(answers + DA1_SIXEL, 80, 24) == cell
+
+
 def test_the_query_is_the_protocols_own() -> None:
     assert KITTY_QUERY == "\x1b_Gi=31,s=1,v=1,a=q,t=d,f=24;AAAA\x1b\\"
+    assert CELL_SIZE_QUERY == "\x1b[16t\x1b[14t"
 
 
 def _commands(text: str) -> list[tuple[dict[str, str], str]]:
@@ -131,7 +167,10 @@ def _probe_in_pty(answer: bytes | None) -> tuple[bytes, str]:
     """`detect` in a child whose terminal is a pty; this side plays the terminal: it reads
     what the child asks and writes ``answer`` (nothing when None). What was asked, and the
     mode the child chose."""
-    code = "from tui.terminal_graphics import detect; g = detect(); print('MODE', g.mode, g.why)"
+    code = (
+        "from tui.terminal_graphics import detect; g = detect(); "
+        "print('MODE', g.mode, g.why, g.cell)"
+    )
     env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "REELCUT_GRAPHICS")}
     env |= {"TERM": "xterm-256color", "TERM_PROGRAM": ""}
     primary, secondary = pty.openpty()
@@ -165,9 +204,9 @@ def _probe_in_pty(answer: bytes | None) -> tuple[bytes, str]:
 
 def test_the_probe_asks_the_terminal_and_reads_its_answers() -> None:
     asked, chosen = _probe_in_pty(KITTY_OK.encode() + DA1_PLAIN.encode())
-    assert asked == KITTY_QUERY.encode() + b"\x1b[c"
+    assert asked == (KITTY_QUERY + CELL_SIZE_QUERY).encode() + b"\x1b[c"
     assert chosen.startswith("kitty the terminal answered")
-    _, chosen = _probe_in_pty(DA1_SIXEL.encode())
-    assert chosen.startswith("halfblock sixel terminal")
+    _, chosen = _probe_in_pty(b"\x1b[6;18;8t" + DA1_SIXEL.encode())
+    assert chosen == "sixel the terminal answered DA1 with sixel (4) (8, 18)"
     _, chosen = _probe_in_pty(None)  # a terminal that answers nothing: the wait ends
     assert chosen.startswith("halfblock no graphics")

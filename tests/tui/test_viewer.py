@@ -1,6 +1,7 @@
 """The picture viewer (`tui.viewer`) under Pilot, proven on pixels: the half-block cells on the
-composed screen, and the image the kitty path transmits, are decoded back to the frame's bar
-code and compared with the source frame ffprobe's timestamps say the timeline shows there.
+composed screen, and the image the kitty or the sixel path writes, are decoded back to the
+frame's bar code and compared with the source frame ffprobe's timestamps say the timeline
+shows there.
 
 The project is the exactness project of the page and the export (`tests.preview_web.
 exactness`): 25 fps and 29.97 fps bar-coded sources in a 30 fps timeline, bladed, slipped,
@@ -28,6 +29,8 @@ from tests.e2e.screen_cells import RGB, Cell, half_block_pixels
 from tests.engine.test_shown import truth
 from tests.preview_web import framecode
 from tests.preview_web.exactness import Built, build_project
+from tests.tui.sixel_decoder import Decoded
+from tests.tui.sixel_decoder import decode as decode_sixel
 from tui.app import ReelcutApp
 from tui.terminal_graphics import DIACRITICS, PLACEHOLDER, Graphics
 from tui.viewer import FrameViewer
@@ -265,3 +268,66 @@ def test_the_viewer_hides_for_a_page_and_at_80x24_unless_asked(built: Built) -> 
 
     run(built.root, wide)
     run(built.root, small, size=(80, 24))
+
+
+def sixel_pictures(written: list[str]) -> list[tuple[tuple[int, int], Decoded]]:
+    """Every sixel picture written: the cell (column, row), 1-based, it was placed at, and its
+    pixels as a terminal decodes them."""
+    pictures = []
+    for text in written:
+        for m in re.finditer(r"\x1b7\x1b\[(\d+);(\d+)H(\x1bP.*?\x1b\\)\x1b8", unwrap(text), re.S):
+            pictures.append(((int(m.group(2)), int(m.group(1))), decode_sixel(m.group(3))))
+    return pictures
+
+
+@pytest.mark.parametrize("tmux", [False, True])
+def test_the_sixel_viewer_draws_the_frame_over_its_cells(
+    built: Built, monkeypatch: pytest.MonkeyPatch, tmux: bool
+) -> None:
+    """The picture is the region's cells in the terminal's pixels (here 9 x 18 a cell), whole
+    bands, placed at the region's first picture cell (through tmux: the pane's offset added
+    and the whole command in tmux's passthrough); written again after a full repaint; not
+    after the viewer is hidden."""
+    graphics = Graphics("sixel", tmux, cell=(9, 18), pane=(5, 2) if tmux else (0, 0))
+    project = ProjectDir(built.root).load()
+    frames = checked_frames(project)[:5]
+    written: list[str] = []
+    monkeypatch.setattr(FrameViewer, "_write_to_terminal", lambda self, data: written.append(data))
+    results = []
+
+    async def scenario(app: ReelcutApp, pilot: object) -> None:
+        viewer = app.editor.query_one(FrameViewer)
+        assert viewer.mode == "sixel"
+        for n in frames:
+            app.playback.seek(n)
+            await shown(app, pilot, viewer, n)
+            await pilot.pause()  # type: ignore[attr-defined]
+            (column, row), picture = sixel_pictures(written)[-1]
+            region = viewer.content_region
+            assert (column, row) == (
+                region.x + 1 + graphics.pane[0],
+                region.y + 2 + graphics.pane[1],
+            )
+            w, h = picture.width, picture.height
+            assert w == region.width * 9 and h == (region.height - 1) * 18 // 6 * 6
+            bars = read_bars(picture.pixels, project, (w, h))  # type: ignore[arg-type]
+            results.append((n, truth(built, project, n), bars))
+            # Under it the compositor draws blank cells, so nothing of the text covers it.
+            cells = screen_cells(app)
+            line = cells[region.y + 1][region.x : region.right]
+            assert {c.text for c in line} == {" "}
+        count = len(written)
+        app.screen.refresh()  # a full repaint (a screen above closed, say) covers it
+        await pilot.pause()  # type: ignore[attr-defined]
+        await pilot.pause()  # type: ignore[attr-defined]
+        assert len(written) == count + 1 and sixel_pictures(written[-1:])
+        app.pages_open = 1  # a page connects: the viewer goes, its cells go to the panes
+        await pilot.pause()  # type: ignore[attr-defined]
+        app.screen.refresh()
+        await pilot.pause()  # type: ignore[attr-defined]
+        assert not viewer.has_class("-shown") and len(written) == count + 1
+
+    run(built.root, scenario, graphics)
+    assert all(("\x1bPtmux;" in w) == tmux for w in written)
+    wrong = [r for r in results if r[1] != r[2]]
+    assert wrong == [], f"(frame, want, got): {wrong}"
