@@ -1,6 +1,7 @@
 """J/K/L dynamic trimming in trim mode (issue 19), under Pilot on a clock the test drives: L
 shuttles the edit point with the playhead (again: twice as fast), K commits the trim by the
-frames the playhead ran as one undo step, Escape cancels a dynamic trim. The demo: see
+frames the playhead ran as one undo step, Escape cancels a dynamic trim, a trim the op refuses
+changes nothing. The demo: see
 tests/tui/test_media_bin.py (V1: pattern [0, 240) | still [240, 330); A1: its sound)."""
 
 from __future__ import annotations
@@ -59,5 +60,17 @@ def test_l_shuttles_the_cut_k_commits_it_as_one_step_and_escape_cancels(demo_dir
         await settle(pilot)
         assert track(app.project, "V1")[:2] == cut
         assert track(app.project, "A1") == [(0, 120, "a_4", 0), (120, 240, "a_4", 120)]
+
+        # Run back to the timeline's start (the shuttle stops there): a roll that would leave
+        # c_10 no frame is refused in one line, the playhead goes back, nothing changes.
+        app.seek(120)
+        steps = len(app.session.steps())
+        await press("j")
+        run(app, 10)
+        assert app.playhead == 0 and app.playback.speed == 0
+        await press("k")
+        await settle(pilot)
+        assert "shorter than one frame" in status(app) and app.playhead == 120
+        assert track(app.project, "V1")[:2] == cut and len(app.session.steps()) == steps
 
     drive(demo_dir, scenario)
