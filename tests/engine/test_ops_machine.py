@@ -50,6 +50,7 @@ from engine.ops import (
     Overwrite,
     PlaceCaptions,
     PlaceOnTop,
+    RelinkMedia,
     RemoveMarker,
     RemoveTrack,
     ReorderTrack,
@@ -339,6 +340,23 @@ BUILDERS: dict[str, Callable[[Project], OpStrategy]] = {
         clip=clip_ids(p),
         asset=st.sampled_from(["a_1", "a_2", "a_9"]),
     ),
+    # An asset given another file: as long as the media, shorter than its clips play or of
+    # another kind (both refused); the clips keep their ranges.
+    "relink_media": lambda p: st.builds(
+        lambda a, length, kind: RelinkMedia(
+            (
+                msgspec.structs.replace(
+                    a,
+                    kind=kind or a.kind,
+                    hash="e" * 64,
+                    media=msgspec.structs.replace(a.media, duration_frames=length),
+                ),
+            )
+        ),
+        st.sampled_from(p.assets),
+        st.sampled_from([1, 60, 10_000]),
+        st.sampled_from([None, "image"]),
+    ),
     # Cues in any order, overlapping or not (refused then); placed again, they replace.
     "place_captions": lambda p: st.builds(
         PlaceCaptions,
@@ -465,5 +483,5 @@ def test_the_machine_reaches_every_op() -> None:
     """Every op family has a builder, so no op silently drops out of the random sequences."""
     from engine.ops import ALL, PlaceCaptions
 
-    tags = {cls.__struct_config__.tag for cls in (*ALL, PlaceCaptions)} - {"batch"}
+    tags = {cls.__struct_config__.tag for cls in (*ALL, PlaceCaptions, RelinkMedia)} - {"batch"}
     assert tags == set(BUILDERS)

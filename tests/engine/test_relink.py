@@ -95,3 +95,33 @@ def test_relink_to_a_file_that_cannot_stand_in_is_refused_and_changes_nothing(
             )
     assert (demo_dir / "project.json").read_bytes() == project
     assert sorted(p.name for p in (demo_dir / "assets").iterdir()) == stored
+
+
+def test_relink_media_op_has_an_exact_inverse_and_says_why_it_refuses() -> None:
+    """The op on a small timeline (tests/engine/timelines.py): a_1's clips on V1 play its
+    frames up to 110, a_3 is unused audio."""
+    import msgspec
+
+    from engine.ops import RelinkMedia, decode_op
+    from tests.engine.opcheck import applied, refused
+    from tests.engine.timelines import timeline
+
+    p = timeline({"V1": [(0, 40), (40, 30), (90, 20)], "A1": [(0, 40)]})
+    a_1 = p.asset("a_1")
+    assert a_1 is not None and a_1.media is not None
+    used = max(c.source_in + c.duration for t in p.tracks for c in t.clips if c.asset_id == "a_1")
+
+    def new(length: int, **changes: object) -> RelinkMedia:
+        media = msgspec.structs.replace(a_1.media, duration_frames=length)  # type: ignore[arg-type]
+        return RelinkMedia((msgspec.structs.replace(a_1, hash="e" * 64, media=media, **changes),))
+
+    op = new(used, source_name="take-2.mp4")
+    result = applied(op, p)  # valid, an exact inverse, a replayable forward
+    assert result.project.asset("a_1").hash == "e" * 64  # type: ignore[union-attr]
+    assert [t.clips for t in result.project.tracks] == [t.clips for t in p.tracks]
+    assert result.summary == "relinked a_1.mp4 to take-2.mp4"
+    assert decode_op(msgspec.json.encode(op)) == op
+    refused(new(used - 1), p, "up to", "pick a file at least that long")
+    refused(new(used, kind="audio"), p, "a_1.mp4 is video and the new file is audio")
+    gone = msgspec.structs.replace(a_1, id="a_99")
+    refused(RelinkMedia((gone,)), p, "asset 'a_99' does not exist")
