@@ -87,6 +87,10 @@ def prepare(root: Path, project: Project, asset_id: str, source: Path) -> Prepar
         assets.append(_sound(sound, audio.stored, audio.ext, audio.info, source, project))
     elif sound is not None:
         warnings.append(f"{source.name} has no sound: {sound.name} keeps its file")
+    elif audio is not None and audio.stored.created:
+        # The asset has no sound of its own to take it (it had none when imported).
+        audio.stored.path.unlink(missing_ok=True)
+        created.remove(audio.stored.path)
     return Prepared(RelinkMedia(tuple(assets)), warnings, created)
 
 

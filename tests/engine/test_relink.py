@@ -125,3 +125,26 @@ def test_relink_media_op_has_an_exact_inverse_and_says_why_it_refuses() -> None:
     refused(new(used, kind="audio"), p, "a_1.mp4 is video and the new file is audio")
     gone = msgspec.structs.replace(a_1, id="a_99")
     refused(RelinkMedia((gone,)), p, "asset 'a_99' does not exist")
+
+
+def test_a_picture_without_sound_relinked_to_a_file_with_sound_keeps_no_stray_sound(
+    tmp_path: Path,
+) -> None:
+    """A video imported without sound has no sound asset to take the new file's: the sound the
+    store extracted is not left in assets/ (only the new picture's file is added)."""
+    from engine.model import new_project
+    from engine.timebase import Rate
+
+    pd = ProjectDir.create(
+        tmp_path / "proj", new_project("p", rate=Rate(30), width=320, height=180)
+    )
+    mute = clip_file(tmp_path / "mute.mp4", 2, sound=False)
+    loud = clip_file(tmp_path / "loud.mp4", 3)
+    with door(pd.root, "test") as d:
+        d.call("import", {"files": [str(mute)]})
+        stored = {p.name for p in pd.assets.iterdir()}
+        video = next(a for a in pd.load().assets if a.kind == "video")
+        out = d.call("relink", {"asset": video.id, "file": str(loud)})
+    assert out["change"] is not None and len(pd.load().assets) == 1
+    added = {p.name for p in pd.assets.iterdir()} - stored
+    assert added == {str(pd.load().assets[0].filename)}
