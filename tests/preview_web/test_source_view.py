@@ -124,6 +124,7 @@ def test_the_page_shows_the_source_while_the_bin_has_focus_and_the_timeline_afte
                     assert await shows(page, source_clip, 40) == 40
                     assert await page.evaluate(VISIBLE_JS, source_clip) is True
                     assert await page.evaluate(VISIBLE_JS, clip) is False  # the timeline hides
+                    assert await page.locator("#readout").count() == 0  # and its readout
                     readout = await page.inner_text(".source-readout")
                     assert "in 00:00:00:20 out 00:00:02:01" in readout, readout
                     assert "frame 40 / 150" in readout and "41 frames" in readout, readout
@@ -143,6 +144,10 @@ def test_the_page_shows_the_source_while_the_bin_has_focus_and_the_timeline_afte
                     )
                     assert await shows(page, clip, 37) == 37
                     assert await page.evaluate(VISIBLE_JS, clip) is True
+                    # The timeline's readout is back and says the picture is the frame asked.
+                    await page.wait_for_function(
+                        f"{ROOT}.dataset.readoutFrame === '30' && {ROOT}.dataset.presented === '30'"
+                    )
                     await browser.close()
             finally:
                 await server.stop()

@@ -249,12 +249,16 @@ function App() {
         }}
       />
       {source ? <SourceMonitor source={source} project={project} media={media} /> : null}
-      <Readout
-        player={player}
-        rate={project.rate}
-        seekAsked={seekAsked}
-        proxiesPending={proxiesPending}
-      />
+      {source ? null : (
+        // The timeline's readout; the source monitor has its own (and its video is not one
+        // of the timeline's clips that the readout's "shown" waits for).
+        <Readout
+          player={player}
+          rate={project.rate}
+          seekAsked={seekAsked}
+          proxiesPending={proxiesPending}
+        />
+      )}
       <Words player={player} project={project} />
       <Placeholders project={project} />
       {offline ? (
