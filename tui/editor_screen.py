@@ -317,12 +317,14 @@ class EditorScreen(Screen[None]):
     def show_status(self, left: str, right: str) -> None:
         """The status line: ``right`` (the preview's state) whole at the right end, ``left``
         cut with an ellipsis to fit beside it (at 80 columns the preview state used to fall
-        off the end)."""
+        off the end); the preview's address is whole whenever both fit."""
         status = self.query_one("#status", Static)
         width = status.content_size.width
         line = Text(left)
         if width > 0:
-            right = compact_preview(right, max(20, width // 3))
+            # The whole address when the line has room for it beside ``left`` (the page is
+            # opened from it); a third of the line at least, shortened, when it has not.
+            right = compact_preview(right, max(20, width // 3, width - line.cell_len - 2))
             room = max(0, width - cell_len(right) - 2)
             line.truncate(room, overflow="ellipsis")
             line.pad_right(width - cell_len(right) - line.cell_len)
