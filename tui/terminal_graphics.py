@@ -188,16 +188,21 @@ def detect() -> Graphics:
         return choose(env, None)
     size = shutil.get_terminal_size()
     if env.get("TMUX"):
-        # tmux answers DA1 itself (4: it draws sixel); the cell size is the client's.
-        answers = _probe(DEVICE_ATTRIBUTES)
+        client_term = _tmux("display", "-p", "#{client_termname}")
+        client_features = _tmux("display", "-p", "#{client_termfeatures}")
+        # tmux answers DA1 itself (4: it draws sixel), asked only where sixel could show:
+        # an answer later than `PROBE_SECONDS` would reach the editor as keys.
+        maybe_sixel = forced == "sixel" or client_term.lower() in _SIXEL_TERMS
+        maybe_sixel = maybe_sixel or "sixel" in client_features.split(",")
+        answers = _probe(DEVICE_ATTRIBUTES) if maybe_sixel else None
         cell = _ints(_tmux("display", "-p", "#{client_cell_width} #{client_cell_height}"))
         pane = _ints(_tmux("display", "-p", "#{pane_left} #{pane_top}"))
         return choose(
             env,
             answers,
             tmux_passthrough=_tmux("show", "-gv", "allow-passthrough") in ("on", "all"),
-            client_term=_tmux("display", "-p", "#{client_termname}"),
-            client_features=_tmux("display", "-p", "#{client_termfeatures}"),
+            client_term=client_term,
+            client_features=client_features,
             cell=cell if cell and min(cell) > 0 else DEFAULT_CELL,
             pane=pane or (0, 0),
         )

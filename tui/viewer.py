@@ -336,9 +336,11 @@ class FrameViewer(Widget, can_focus=False):
 
     def render_lines(self, crop: Region) -> list[Strip]:
         # The compositor is painting some of the picture's cells (blank): draw the picture
-        # again once that frame is out.
+        # again once that frame is out. Not for a one-line crop: that is the compositor
+        # asking for the style under the mouse (`Compositor.get_style_at`), which paints
+        # nothing, and a mouse moving over the picture would send it again each time.
         lines = super().render_lines(crop)
-        if self._sixel and not self._sixel_pending and crop.bottom > 1:
+        if self._sixel and not self._sixel_pending and crop.bottom > 1 and crop.height > 1:
             self._sixel_pending = True
             self.call_after_refresh(self._write_sixel)
         return lines

@@ -286,8 +286,8 @@ def test_the_sixel_viewer_draws_the_frame_over_its_cells(
 ) -> None:
     """The picture is the region's cells in the terminal's pixels (here 9 x 18 a cell), whole
     bands, placed at the region's first picture cell (through tmux: the pane's offset added
-    and the whole command in tmux's passthrough); written again after a full repaint; not
-    after the viewer is hidden."""
+    and the whole command in tmux's passthrough); written again after a full repaint, not when
+    the mouse moves over it, not after the viewer is hidden."""
     graphics = Graphics("sixel", tmux, cell=(9, 18), pane=(5, 2) if tmux else (0, 0))
     project = ProjectDir(built.root).load()
     frames = checked_frames(project)[:5]
@@ -321,6 +321,11 @@ def test_the_sixel_viewer_draws_the_frame_over_its_cells(
         await pilot.pause()  # type: ignore[attr-defined]
         await pilot.pause()  # type: ignore[attr-defined]
         assert len(written) == count + 1 and sixel_pictures(written[-1:])
+        # The mouse over it repaints nothing (the compositor only asks a cell's style).
+        for offset in ((3, 4), (10, 6), (20, 9)):
+            await pilot.hover(FrameViewer, offset=offset)  # type: ignore[attr-defined]
+            await pilot.pause()  # type: ignore[attr-defined]
+        assert len(written) == count + 1
         app.pages_open = 1  # a page connects: the viewer goes, its cells go to the panes
         await pilot.pause()  # type: ignore[attr-defined]
         app.screen.refresh()
