@@ -193,6 +193,8 @@ class Marker(_Struct, frozen=True, forbid_unknown_fields=True):
     frame: NonNegative
     name: str = ""
     color: Color = "#ffcc00"
+    note: str = ""
+    """Free text about the spot (schema 2; an older file's markers have none)."""
 
 
 class EditorState(_Struct, frozen=True, forbid_unknown_fields=True):

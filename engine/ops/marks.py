@@ -42,12 +42,13 @@ class RemoveMarker(Op, frozen=True, tag="remove_marker"):
 
 
 class EditMarker(Op, frozen=True, tag="edit_marker"):
-    """Move or rename a marker."""
+    """Move, rename, recolour or annotate a marker (``note=""`` clears the note)."""
 
     marker_id: str
     at: Frame | None = None
     name: str | None = None
     color: str | None = None
+    note: str | None = None
 
     def compile(self, d: Draft) -> str:
         m = _marker(d, self.marker_id)
@@ -58,6 +59,7 @@ class EditMarker(Op, frozen=True, tag="edit_marker"):
             frame=m.frame if self.at is None else self.at,
             name=m.name if self.name is None else self.name,
             color=m.color if self.color is None else self.color,
+            note=m.note if self.note is None else self.note,
         )
         d.apply([SetMarker(m, after)])
         return f"edited marker {after.name or after.id}"

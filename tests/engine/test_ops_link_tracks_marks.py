@@ -181,6 +181,15 @@ def test_edit_marker_moves_renames_and_recolours() -> None:
     ]
     r = applied(EditMarker("m_1", name="renamed"), p)
     assert [(m.frame, m.name) for m in r.project.markers] == [(10, "a"), (30, "renamed")]
+    r = applied(EditMarker("b", note="too loud here"), p)
+    assert [(m.name, m.note) for m in r.project.markers] == [("a", ""), ("b", "too loud here")]
+    r = applied(EditMarker("b", name="keep"), r.project)
+    assert [(m.name, m.note) for m in r.project.markers] == [("a", ""), ("keep", "too loud here")]
+    r = applied(EditMarker("keep", note=""), r.project)
+    assert [m.note for m in r.project.markers] == ["", ""]
+    old_json = msgspec.json.encode(EditMarker("m_1", name="x")).replace(b',"note":null', b"")
+    assert b"note" not in old_json
+    assert msgspec.json.decode(old_json, type=EditMarker).note is None
     refused(EditMarker("m_1", at=-5), p, "position -5 is before the start")
     refused(EditMarker("m_9", at=5), p, "marker 'm_9' does not exist")
 
@@ -232,7 +241,7 @@ def test_every_op_round_trips_through_json() -> None:
         "SetTrackFlags": {"track": "A2", "muted": True},
         "AddMarker": {"at": 3},
         "RemoveMarker": {"marker_id": "m_1"},
-        "EditMarker": {"marker_id": "m_1", "name": "x"},
+        "EditMarker": {"marker_id": "m_1", "name": "x", "note": "see the take"},
         "SetMarks": {"clear": True},
         "AddText": {"text": "hi", "at": 0, "duration": 30},
         "EditText": {"clip_id": "c_1", "text": "x"},

@@ -295,6 +295,7 @@ BUILDERS: dict[str, Callable[[Project], OpStrategy]] = {
         marker_id=markers(p),
         at=st.one_of(st.none(), frames(p)),
         name=st.one_of(st.none(), st.just("moved")),
+        note=st.one_of(st.none(), st.sampled_from(["", "check the level"])),
     ),
     "set_marks": lambda p: st.one_of(
         st.builds(
