@@ -167,3 +167,19 @@ def test_set_audio_takes_decibels_and_fade_lengths_in_frames_or_timecode(demo_di
 
     assert reelcut("undo", demo_dir).returncode == 0
     assert project_bytes(demo_dir) == initial
+
+
+def test_edit_marker_sets_and_clears_a_note(demo_dir: Path) -> None:
+    res = reelcut("edit", demo_dir, "edit-marker", "--marker-id", "Midpoint", "--note", "re-cut")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout == "r1: edited marker Midpoint\n"
+    marks = decode_project(project_bytes(demo_dir)).markers
+    assert [(m.name, m.note) for m in marks] == [("Midpoint", "re-cut"), ("Still", "")]
+    res = reelcut("edit", demo_dir, "edit-marker", "--marker-id", "Midpoint", "--name", "Mid")
+    assert res.returncode == 0, res.stderr
+    marks = decode_project(project_bytes(demo_dir)).markers
+    assert [(m.name, m.note) for m in marks] == [("Mid", "re-cut"), ("Still", "")]
+    assert (
+        reelcut("edit", demo_dir, "edit-marker", "--marker-id", "Mid", "--note", "").returncode == 0
+    )
+    assert [m.note for m in decode_project(project_bytes(demo_dir)).markers] == ["", ""]
