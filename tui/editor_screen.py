@@ -644,6 +644,9 @@ class EditorScreen(Screen[None]):
     async def action_remove_marker(self) -> None:
         await self.tracks.remove_marker()
 
+    def action_marker_list(self) -> None:
+        self.tracks.marker_list()
+
     def status_parts(self) -> list[str]:
         """What the status line adds for the bin and trim mode."""
         parts = self.cutting.status_parts()

@@ -43,6 +43,7 @@ KEYS: tuple[Key, ...] = (
     Key("Marks", "o", "mark_out", "Mark out"),
     Key("Marks", "alt+x,X", "clear_marks", "Clear in and out"),
     Key("Marks", "m", "add_marker", "Add marker at the playhead"),
+    Key("Marks", "M", "marker_list", "Marker list: go to, rename, note, delete..."),
     # selection
     Key("Select", "tab", "select_clip(1)", "Select next clip"),
     Key("Select", "shift+tab", "select_clip(-1)", "Select previous clip"),

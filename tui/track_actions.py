@@ -293,3 +293,9 @@ class TrackEdits:
             self.app.flash("no marker at the playhead (Up/Down stop at markers)")
             return
         await self.screen._apply(RemoveMarker(marker_id=marker.id), "remove marker")
+
+    def marker_list(self) -> None:
+        """Shift+M: every marker in a list to jump to, rename, annotate or delete."""
+        from tui.marker_list import MarkerListScreen  # loaded when first asked for
+
+        self.app.push_screen(MarkerListScreen(self))
