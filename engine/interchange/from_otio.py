@@ -268,7 +268,8 @@ def _marker(marker: otio.schema.Marker, frame: int, marker_id: str) -> Marker:
     color = str(
         _meta(marker).get("color") or MARKER_COLORS.get(str(marker.color).upper(), "#ffcc00")
     )
-    return Marker(id=marker_id, frame=frame, name=marker.name or "", color=color)
+    note = str(marker.comment or "")
+    return Marker(id=marker_id, frame=frame, name=marker.name or "", color=color, note=note)
 
 
 def _unique(markers: list[Marker]) -> list[Marker]:

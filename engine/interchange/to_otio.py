@@ -4,7 +4,8 @@ The mapping: each track becomes an OTIO track (video tracks bottom first, as OTI
 them; then the audio tracks in order), a muted track a disabled one; a media clip becomes a
 clip with its source range at the project rate and an external reference to the asset's
 original file (an absolute ``file://`` URL into ``assets/``), the space between clips a gap;
-markers go on the timeline's stack with a name and the nearest OTIO colour. Every object
+markers go on the timeline's stack with a name, the nearest OTIO colour and the note as the
+marker's comment. Every object
 carries a ``"reelcut"`` metadata key (ids, the asset's sha256, the exact colour, track flags),
 which the .otio file keeps and `from_otio` reads back.
 
@@ -261,6 +262,7 @@ def _marker(marker: Marker, frame: int, project: Project) -> otio.schema.Marker:
         name=marker.name,
         marked_range=time_range(frame, 0, project),
         color=nearest_color(marker.color),
+        comment=marker.note,
     )
     out.metadata["reelcut"] = {"marker": marker.id, "color": marker.color}
     return out

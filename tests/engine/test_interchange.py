@@ -24,6 +24,7 @@ from engine.ops import (
     AddMarker,
     AddText,
     AddTrack,
+    EditMarker,
     ImportTimeline,
     OpError,
     Overwrite,
@@ -94,7 +95,7 @@ def shape(project: Project) -> dict[str, Any]:
             }
             for t in project.tracks
         ],
-        "markers": sorted((m.frame, m.name, m.color) for m in project.markers),
+        "markers": sorted((m.frame, m.name, m.color, m.note) for m in project.markers),
     }
 
 
@@ -108,8 +109,9 @@ def without_text(project: Project) -> Project:
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory, demo_master: Path) -> Path:
-    """A project with gaps, two video tracks (V2 muted), markers with colours, a linked pair
-    and a title: pattern.mp4 (with its sound), still.png, tone.wav from the demo's media."""
+    """A project with gaps, two video tracks (V2 muted), markers with colours (one with a
+    note), a linked pair and a title: pattern.mp4 (with its sound), still.png, tone.wav from
+    the demo's media."""
     tmp = tmp_path_factory.mktemp("interchange")
     root = fresh(tmp / "built", originals(demo_master, tmp / "media"))
     ids = {a.source_name: a.id for a in ProjectDir(root).load().assets if not a.derived_from}
@@ -120,6 +122,7 @@ def built(tmp_path_factory: pytest.TempPathFactory, demo_master: Path) -> Path:
     edit(root, SetTrackFlags(track="V2", muted=True))
     edit(root, Overwrite(asset_id=ids["tone.wav"], at=0, track="A1", duration=8))
     edit(root, AddMarker(at=12, name="Cut here", color="#ff0000"))
+    edit(root, EditMarker(marker_id="Cut here", note="Trim the pause"))
     edit(root, AddMarker(at=120, name="", color="#00ffcc"))
     edit(root, AddText(text="Title", at=0, duration=15, track="V2"))
     return root
