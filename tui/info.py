@@ -76,7 +76,9 @@ def describe(project: Project, root: Path | None = None) -> dict[str, Any]:
             }
             for t in project.tracks
         ],
-        "markers": [{"id": m.id, "frame": m.frame, "name": m.name} for m in project.markers],
+        "markers": [
+            {"id": m.id, "frame": m.frame, "name": m.name, "note": m.note} for m in project.markers
+        ],
         "assets": [
             {
                 "id": a.id,

@@ -175,6 +175,11 @@ def test_edit_marker_sets_and_clears_a_note(demo_dir: Path) -> None:
     assert res.stdout == "r1: edited marker Midpoint\n"
     marks = decode_project(project_bytes(demo_dir)).markers
     assert [(m.name, m.note) for m in marks] == [("Midpoint", "re-cut"), ("Still", "")]
+    info = json.loads(reelcut("info", demo_dir, "--json").stdout)
+    assert [(m["name"], m["note"]) for m in info["markers"]] == [
+        ("Midpoint", "re-cut"),
+        ("Still", ""),
+    ]
     res = reelcut("edit", demo_dir, "edit-marker", "--marker-id", "Midpoint", "--name", "Mid")
     assert res.returncode == 0, res.stderr
     marks = decode_project(project_bytes(demo_dir)).markers
