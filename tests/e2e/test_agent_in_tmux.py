@@ -51,6 +51,10 @@ def test_ask_watch_review_apply_revert_in_tmux(tmp_path: Path) -> None:
         tmux = Tmux([*env, REELCUT, str(root)], width=200, height=60)
         try:
             tmux.wait_text("Test pattern (audio)", timeout=60)
+            # The chat at its full width: the picture viewer (shown while no page is connected)
+            # is put away, as a user following a long answer would.
+            tmux.keys("F7")
+            tmux.wait_text("picture viewer off")
             tmux.keys("C-o")
             tmux.wait_text("Open file")
             tmux.keys("script.md")
