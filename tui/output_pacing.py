@@ -59,8 +59,16 @@ def _compositor_refresh(self: Screen[Any]) -> None:
 
 
 def _retry(screen: Screen[Any]) -> None:
+    """The held repaint, tried again as Textual's own update does it: the widgets that became
+    dirty since the hold (a status line updated by the key that came next) are taken into the
+    compositor's dirty regions first. Without that, the repaint cleared them from the screen's
+    dirty set unpainted, and the change never reached the terminal (a mark or an edit's
+    message lost until something else on that line changed)."""
     screen._reelcut_retry = False  # type: ignore[attr-defined]
     if screen.is_current:
+        dirty = getattr(screen, "_dirty_widgets", None)
+        if dirty:
+            screen._compositor.update_widgets(dirty)
         screen._compositor_refresh()
 
 
