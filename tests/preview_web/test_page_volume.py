@@ -1,11 +1,13 @@
-"""The page plays a clip at its gain and with its fades: the volume its <audio> gets in real
+"""The page plays a clip at its gain and with its fades: the level its <audio> plays at in real
 Chromium, frame by frame, is the level the export writes at that frame's first sample.
 
 One clip of a constant level on A1 (frames 30-90, -6.02 dB, a 10-frame fade-in and a 15-frame
 fade-out); the page is seeked through the engine's event stream as the editor seeks it, and
-Remotion sets the media element's ``volume`` from the clip's volume curve
-(preview_web/web/src/volume.ts). The same project is exported to WAV and read at each frame's
-first sample, so the page and the file are compared with each other, not with a formula.
+Remotion sets the gain of the Web Audio GainNode the element plays through from the clip's
+volume curve (preview_web/web/src/volume.ts). The level is the element's ``volume`` times that
+gain (tests/preview_web/page_audio.py). The same project is exported to WAV and read at each
+frame's first sample, so the page and the file are compared with each other, not with a
+formula. test_page_loudness.py listens to the output itself, above 0 dB too.
 """
 
 from __future__ import annotations
@@ -18,18 +20,18 @@ from engine.session import Session
 from engine.workspace import Workspace
 from tests import chromium
 from tests.engine.test_export_audio import HALF_DB, LEVEL, PER_FRAME, export_left, make_project
+from tests.preview_web import page_audio
 from tui.serve_cli import start_preview
 
 ROOT = "document.getElementById('root')"
-VOLUMES_JS = """() => [...document.querySelectorAll('audio')]
-  .filter((a) => (a.getAttribute('src') || '').startsWith('assets/')).map((a) => a.volume)"""
-"""The volume of every audio element that plays an asset (the Player keeps a few shared ones
+VOLUMES_JS = "window.__tap.levels()"
+"""The level of every audio element that plays an asset (the Player keeps a few shared ones
 with a silent data: source for autoplay)."""
 FRAMES = [30, 31, 33, 35, 39, 40, 41, 60, 74, 75, 76, 80, 85, 89]
 
 
 async def page_volumes(root: Path, frames: list[int]) -> dict[int, list[float]]:
-    """The volumes of the page's audio elements at each of ``frames``, seeked one by one."""
+    """The levels of the page's audio elements at each of ``frames``, seeked one by one."""
     from playwright.async_api import async_playwright
 
     out: dict[int, list[float]] = {}
@@ -43,6 +45,7 @@ async def page_volumes(root: Path, frames: list[int]) -> dict[int, list[float]]:
             async with async_playwright() as pw:
                 browser = await chromium.launch(pw)
                 page = await browser.new_page()
+                await page_audio.install(page)
                 await page.goto(server.url)
                 await page.wait_for_function(f"{ROOT}.dataset.state === 'ready'")
                 await page.wait_for_function(f"{ROOT}.dataset.events === 'open'")

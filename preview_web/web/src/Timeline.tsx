@@ -2,8 +2,10 @@
 //
 // Video tracks stack the way the editor lists them: project.tracks runs top-down (V2 above
 // V1), so the first video track is drawn last and ends up in front; audio tracks play their
-// clips with <Audio>, at their gain and with their fades (`volumeProp`, ./volume.ts). A clip plays its asset from ``source_in`` for ``duration`` frames
-// starting at ``start``; video through `ExactVideo`, which seeks inside the frame it wants.
+// clips with <Audio>, at their gain and with their fades (`volumeProp`, ./volume.ts, applied by
+// a Web Audio GainNode so a gain above 0 dB is heard). A clip plays its asset from
+// ``source_in`` for ``duration`` frames starting at ``start``; video through `ExactVideo`, which
+// seeks inside the frame it wants.
 
 import React from "react";
 import { AbsoluteFill, Audio, Img, Sequence } from "remotion";
@@ -94,6 +96,10 @@ function MediaClip({
         startFrom={from}
         muted={muted}
         volume={volumeProp(clip)}
+        // Through a GainNode, not the element's volume (which stops at 1): +6 dB plays at
+        // twice the amplitude, as the export writes it. The assets are same-origin, so the
+        // element source is not silenced and needs no crossOrigin.
+        useWebAudioApi
         data-clip={clip.id}
       />
     );

@@ -7,8 +7,9 @@
 // frame ``duration - fade_out`` to 0 at ``duration``. The export ramps the same lines sample by
 // sample, so at each frame's first sample the two agree.
 //
-// A gain above 0 dB is played at unity here: without its Web Audio path Remotion sets the media
-// element's volume, which stops at 1 (the export and the timeline apply the boost).
+// The <Audio> plays with ``useWebAudioApi`` (Timeline.tsx): Remotion then routes the element
+// through a GainNode whose gain is this volume, so a gain above 0 dB is heard as a boost (the
+// element's own ``volume`` stops at 1, and would play +6 dB at unity).
 
 import type { Clip } from "./project";
 
