@@ -5,10 +5,12 @@ A line's job ends when its audio is stored in ``assets/``; its landing (`engine.
 is handed to the project's `Lander`, and the worker's slot speaks the next line at once. The
 lander lands everything waiting as ONE undo step with one write of project.json and one commit
 (`Session.apply_each`), then the waveforms of what landed in one transaction. While it writes,
-the next takes gather, so the first take lands alone and at once, and a burst lands as one
-step. ``bench/bench_tts.py`` measures it: with a landing per take on the worker's path (each
-its own project write, undo step and derivative transaction) a 50-line pass took 1.5-2x the
-time of the same espeak-ng commands run on their own.
+and for the rest of `GAP` after its write began, the next takes gather: the first take lands
+alone and at once, and the takes that follow land a batch at most every `GAP` seconds (each
+batch one undo step). ``bench/bench_tts.py`` measures it: with a landing per take on the
+worker's path (each its own project write, undo step and derivative transaction) a 50-line
+pass took 1.5-2x the time of the same espeak-ng commands run on their own; landing whatever
+had gathered when the last write ended still took ~39 writes for 50 lines, with `GAP` ~6.
 
 Nothing is lost when the process dies between a job's end and its landing: the job's result
 holds the take (hash, length), and the next pass lands it from there without speaking it
@@ -35,6 +37,13 @@ if TYPE_CHECKING:
     from engine.workspace import Workspace
 
 
+GAP = 0.2
+"""Seconds from the start of one batch's write to the next batch's: the takes that finish
+meanwhile gather and land together. The first take of a pass lands at once; a take lands at
+most this much later than it could have (`Lander.settled` cuts the wait short: a pass that
+ends, a status asked for)."""
+
+
 @dataclass(frozen=True)
 class Landing:
     """A take to land, and the job that made it (for the event a refusal sends)."""
@@ -56,6 +65,9 @@ class Lander:
     batches: int = 0
     """Project writes the landings took."""
 
+    _hurry: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set by `settled`: the batch gathering now lands at once, without waiting out `GAP`."""
+
     def land(self, landing: Landing) -> None:
         """Queue ``landing``; it lands with the next batch."""
         self._waiting.append(landing)
@@ -63,15 +75,25 @@ class Lander:
             self._task = asyncio.ensure_future(self._drain())
 
     async def settled(self) -> None:
-        """Until nothing handed to this lander is still waiting to land."""
+        """Until nothing handed to this lander is still waiting to land (what is gathering
+        lands now)."""
         while self._task is not None and not self._task.done():
+            self._hurry.set()
             with contextlib.suppress(Exception):
                 await asyncio.shield(self._task)
 
     async def _drain(self) -> None:
+        loop = asyncio.get_running_loop()
         while self._waiting:
             batch, self._waiting = self._waiting, []
+            began = loop.time()
             await self._land(batch)
+            # The takes that finish within GAP of this batch land with the next one.
+            rest = began + GAP - loop.time()
+            if rest > 0 and not self._hurry.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._hurry.wait(), rest)
+        self._hurry.clear()
 
     async def _land(self, batch: list[Landing]) -> None:
         ws = self.ws

@@ -4,6 +4,7 @@
   speaks with its own voice variant, pitch and pace (`engine.tts.takes.LOCAL_VOICES`, or the
   scenario's ``local`` settings), so a two-speaker dialogue is audibly two people. The text
   goes to espeak-ng on stdin (never as an argument, so a line starting with ``-`` is words).
+  espeak-ng runs on one of `voices_at_once` threads (`voices`), off the event loop.
 - `GeminiProvider`: Gemini TTS through google-genai (``response_modalities=["AUDIO"]``, a
   prebuilt voice per speaker; in a two-speaker scenario the multi-speaker configuration with
   both voices and the line said as ``Name: text``, so each voice sounds the same in every
@@ -23,8 +24,11 @@ import asyncio
 import contextlib
 import os
 import shutil
-import weakref
+import signal
+import subprocess
+import threading
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -87,40 +91,7 @@ class LocalProvider:
         if exe is None:
             raise TTSFailed("espeak-ng is not installed; install it (apt install espeak-ng)")
         on_progress(0.05, "waiting for a voice")
-        async with _voices():
-            return await self._speak(exe, line, on_progress)
-
-    async def _speak(self, exe: str, line: Line, on_progress: Progress) -> Synthesis:
-        v = line.local
-        on_progress(0.1, f"espeak-ng {v.voice}")
-        proc = await asyncio.create_subprocess_exec(
-            exe,
-            "-v",
-            v.voice,
-            "-p",
-            str(v.pitch),
-            "-s",
-            str(v.rate),
-            "--stdout",
-            "--stdin",
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            start_new_session=True,
-        )
-        try:
-            out, err = await asyncio.wait_for(
-                proc.communicate(line.text.encode("utf-8")), self.timeout
-            )
-        except BaseException:  # cancelled or timed out: never leave espeak-ng running
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
-            with contextlib.suppress(Exception):
-                await proc.wait()
-            raise
-        if proc.returncode != 0 or not out:
-            tail = err.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
-            raise TTSFailed(f"espeak-ng failed (exit {proc.returncode}): {tail[0]}")
+        out = await self._speak(exe, line, on_progress)
         on_progress(0.8, "spoken")
         try:
             wav = to_wav([("audio/wav", _fix_stream_wav(out))])
@@ -128,26 +99,99 @@ class LocalProvider:
             raise TTSFailed(str(exc)) from None
         return Synthesis(wav, model=self.model)
 
+    async def _speak(self, exe: str, line: Line, on_progress: Progress) -> bytes:
+        """espeak-ng's WAV of ``line``, spoken by one of the voices (`voices`) when it is free.
+
+        The process is started and waited for on the voice's thread, never on the event
+        loop: forking there blocked the loop that runs the queue (0.2-0.4 s for 50 lines, a
+        few ms a line on a loaded machine, `bench/bench_tts.py`), and asyncio's child
+        watcher started a thread per process. A voice that ends takes the next line waiting
+        for one at once, without a turn of the event loop in between."""
+        v = line.local
+        argv = [exe, "-v", v.voice, "-p", str(v.pitch), "-s", str(v.rate), "--stdout", "--stdin"]
+        loop = asyncio.get_running_loop()
+
+        def started() -> None:
+            loop.call_soon_threadsafe(on_progress, 0.1, f"espeak-ng {v.voice}")
+
+        speech = _Speech(argv, line.text.encode("utf-8"), self.timeout, started)
+        done = voices().submit(speech.run)
+        try:
+            code, out, err = await asyncio.wrap_future(done)
+        except asyncio.CancelledError:  # never leave espeak-ng running, nor a line queued
+            speech.stop()
+            if not done.cancel():
+                with contextlib.suppress(Exception):
+                    await asyncio.wrap_future(done)
+            raise
+        except subprocess.TimeoutExpired:
+            raise TTSUnavailable(f"espeak-ng took over {self.timeout:.0f} s") from None
+        if code != 0 or not out:
+            tail = err.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
+            raise TTSFailed(f"espeak-ng failed (exit {code}): {tail[0]}")
+        return out
+
+
+class _Speech:
+    """One espeak-ng run on a voice's thread, which `stop` kills from any thread (or keeps
+    from starting)."""
+
+    def __init__(
+        self, argv: list[str], text: bytes, timeout: float, started: Callable[[], None]
+    ) -> None:
+        self.argv, self.text, self.timeout, self.started = argv, text, timeout, started
+        self._lock = threading.Lock()
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._stopped = False
+
+    def run(self) -> tuple[int, bytes, bytes]:
+        with self._lock:
+            if self._stopped:
+                return -signal.SIGKILL, b"", b"stopped"
+            # A new session: a Ctrl-C in the terminal stops the editor, never a voice mid-line.
+            self._proc = proc = subprocess.Popen(
+                self.argv,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+            )
+        self.started()
+        try:
+            out, err = proc.communicate(self.text, self.timeout)
+        except BaseException:
+            proc.kill()
+            proc.communicate()
+            raise
+        return proc.returncode, out, err
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopped = True
+            if self._proc is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    self._proc.kill()
+
 
 def voices_at_once() -> int:
     """How many espeak-ng processes speak at once: one a core."""
     return max(1, os.cpu_count() or 1)
 
 
-_VOICES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
-    weakref.WeakKeyDictionary()
-)
+_VOICES: ThreadPoolExecutor | None = None
+_VOICES_LOCK = threading.Lock()
 
 
-def _voices() -> asyncio.Semaphore:
-    """The event loop's espeak-ng slots (`voices_at_once`). The queue runs more tts jobs than
-    that (`engine.tts.jobs.limit`): a job storing and landing its take holds no voice, so the
-    next line starts speaking the moment one ends, as when the commands run on their own."""
-    loop = asyncio.get_running_loop()
-    got = _VOICES.get(loop)
-    if got is None:
-        got = _VOICES[loop] = asyncio.Semaphore(voices_at_once())
-    return got
+def voices() -> ThreadPoolExecutor:
+    """The process's espeak-ng voices: `voices_at_once` threads, each running one espeak-ng
+    at a time; lines wait their turn in order. The queue runs more tts jobs than that
+    (`engine.tts.jobs.limit`): a job storing and landing its take holds no voice, so the next
+    line starts speaking the moment one ends, as when the commands run on their own."""
+    global _VOICES
+    with _VOICES_LOCK:
+        if _VOICES is None:
+            _VOICES = ThreadPoolExecutor(voices_at_once(), thread_name_prefix="reelcut-voice")
+        return _VOICES
 
 
 def _fix_stream_wav(data: bytes) -> bytes:

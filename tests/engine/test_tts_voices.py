@@ -1,0 +1,150 @@
+"""The local provider's voices and the lander's batches, with real espeak-ng and a real session.
+
+espeak-ng is started on a voice's thread, never on the event loop (which runs the queue); a
+line cancelled while it speaks leaves no espeak-ng running, and one cancelled while it waits
+for a voice never speaks. Takes that finish while a batch is being written land together with
+the next batch (`engine.tts.landing.GAP`), and `settled` lands what is gathering at once."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.tts import landing, providers
+from engine.tts.landing import Lander, Landing
+from engine.tts.providers import LocalProvider
+from engine.tts.takes import Line, LocalVoice
+from engine.workspace import Workspace
+from tests.engine.test_tts_kill import espeak_children
+from tests.engine.test_tts_landing import TAKES, land, placed, stages
+
+LONG = " ".join(["a long line that keeps espeak-ng speaking for a good while"] * 40)
+
+
+def line(text: str) -> Line:
+    return Line(0, "l_1", "a", "A", text, "Kore", LocalVoice("en-us", 50, 175))
+
+
+def nothing(fraction: float, message: str) -> None:
+    pass
+
+
+def test_espeak_ng_starts_off_the_event_loop_and_its_wav_comes_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    started_on: list[int] = []
+    real = subprocess.Popen
+
+    def popen(*args: Any, **kwargs: Any) -> Any:
+        started_on.append(threading.get_ident())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(subprocess, "Popen", popen)
+
+    async def go() -> tuple[bytes, int]:
+        synth = await LocalProvider().synthesize(line("Hello there."), nothing)
+        return synth.wav, threading.get_ident()
+
+    wav, loop_thread = asyncio.run(go())
+    assert wav[:4] == b"RIFF" and len(wav) > 1000
+    assert len(started_on) == 1 and started_on[0] != loop_thread
+
+
+def test_a_line_cancelled_while_speaking_leaves_no_espeak_ng_and_frees_its_voice() -> None:
+    async def go() -> bytes:
+        task = asyncio.ensure_future(LocalProvider().synthesize(line(LONG), nothing))
+        for _ in range(2000):
+            if espeak_children(os.getpid()):
+                break
+            await asyncio.sleep(0.01)
+        assert espeak_children(os.getpid()) == 1, "espeak-ng did not start"
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert espeak_children(os.getpid()) == 0  # killed and reaped before the cancel ends
+        synth = await LocalProvider().synthesize(line("Again."), nothing)
+        return synth.wav
+
+    assert asyncio.run(go())[:4] == b"RIFF"
+
+
+def test_a_line_cancelled_while_waiting_for_a_voice_never_speaks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    said: list[bytes] = []
+    real = providers._Speech.run
+
+    def run(self: Any) -> Any:
+        said.append(self.text)
+        return real(self)
+
+    monkeypatch.setattr(providers._Speech, "run", run)
+    busy = providers.voices_at_once()
+
+    async def go() -> None:
+        speaking = [
+            asyncio.ensure_future(LocalProvider().synthesize(line(LONG), nothing))
+            for _ in range(busy)
+        ]
+        waiting = asyncio.ensure_future(LocalProvider().synthesize(line("Never."), nothing))
+        for _ in range(2000):
+            if espeak_children(os.getpid()) == busy:
+                break
+            await asyncio.sleep(0.01)
+        assert espeak_children(os.getpid()) == busy, "every voice should be speaking"
+        waiting.cancel()
+        for t in speaking:
+            t.cancel()
+        await asyncio.gather(waiting, *speaking, return_exceptions=True)
+        assert espeak_children(os.getpid()) == 0
+
+    asyncio.run(go())
+    assert b"Never." not in said and len(said) == busy
+
+
+def test_takes_finishing_while_a_batch_lands_gather_and_settled_lands_them_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engine.session import Session
+
+    root = placed(tmp_path / "p")
+    (root / "assets").mkdir(exist_ok=True)
+    for t in TAKES:
+        (root / "assets" / f"{t[0] * 64}.wav").write_bytes(b"RIFF")
+    # A gap no test waits out: only `settled` can end it.
+    monkeypatch.setattr(landing, "GAP", 3600.0)
+
+    async def go(s: Session) -> tuple[list[int], dict[str, str]]:
+        lander = Lander(Workspace(root, s))
+        sizes: list[int] = []
+        real = lander._land
+
+        async def counted(batch: list[Landing]) -> None:
+            sizes.append(len(batch))
+            await real(batch)
+
+        monkeypatch.setattr(lander, "_land", counted)
+        lander.land(Landing(land(TAKES[0], 45), 1, "l_0"))
+        for _ in range(2000):  # the first take lands alone and at once
+            if stages(s)[TAKES[0]] == "ready":
+                break
+            await asyncio.sleep(0.01)
+        lander.land(Landing(land(TAKES[1], 50), 2, "l_1"))
+        await asyncio.sleep(0.2)  # (without a gap it lands alone meanwhile)
+        lander.land(Landing(land(TAKES[2], 55), 3, "l_2"))
+        assert stages(s)[TAKES[1]] == "queued"  # gathering, within the gap
+        await asyncio.wait_for(lander.settled(), 60)
+        return sizes, stages(s)
+
+    with Session(root) as s:
+        sizes, after = asyncio.run(go(s))
+        assert sizes == [1, 2]
+        assert set(after.values()) == {"ready"}
+        s.undo()  # the two that gathered are one undo step
+        assert stages(s) == {TAKES[0]: "ready", TAKES[1]: "queued", TAKES[2]: "queued"}
