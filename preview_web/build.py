@@ -40,5 +40,7 @@ def bundle_is_fresh(web_dir: Path = WEB_DIR, static_dir: Path = STATIC_DIR) -> b
         recorded = json.loads((static_dir / "build.json").read_text("utf-8"))["inputs"]
     except (OSError, ValueError, KeyError, TypeError):
         return False
-    complete = all((static_dir / n).is_file() for n in ("index.html", "bundle.js"))
+    # render/: the export's Remotion bundle (engine.export.remotion), built with the page
+    names = ("index.html", "bundle.js", "render/index.html", "render/bundle.js")
+    complete = all((static_dir / n).is_file() for n in names)
     return complete and recorded == inputs_hash(web_dir)

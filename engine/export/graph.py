@@ -8,8 +8,10 @@ from its first frame, rounding up), so timeline frame N shows the frame the page
 fitted inside the canvas (aspect kept), then moved, scaled, rotated and faded by its transform
 (about the canvas's centre, as CSS does). Stills hold; text clips are drawn with the font the
 page's family resolves to on this machine (fontconfig, as Chromium does), centred vertically and
-aligned as asked. Gaps are black and silent. Which source frame a timeline frame shows is
-`engine.shown.source_frame`, the rule the page and the terminal viewer share.
+aligned as asked. Remotion clips are drawn by @remotion/renderer into transparent PNG frames
+first (`engine.export.remotion`) and laid over the tracks below as they are (the page applies
+no transform to them either). Gaps are black and silent. Which source frame a timeline frame
+shows is `engine.shown.source_frame`, the rule the page and the terminal viewer share.
 
 Audio tracks mix with no normalisation (``amix`` would divide by the number of inputs), each
 clip sample-exactly delayed to its start, with its gain and fades (`_clip_sound`); muted
@@ -31,6 +33,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from engine.errors import ReelcutError
+from engine.export import remotion
 from engine.export.fontmetrics import line_box
 from engine.export.presets import Preset
 from engine.export.seek import seek_for
@@ -57,6 +60,8 @@ class _Graph:
     chains: list[str] = field(default_factory=list)
     texts: dict[str, str] = field(default_factory=dict)
     n_inputs: int = 0
+    remotion: dict[str, Path] = field(default_factory=dict)
+    """Remotion clip id -> the folder of its frames (`engine.export.remotion.render`)."""
 
     def add_input(self, *args: str) -> int:
         self.inputs += args
@@ -73,7 +78,8 @@ def plan(
     text_dir: Path,
 ) -> Plan:
     """The command for frames ``[first, last)`` of ``project`` (whose media is under
-    ``root``); drawtext's text files are named under ``text_dir``."""
+    ``root``); drawtext's text files are named under ``text_dir``, and Remotion clips' frames
+    are drawn into it now (blocking: a browser renders them)."""
     if not 0 <= first < last:
         raise ReelcutError(f"nothing to export: the range {first}-{last} holds no frame")
     rate = project.rate
@@ -83,6 +89,7 @@ def plan(
     assets = {a.id: a for a in project.assets}
     maps: list[str] = []
     if not preset.audio_only:
+        g.remotion = remotion.render(root, project, first, last, text_dir)
         base = f"color=c=black:s={project.width}x{project.height}:r={fps}:d={seconds + 1:.6f}"
         g.chains.append(f"{base},format=yuv420p[base]")
         current = "base"
@@ -195,8 +202,14 @@ def _layer(
             source = f"[{i}:v:0]trim=end_frame={frames},{shift},{fit}"
         else:
             return None
+    elif clip.kind == "remotion" and clip.id in g.remotion:
+        # Frames already drawn from the export's frame ``at`` on, transparent around the clip
+        frames_at = str(g.remotion[clip.id] / "%06d.png")
+        i = g.add_input("-framerate", fps, "-start_number", "0", "-i", frames_at)
+        g.chains.append(f"[{i}:v:0]trim=end_frame={frames},{shift},format=yuva444p[{label}]")
+        return label, "0", "0"
     else:
-        return None  # remotion clips: not rendered yet (said by the export's warnings)
+        return None
     x, y = "0", "0"
     t = clip.transform
     if t is not None:

@@ -1,13 +1,15 @@
 // The Remotion clip compiler, loaded only when the project has a Remotion clip (a separate
 // bundle, compiler.js, so the page does not carry it otherwise). It turns a clip's TSX source
 // into a component: TypeScript and JSX stripped by sucrase, imports of "react" and
-// "remotion" (and "remotion/..." subpaths) resolved to the page's own copies.
+// "remotion" (and "remotion/..." subpaths) resolved to the page's own copies. The export's
+// renderer bundle (src/render/root.tsx) imports the same `compile`, so a clip's TSX becomes the
+// same component in the export as on the page.
 
 import { transform } from "sucrase";
 
 type Require = (name: string) => unknown;
 
-function compile(source: string, modules: Record<string, unknown>): unknown {
+export function compile(source: string, modules: Record<string, unknown>): unknown {
   const { code } = transform(source, {
     transforms: ["typescript", "jsx", "imports"],
     jsxRuntime: "classic",
