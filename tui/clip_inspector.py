@@ -1,18 +1,21 @@
 """The clip inspector (Shift+I): one clip's properties, and the ones an op can change edited in
 place.
 
-It shows the clip (name, kind, track, asset, source range, start and duration, link) and edits
-its picture on a video track (x, y, scale, rotation, opacity: `SetTransform`), its sound
-(gain in dB, fade-in and fade-out in frames: `SetAudio`, on the audio partner of a linked
+It shows the clip (name, kind, track, asset, end, source out, link) and edits its place (start
+on the track, duration and source in, as frames or timecode or ``+N`` / ``-N`` from the value:
+`Trim` of the out point, `Slip`, `Move` refusing to cover another clip, which a linked partner
+follows), its picture on a video track (x, y, scale, rotation, opacity: `SetTransform`), its
+sound (gain in dB, fade-in and fade-out in frames: `SetAudio`, on the audio partner of a linked
 video clip) and a text clip's text, size and colour (`EditText`). Enter in any field checks
-them all and closes with the ops that make the changes, at most one per group (nothing
-changed: none); a bad value is one line under the fields and nothing is sent. The editor
-screen hands each op to the door, so each group changed is one undo step. Escape closes
+them all, tries the ops on the project as it is (so an overlap, a range past the media's end or
+a negative value is refused here, in one line under the fields, with nothing sent) and closes
+with them (nothing changed: none). The editor applies them as one undo step. Escape closes
 without a change.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -22,12 +25,15 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
+from engine.errors import ReelcutError
 from engine.model import MAX_GAIN_DB, MIN_GAIN_DB, Clip, ClipAudio, Project, Track, Transform
-from engine.ops import EditText, Op, SetAudio, SetTransform
+from engine.ops import EditText, Move, Op, OpError, SetAudio, SetTransform, Slip, Trim
+from engine.ops.draft import Overlap
 from engine.timebase import format_timecode
 from tui import navigate as nav
 
 if TYPE_CHECKING:
+    from engine.session import Change
     from tui.editor_screen import EditorScreen
 
 
@@ -54,24 +60,37 @@ class Inspected:
         return cls(clip, track, sound)
 
 
+def has_source(project: Project, clip: Clip) -> bool:
+    """Whether ``clip`` plays a range of something that runs in time (video, audio, a Remotion
+    clip): a title or a still has no source in worth editing."""
+    if clip.kind == "remotion":
+        return True
+    asset = project.asset(clip.asset_id) if clip.asset_id else None
+    return asset is not None and asset.kind in ("video", "audio")
+
+
 def describe(project: Project, seen: Inspected) -> list[str]:
-    """The read-only lines: what the clip is and where it plays from."""
+    """The read-only lines: what the clip is, where it ends and where its source ends (its
+    start, duration and source in are fields)."""
     clip, rate = seen.clip, project.rate
 
     def tc(frame: int) -> str:
         return format_timecode(frame, rate)
 
     asset = project.asset(clip.asset_id) if clip.asset_id else None
+    media = asset.media if asset is not None and asset.kind in ("video", "audio") else None
+    out = clip.source_in + clip.duration
     lines = [
         f"{clip.kind} clip on {seen.track.name}"
         + (f"  asset {asset.name} ({asset.id}, {asset.kind})" if asset else ""),
-        f"start {tc(clip.start)}  duration {clip.duration} frames  end {tc(clip.end)}",
+        f"end {tc(clip.end)}"
+        + (
+            f"  source out {tc(out)} (frame {out}"
+            + (f" of {media.duration_frames})" if media is not None else ")")
+            if has_source(project, clip)
+            else ""
+        ),
     ]
-    if clip.kind != "text":
-        lines.append(
-            f"source {tc(clip.source_in)} - {tc(clip.source_in + clip.duration)} "
-            f"(frames {clip.source_in}-{clip.source_in + clip.duration})"
-        )
     if clip.linked_id:
         lines.append(f"linked to {clip.linked_id}")
     return lines
@@ -119,7 +138,20 @@ class ClipInspector(ModalScreen[list[Op] | None]):
                 yield from self._field("text", "text", clip.text.text)
                 yield from self._field("size", "size", str(clip.text.size))
                 yield from self._field("colour", "color", clip.text.color)
-            yield Label("", classes="dialog-error", id="inspector-error")
+            # The place comes last: the picture, sound and text fields keep the places (and
+            # the first one the focus) they had before it was editable.
+            rate = self.project.rate
+            place = "place (frames or timecode; +N / -N: from the value)"
+            yield Label(place, classes="dialog-title")
+            yield from self._field("start", "start", format_timecode(clip.start, rate))
+            yield from self._field("duration", "duration", str(clip.duration))
+            if has_source(self.project, clip):
+                yield from self._field("source in", "source_in", str(clip.source_in))
+            # Shown only with a refusal: at 80x24 a linked video clip's fields and the keys
+            # line take every row.
+            error = Label("", classes="dialog-error", id="inspector-error")
+            error.display = False
+            yield error
             yield Label("Enter  apply    Tab  next field    Esc  close", classes="dialog-keys")
 
     def _field(self, label: str, name: str, value: str) -> ComposeResult:
@@ -140,21 +172,72 @@ class ClipInspector(ModalScreen[list[Op] | None]):
         try:
             ops = self.change()
         except ValueError as exc:
-            self.query_one("#inspector-error", Label).update(str(exc))
+            error = self.query_one("#inspector-error", Label)
+            error.update(str(exc))
+            error.display = True
             return
         self.dismiss(ops)
 
     def change(self) -> list[Op]:
-        """The ops the fields ask for (none when they change nothing); ValueError naming the
-        first bad field, checked before any op is made."""
-        ops: list[Op | None] = []
+        """The ops the fields ask for (none when they change nothing), in the order they apply;
+        ValueError naming the first bad field, or the first op the project refuses (each is
+        tried on the project in turn, so nothing is sent that would be refused)."""
+        place, duration = self._place_change(self.seen.clip)
+        ops: list[Op | None] = list(place)
         if self.seen.track.kind == "video":
             ops.append(self._picture_change(self.seen.clip))
         if self.seen.sound is not None:
-            ops.append(self._sound_change(self.seen.sound))
+            ops.append(self._sound_change(self.seen.sound, duration))
         if self.seen.clip.text is not None:
             ops.append(self._text_change(self.seen.clip))
-        return [op for op in ops if op is not None]
+        wanted = [op for op in ops if op is not None]
+        project = self.project
+        for op in wanted:
+            try:
+                project = op.apply(project).project
+            except OpError as exc:
+                raise ValueError(_refusal(op, exc)) from None
+        return wanted
+
+    def _frames(self, name: str, label: str, current: int) -> int:
+        """A field of frames: a frame count or a timecode (filled from the right, as the go-to
+        prompt reads it), or either as ``+N`` / ``-N`` from ``current``; never negative."""
+        text = self._value(name)
+        sign = text[:1] if text[:1] in "+-" else ""
+        try:
+            amount = nav.parse_goto(text[1:] if sign else text, self.project.rate, 0)
+        except ReelcutError:
+            raise ValueError(
+                f"{label}: {text!r} is not frames (240), a timecode (00:00:08:00, 8:00) "
+                "or an offset (+30, -1:00)"
+            ) from None
+        value = current + amount if sign == "+" else current - amount if sign else amount
+        if value < 0:
+            raise ValueError(f"{label}: {text!r} would be {value} frames; it cannot be negative")
+        return value
+
+    def _place_change(self, clip: Clip) -> tuple[list[Op], int]:
+        """The ops that put ``clip`` at the start, duration and source in asked for, and the
+        duration it ends with. Shortening goes first and lengthening last, so each op meets
+        a clip that fits where the one before left it."""
+        start = self._frames("start", "start", clip.start)
+        duration = self._frames("duration", "duration", clip.duration)
+        if duration < 1:
+            raise ValueError("duration: a clip lasts at least one frame")
+        source_in = clip.source_in
+        if has_source(self.project, clip):
+            source_in = self._frames("source_in", "source in", clip.source_in)
+        ops: list[Op] = []
+        grow = duration - clip.duration
+        if grow < 0:
+            ops.append(Trim(clip_id=clip.id, edge="out", by=grow))
+        if source_in != clip.source_in:
+            ops.append(Slip(clip_id=clip.id, by=source_in - clip.source_in))
+        if start != clip.start:
+            ops.append(Move(clip_ids=(clip.id,), to=start, mode="free"))
+        if grow > 0:
+            ops.append(Trim(clip_id=clip.id, edge="out", by=grow))
+        return ops, duration
 
     def _number(self, name: str, label: str, low: float, high: float) -> float:
         text = self._value(name)
@@ -179,7 +262,9 @@ class ClipInspector(ModalScreen[list[Op] | None]):
             return None
         return SetTransform(clip.id, x=x, y=y, scale=scale, rotation=rotation, opacity=opacity)
 
-    def _sound_change(self, target: Clip) -> Op | None:
+    def _sound_change(self, target: Clip, duration: int) -> Op | None:
+        """`SetAudio` for the sound fields; the fades must fit in ``duration``, the length the
+        place fields give the clip (a linked partner is trimmed with it)."""
         try:
             gain = float(self._value("gain_db").replace("dB", "").strip() or "0")
         except ValueError:
@@ -195,10 +280,10 @@ class ClipInspector(ModalScreen[list[Op] | None]):
             if not text.isdigit():
                 raise ValueError(f"{label}: {text!r} is not a number of frames")
             fades.append(int(text))
-        if fades[0] + fades[1] > target.duration:
+        if fades[0] + fades[1] > duration:
             raise ValueError(
                 f"fades of {fades[0]} + {fades[1]} frames do not fit in the clip "
-                f"({target.duration} frames)"
+                f"({duration} frames)"
             )
         wanted = ClipAudio(gain_db=gain, fade_in=fades[0], fade_out=fades[1])
         if wanted == target.sound:
@@ -230,9 +315,18 @@ class ClipInspector(ModalScreen[list[Op] | None]):
         self.dismiss(None)
 
 
+def _refusal(op: Op, exc: OpError) -> str:
+    """One line for an op the project refuses, named by the field that asked for it."""
+    label = {Move: "start", Trim: "duration", Slip: "source in"}.get(type(op), "")
+    if isinstance(exc, Overlap):
+        fix = "pick a free place" if isinstance(op, Move) else "make it shorter"
+        return f"{label}: {exc.where}; {fix}"
+    return f"{label}: {exc}" if label else str(exc)
+
+
 def open_inspector(screen: EditorScreen) -> None:
     """Shift+I: the inspector for the first selected clip, else the clip under the playhead on
-    the current track; its op goes to the door as one undoable edit."""
+    the current track; its ops go to the door as one undoable edit."""
     app = screen.host
     project = app.project
     clip_id = app.selection[0] if app.selection else None
@@ -244,10 +338,29 @@ def open_inspector(screen: EditorScreen) -> None:
         app.flash("inspector: select a clip first (Tab selects the clip under the playhead)")
         return
 
+    session = app.session
+
+    def apply_all(ops: list[Op]) -> Change | None:
+        """The ops as one undo step. They were tried on the project the inspector showed; if
+        the project changed since and one is refused now, the ones before it are undone."""
+        revision = session.revision
+        summaries = []
+        change = None
+        try:
+            with session.group():
+                for op in ops:
+                    change = session.apply(op)
+                    summaries.append(change.summary)
+        except ReelcutError:
+            if session.revision != revision:
+                session.undo()
+            raise
+        if change is None or len(ops) == 1:
+            return change
+        return dataclasses.replace(change, summary="inspector: " + "; ".join(summaries))
+
     async def apply(ops: list[Op]) -> None:
-        for op in ops:  # one undo step each; a refusal (said on the status line) stops it
-            if await screen._apply(op, "inspector") is None:
-                return
+        await app._session_call(lambda: apply_all(ops), "inspector")
 
     def done(ops: list[Op] | None) -> None:
         if ops:

@@ -1,7 +1,7 @@
 """The clip inspector (Shift+I) under Pilot: it opens on the selected clip and shows it, edits
-the gain and the fades (through the door: one undo step each, on the audio partner of a linked
-video clip), edits a text clip, refuses a bad value with one line and sends nothing, and Escape
-changes nothing.
+the gain and the fades (through the door: one undo step per Enter, on the audio partner of a
+linked video clip), edits a text clip, refuses a bad value with one line and sends nothing, and
+Escape changes nothing. Its place fields (start, duration, source in): test_clip_inspector_place.py.
 
 The demo (see tests/tui/test_editor.py): V2 title c_13 [0, 75); V1 pattern c_10 [0, 240)
 linked to c_11 on A1, still c_12 [240, 330); A2 line c_14 [45, 160), tone c_15 [240, 300).
@@ -48,11 +48,14 @@ def test_open_on_the_selected_clip_and_edit_its_gain_and_fades(demo_dir: Path) -
         assert isinstance(app.screen, ClipInspector)
         text = shown(app)
         assert "media clip on V1" in text and "(c_10)" in text
-        assert "start 00:00:00:00  duration 240 frames" in text
+        assert "end 00:00:08:00  source out 00:00:08:00 (frame 240 of 240)" in text
         assert "linked to c_11" in text and "sound (on c_11)" in text
         assert "picture (x, y: pixels from the centre)" in text
         values = {i.id: i.value for i in app.screen.query(Input)}
         assert values == {
+            "inspect-start": "00:00:00:00",
+            "inspect-duration": "240",
+            "inspect-source_in": "0",
             "inspect-x": "0",
             "inspect-y": "0",
             "inspect-scale": "1",
@@ -74,7 +77,7 @@ def test_open_on_the_selected_clip_and_edit_its_gain_and_fades(demo_dir: Path) -
         await fill(app, pilot, fade_in="15", fade_out="30")
         assert clips(app.project)["c_11"].audio == ClipAudio(gain_db=-6.0, fade_in=15, fade_out=30)
 
-        await press("ctrl+z")  # each inspector change is one undo step
+        await press("ctrl+z")  # each Enter is one undo step
         await settle(pilot)
         assert clips(app.project)["c_11"].audio == ClipAudio(gain_db=-6.0)
         await press("ctrl+z")
@@ -121,7 +124,7 @@ def test_a_bad_value_is_one_line_and_escape_changes_nothing(demo_dir: Path) -> N
 
 
 def test_a_text_clip_edits_its_text_and_its_place(demo_dir: Path) -> None:
-    """Text and picture changed together: two ops (the picture's first), two undo steps."""
+    """Text and picture changed together: two ops (the picture's first), one undo step."""
 
     async def scenario(app: ReelcutApp, pilot: object) -> None:
         press = pilot.press  # type: ignore[attr-defined]
@@ -144,13 +147,11 @@ def test_a_text_clip_edits_its_text_and_its_place(demo_dir: Path) -> None:
             "#ff8800",
         )
         assert title.transform == Transform(y=-300.0, opacity=0.5)
-        await press("ctrl+z")
+        assert "inspector: " in status(app)  # both summaries on the status line
+        await press("ctrl+z")  # one Enter, one undo step: text and picture go back together
         await settle(pilot)
-        title = clips(app.project)["c_13"]  # the text edit, made last, is undone first
-        assert title.transform == Transform(y=-300.0, opacity=0.5) and title.text is not None
+        title = clips(app.project)["c_13"]
+        assert title.transform is None and title.text is not None
         assert (title.text.text, title.text.size) == ("reelcut demo", 96)
-        await press("ctrl+z")
-        await settle(pilot)
-        assert clips(app.project)["c_13"].transform is None
 
     drive(demo_dir, scenario)
