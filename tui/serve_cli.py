@@ -90,6 +90,9 @@ async def start_preview(
     state_dir = session.dir.state
     token = await asyncio.to_thread(project_token, state_dir)
     state = PreviewState(session.dir.root, current, events, token, on_frame, on_pages)
+    # The MCP SDK and its pydantic models take seconds to import on a loaded machine: off the
+    # event loop, which the editor is drawing with (a `t` pressed meanwhile showed nothing).
+    await asyncio.to_thread(_load_mcp)
     state.mcp = _mcp_over_http(session.dir.root, jobs)
     last = _last_port(state_dir)
     candidates = [port] if port is not None else list(dict.fromkeys([last, DEFAULT_PORT, 0]))
@@ -108,6 +111,13 @@ async def start_preview(
                     f"cannot serve on {host}:{candidate} ({exc}); choose another --port"
                 ) from None
     raise AssertionError("unreachable")
+
+
+def _load_mcp() -> None:
+    """Import what `_mcp_over_http` needs (run on a worker thread)."""
+    import mcp.server.streamable_http_manager  # noqa: F401
+
+    import mcp_server.server  # noqa: F401
 
 
 def _mcp_over_http(root: Path, workspace: object) -> object:
