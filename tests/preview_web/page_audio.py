@@ -70,6 +70,13 @@ TAP_JS = """
     for (const v of sum) s += v * v;
     return Math.sqrt(s / n);
   };
+  /** The RMS of the last ``n`` samples and the media time (s) of the clip element playing, read
+   * together: under load the Player's frame counter trails the sound by several frames, the
+   * element's ``currentTime`` does not. */
+  tap.read = (n) => {
+    const now = playing().map((el) => el.currentTime);
+    return { rms: tap.rms(n), time: now.length ? Math.max(...now) : null };
+  };
   /** ``element.volume * gain`` of every clip element (the gain of the GainNode the page routes
    * it through, 1 when it routes it through none). */
   tap.levels = () => clips().map((el) => {
