@@ -22,6 +22,10 @@ Known ffmpeg 5.1 pitfalls this avoids: overlay's default ``eof_action=repeat`` f
 last frame into the gap after it (``pass`` here); drawtext expands ``%{...}`` unless told not to
 and mangles quotes in an inline text (``expansion=none`` and a text file); ``apad`` with
 ``atrim`` can hang (the silent bed is cut to the exact sample count instead).
+
+How the layers are composed at the cost of a hand-written command (the back track's opaque
+clips joined by ``concat`` into the canvas, blends in the output's pixel layout):
+`engine.export.compose`.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from pathlib import Path
 
 from engine.errors import ReelcutError
 from engine.export import remotion
+from engine.export.compose import blend_formats, canvas
 from engine.export.fontmetrics import line_box
 from engine.export.presets import Preset
 from engine.export.seek import seek_for
@@ -83,27 +88,29 @@ def plan(
     if not 0 <= first < last:
         raise ReelcutError(f"nothing to export: the range {first}-{last} holds no frame")
     rate = project.rate
-    fps = f"{rate.num}/{rate.den}"
     seconds = float(Fraction(last - first) / rate.fraction)
     g = _Graph()
     assets = {a.id: a for a in project.assets}
     maps: list[str] = []
     if not preset.audio_only:
         g.remotion = remotion.render(root, project, first, last, text_dir)
-        base = f"color=c=black:s={project.width}x{project.height}:r={fps}:d={seconds + 1:.6f}"
-        g.chains.append(f"{base},format=yuv420p[base]")
-        current = "base"
+        main, blend = blend_formats(preset)
         video = [t for t in project.tracks if t.kind == "video"]
+        current, joined = canvas(
+            g, project, assets, video, first, last, main, lambda a: _media_path(root, a)
+        )
         n = 0
         for track in reversed(video):  # the last listed is at the back
             for clip in track.clips:
+                if clip.id in joined:
+                    continue  # already in the canvas, in place
                 layer = _layer(g, root, project, assets, clip, first, last, text_dir)
                 if layer is None:
                     continue
                 label, x, y = layer
                 out = f"v{n}"
                 g.chains.append(
-                    f"[{current}][{label}]overlay=x={x}:y={y}:eof_action=pass:format=auto[{out}]"
+                    f"[{current}][{label}]overlay=x={x}:y={y}:eof_action=pass:format={blend}[{out}]"
                 )
                 current, n = out, n + 1
         # Cut in the graph, not with -frames:v: that ends the whole output at the last
