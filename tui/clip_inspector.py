@@ -31,6 +31,7 @@ from engine.ops import EditText, Move, Op, OpError, SetAudio, SetTransform, Slip
 from engine.ops.draft import Overlap
 from engine.timebase import format_timecode
 from tui import navigate as nav
+from tui.form_keys import FORM_FOCUS_KEYS
 
 if TYPE_CHECKING:
     from engine.session import Change
@@ -99,7 +100,7 @@ def describe(project: Project, seen: Inspected) -> list[str]:
 class ClipInspector(ModalScreen[list[Op] | None]):
     """A clip's properties; closes with the ops for what was changed, or None."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel"), *FORM_FOCUS_KEYS]
 
     DEFAULT_CSS = """
     ClipInspector .inspector-row { height: 1; }

@@ -17,6 +17,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 from engine.workspace import ReelcutError
+from tui.form_keys import FORM_FOCUS_KEYS
 
 FORMATS = ".mp4 (H.264/AAC) · .mov (ProRes 422 HQ) · .webm (VP9/Opus) · .wav (audio only)"
 
@@ -34,7 +35,7 @@ class ExportScreen(ModalScreen[dict[str, Any] | None]):
     #export-error { color: $error; }
     #export-hint { color: $text-muted; }
     """
-    BINDINGS = [Binding("escape", "dismiss_none", "Cancel")]
+    BINDINGS = [Binding("escape", "dismiss_none", "Cancel"), *FORM_FOCUS_KEYS]
 
     def __init__(self, workspace: Any, default_out: Path) -> None:
         super().__init__()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from textual import events
 from textual.widgets import Input, Label
 
 from engine.model import ClipAudio, Transform
@@ -153,5 +154,29 @@ def test_a_text_clip_edits_its_text_and_its_place(demo_dir: Path) -> None:
         title = clips(app.project)["c_13"]
         assert title.transform is None and title.text is not None
         assert (title.text.text, title.text.size) == ("reelcut demo", 96)
+
+    drive(demo_dir, scenario)
+
+
+def test_keys_typed_ahead_land_in_the_field_they_were_typed_for(demo_dir: Path) -> None:
+    """Tab, 1, 0 reaching the app together (a burst over a slow link, a fast typist, tmux
+    send-keys): the digits go to the next field, not to the one the Tab left (`tui.form_keys`;
+    without the priority Tab the gain became -61 and the fade-in 0)."""
+
+    async def scenario(app: ReelcutApp, pilot: object) -> None:
+        app.track_index = 1  # V1
+        app.seek(10)
+        await pilot.press("tab", "I")  # type: ignore[attr-defined]
+        await pilot.pause()  # type: ignore[attr-defined]
+        assert isinstance(app.screen, ClipInspector)
+        gain = app.screen.query_one("#inspect-gain_db", Input)
+        gain.focus()
+        await pilot.pause()  # type: ignore[attr-defined]
+        for key, character in (("tab", "\t"), ("1", "1"), ("0", "0")):
+            app.post_message(events.Key(key, character))  # all queued before any is handled
+        await pilot.pause()  # type: ignore[attr-defined]
+        await pilot.pause()  # type: ignore[attr-defined]
+        assert gain.value == "0"
+        assert app.screen.query_one("#inspect-fade_in", Input).value == "10"
 
     drive(demo_dir, scenario)
