@@ -82,6 +82,19 @@ def to_wav(parts: list[tuple[str, bytes]]) -> bytes:
     return wav_bytes(Pcm(data, first.rate, first.channels, first.width))
 
 
+def checked_wav(data: bytes) -> bytes:
+    """``data`` itself when it is a WAV file with samples the wave module reads (the header
+    only: no copy of the samples); else `BadAudio`, worded as `to_wav` words it."""
+    try:
+        with wave.open(io.BytesIO(data)) as w:
+            empty = w.getnframes() == 0
+    except (wave.Error, EOFError) as exc:
+        raise BadAudio(f"the provider's WAV cannot be read ({exc})") from None
+    if empty:
+        raise BadAudio("the provider's audio is empty")
+    return data
+
+
 def wav_bytes(pcm: Pcm) -> bytes:
     buf = io.BytesIO()
     with wave.open(buf, "wb") as w:

@@ -42,7 +42,7 @@ from engine.timebase import frames_from_seconds
 from engine.tts import versions
 from engine.tts.landing import Landing, lander, settled
 from engine.tts.plan import Made, Plan, plan
-from engine.tts.providers import TTSFailed, choose, make, voices_at_once
+from engine.tts.providers import TTSFailed, choose, make, speak_ahead, voices_at_once
 from engine.tts.takes import (
     PROVIDERS,
     Line,
@@ -215,6 +215,10 @@ async def start(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
                 f"budget of ${sc.budget_usd:.2f} (tts.budget_usd in the scenario); confirm "
                 "with --yes (the editor asks)"
             )
+        if provider == "local" and _runs_here(ws):
+            # Free: the first lines speak while the pass is written (a paid pass is confirmed
+            # first, above); their jobs take the speech over (`providers.speak_ahead`).
+            speak_ahead([line for line, _, _ in the_plan.generate[: limit()]])
         await asyncio.to_thread(versions.snapshot, ws.root, sc)
 
         def enqueue(conn: sqlite3.Connection) -> list[Job]:
@@ -255,6 +259,12 @@ async def start(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
         doc["jobs"] = [{"job": j.id, "line": j.payload["line"], "status": j.status} for j in queued]
         doc["change"] = None if change is None else change.to_json()
     return doc
+
+
+def _runs_here(ws: Workspace) -> bool:
+    """Whether this process's runner speaks the lines (a holder that serves tts jobs)."""
+    runner = ws.runner
+    return runner is not None and KIND in getattr(runner, "handlers", {})
 
 
 async def _release_dead_workers(db: Any) -> None:

@@ -4,7 +4,8 @@
   speaks with its own voice variant, pitch and pace (`engine.tts.takes.LOCAL_VOICES`, or the
   scenario's ``local`` settings), so a two-speaker dialogue is audibly two people. The text
   goes to espeak-ng on stdin (never as an argument, so a line starting with ``-`` is words).
-  espeak-ng runs on one of `voices_at_once` threads (`voices`), off the event loop.
+  espeak-ng runs on one of `voices_at_once` threads (`voices`), off the event loop; a pass
+  can start its first lines before their jobs exist (`speak_ahead`).
 - `GeminiProvider`: Gemini TTS through google-genai (``response_modalities=["AUDIO"]``, a
   prebuilt voice per speaker; in a two-speaker scenario the multi-speaker configuration with
   both voices and the line said as ``Name: text``, so each voice sounds the same in every
@@ -26,14 +27,15 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import threading
-from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from engine.errors import ReelcutError
-from engine.tts.audio import BadAudio, to_wav
+from engine.tts.audio import BadAudio, checked_wav, to_wav
 from engine.tts.takes import Line
 
 if TYPE_CHECKING:
@@ -87,14 +89,14 @@ class LocalProvider:
     timeout: float = LOCAL_TIMEOUT
 
     async def synthesize(self, line: Line, on_progress: Progress) -> Synthesis:
-        exe = shutil.which("espeak-ng")
+        exe = espeak_ng()
         if exe is None:
             raise TTSFailed("espeak-ng is not installed; install it (apt install espeak-ng)")
         on_progress(0.05, "waiting for a voice")
         out = await self._speak(exe, line, on_progress)
         on_progress(0.8, "spoken")
         try:
-            wav = to_wav([("audio/wav", _fix_stream_wav(out))])
+            wav = checked_wav(out)  # as espeak-ng wrote it (sizes set by `_fix_stream_wav`)
         except BadAudio as exc:
             raise TTSFailed(str(exc)) from None
         return Synthesis(wav, model=self.model)
@@ -106,16 +108,28 @@ class LocalProvider:
         loop: forking there blocked the loop that runs the queue (0.2-0.4 s for 50 lines, a
         few ms a line on a loaded machine, `bench/bench_tts.py`), and asyncio's child
         watcher started a thread per process. A voice that ends takes the next line waiting
-        for one at once, without a turn of the event loop in between."""
-        v = line.local
-        argv = [exe, "-v", v.voice, "-p", str(v.pitch), "-s", str(v.rate), "--stdout", "--stdin"]
+        for one at once, without a turn of the event loop in between. A line `speak_ahead`
+        started is taken over, not spoken again."""
+        argv = _argv(exe, line)
         loop = asyncio.get_running_loop()
+        watchdog: list[asyncio.TimerHandle] = []
+
+        def speaking() -> None:  # on the loop, once espeak-ng runs
+            on_progress(0.1, f"espeak-ng {line.local.voice}")
+            if not done.done():
+                watchdog.append(loop.call_later(self.timeout, speech.expire))
 
         def started() -> None:
-            loop.call_soon_threadsafe(on_progress, 0.1, f"espeak-ng {v.voice}")
+            loop.call_soon_threadsafe(speaking)
 
-        speech = _Speech(argv, line.text.encode("utf-8"), self.timeout, started)
-        done = voices().submit(speech.run)
+        ahead = _AHEAD.pop((*argv, line.text), None)
+        if ahead is not None and not ahead.speech.stopped:
+            ahead.timer.cancel()
+            speech, done = ahead.speech, ahead.done
+        else:
+            speech = _Speech(argv, line.text.encode("utf-8"))
+            done = voices().submit(speech.run)
+        speech.when_started(started)
         try:
             code, out, err = await asyncio.wrap_future(done)
         except asyncio.CancelledError:  # never leave espeak-ng running, nor a line queued
@@ -124,8 +138,11 @@ class LocalProvider:
                 with contextlib.suppress(Exception):
                     await asyncio.wrap_future(done)
             raise
-        except subprocess.TimeoutExpired:
-            raise TTSUnavailable(f"espeak-ng took over {self.timeout:.0f} s") from None
+        finally:
+            for timer in watchdog:
+                timer.cancel()
+        if speech.expired:
+            raise TTSUnavailable(f"espeak-ng took over {self.timeout:.0f} s")
         if code != 0 or not out:
             tail = err.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
             raise TTSFailed(f"espeak-ng failed (exit {code}): {tail[0]}")
@@ -134,43 +151,171 @@ class LocalProvider:
 
 class _Speech:
     """One espeak-ng run on a voice's thread, which `stop` kills from any thread (or keeps
-    from starting)."""
+    from starting), and `expire` kills when it outlived its time.
 
-    def __init__(
-        self, argv: list[str], text: bytes, timeout: float, started: Callable[[], None]
-    ) -> None:
-        self.argv, self.text, self.timeout, self.started = argv, text, timeout, started
+    The text is read from, and the WAV and messages written to, unnamed files in memory
+    (`_scratch`), so the voice's thread does nothing while espeak-ng speaks but wait for its
+    exit, without a timeout: with pipes, `subprocess.Popen.communicate` ran a Python loop per
+    64 KiB of audio, each turn waiting for the GIL the queue's threads hold, and with a timeout
+    it waits for the exit by polling (sleeps of 1, 2, 4 ms... after espeak-ng closed its
+    output: 0.14 s in 150 lines of `bench/bench_tts.py`). The voices' CPU in a 50-line pass
+    went from ~50 to ~26 ms. The time limit is a timer on the event loop instead
+    (`LocalProvider._speak`)."""
+
+    def __init__(self, argv: list[str], text: bytes) -> None:
+        self.argv, self.text = argv, text
         self._lock = threading.Lock()
         self._proc: subprocess.Popen[bytes] | None = None
-        self._stopped = False
+        self._on_start: list[Callable[[], None]] = []
+        self.stopped = False
+        self.expired = False
+
+    def when_started(self, call: Callable[[], None]) -> None:
+        """``call()`` once espeak-ng runs (on the voice's thread), or now if it runs already."""
+        with self._lock:
+            if self._proc is None:
+                self._on_start.append(call)
+                return
+        call()
 
     def run(self) -> tuple[int, bytes, bytes]:
-        with self._lock:
-            if self._stopped:
-                return -signal.SIGKILL, b"", b"stopped"
-            # A new session: a Ctrl-C in the terminal stops the editor, never a voice mid-line.
-            self._proc = proc = subprocess.Popen(
-                self.argv,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                start_new_session=True,
-            )
-        self.started()
-        try:
-            out, err = proc.communicate(self.text, self.timeout)
-        except BaseException:
-            proc.kill()
-            proc.communicate()
-            raise
-        return proc.returncode, out, err
+        with contextlib.ExitStack() as files:
+            said, out, err = (files.enter_context(_scratch()) for _ in range(3))
+            _write_all(said, self.text)
+            os.lseek(said, 0, os.SEEK_SET)
+            with self._lock:
+                if self.stopped:
+                    return -signal.SIGKILL, b"", b"stopped"
+                # A new session: a Ctrl-C in the terminal stops the editor, never a voice
+                # mid-line.
+                self._proc = proc = subprocess.Popen(
+                    self.argv, stdin=said, stdout=out, stderr=err, start_new_session=True
+                )
+                calls, self._on_start = self._on_start, []
+            for call in calls:
+                with contextlib.suppress(RuntimeError):  # (its event loop closed meanwhile)
+                    call()
+            try:
+                proc.wait()
+            except BaseException:
+                proc.kill()
+                proc.wait()
+                raise
+            _fix_stream_wav(out)
+            return proc.returncode, _read_all(out), _read_all(err)
 
     def stop(self) -> None:
         with self._lock:
-            self._stopped = True
+            self.stopped = True
             if self._proc is not None:
                 with contextlib.suppress(ProcessLookupError):
                     self._proc.kill()
+
+    def expire(self) -> None:
+        """The time limit ran out: kill espeak-ng (`run` returns what it had)."""
+        self.expired = True
+        self.stop()
+
+
+@contextlib.contextmanager
+def _scratch() -> Iterator[int]:
+    """An unnamed file in memory (a temporary file where memfd_create is missing)."""
+    if hasattr(os, "memfd_create"):
+        fd = os.memfd_create("reelcut-voice", os.MFD_CLOEXEC)
+        try:
+            yield fd
+        finally:
+            os.close(fd)
+    else:  # pragma: no cover (not Linux)
+        with tempfile.TemporaryFile() as f:
+            yield f.fileno()
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _read_all(fd: int) -> bytes:
+    size = os.fstat(fd).st_size
+    parts, at = [], 0
+    while at < size:
+        got = os.pread(fd, size - at, at)
+        if not got:
+            break
+        parts.append(got)
+        at += len(got)
+    return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
+def _argv(exe: str, line: Line) -> list[str]:
+    v = line.local
+    return [exe, "-v", v.voice, "-p", str(v.pitch), "-s", str(v.rate), "--stdout", "--stdin"]
+
+
+_EXE: dict[str, str] = {}
+
+
+def espeak_ng() -> str | None:
+    """espeak-ng's path (None: not installed), looked up along PATH once per PATH: a lookup
+    is a dozen stat calls, on the event loop, for every line."""
+    path = os.environ.get("PATH", os.defpath)
+    exe = _EXE.get(path)
+    if exe is None or not os.access(exe, os.X_OK):
+        exe = shutil.which("espeak-ng", path=path)
+        if exe is None:
+            return None  # (not remembered: installing it needs no restart)
+        _EXE[path] = exe
+    return exe
+
+
+AHEAD_KEEP = 30.0
+"""Seconds a line `speak_ahead` started waits for its job to take it over: then it is dropped
+(and espeak-ng stopped, should it still speak)."""
+
+
+@dataclass(frozen=True)
+class _Ahead:
+    speech: _Speech
+    done: Future[tuple[int, bytes, bytes]]
+    timer: asyncio.TimerHandle
+
+
+_AHEAD: dict[tuple[str, ...], _Ahead] = {}
+"""The lines spoken ahead of their jobs, by espeak-ng command line and text."""
+
+
+def speak_ahead(lines: list[Line], keep: float = AHEAD_KEEP) -> int:
+    """Start speaking ``lines`` with espeak-ng now, on the voices, in order, before their jobs
+    exist: `LocalProvider` takes each over when its job runs (same command, same text) instead
+    of speaking it again. ``engine.tts.jobs.start`` calls it for a free local pass whose jobs
+    this process runs, before it writes the scenario's snapshot, the jobs and the
+    placeholders (10-40 ms, most of it fsyncs) and before the runner claims the first line:
+    the voices speak meanwhile. A line no job takes over within ``keep`` seconds is dropped.
+    Returns how many lines were started. Called on the event loop that runs the jobs."""
+    exe = espeak_ng()
+    if exe is None:
+        return 0
+    loop = asyncio.get_running_loop()
+    started = 0
+    for line in lines:
+        argv = _argv(exe, line)
+        key = (*argv, line.text)
+        if key in _AHEAD:
+            continue
+        speech = _Speech(argv, line.text.encode("utf-8"))
+        done = voices().submit(speech.run)
+        _AHEAD[key] = _Ahead(speech, done, loop.call_later(keep, _forget, key, speech))
+        started += 1
+    return started
+
+
+def _forget(key: tuple[str, ...], speech: _Speech) -> None:
+    ahead = _AHEAD.get(key)
+    if ahead is not None and ahead.speech is speech:
+        del _AHEAD[key]
+        speech.stop()
 
 
 def voices_at_once() -> int:
@@ -194,22 +339,20 @@ def voices() -> ThreadPoolExecutor:
         return _VOICES
 
 
-def _fix_stream_wav(data: bytes) -> bytes:
+def _fix_stream_wav(fd: int) -> None:
     """espeak-ng's ``--stdout`` WAV has 0x7fffffff-style sizes (it cannot seek back): set the
-    RIFF and data sizes from what was written, so the wave module reads every sample."""
-    if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
-        return data
-    at = data.find(b"data", 12)
+    RIFF and data sizes from what was written, in the file ``fd`` it wrote, so the wave
+    module reads every sample (the take is stored as it is then: no copy decoded and
+    written again)."""
+    size = os.fstat(fd).st_size
+    head = os.pread(fd, min(size, 4096), 0)
+    if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return
+    at = head.find(b"data", 12)
     if at < 0:
-        return data
-    body = len(data) - (at + 8)
-    return (
-        data[:4]
-        + (len(data) - 8).to_bytes(4, "little")
-        + data[8 : at + 4]
-        + body.to_bytes(4, "little")
-        + data[at + 8 :]
-    )
+        return
+    os.pwrite(fd, (size - 8).to_bytes(4, "little"), 4)
+    os.pwrite(fd, (size - (at + 8)).to_bytes(4, "little"), at + 4)
 
 
 @dataclass

@@ -2,8 +2,10 @@
 
 espeak-ng is started on a voice's thread, never on the event loop (which runs the queue); a
 line cancelled while it speaks leaves no espeak-ng running, and one cancelled while it waits
-for a voice never speaks. Takes that finish while a batch is being written land together with
-the next batch (`engine.tts.landing.GAP`), and `settled` lands what is gathering at once."""
+for a voice never speaks. A voice waits for espeak-ng's exit without polling, and one that
+outlives its time limit is killed. Takes that finish while a batch is being written land together
+with the next batch (`engine.tts.landing.GAP`), and `settled` lands what is gathering at once;
+a take's file is fsynced as soon as it is handed to the lander, not when its batch lands."""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ import pytest
 
 from engine.tts import landing, providers
 from engine.tts.landing import Lander, Landing
-from engine.tts.providers import LocalProvider
+from engine.tts.providers import LocalProvider, TTSUnavailable
 from engine.tts.takes import Line, LocalVoice
 from engine.workspace import Workspace
 from tests.engine.test_tts_kill import espeak_children
@@ -54,6 +56,92 @@ def test_espeak_ng_starts_off_the_event_loop_and_its_wav_comes_back(
     wav, loop_thread = asyncio.run(go())
     assert wav[:4] == b"RIFF" and len(wav) > 1000
     assert len(started_on) == 1 and started_on[0] != loop_thread
+
+
+def test_a_voice_waits_for_espeak_ng_to_exit_without_polling(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # With a timeout, Popen.wait polls the exit in sleeps of 1, 2, 4 ms..., each after
+    # espeak-ng has closed its output: time a voice sits idle on every line.
+    waits: list[float | None] = []
+    real = subprocess.Popen.wait
+
+    def wait(self: Any, timeout: float | None = None) -> Any:
+        waits.append(timeout)
+        return real(self, timeout)
+
+    monkeypatch.setattr(subprocess.Popen, "wait", wait)
+
+    async def go() -> bytes:
+        synth = await LocalProvider().synthesize(line("Hello there, twice."), nothing)
+        return synth.wav
+
+    assert asyncio.run(go())[:4] == b"RIFF"
+    assert waits and all(t is None for t in waits)
+
+
+def test_an_espeak_ng_that_outlives_its_time_limit_is_killed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = tmp_path / "bin" / "espeak-ng"
+    fake.parent.mkdir()
+    pid_file = tmp_path / "pid"
+    fake.write_text(f"#!/bin/sh\necho $$ > {pid_file}\nexec sleep 600\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
+
+    async def go() -> None:
+        speak = LocalProvider(timeout=0.5).synthesize(line("Hung."), nothing)
+        await asyncio.wait_for(speak, 60)
+
+    with pytest.raises(TTSUnavailable, match="espeak-ng took over"):
+        asyncio.run(go())
+    pid = int(pid_file.read_text())
+    with pytest.raises(ProcessLookupError):  # killed and reaped
+        os.kill(pid, 0)
+
+
+def test_a_take_is_fsynced_when_handed_to_the_lander_not_when_its_batch_lands(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engine.session import Session
+
+    root = placed(tmp_path / "p")
+    (root / "assets").mkdir(exist_ok=True)
+    for t in TAKES:
+        (root / "assets" / f"{t[0] * 64}.wav").write_bytes(b"RIFF")
+    monkeypatch.setattr(landing, "GAP", 3600.0)  # only `settled` lands the second batch
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append(os.path.basename(os.readlink(f"/proc/self/fd/{fd}")))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    second = f"{TAKES[1][0] * 64}.wav"
+
+    async def go(s: Session) -> tuple[bool, str]:
+        lander = Lander(Workspace(root, s))
+        lander.land(Landing(land(TAKES[0], 45), 1, "l_0"))
+        for _ in range(2000):
+            if stages(s)[TAKES[0]] == "ready":
+                break
+            await asyncio.sleep(0.01)
+        lander.land(Landing(land(TAKES[1], 50), 2, "l_1"))
+        for _ in range(2000):  # gathering: on disk already, before its batch lands
+            if second in synced:
+                break
+            await asyncio.sleep(0.01)
+        early, stage = second in synced, stages(s)[TAKES[1]]
+        await asyncio.wait_for(lander.settled(), 60)
+        return early, stage
+
+    with Session(root) as s:
+        early, stage = asyncio.run(go(s))
+        assert early and stage == "queued"
+        assert stages(s)[TAKES[1]] == "ready"
+        assert synced.count(second) == 1  # and not again when it lands
 
 
 def test_a_line_cancelled_while_speaking_leaves_no_espeak_ng_and_frees_its_voice() -> None:
