@@ -16,12 +16,16 @@ lossless = ``reelcut export DIR OUT.mp4 --lossless`` of the same cuts without th
            ``ffmpeg -f concat -i LIST -c copy`` with the same cut list (``inpoint``/``outpoint``).
 
 Runs alternate (anchor, reelcut, chunked, anchor, ...); medians of the wall times are compared,
-and the CPU times (user + system of every process) are printed beside them: on a shared machine
-the wall time moves with other people's load. Every output is checked to hold 3,600 frames,
-and the picture of reelcut's output against the anchor's (PSNR).
-PASS when reelcut / anchor <= TARGET_RATIO; exits 1 on FAIL.
+and the CPU times (user + system of every process) and the load average at each step's start
+are printed beside them: on a shared machine the wall time moves with other people's load.
+Every output is checked to hold 3,600 frames, and the picture of reelcut's output against the
+anchor's (PSNR). PASS when reelcut / anchor <= TARGET_RATIO; exits 1 on FAIL.
 
-    .venv/bin/python bench/bench_export.py [--runs 1] [--lossless-only]
+``--graph`` also times the two filter graphs alone, decoding and compositing into ffmpeg's null
+muxer (no encode): the hand-written command's against the one `engine.export.graph.plan` builds
+for the same timeline, the part of the time that is reelcut's own.
+
+    .venv/bin/python bench/bench_export.py [--runs 1] [--lossless-only] [--graph]
 
 The sources are generated once and cached in ``bench/.cache`` (gitignored).
 """
@@ -30,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import resource
 import shutil
@@ -43,7 +48,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine.export.graph import font_file  # noqa: E402
+from engine.export.fontmetrics import line_box  # noqa: E402
+from engine.export.graph import font_file, plan  # noqa: E402
+from engine.export.presets import PRESETS  # noqa: E402
 from engine.media.importer import import_files  # noqa: E402
 from engine.model import new_project  # noqa: E402
 from engine.ops import AddText, AddTrack, Overwrite  # noqa: E402
@@ -123,9 +130,14 @@ def hand_written(sources: list[Path], work: Path, out: Path) -> list[str]:
     pieces = "".join(f"[{i}:v:0][{i}:a:0]" for i in range(CLIPS))
     text = work / "title.txt"
     text.write_text(TITLE, encoding="utf-8")
+    # The title where the page puts it: its baseline in a CSS line box (padding 0.2em) centred
+    # in the frame; ``(h-th)/2`` would centre the glyphs' own box, a few pixels off that.
+    font = font_file("sans-serif")
+    box, pad = line_box(font, 96), 96 * 0.2
+    y = f"(h-{box.height + 2 * pad:g})/2+{pad + box.baseline:g}-ascent"
     draw = (
-        f"drawtext=fontfile='{font_file('sans-serif')}':textfile='{text}':expansion=none:"
-        f"fontsize=96:fontcolor=#ffffff:x=(w-tw)/2:y=(h-th)/2:"
+        f"drawtext=fontfile='{font}':textfile='{text}':expansion=none:"
+        f"fontsize=96:fontcolor=#ffffff:x=(w-tw)/2:y={y}:"
         f"enable='lt(n,{TITLE_FRAMES})'"
     )
     graph = f"{pieces}concat=n={CLIPS}:v=1:a=1[v][a];[v]{draw},format=yuv420p[vout]"
@@ -154,7 +166,12 @@ CPU: dict[str, list[float]] = {}
 shared machine the wall time moves with other people's load, the CPU time much less."""
 
 
+LOAD: dict[str, list[float]] = {}
+"""The 1-minute load average when each step started."""
+
+
 def timed(args: list[str], name: str = "") -> float:
+    LOAD.setdefault(name, []).append(os.getloadavg()[0])
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     res = subprocess.run(args, capture_output=True, text=True)
@@ -186,11 +203,35 @@ def psnr(a: Path, b: Path) -> str:
     return found.group(1) if found else "?"
 
 
+def graphs(sources: list[Path], root: Path, work: Path, runs: int) -> None:
+    """The hand-written graph and reelcut's, each decoded and composited into the null
+    muxer, alternating; CPU seconds compared (the wall times move with the machine's load)."""
+    project = ProjectDir(root).load()
+    job = plan(root, project, PRESETS["h264"], 0, project.duration, work)
+    for name, text in job.text_files.items():
+        (work / name).write_text(text, encoding="utf-8")
+    anchor = hand_written(sources, work, work / "unused.mp4")
+    null = ["-f", "null", "-"]
+    steps = {
+        "anchor graph": anchor[: anchor.index("-c:v")] + null,
+        "reelcut graph": ["ffmpeg", *job.args, *null],
+    }
+    for _ in range(runs):
+        for name, command in steps.items():
+            wall = timed(command, name)
+            print(f"  {name}: {wall:.1f} s, CPU {CPU[name][-1]:.1f} s", flush=True)
+    a, r = (statistics.median(CPU[k]) for k in steps)
+    print(f"graphs alone (null muxer): CPU {r:.1f} s against {a:.1f} s, {r / a:.2f}x")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument(
         "--lossless-only", action="store_true", help="only the lossless path against -c copy"
+    )
+    parser.add_argument(
+        "--graph", action="store_true", help="also time the filter graphs alone (no encode)"
     )
     args = parser.parse_args()
     sources = make_sources()
@@ -210,10 +251,16 @@ def main() -> int:
         }  # fmt: skip
         if args.lossless_only:
             steps = {}
+        if args.graph:
+            graphs(sources, titled, work, max(3, args.runs))
         for _ in range(args.runs):
             for name, command in steps.items():
                 runs[name].append(timed(command, name))
-                print(f"  {name}: {runs[name][-1]:.1f} s, CPU {CPU[name][-1]:.1f} s", flush=True)
+                print(
+                    f"  {name}: {runs[name][-1]:.1f} s, CPU {CPU[name][-1]:.1f} s, "
+                    f"load {LOAD[name][-1]:.1f}",
+                    flush=True,
+                )
         copies: dict[str, list[float]] = {"ffmpeg -c copy": [], "reelcut --lossless": []}
         listing = copy_list(sources, work)
         copy_out, lossless_out = work / "copy.mp4", work / "lossless.mp4"
@@ -258,6 +305,11 @@ def main() -> int:
         "CPU seconds (medians): "
         + ", ".join(f"{k} {v:.1f}" for k, v in cpu.items())
         + f"; reelcut / anchor {cpu['reelcut'] / cpu['anchor']:.2f}"
+    )
+    print(
+        "load average at each step's start: "
+        + "; ".join(f"{k} " + " ".join(f"{v:.1f}" for v in vs) for k, vs in LOAD.items())
+        + f" ({os.cpu_count()} cores)"
     )
     print(copied)
     print(verdict)
