@@ -75,6 +75,8 @@ def cmd_tts(args: argparse.Namespace) -> int:
         _print(doc, args.json, args.action)
         return 0
     params.update(provider=args.provider, model=args.model, yes=args.yes, dry_run=args.dry_run)
+    if args.no_wait:  # nobody here runs the lines now: none is spoken ahead of its job
+        params["ahead"] = False
     return asyncio.run(_run(root, params, args))
 
 

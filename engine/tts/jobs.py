@@ -164,7 +164,9 @@ def estimate(root: Path, the_plan: Plan, provider: str, model: str) -> dict[str,
 
 async def start(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
     """A TTS pass (the door's ``tts.start``): params ``provider``, ``model``, ``lines`` (ids;
-    default all), ``yes`` (confirm a paid pass over budget), ``dry_run``."""
+    default all), ``yes`` (confirm a paid pass over budget), ``dry_run``, ``ahead`` (default
+    true: a local pass whose jobs this process runs starts speaking at once; false when the
+    caller will not run them now, as ``reelcut tts --no-wait``)."""
     asked = params.get("provider")
     if asked is not None and asked not in PROVIDERS:
         raise ReelcutError(f"no TTS provider {asked!r}; use one of {', '.join(PROVIDERS)}")
@@ -215,7 +217,7 @@ async def start(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
                 f"budget of ${sc.budget_usd:.2f} (tts.budget_usd in the scenario); confirm "
                 "with --yes (the editor asks)"
             )
-        if provider == "local" and _runs_here(ws):
+        if provider == "local" and params.get("ahead", True) and _runs_here(ws):
             # Free: the first lines speak while the pass is written (a paid pass is confirmed
             # first, above); their jobs take the speech over (`providers.speak_ahead`).
             speak_ahead([line for line, _, _ in the_plan.generate[: limit()]])

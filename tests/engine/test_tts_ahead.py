@@ -9,7 +9,11 @@ spoken ahead that no job takes over is dropped."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
+import json
 import threading
+from argparse import Namespace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +26,7 @@ from engine.tts import jobs as tts
 from engine.tts import providers
 from engine.tts.takes import Line, LocalVoice
 from tests.engine.test_tts import SCENARIO, make_project, stages, tts_pass
+from tui.tts_cli import cmd_tts
 
 
 def spoken(monkeypatch: pytest.MonkeyPatch) -> tuple[list[bytes], threading.Event]:
@@ -80,6 +85,32 @@ def test_a_pass_this_process_does_not_run_speaks_nothing_ahead(
 
     doc = asyncio.run(go())
     assert len(doc["jobs"]) == 3 and said == [] and not providers._AHEAD
+
+
+def test_a_pass_started_without_running_its_lines_now_speaks_nothing_ahead(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `reelcut tts --no-wait` holds the project with a runner it never starts: a line spoken
+    # ahead would only keep the command from exiting until espeak-ng ends.
+    root = make_project(tmp_path / "p")
+    said, _ = spoken(monkeypatch)
+    args = Namespace(
+        dir=root,
+        action="run",
+        target=None,
+        provider=None,
+        model=None,
+        line=None,
+        yes=False,
+        dry_run=False,
+        no_wait=True,
+        apply=False,
+        json=True,
+    )
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        assert cmd_tts(args) == 0
+    assert len(json.loads(out.getvalue())["jobs"]) == 3
+    assert said == [] and not providers._AHEAD
 
 
 def test_a_line_spoken_ahead_that_no_job_takes_over_is_dropped(
