@@ -27,14 +27,13 @@ from textual.widgets import Input, Label
 
 from engine.errors import ReelcutError
 from engine.model import MAX_GAIN_DB, MIN_GAIN_DB, Clip, ClipAudio, Project, Track, Transform
-from engine.ops import EditText, Move, Op, OpError, SetAudio, SetTransform, Slip, Trim
-from engine.ops.draft import Overlap
+from engine.ops import EditText, Move, Op, OpError, Overlap, SetAudio, SetTransform, Slip, Trim
 from engine.timebase import format_timecode
 from tui import navigate as nav
 from tui.form_keys import FORM_FOCUS_KEYS
 
 if TYPE_CHECKING:
-    from engine.session import Change
+    from engine.workspace import Change
     from tui.editor_screen import EditorScreen
 
 

@@ -12,7 +12,7 @@ from engine.ops.audio import SetAudio
 from engine.ops.base import Batch, Op, Result
 from engine.ops.captions import CaptionCue, PlaceCaptions
 from engine.ops.cut import Blade, CloseGap, Lift, LiftRange, RippleDelete, RippleDeleteRange
-from engine.ops.draft import OpError
+from engine.ops.draft import OpError, Overlap
 from engine.ops.generate import LandTake, PlaceTakes, SelectTake
 from engine.ops.interchange import ImportTimeline
 from engine.ops.link import Link, Unlink
@@ -174,6 +174,7 @@ __all__ = [
     "Nudge",
     "Op",
     "OpError",
+    "Overlap",
     "Overwrite",
     "PlaceCaptions",
     "PlaceOnTop",
