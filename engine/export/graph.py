@@ -81,6 +81,7 @@ def plan(
     first: int,
     last: int,
     text_dir: Path,
+    stopper: remotion.Stopper | None = None,
 ) -> Plan:
     """The command for frames ``[first, last)`` of ``project`` (whose media is under
     ``root``); drawtext's text files are named under ``text_dir``, and Remotion clips' frames
@@ -93,7 +94,7 @@ def plan(
     assets = {a.id: a for a in project.assets}
     maps: list[str] = []
     if not preset.audio_only:
-        g.remotion = remotion.render(root, project, first, last, text_dir)
+        g.remotion = remotion.render(root, project, first, last, text_dir, stopper)
         main, blend = blend_formats(preset)
         video = [t for t in project.tracks if t.kind == "video"]
         current, joined = canvas(

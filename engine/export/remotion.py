@@ -29,6 +29,7 @@ import os
 import shutil
 import signal
 import subprocess
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,9 +76,17 @@ def parts(project: Project, first: int, last: int) -> list[Part]:
     return found
 
 
-def render(root: Path, project: Project, first: int, last: int, scratch: Path) -> dict[str, Path]:
+def render(
+    root: Path,
+    project: Project,
+    first: int,
+    last: int,
+    scratch: Path,
+    stopper: Stopper | None = None,
+) -> dict[str, Path]:
     """Draw every Remotion clip shown in ``[first, last)``: clip id -> the folder holding its
-    frames there as ``%06d.png`` (the first is the export's frame ``part.at``). Blocking."""
+    frames there as ``%06d.png`` (the first is the export's frame ``part.at``). Blocking;
+    ``stopper.stop()`` from another thread ends it (a cancelled export)."""
     todo = parts(project, first, last)
     if not todo:
         return {}
@@ -119,7 +128,7 @@ def render(root: Path, project: Project, first: int, last: int, scratch: Path) -
         encoding="utf-8",
     )
     frames = sum(p.frames for p in todo)
-    _run([node, str(SCRIPT), str(job)], START_SECONDS + PER_FRAME_SECONDS * frames)
+    _run([node, str(SCRIPT), str(job)], START_SECONDS + PER_FRAME_SECONDS * frames, stopper)
     return out
 
 
@@ -139,8 +148,39 @@ def _manifest(root: Path, clip: Clip) -> tuple[str, dict[str, object]]:
     return doc["source"], doc.get("props") or {}
 
 
-def _run(args: list[str], timeout: float) -> None:
-    """Run the renderer; its own process group, so a timeout stops Chromium with it."""
+class Stopper:
+    """Ends a renderer that another thread is waiting for: `engine.export.render` calls
+    `stop` when the export's job is cancelled, so Chromium does not go on drawing frames
+    nobody will use (the wait runs on a worker thread, which a cancelled task cannot stop)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._procs: set[subprocess.Popen[str]] = set()
+        self.stopped = False
+
+    def stop(self) -> None:
+        with self._lock:
+            self.stopped = True
+            procs = list(self._procs)
+        for proc in procs:
+            _kill(proc)
+
+    def started(self, proc: subprocess.Popen[str]) -> bool:
+        """Track ``proc``; False (and ``proc`` killed) when the stop came first."""
+        with self._lock:
+            if not self.stopped:
+                self._procs.add(proc)
+                return True
+        _kill(proc)
+        return False
+
+    def ended(self, proc: subprocess.Popen[str]) -> None:
+        with self._lock:
+            self._procs.discard(proc)
+
+
+def _run(args: list[str], timeout: float, stopper: Stopper | None = None) -> None:
+    """Run the renderer; its own process group, so a timeout or a stop ends Chromium with it."""
     proc = subprocess.Popen(
         args,
         stdin=subprocess.DEVNULL,
@@ -149,6 +189,8 @@ def _run(args: list[str], timeout: float) -> None:
         start_new_session=True,
         text=True,
     )
+    if stopper is not None:
+        stopper.started(proc)
     try:
         _, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -159,6 +201,11 @@ def _run(args: list[str], timeout: float) -> None:
     except BaseException:
         _stop(proc)
         raise
+    finally:
+        if stopper is not None:
+            stopper.ended(proc)
+    if stopper is not None and stopper.stopped:
+        raise ReelcutError("the export was cancelled; the Remotion renderer was stopped")
     if proc.returncode != 0:
         said = [ln for ln in err.splitlines() if ln.startswith(("Remotion clip", "Remotion rend"))]
         tail = [ln for ln in err.splitlines() if ln.strip()][-1:]
@@ -167,7 +214,12 @@ def _run(args: list[str], timeout: float) -> None:
         )
 
 
-def _stop(proc: subprocess.Popen[str]) -> None:
+def _kill(proc: subprocess.Popen[str]) -> None:
+    """SIGKILL to the renderer's process group (node and its Chromium)."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    _kill(proc)
     proc.communicate()

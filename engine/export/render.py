@@ -21,8 +21,8 @@ from typing import Any
 
 from engine.errors import ReelcutError, UsageError
 from engine.events import EventStream
-from engine.export import chunks, lossless
-from engine.export.graph import plan
+from engine.export import chunks, lossless, remotion
+from engine.export.graph import Plan, plan
 from engine.export.presets import PRESETS, Preset, preset_for
 from engine.fsio.durable import fsync_dir, temp_path
 from engine.jobs.runner import Handler, JobContext, JobFailed
@@ -226,7 +226,7 @@ async def render(
     tmp = temp_path(out)
     with tempfile.TemporaryDirectory(prefix="reelcut-export-") as scratch:
         texts = Path(scratch)
-        job = await asyncio.to_thread(plan, root, project, preset, req.first, req.last, texts)
+        job = await _plan(root, project, preset, req, texts, on_progress)
         for name, text in job.text_files.items():
             (texts / name).write_text(text, encoding="utf-8")
         args = [
@@ -253,6 +253,27 @@ async def render(
         finally:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
+
+
+async def _plan(
+    root: Path, project: Project, preset: Preset, req: Request, texts: Path, on_progress: Any
+) -> Plan:
+    """`graph.plan` on a worker thread. It draws the Remotion clips first (a browser renders
+    them: said as the job's stage); a cancel stops that renderer and waits for the thread, so
+    nothing is left drawing into the scratch folder about to be removed."""
+    if on_progress and not preset.audio_only and remotion.parts(project, req.first, req.last):
+        on_progress(0.0, "drawing Remotion clips")
+    stopper = remotion.Stopper()
+    work = asyncio.ensure_future(
+        asyncio.to_thread(plan, root, project, preset, req.first, req.last, texts, stopper)
+    )
+    try:
+        return await asyncio.shield(work)
+    except asyncio.CancelledError:
+        stopper.stop()
+        with contextlib.suppress(BaseException):
+            await asyncio.wait_for(work, 30)
+        raise
 
 
 def _install(tmp: Path, out: Path) -> None:
