@@ -27,6 +27,7 @@ from rich.cells import cell_len
 from rich.color import ColorSystem
 from rich.console import Console
 from rich.control import Control
+from rich.style import Style
 from textual.strip import Strip
 
 try:
@@ -39,6 +40,8 @@ _installed = False
 ORIGINAL = ChopsUpdate.render_segments if ChopsUpdate is not None else None
 ORIGINAL_LAYOUT = LayoutUpdate.render_segments if LayoutUpdate is not None else None
 RESET = "\x1b[0m"
+HALF_BLOCK = "▀"
+_PLAIN = Style()
 
 
 class Pen:
@@ -65,6 +68,8 @@ class Pen:
         for text, style, _control in strip:
             if not text:
                 continue
+            if text[0] == HALF_BLOCK and style is not None:
+                text, style = _flat_half_blocks(text, style, color_system)
             codes = Strip.render_ansi(style, color_system) if style else ""
             if style is not None and style._link:
                 if self._codes:
@@ -88,6 +93,21 @@ class Pen:
             self.parts.append(RESET)
             self._codes = ""
         return "".join(self.parts)
+
+
+def _flat_half_blocks(text: str, style: Style, color_system: ColorSystem) -> tuple[str, Style]:
+    """Half-block cells (``▀``: the top half in the foreground colour, the bottom half in the
+    background's) whose two colours are one in the terminal's colour system are written as
+    spaces in the background colour: the same picture, half the colour sequence, and a run of
+    them joins the cells around it of that background (a filmstrip's or the picture viewer's
+    flat areas; in 256 colours, colours that differ only below the palette's step)."""
+    fg, bg = style.color, style.bgcolor
+    if fg is None or bg is None or text.strip(HALF_BLOCK) or style.without_color != _PLAIN:
+        return text, style
+    a, b = fg.downgrade(color_system), bg.downgrade(color_system)
+    if (a.type, a.number, a.triplet) != (b.type, b.number, b.triplet):
+        return text, style
+    return " " * len(text), Style(bgcolor=bg)
 
 
 def _narrow(strip: Any) -> bool:

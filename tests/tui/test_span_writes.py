@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 
+from rich.color import Color
 from rich.console import Console
 from rich.segment import Segment
 from rich.style import Style
@@ -188,3 +189,27 @@ def test_a_linked_style_keeps_its_link() -> None:
     assert {
         k: v[0] for k, v in cells(re.sub(r"\x1b\]8;[^\x1b]*\x1b\\", "", ours), 4, 1).items()
     } == {(0, 0): "a", (0, 1): "b", (0, 2): "c", (0, 3): "d"}
+
+
+def test_half_blocks_of_one_colour_are_written_as_spaces_in_it() -> None:
+    """A ``▀`` whose two halves are one colour on the terminal is a space in that background
+    (half the colour sequence); in 256 colours that includes colours the palette cannot tell
+    apart. Two colours the terminal shows apart, or a styled cell, stay half blocks."""
+    near_a, near_b = Color.from_rgb(10, 200, 30), Color.from_rgb(12, 198, 33)  # one 256 index
+    apart = Color.from_rgb(200, 10, 30)
+    strip = Strip(
+        [
+            Segment("▀▀", Style(color=near_a, bgcolor=near_b)),
+            Segment("▀", Style(color=apart, bgcolor=near_b)),
+            Segment("▀", Style(color=near_a, bgcolor=near_a, underline=True)),
+            Segment("▀", Style(color=near_a, bgcolor=near_a)),
+        ]
+    )
+    for system, first in (("256", "  "), ("truecolor", "▀▀")):
+        pen = span_writes.Pen(Console(color_system=system, force_terminal=True))
+        pen.strip(strip)
+        written = pen.finish()
+        text = SGR.sub("", written)
+        assert text == f"{first}▀▀ ", (system, written)
+        if system == "256":
+            assert written.startswith("\x1b[48;5;40m  "), written  # the background alone
