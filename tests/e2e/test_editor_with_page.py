@@ -12,17 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from preview_web.build import STATIC_DIR
 from tests import chromium
 from tests.e2e.tmux import Tmux
 
 REELCUT = str(Path(sys.executable).with_name("reelcut"))
 
 pytestmark = [
-    pytest.mark.skipif(chromium.CHROMIUM is None, reason="chromium is not installed (./dev setup)"),
-    pytest.mark.skipif(
-        not (STATIC_DIR / "bundle.js").exists(), reason="the page is not built (./dev setup)"
-    ),
     pytest.mark.timeout(180),
 ]
 

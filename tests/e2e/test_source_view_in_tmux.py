@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from preview_web.build import STATIC_DIR
 from tests import chromium
 from tests.e2e.test_editor_with_page import URL
 from tests.e2e.tmux import Tmux
@@ -24,10 +23,6 @@ REELCUT = str(Path(sys.executable).with_name("reelcut"))
 ROOT = "document.getElementById('root')"
 
 pytestmark = [
-    pytest.mark.skipif(chromium.CHROMIUM is None, reason="chromium is not installed (./dev setup)"),
-    pytest.mark.skipif(
-        not (STATIC_DIR / "bundle.js").exists(), reason="the page is not built (./dev setup)"
-    ),
     pytest.mark.timeout(240),
 ]
 

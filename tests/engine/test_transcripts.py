@@ -12,7 +12,6 @@ import array
 import asyncio
 import contextlib
 import itertools
-import shutil
 import subprocess
 import wave
 from pathlib import Path
@@ -130,7 +129,6 @@ def spoken_word(word: str, voice: str) -> array.array[int]:
     return a[loud[0] : loud[-1] + 1]
 
 
-@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
 @pytest.mark.parametrize("voice", ["en-us", "en+f3"])
 def test_alignment_puts_every_word_start_within_100_ms_of_where_it_is(voice: str) -> None:
     """Words said one by one with known silences between them (the truth is where each
@@ -149,7 +147,6 @@ def test_alignment_puts_every_word_start_within_100_ms_of_where_it_is(voice: str
     assert max(abs(e) for e in errors) <= 100, errors
 
 
-@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
 def test_alignment_of_a_whole_espeak_sentence_keeps_the_words_in_order_and_inside_the_sound() -> (
     None
 ):
@@ -372,7 +369,6 @@ def test_chunk_times_are_samples() -> None:
     assert Chunk(RATE * 2, RATE * 3).start_ms == 2000
 
 
-@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
 def test_tts_takes_are_aligned_with_their_lines_and_speakers(tmp_path: Path) -> None:
     """The scenario spoken by espeak-ng (a real TTS pass): transcribing the project aligns
     each take with the line it says, its speaker named."""

@@ -32,15 +32,12 @@ from engine.projectdir import ProjectDir
 from engine.session import Session
 from engine.timebase import parse_rate
 from engine.workspace import Workspace
-from preview_web.build import STATIC_DIR
 from tests import chromium
 from tests.preview_web.exactness import ROOT, _no_jobs_left
 from tests.preview_web.test_export_matches_page import HIDE_CONTROLS, psnr
 from tui.serve_cli import start_preview
 
 pytestmark = [
-    pytest.mark.skipif(chromium.CHROMIUM is None, reason="chromium is not installed"),
-    pytest.mark.skipif(not (STATIC_DIR / "bundle.js").exists(), reason="the page is not built"),
     pytest.mark.timeout(600),
 ]
 

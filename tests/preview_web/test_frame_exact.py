@@ -18,13 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from preview_web.build import STATIC_DIR
-from tests import chromium
 from tests.preview_web import exactness
 
 pytestmark = [
-    pytest.mark.skipif(chromium.CHROMIUM is None, reason="chromium is not installed"),
-    pytest.mark.skipif(not (STATIC_DIR / "bundle.js").exists(), reason="the page is not built"),
     pytest.mark.timeout(600),
 ]
 

@@ -16,15 +16,10 @@ from engine.jobs import store as jobs_store
 from engine.ops import Blade
 from engine.session import Session
 from engine.workspace import Workspace
-from preview_web.build import STATIC_DIR
 from tests import chromium
 from tui.serve_cli import start_preview
 
 pytestmark = [
-    pytest.mark.skipif(chromium.CHROMIUM is None, reason="chromium is not installed (./dev setup)"),
-    pytest.mark.skipif(
-        not (STATIC_DIR / "bundle.js").exists(), reason="the page is not built (./dev setup)"
-    ),
     pytest.mark.timeout(180),
 ]
 

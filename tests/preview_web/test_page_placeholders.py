@@ -15,16 +15,11 @@ import pytest
 from engine.session import Session
 from engine.tts.providers import LocalProvider
 from engine.workspace import Workspace
-from preview_web.build import STATIC_DIR
 from tests import chromium
 from tests.engine.test_tts import make_project
 from tui.serve_cli import start_preview
 
 pytestmark = [
-    pytest.mark.skipif(chromium.CHROMIUM is None, reason="chromium is not installed (./dev setup)"),
-    pytest.mark.skipif(
-        not (STATIC_DIR / "bundle.js").exists(), reason="the page is not built (./dev setup)"
-    ),
     pytest.mark.timeout(180),
 ]
 

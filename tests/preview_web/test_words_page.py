@@ -15,17 +15,12 @@ import pytest
 from engine.ops.captions import caption_clips
 from engine.session import Session
 from engine.workspace import Workspace
-from preview_web.build import STATIC_DIR
 from tests import chromium
 from tests.engine.test_transcript_edit import make_talk, truth
 from tests.preview_web.serving import authed, serve
 from tui.serve_cli import start_preview
 
 pytestmark = [
-    pytest.mark.skipif(chromium.CHROMIUM is None, reason="chromium is not installed (./dev setup)"),
-    pytest.mark.skipif(
-        not (STATIC_DIR / "bundle.js").exists(), reason="the page is not built (./dev setup)"
-    ),
     pytest.mark.timeout(180),
 ]
 
