@@ -101,15 +101,21 @@ def test_an_espeak_ng_that_outlives_its_time_limit_is_killed(
         os.kill(pid, 0)
 
 
+def placed_with_takes(root: Path) -> Path:
+    """`placed`, with a stand-in file in assets/ for each of `TAKES`."""
+    placed(root)
+    (root / "assets").mkdir(exist_ok=True)
+    for t in TAKES:
+        (root / "assets" / f"{t[0] * 64}.wav").write_bytes(b"RIFF")
+    return root
+
+
 def test_a_take_is_fsynced_when_handed_to_the_lander_not_when_its_batch_lands(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from engine.session import Session
 
-    root = placed(tmp_path / "p")
-    (root / "assets").mkdir(exist_ok=True)
-    for t in TAKES:
-        (root / "assets" / f"{t[0] * 64}.wav").write_bytes(b"RIFF")
+    root = placed_with_takes(tmp_path / "p")
     monkeypatch.setattr(landing, "GAP", 3600.0)  # only `settled` lands the second batch
     synced: list[str] = []
     real_fsync = os.fsync
@@ -201,10 +207,7 @@ def test_takes_finishing_while_a_batch_lands_gather_and_settled_lands_them_at_on
 ) -> None:
     from engine.session import Session
 
-    root = placed(tmp_path / "p")
-    (root / "assets").mkdir(exist_ok=True)
-    for t in TAKES:
-        (root / "assets" / f"{t[0] * 64}.wav").write_bytes(b"RIFF")
+    root = placed_with_takes(tmp_path / "p")
     # A gap no test waits out: only `settled` can end it.
     monkeypatch.setattr(landing, "GAP", 3600.0)
 

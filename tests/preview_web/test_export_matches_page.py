@@ -19,6 +19,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -110,10 +111,23 @@ def build(root: Path, tmp: Path) -> dict[str, str]:
     return {"picture": picture, "text": text}
 
 
-async def _screenshots(root: Path, out: Path) -> dict[int, Path]:
-    """The page's picture at each of `FRAMES`, its Player sized to the project's pixels."""
+async def page_screenshots(
+    root: Path,
+    out: Path,
+    frames: Iterable[int],
+    size: tuple[int, int],
+    *,
+    settled: str | None = None,
+    also: str = "",
+    timeout: int = 15_000,
+) -> dict[int, Path]:
+    """The page's picture at each of ``frames``, its Player sized to ``size`` (the project's
+    pixels): seeked from the editor's side, waited for until that frame is presented (and
+    ``also``, a JS condition, holds), the Player's controls hidden. ``settled``: a JS condition
+    waited for once before the first seek."""
     from playwright.async_api import async_playwright
 
+    width, height = size
     shots: dict[int, Path] = {}
     with Session(root) as session:
         workspace = Workspace(root)
@@ -124,32 +138,34 @@ async def _screenshots(root: Path, out: Path) -> dict[int, Path]:
         try:
             async with async_playwright() as pw:
                 browser = await chromium.launch(pw)
-                # <main> has 12 px of padding: the Player is then exactly W px wide.
-                page = await browser.new_page(viewport={"width": W + 24, "height": H + 600})
+                # <main> has 12 px of padding: the Player is then exactly ``width`` px wide.
+                page = await browser.new_page(
+                    viewport={"width": width + 24, "height": height + 600}
+                )
                 await page.goto(server.url)
                 await page.wait_for_function(f"{ROOT}.dataset.state === 'ready'")
                 await page.wait_for_function(f"{ROOT}.dataset.events === 'open'")
-                await page.wait_for_function(
-                    "document.querySelectorAll('.readout .warn').length === 0"
-                )
+                if settled is not None:
+                    await page.wait_for_function(settled)
                 player = page.locator(".__remotion-player").first
                 box = await player.bounding_box()
                 assert box is not None
-                assert (round(box["width"]), round(box["height"])) == (W, H), box
-                for n in FRAMES:
+                assert (round(box["width"]), round(box["height"])) == size, box
+                for n in frames:
                     await workspace.events.publish(
                         "playback", "seek", {"frame": n, "from": "editor"}
                     )
                     await page.wait_for_function(
-                        f"{ROOT}.dataset.frame === '{n}' && {ROOT}.dataset.presented === '{n}'",
-                        timeout=15_000,
+                        f"{ROOT}.dataset.frame === '{n}' && {ROOT}.dataset.presented === '{n}'"
+                        + (f" && {also}" if also else ""),
+                        timeout=timeout,
                     )
                     # The paused Player shows its controls over the picture's bottom edge.
                     await page.evaluate(HIDE_CONTROLS)
                     shots[n] = out / f"page-{n}.png"
                     await page.screenshot(
                         path=str(shots[n]),
-                        clip={"x": box["x"], "y": box["y"], "width": W, "height": H},
+                        clip={"x": box["x"], "y": box["y"], "width": width, "height": height},
                     )
                 await browser.close()
         finally:
@@ -197,7 +213,19 @@ def page(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]
     tmp = tmp_path_factory.mktemp("psnr")
     root = tmp / "p"
     ids = build(root, tmp)
-    return root, ids, asyncio.run(_screenshots(root, tmp))
+    return (
+        root,
+        ids,
+        asyncio.run(
+            page_screenshots(
+                root,
+                tmp,
+                FRAMES,
+                (W, H),
+                settled="document.querySelectorAll('.readout .warn').length === 0",
+            )
+        ),
+    )
 
 
 CASES = {

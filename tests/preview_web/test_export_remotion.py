@@ -31,11 +31,7 @@ from engine.ops import AddTrack, Overwrite
 from engine.projectdir import ProjectDir
 from engine.session import Session
 from engine.timebase import parse_rate
-from engine.workspace import Workspace
-from tests import chromium
-from tests.preview_web.exactness import ROOT, _no_jobs_left
-from tests.preview_web.test_export_matches_page import HIDE_CONTROLS, psnr
-from tui.serve_cli import start_preview
+from tests.preview_web.test_export_matches_page import page_screenshots, psnr
 
 pytestmark = [
     pytest.mark.timeout(600),
@@ -214,54 +210,19 @@ PSNR_FRAMES = (12, 33)
 THRESHOLD_DB = 30.0
 
 
-async def _screenshots(root: Path, clip_id: str, out: Path) -> dict[int, Path]:
-    """The page's picture at `PSNR_FRAMES`, its Player at the project's size."""
-    from playwright.async_api import async_playwright
-
-    shots: dict[int, Path] = {}
-    with Session(root) as session:
-        workspace = Workspace(root)
-        await workspace.start_jobs(session.project)
-        await _no_jobs_left(workspace)
-        server = await start_preview(session, workspace, port=0)
-        assert workspace.events is not None
-        try:
-            async with async_playwright() as pw:
-                browser = await chromium.launch(pw)
-                page = await browser.new_page(viewport={"width": W + 24, "height": H + 600})
-                await page.goto(server.url)
-                await page.wait_for_function(f"{ROOT}.dataset.state === 'ready'")
-                await page.wait_for_function(f"{ROOT}.dataset.events === 'open'")
-                player = page.locator(".__remotion-player").first
-                box = await player.bounding_box()
-                assert box is not None
-                assert (round(box["width"]), round(box["height"])) == (W, H), box
-                for n in PSNR_FRAMES:
-                    await workspace.events.publish(
-                        "playback", "seek", {"frame": n, "from": "editor"}
-                    )
-                    await page.wait_for_function(
-                        f"{ROOT}.dataset.frame === '{n}' && {ROOT}.dataset.presented === '{n}'"
-                        f" && !!document.querySelector('[data-clip=\"{clip_id}\"]')",
-                        timeout=30_000,
-                    )
-                    await page.evaluate(HIDE_CONTROLS)
-                    shots[n] = out / f"page-{n}.png"
-                    await page.screenshot(
-                        path=str(shots[n]),
-                        clip={"x": box["x"], "y": box["y"], "width": W, "height": H},
-                    )
-                await browser.close()
-        finally:
-            await server.stop()
-            await workspace.close()
-    return shots
-
-
 def test_exported_frames_match_the_page_by_psnr(tmp_path: Path) -> None:
     root = tmp_path / "p"
     clip_id = build(root, tmp_path)
-    shots = asyncio.run(_screenshots(root, clip_id, tmp_path))
+    shots = asyncio.run(
+        page_screenshots(
+            root,
+            tmp_path,
+            PSNR_FRAMES,
+            (W, H),
+            also=f"!!document.querySelector('[data-clip=\"{clip_id}\"]')",
+            timeout=30_000,
+        )
+    )
     movie = tmp_path / "out.mp4"
     res = export(root, movie)
     assert res.returncode == 0, res.stderr

@@ -18,6 +18,19 @@ from tui import output_pacing, span_writes
 from tui.app import ReelcutApp
 
 
+def record_writes(app: ReelcutApp, written: list[str]) -> None:
+    """Each screen update the app displays from now on, as written in 256 colours."""
+    console = Console(color_system="256", force_terminal=True)
+    display = app._display
+
+    def recorder(screen: Any, update: Any) -> None:
+        if update is not None:
+            written.append(update.render_segments(console))
+        display(screen, update)
+
+    app._display = recorder  # type: ignore[method-assign]
+
+
 def test_backed_up_reads_the_writer_threads_queue() -> None:
     waiting: queue.Queue[str] = queue.Queue()
     app = SimpleNamespace(_driver=SimpleNamespace(_writer_thread=SimpleNamespace(_queue=waiting)))
@@ -33,7 +46,6 @@ def test_steps_while_backed_up_go_out_as_one_update_of_the_last(
     assert output_pacing.install() and span_writes.install()
     full = {"now": False}
     monkeypatch.setattr(output_pacing, "backed_up", lambda app: full["now"])
-    console = Console(color_system="256", force_terminal=True)
     written: list[str] = []
 
     async def go() -> None:
@@ -41,14 +53,7 @@ def test_steps_while_backed_up_go_out_as_one_update_of_the_last(
             app = ReelcutApp(session, background_jobs=False)
             async with app.run_test(size=(160, 48)) as pilot:
                 await pilot.pause()
-                display = app._display
-
-                def recorder(screen: Any, update: Any) -> None:
-                    if update is not None:
-                        written.append(update.render_segments(console))
-                    display(screen, update)
-
-                app._display = recorder  # type: ignore[method-assign]
+                record_writes(app, written)
                 full["now"] = True
                 held = output_pacing.STATS.held
                 for _ in range(5):
@@ -79,7 +84,6 @@ def test_a_change_made_between_the_hold_and_its_retry_is_written(
     assert output_pacing.install() and span_writes.install()
     full = {"now": False}
     monkeypatch.setattr(output_pacing, "backed_up", lambda app: full["now"])
-    console = Console(color_system="256", force_terminal=True)
     written: list[str] = []
     retried = ""
 
@@ -89,14 +93,7 @@ def test_a_change_made_between_the_hold_and_its_retry_is_written(
             app = ReelcutApp(session, background_jobs=False)
             async with app.run_test(size=(160, 48)) as pilot:
                 await pilot.pause()
-                display = app._display
-
-                def recorder(screen: Any, update: Any) -> None:
-                    if update is not None:
-                        written.append(update.render_segments(console))
-                    display(screen, update)
-
-                app._display = recorder  # type: ignore[method-assign]
+                record_writes(app, written)
                 screen = app.screen
                 full["now"] = True
                 await pilot.press("right")
